@@ -1,0 +1,188 @@
+// Package activities holds the side effects of the entity workflows: calls to
+// provider APIs and reads of Temporal's visibility store. Each is a method on
+// Activities, idempotent, with no retry loop of its own: Temporal retries,
+// and permanent failures are non-retryable application errors of a named type.
+package activities
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/converter"
+	"go.temporal.io/sdk/temporal"
+)
+
+// Error types of permanent failures. Workflows list them as non-retryable.
+const (
+	// ErrOrderNotFound is the type of the error returned when the provider
+	// API answers 404 for the entity.
+	ErrOrderNotFound = "OrderNotFound"
+	// ErrProviderRejected is the type of the error returned when the
+	// provider API answers another 4xx (other than 408 and 429).
+	ErrProviderRejected = "ProviderRejected"
+	// ErrUnrecognizedResponse is the type of the error returned when the
+	// provider API answers 2xx with a body hookflow cannot read a status
+	// from; it is recorded rather than guessed at.
+	ErrUnrecognizedResponse = "UnrecognizedResponse"
+)
+
+// NonRetryable lists the error types no retry can fix.
+var NonRetryable = []string{ErrOrderNotFound, ErrProviderRejected, ErrUnrecognizedResponse}
+
+// Visibility is the part of the Temporal client LoadPreviousRun needs;
+// client.Client satisfies it.
+type Visibility interface {
+	ListWorkflow(ctx context.Context, request *workflowservice.ListWorkflowExecutionsRequest) (*workflowservice.ListWorkflowExecutionsResponse, error)
+}
+
+// Activities holds the activities' dependencies; the worker registers one
+// filled instance, workflows call its methods through a nil pointer.
+type Activities struct {
+	HTTP          *http.Client  // client for provider APIs, with a timeout
+	PhoenixAPIURL string        // base URL of the Phoenix orders API
+	Visibility    Visibility    // for reading closed runs' memos
+	Namespace     string        // the workflows' Temporal namespace
+}
+
+// FetchOrderInput names the order to look up.
+type FetchOrderInput struct {
+	OrderID string
+}
+
+// OrderStatus is what the provider API says of an order.
+type OrderStatus struct {
+	Status string
+}
+
+// FetchPhoenixOrder asks the Phoenix orders API for the order's current
+// status: GET {PhoenixAPIURL}/orders/{orderId}. 5xx, 408, 429 and network
+// errors are returned as retryable; 404 as ErrOrderNotFound, other 4xx as
+// ErrProviderRejected, an unreadable 2xx body as ErrUnrecognizedResponse.
+func (a *Activities) FetchPhoenixOrder(ctx context.Context, in FetchOrderInput) (OrderStatus, error) {
+	u := strings.TrimRight(a.PhoenixAPIURL, "/") + "/orders/" + url.PathEscape(in.OrderID)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return OrderStatus{}, temporal.NewNonRetryableApplicationError(fmt.Sprintf("build request for order %s", in.OrderID), ErrProviderRejected, err)
+	}
+	req.Header.Set("Accept", "application/json")
+	resp, err := a.HTTP.Do(req)
+	if err != nil {
+		return OrderStatus{}, fmt.Errorf("fetch phoenix order %s: %w", in.OrderID, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return OrderStatus{}, fmt.Errorf("read phoenix order %s: %w", in.OrderID, err)
+	}
+	switch code := resp.StatusCode; {
+	case code == http.StatusNotFound:
+		return OrderStatus{}, temporal.NewNonRetryableApplicationError(
+			fmt.Sprintf("phoenix order %s: not found (404)", in.OrderID), ErrOrderNotFound, nil)
+	case code == http.StatusTooManyRequests || code == http.StatusRequestTimeout || code >= 500:
+		return OrderStatus{}, fmt.Errorf("fetch phoenix order %s: %s", in.OrderID, resp.Status)
+	case code >= 400:
+		return OrderStatus{}, temporal.NewNonRetryableApplicationError(
+			fmt.Sprintf("phoenix order %s: %s", in.OrderID, resp.Status), ErrProviderRejected, nil)
+	case code < 200 || code > 299:
+		return OrderStatus{}, fmt.Errorf("fetch phoenix order %s: unexpected %s", in.OrderID, resp.Status)
+	}
+	status, ok := orderStatusOf(body)
+	if !ok {
+		return OrderStatus{}, temporal.NewNonRetryableApplicationError(
+			fmt.Sprintf("phoenix order %s: no status in the API response", in.OrderID), ErrUnrecognizedResponse, nil)
+	}
+	return OrderStatus{Status: strings.ToLower(status)}, nil
+}
+
+// orderStatusOf finds the order status in the shapes the Phoenix API is known
+// or likely to answer with: status or orderStatus, at the top level or under
+// order or data.
+func orderStatusOf(body []byte) (string, bool) {
+	type statuses struct {
+		Status      string `json:"status"`
+		OrderStatus string `json:"orderStatus"`
+	}
+	var doc struct {
+		statuses
+		Order *statuses `json:"order"`
+		Data  *statuses `json:"data"`
+	}
+	if err := json.Unmarshal(body, &doc); err != nil {
+		return "", false
+	}
+	for _, s := range []*statuses{&doc.statuses, doc.Order, doc.Data} {
+		switch {
+		case s == nil:
+		case s.Status != "":
+			return s.Status, true
+		case s.OrderStatus != "":
+			return s.OrderStatus, true
+		}
+	}
+	return "", false
+}
+
+// MemoKey is the memo field in which an entity workflow leaves its final
+// snapshot when it completes, for the next run of the same entity.
+const MemoKey = "hookflow.snapshot"
+
+// Snapshot is what one run of an entity workflow hands to the next: its state
+// and the IDs of the events it processed.
+type Snapshot struct {
+	Status    string    `json:"status"`
+	Processed int       `json:"processed"`
+	Sequence  int       `json:"sequence"` // transitions applied so far
+	EventIDs  []string  `json:"eventIds"` // newest last, bounded
+	ClosedAt  time.Time `json:"closedAt"`
+}
+
+// LoadPreviousInput names the entity workflow whose last closed run to read.
+type LoadPreviousInput struct {
+	WorkflowID string
+	RunID      string // the asking run, skipped
+}
+
+// PreviousRun is the last closed run's snapshot, if there is one.
+type PreviousRun struct {
+	Found    bool
+	RunID    string
+	Snapshot Snapshot
+}
+
+// LoadPreviousRun reads the snapshot memo of the most recently closed run of
+// the workflow, so a new run of a closed entity continues from its final
+// state and event memory.
+func (a *Activities) LoadPreviousRun(ctx context.Context, in LoadPreviousInput) (PreviousRun, error) {
+	query := fmt.Sprintf("WorkflowId = %q AND ExecutionStatus != \"Running\"", in.WorkflowID)
+	resp, err := a.Visibility.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Namespace: a.Namespace, Query: query, PageSize: 10})
+	if err != nil {
+		return PreviousRun{}, fmt.Errorf("list closed runs of %s: %w", in.WorkflowID, err)
+	}
+	var best PreviousRun
+	var bestClose time.Time
+	for _, ex := range resp.GetExecutions() {
+		if ex.GetExecution().GetRunId() == in.RunID {
+			continue
+		}
+		field, ok := ex.GetMemo().GetFields()[MemoKey]
+		if !ok {
+			continue
+		}
+		var snap Snapshot
+		if err := converter.GetDefaultDataConverter().FromPayload(field, &snap); err != nil {
+			return PreviousRun{}, temporal.NewNonRetryableApplicationError(
+				fmt.Sprintf("decode snapshot of %s: %v", in.WorkflowID, err), ErrUnrecognizedResponse, err)
+		}
+		if closed := ex.GetCloseTime().AsTime(); !best.Found || closed.After(bestClose) {
+			best, bestClose = PreviousRun{Found: true, RunID: ex.GetExecution().GetRunId(), Snapshot: snap}, closed
+		}
+	}
+	return best, nil
+}

@@ -1,0 +1,284 @@
+// Package config loads hookflow's configuration: a YAML file whose every key
+// can be overridden by an environment variable, validated once at start-up.
+//
+// The names, defaults and meanings are the contract's (section 2); they are
+// written once, in the fields table below, and the YAML keys are the
+// environment names in lower case (HOOKFLOW_HTTP_ADDR is http_addr, other
+// names keep their provider prefix: PHOENIX_API_URL is phoenix_api_url).
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// DefaultPhoenixAPIURL is the Phoenix production orders API.
+const DefaultPhoenixAPIURL = "https://prod-phoenix-api-kwr2.encr.app"
+
+// Secrets is a list of accepted values for one provider credential. Several
+// values allow rotation without downtime: any one of them is accepted. Its
+// String and GoString never reveal the values, so a Config can be logged.
+type Secrets []string
+
+// String reports how many secrets are set, never their values.
+func (s Secrets) String() string { return fmt.Sprintf("[%d secret(s)]", len(s)) }
+
+// GoString keeps %#v from printing the values.
+func (s Secrets) GoString() string { return s.String() }
+
+// Enabled reports whether at least one secret is configured.
+func (s Secrets) Enabled() bool { return len(s) > 0 }
+
+// Config is hookflow's whole configuration.
+type Config struct {
+	HTTPAddr          string        // receivers' listen address
+	TemporalAddress   string        // Temporal frontend host:port
+	TemporalNamespace string        // Temporal namespace
+	TaskQueue         string        // Temporal task queue of the worker
+	RedisURL          string        // dedup store
+	DedupTTL          time.Duration // how long a delivered event is remembered
+	PendingTTL        time.Duration // how long an in-flight dedup record lives if its request dies
+	MaxBodyBytes      int           // larger bodies get 413
+	MaxInFlight       int           // concurrent Temporal starts before 429
+	StartTimeout      time.Duration // how long one SignalWithStart may take before 503
+	Linger            time.Duration // how long a workflow stays open after a terminal status
+
+	PhoenixAPIURL string // Phoenix orders API base URL
+
+	PhoenixSecrets  Secrets // Bearer secrets
+	PhosphorSecrets Secrets // Phosphor-Webhook-Secret values
+	UP42Secrets     Secrets // HMAC secrets
+	FenixSecrets    Secrets // HMAC client secrets
+	PhantomTokens   Secrets // full 64-character tokens
+
+	UP42SignatureHeader   string // header carrying UP42's signature
+	UP42SignatureEncoding string // hex or base64
+
+	// set records which environment names were given explicitly (file or
+	// environment), so callers can tell a default from a choice.
+	set map[string]bool
+}
+
+// IsSet reports whether the setting named by its environment variable was
+// given explicitly, in the file or the environment, rather than defaulted.
+func (c *Config) IsSet(env string) bool { return c.set[env] }
+
+// field is one configuration setting: its environment name, its default and
+// how to store a raw value into a Config.
+type field struct {
+	env   string
+	def   string
+	usage string
+	store func(c *Config, raw string) error
+}
+
+// Fields lists every setting's environment name, default and meaning, in the
+// order the README documents them.
+func Fields() []struct{ Env, Default, Usage string } {
+	out := make([]struct{ Env, Default, Usage string }, 0, len(fields))
+	for _, f := range fields {
+		out = append(out, struct{ Env, Default, Usage string }{f.env, f.def, f.usage})
+	}
+	return out
+}
+
+var fields = []field{
+	{"HOOKFLOW_HTTP_ADDR", ":8080", "receivers' listen address", str(func(c *Config) *string { return &c.HTTPAddr })},
+	{"TEMPORAL_ADDRESS", "127.0.0.1:7233", "Temporal frontend", str(func(c *Config) *string { return &c.TemporalAddress })},
+	{"TEMPORAL_NAMESPACE", "default", "Temporal namespace", str(func(c *Config) *string { return &c.TemporalNamespace })},
+	{"HOOKFLOW_TASK_QUEUE", "hookflow", "Temporal task queue", str(func(c *Config) *string { return &c.TaskQueue })},
+	{"REDIS_URL", "redis://127.0.0.1:6379/0", "dedup store", str(func(c *Config) *string { return &c.RedisURL })},
+	{"HOOKFLOW_DEDUP_TTL", "72h", "how long a delivered event is remembered", dur(func(c *Config) *time.Duration { return &c.DedupTTL })},
+	{"HOOKFLOW_PENDING_TTL", "30s", "how long an in-flight dedup record outlives a dead request", dur(func(c *Config) *time.Duration { return &c.PendingTTL })},
+	{"HOOKFLOW_MAX_BODY_BYTES", "262144", "larger bodies get 413", integer(func(c *Config) *int { return &c.MaxBodyBytes })},
+	{"HOOKFLOW_MAX_IN_FLIGHT", "512", "concurrent Temporal starts before 429", integer(func(c *Config) *int { return &c.MaxInFlight })},
+	{"HOOKFLOW_START_TIMEOUT", "5s", "how long handing an event to Temporal may take before 503", dur(func(c *Config) *time.Duration { return &c.StartTimeout })},
+	{"HOOKFLOW_LINGER", "1h", "how long a workflow stays open after a terminal status", dur(func(c *Config) *time.Duration { return &c.Linger })},
+	{"PHOENIX_API_URL", DefaultPhoenixAPIURL, "Phoenix orders API (GET /orders/:orderId)", str(func(c *Config) *string { return &c.PhoenixAPIURL })},
+	{"PHOENIX_WEBHOOK_SECRET", "", "Phoenix Bearer secret(s), comma-separated", secrets(func(c *Config) *Secrets { return &c.PhoenixSecrets })},
+	{"PHOSPHOR_WEBHOOK_SECRET", "", "Phosphor shared secret(s), comma-separated", secrets(func(c *Config) *Secrets { return &c.PhosphorSecrets })},
+	{"UP42_WEBHOOK_SECRET", "", "UP42 HMAC secret(s), comma-separated", secrets(func(c *Config) *Secrets { return &c.UP42Secrets })},
+	{"UP42_SIGNATURE_HEADER", "X-Up42-Signature", "header carrying UP42's HMAC signature", str(func(c *Config) *string { return &c.UP42SignatureHeader })},
+	{"UP42_SIGNATURE_ENCODING", "hex", "encoding of UP42's HMAC signature: hex or base64", str(func(c *Config) *string { return &c.UP42SignatureEncoding })},
+	{"FENIX_CLIENT_SECRET", "", "Fenix HMAC client secret(s), comma-separated", secrets(func(c *Config) *Secrets { return &c.FenixSecrets })},
+	{"PHANTOM_WEBHOOK_TOKEN", "", "Phantom Core full 64-character token(s), comma-separated", secrets(func(c *Config) *Secrets { return &c.PhantomTokens })},
+}
+
+func str(p func(*Config) *string) func(*Config, string) error {
+	return func(c *Config, raw string) error { *p(c) = raw; return nil }
+}
+
+func dur(p func(*Config) *time.Duration) func(*Config, string) error {
+	return func(c *Config, raw string) error {
+		d, err := time.ParseDuration(raw)
+		if err != nil {
+			return fmt.Errorf("not a duration (like 72h or 30s): %q", raw)
+		}
+		*p(c) = d
+		return nil
+	}
+}
+
+func integer(p func(*Config) *int) func(*Config, string) error {
+	return func(c *Config, raw string) error {
+		n, err := strconv.Atoi(raw)
+		if err != nil {
+			return fmt.Errorf("not an integer: %q", raw)
+		}
+		*p(c) = n
+		return nil
+	}
+}
+
+func secrets(p func(*Config) *Secrets) func(*Config, string) error {
+	return func(c *Config, raw string) error {
+		var out Secrets
+		for _, s := range strings.Split(raw, ",") {
+			if s = strings.TrimSpace(s); s != "" {
+				out = append(out, s)
+			}
+		}
+		*p(c) = out
+		return nil
+	}
+}
+
+// Load reads the YAML file at path (none when path is empty), then the
+// environment through getenv (os.Getenv when nil), over the defaults. It
+// fails on unreadable files, unknown keys and malformed values, naming each;
+// call Validate for the checks that span settings.
+func Load(path string, getenv func(string) string) (*Config, error) {
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	raw := map[string]string{}
+	if path != "" {
+		fromFile, err := readFile(path)
+		if err != nil {
+			return nil, err
+		}
+		raw = fromFile
+	}
+	c := &Config{set: map[string]bool{}}
+	var errs []error
+	for _, f := range fields {
+		v, ok := raw[f.env]
+		if env := getenv(f.env); env != "" {
+			v, ok = env, true
+		}
+		c.set[f.env] = ok
+		if !ok {
+			v = f.def
+		}
+		if err := f.store(c, v); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", f.env, err))
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// readFile returns the file's settings keyed by environment name. Values may
+// be scalars or, for secrets, lists.
+func readFile(path string) (map[string]string, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read config: %w", err)
+	}
+	var doc map[string]any
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return nil, fmt.Errorf("parse config %s: %w", path, err)
+	}
+	known := map[string]bool{}
+	for _, f := range fields {
+		known[f.env] = true
+	}
+	out := map[string]string{}
+	var errs []error
+	for key, v := range doc {
+		env := strings.ToUpper(key)
+		if !known[env] {
+			errs = append(errs, fmt.Errorf("config %s: unknown key %q", path, key))
+			continue
+		}
+		switch v := v.(type) {
+		case []any:
+			parts := make([]string, 0, len(v))
+			for _, p := range v {
+				parts = append(parts, fmt.Sprint(p))
+			}
+			out[env] = strings.Join(parts, ",")
+		case nil:
+		default:
+			out[env] = fmt.Sprint(v)
+		}
+	}
+	return out, errors.Join(errs...)
+}
+
+// Validate checks the settings against each other and their ranges and
+// returns one error per problem, joined.
+func (c *Config) Validate() error {
+	var errs []error
+	bad := func(env, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: "+format, append([]any{env}, args...)...))
+	}
+	if c.HTTPAddr == "" {
+		bad("HOOKFLOW_HTTP_ADDR", "must not be empty")
+	}
+	if c.TemporalAddress == "" {
+		bad("TEMPORAL_ADDRESS", "must not be empty")
+	}
+	if c.TemporalNamespace == "" {
+		bad("TEMPORAL_NAMESPACE", "must not be empty")
+	}
+	if c.TaskQueue == "" {
+		bad("HOOKFLOW_TASK_QUEUE", "must not be empty")
+	}
+	if u, err := url.Parse(c.RedisURL); err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") {
+		bad("REDIS_URL", "must be a redis:// or rediss:// URL")
+	}
+	if c.DedupTTL <= 0 {
+		bad("HOOKFLOW_DEDUP_TTL", "must be positive")
+	}
+	if c.PendingTTL <= c.StartTimeout {
+		bad("HOOKFLOW_PENDING_TTL", "must be longer than HOOKFLOW_START_TIMEOUT (%s)", c.StartTimeout)
+	}
+	if c.MaxBodyBytes <= 0 {
+		bad("HOOKFLOW_MAX_BODY_BYTES", "must be positive")
+	}
+	if c.MaxInFlight <= 0 {
+		bad("HOOKFLOW_MAX_IN_FLIGHT", "must be positive")
+	}
+	if c.StartTimeout <= 0 {
+		bad("HOOKFLOW_START_TIMEOUT", "must be positive")
+	}
+	if c.Linger < 0 {
+		bad("HOOKFLOW_LINGER", "must not be negative")
+	}
+	if u, err := url.Parse(c.PhoenixAPIURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		bad("PHOENIX_API_URL", "must be an http:// or https:// URL")
+	}
+	if c.UP42SignatureHeader == "" {
+		bad("UP42_SIGNATURE_HEADER", "must not be empty")
+	}
+	if c.UP42SignatureEncoding != "hex" && c.UP42SignatureEncoding != "base64" {
+		bad("UP42_SIGNATURE_ENCODING", "must be hex or base64, not %q", c.UP42SignatureEncoding)
+	}
+	for _, tok := range c.PhantomTokens {
+		if len(tok) != 64 {
+			// The length is safe to say; the value is not.
+			bad("PHANTOM_WEBHOOK_TOKEN", "each token must be 64 characters, one is %d", len(tok))
+		}
+	}
+	return errors.Join(errs...)
+}

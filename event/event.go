@@ -1,0 +1,34 @@
+// Package event defines the normalized webhook event that receivers hand to
+// the entity workflows: one shape for every provider, small enough to travel
+// as a Temporal signal payload.
+package event
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// Event is one authenticated provider delivery, normalized. Receivers build
+// it; the entity workflow applies it once, keyed by ID.
+type Event struct {
+	Provider     string            `json:"provider"`               // "phoenix", "up42", ...
+	ID           string            `json:"eventId"`                // dedup key within the provider
+	Type         string            `json:"eventType"`              // the provider's event name
+	EntityType   string            `json:"entityType"`             // "order", "shipment", ...
+	EntityID     string            `json:"entityId"`               // the provider's ID of the entity
+	Status       string            `json:"status,omitempty"`       // the status the event reports
+	ProviderTime string            `json:"providerTime,omitempty"` // the provider's timestamp, as sent
+	ReceivedAt   time.Time         `json:"receivedAt"`             // when the receiver accepted it
+	RequestID    string            `json:"requestId"`              // X-Request-Id of the delivery
+	Attributes   map[string]string `json:"attributes,omitempty"`   // provider details kept with the event (headers, transfer parties)
+	Body         json.RawMessage   `json:"body,omitempty"`         // the raw JSON body
+}
+
+// WorkflowID is the ID of the entity's workflow: provider-entityType:entityID,
+// for example phoenix-order:tpT9KpKVyHU1P24RjZcW1o.
+func (e Event) WorkflowID() string { return WorkflowID(e.Provider, e.EntityType, e.EntityID) }
+
+// WorkflowID builds the workflow ID of an entity.
+func WorkflowID(provider, entityType, entityID string) string {
+	return provider + "-" + entityType + ":" + entityID
+}

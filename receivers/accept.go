@@ -1,0 +1,320 @@
+package receivers
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"go.temporal.io/sdk/client"
+
+	"github.com/hookflow/hookflow/event"
+	"github.com/hookflow/hookflow/workflows"
+)
+
+// Starter hands an event to Temporal. *client.Client satisfies it; a 200 is
+// sent only after it returns without error, so the event is durable.
+type Starter interface {
+	SignalWithStartWorkflow(ctx context.Context, workflowID, signalName string, signalArg any,
+		options client.StartWorkflowOptions, workflow any, workflowArgs ...any) (client.WorkflowRun, error)
+}
+
+// Options configures a Receiver.
+type Options struct {
+	Temporal     Starter
+	Dedup        Dedup // nil disables the Redis fast path; workflows still dedup
+	Log          *slog.Logger
+	TaskQueue    string
+	MaxBodyBytes int
+	MaxInFlight  int           // concurrent starts before 429
+	StartTimeout time.Duration // per SignalWithStart, before 503
+	Linger       time.Duration // passed to new workflows
+	Metrics      Metrics // nil counts nothing
+}
+
+// Metrics counts deliveries. It is defined here, where it is used; the
+// Prometheus implementation lives with the process wiring.
+type Metrics interface {
+	// Delivery records one answered delivery and how long it took.
+	Delivery(provider string, o Outcome, took time.Duration)
+	// DedupError records a dedup store failure that was worked around.
+	DedupError(provider string)
+}
+
+type noMetrics struct{}
+
+func (noMetrics) Delivery(string, Outcome, time.Duration) {}
+func (noMetrics) DedupError(string)                       {}
+
+// Receiver is the shared accept path of every provider.
+type Receiver struct {
+	opts     Options
+	inFlight chan struct{}
+}
+
+// New returns a Receiver. Zero limits are replaced by safe defaults.
+func New(opts Options) *Receiver {
+	if opts.Metrics == nil {
+		opts.Metrics = noMetrics{}
+	}
+	if opts.Log == nil {
+		opts.Log = slog.Default()
+	}
+	if opts.MaxInFlight <= 0 {
+		opts.MaxInFlight = 512
+	}
+	if opts.StartTimeout <= 0 {
+		opts.StartTimeout = 5 * time.Second
+	}
+	if opts.MaxBodyBytes <= 0 {
+		opts.MaxBodyBytes = 256 << 10
+	}
+	return &Receiver{opts: opts, inFlight: make(chan struct{}, opts.MaxInFlight)}
+}
+
+// Outcome classifies how a delivery was answered, for logs and metrics.
+type Outcome string
+
+// The outcomes of a delivery, one per row of the contract's section 3.
+const (
+	OutcomeAccepted     Outcome = "accepted"
+	OutcomeDuplicate    Outcome = "duplicate"
+	OutcomeIgnored      Outcome = "ignored"
+	OutcomeInFlight     Outcome = "in_flight"
+	OutcomeUnauthorized Outcome = "unauthorized"
+	OutcomeInvalid      Outcome = "invalid"
+	OutcomeDisabled     Outcome = "disabled"
+	OutcomeTooLarge     Outcome = "too_large"
+	OutcomeOverloaded   Outcome = "overloaded"
+	OutcomeUnavailable  Outcome = "unavailable"
+)
+
+// retryAfter is the Retry-After, in seconds, of the 409, 429 and 503 answers.
+const retryAfter = "5"
+
+// errorBody is the body of every non-2xx answer.
+type errorBody struct {
+	Error    string   `json:"error"`
+	Required []string `json:"required,omitempty"`
+}
+
+// Handler returns the Fiber handler of provider p.
+func (r *Receiver) Handler(p Provider) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		start := time.Now()
+		o, err := r.handle(c, &p)
+		r.opts.Metrics.Delivery(p.Name, o, time.Since(start))
+		return err
+	}
+}
+
+func (r *Receiver) handle(c *fiber.Ctx, p *Provider) (Outcome, error) {
+	reqID := RequestID(c)
+	log := r.opts.Log.With("request_id", reqID, "provider", p.Name)
+
+	if p.Verifier == nil {
+		return OutcomeDisabled, c.Status(fiber.StatusNotFound).JSON(errorBody{Error: "provider " + p.Name + " is not enabled"})
+	}
+	body := c.Body()
+	if len(body) > r.opts.MaxBodyBytes {
+		return OutcomeTooLarge, c.Status(fiber.StatusRequestEntityTooLarge).JSON(errorBody{Error: "body too large"})
+	}
+	header := Header(func(name string) string { return string(c.Request().Header.Peek(name)) })
+
+	if err := p.Verifier.Verify(body, header); err != nil {
+		msg := "Missing or invalid authorization header"
+		if errors.Is(err, ErrInvalidCredentials) {
+			msg = "Invalid credentials"
+			if p.Unauthorized != "" {
+				msg = p.Unauthorized
+			}
+		}
+		log.Warn("webhook rejected", "reason", err.Error())
+		return OutcomeUnauthorized, c.Status(fiber.StatusUnauthorized).JSON(errorBody{Error: msg})
+	}
+
+	ev, err := p.Parse(body, header)
+	var missing *MissingFieldsError
+	switch {
+	case errors.Is(err, ErrIgnored):
+		log.Info("webhook ignored", "event_type", ev.Type)
+		return OutcomeIgnored, c.JSON(fiber.Map{"success": true, "ignored": true})
+	case errors.As(err, &missing):
+		return OutcomeInvalid, c.Status(fiber.StatusBadRequest).JSON(errorBody{Error: "Missing required fields", Required: missing.Required})
+	case err != nil:
+		return OutcomeInvalid, c.Status(fiber.StatusBadRequest).JSON(errorBody{Error: ErrInvalidJSON.Error()})
+	}
+	ev.Provider = p.Name
+	ev.RequestID = reqID
+	ev.ReceivedAt = time.Now().UTC()
+	ev.Body = bytes.Clone(body) // Fiber reuses its buffers after the handler returns
+	wfID := ev.WorkflowID()
+	log = log.With("event_id", ev.ID, "workflow_id", wfID)
+	reply := func(dup bool) error {
+		base := Accepted{Success: true, Duplicate: dup, EventID: ev.ID, WorkflowID: wfID}
+		if p.Reply != nil {
+			return c.JSON(p.Reply(base, ev))
+		}
+		return c.JSON(base)
+	}
+
+	key := p.Name + ":" + ev.ID
+	claimed := false
+	if r.opts.Dedup != nil {
+		claim, err := r.opts.Dedup.Claim(c.UserContext(), key)
+		switch {
+		case err != nil:
+			// Accept anyway: the workflow's own event-ID memory keeps
+			// processing exactly-once while Redis is away.
+			log.Warn("dedup store unavailable, accepting without it", "error", err.Error())
+			r.opts.Metrics.DedupError(p.Name)
+		case claim == Done:
+			log.Info("webhook duplicate")
+			return OutcomeDuplicate, reply(true)
+		case claim == InFlight:
+			c.Set(fiber.HeaderRetryAfter, retryAfter)
+			return OutcomeInFlight, c.Status(fiber.StatusConflict).JSON(errorBody{Error: "event is being processed, retry later"})
+		default:
+			claimed = true
+		}
+	}
+	release := func() {
+		if !claimed {
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		if err := r.opts.Dedup.Release(ctx, key); err != nil {
+			// The pending record expires by itself after its short TTL.
+			log.Warn("dedup release failed", "error", err.Error())
+		}
+	}
+
+	select {
+	case r.inFlight <- struct{}{}:
+	default:
+		release()
+		log.Warn("webhook refused: too many in-flight starts")
+		c.Set(fiber.HeaderRetryAfter, "1")
+		return OutcomeOverloaded, c.Status(fiber.StatusTooManyRequests).JSON(errorBody{Error: "too many requests, retry later"})
+	}
+	err = r.start(ev, wfID)
+	<-r.inFlight
+	if err != nil {
+		release()
+		log.Error("webhook not handed to Temporal", "error", err.Error())
+		c.Set(fiber.HeaderRetryAfter, retryAfter)
+		return OutcomeUnavailable, c.Status(fiber.StatusServiceUnavailable).JSON(errorBody{Error: "temporarily unavailable, retry later"})
+	}
+	if claimed {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		if err := r.opts.Dedup.Finish(ctx, key); err != nil {
+			// Temporal has the event; a redelivery is caught by the workflow.
+			log.Warn("dedup finish failed", "error", err.Error())
+		}
+		cancel()
+	}
+	log.Info("webhook accepted", "event_type", ev.Type, "status", ev.Status)
+	return OutcomeAccepted, reply(false)
+}
+
+// start signals the entity's workflow, starting it when it is not running.
+func (r *Receiver) start(ev event.Event, wfID string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), r.opts.StartTimeout)
+	defer cancel()
+	in := workflows.EntityInput{Provider: ev.Provider, EntityType: ev.EntityType, EntityID: ev.EntityID, Linger: r.opts.Linger}
+	_, err := r.opts.Temporal.SignalWithStartWorkflow(ctx, wfID, workflows.SignalWebhookEvent, ev,
+		workflows.StartOptions(wfID, r.opts.TaskQueue, in), workflows.Entity, in)
+	if err != nil {
+		return fmt.Errorf("signal with start %s: %w", wfID, err)
+	}
+	return nil
+}
+
+// RequestID returns the request's X-Request-Id, set by the RequestIDs
+// middleware.
+func RequestID(c *fiber.Ctx) string {
+	if id, ok := c.Locals(requestIDKey{}).(string); ok {
+		return id
+	}
+	return ""
+}
+
+type requestIDKey struct{}
+
+// RequestIDs is middleware that gives every request an ID, the caller's
+// X-Request-Id when it is sane, and echoes it on the response.
+func RequestIDs(c *fiber.Ctx) error {
+	id := string(c.Request().Header.Peek(fiber.HeaderXRequestID))
+	if !saneRequestID(id) {
+		id = newRequestID()
+	}
+	c.Locals(requestIDKey{}, id)
+	c.Set(fiber.HeaderXRequestID, id)
+	return c.Next()
+}
+
+func saneRequestID(id string) bool {
+	if id == "" || len(id) > 128 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		if b := id[i]; b <= ' ' || b > '~' || b == '"' || b == '\\' {
+			return false
+		}
+	}
+	return true
+}
+
+func newRequestID() string {
+	var b [12]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// ErrorHandler answers Fiber's own errors (unknown route, body over the
+// limit) in the same JSON shape, with a request ID.
+func ErrorHandler(c *fiber.Ctx, err error) error {
+	code := fiber.StatusInternalServerError
+	var fe *fiber.Error
+	if errors.As(err, &fe) {
+		code = fe.Code
+	}
+	if c.GetRespHeader(fiber.HeaderXRequestID) == "" {
+		c.Set(fiber.HeaderXRequestID, newRequestID())
+	}
+	msg := fiber.ErrInternalServerError.Message
+	if fe != nil {
+		msg = fe.Message
+	}
+	return c.Status(code).JSON(errorBody{Error: msg})
+}
+
+// NewApp returns the Fiber app serving providers through r. Each provider
+// is mounted on every one of its routes, enabled or not, so that a disabled
+// provider answers 404 with a reason.
+func NewApp(r *Receiver, providers []Provider) *fiber.App {
+	app := fiber.New(fiber.Config{
+		AppName:               "hookflow",
+		BodyLimit:             r.opts.MaxBodyBytes,
+		DisableStartupMessage: true,
+		ErrorHandler:          ErrorHandler,
+		ReadTimeout:           30 * time.Second,
+		WriteTimeout:          30 * time.Second,
+		IdleTimeout:           120 * time.Second,
+	})
+	app.Use(RequestIDs)
+	for _, p := range providers {
+		h := r.Handler(p)
+		for _, route := range p.Routes {
+			app.Post(route, h)
+		}
+	}
+	return app
+}
+

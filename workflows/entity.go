@@ -1,0 +1,380 @@
+package workflows
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/hookflow/hookflow/activities"
+	"github.com/hookflow/hookflow/event"
+)
+
+// Defaults of EntityInput's zero values.
+const (
+	DefaultLinger          = time.Hour
+	DefaultMaxEventsPerRun = 1000
+	// maxRemembered bounds the event-ID memory carried from run to run; an
+	// entity sees far fewer events than this in its life.
+	maxRemembered = 10000
+	// maxKept bounds the transitions and received events kept in State.
+	maxKept = 200
+)
+
+// EntityInput starts, or continues as new, an entity workflow.
+type EntityInput struct {
+	Provider   string
+	EntityType string
+	EntityID   string
+	// Linger is how long the workflow stays open after a terminal status,
+	// so late deliveries are still deduplicated; 0 means DefaultLinger.
+	Linger time.Duration
+	// MaxEventsPerRun bounds the signals one run handles before it continues
+	// as new, besides the server's suggestion; 0 means DefaultMaxEventsPerRun.
+	MaxEventsPerRun int
+	// Carry is the previous run's state, set only by ContinueAsNew.
+	Carry *Carry `json:",omitempty"`
+}
+
+// Carry is what a run hands to its continuation.
+type Carry struct {
+	State    State
+	EventIDs []string // newest last
+}
+
+// ReprocessRequest is the payload of SignalReprocess.
+type ReprocessRequest struct {
+	RequestID string // names the request in the recorded transition
+	Reason    string
+}
+
+// Transition is one applied status change.
+type Transition struct {
+	Seq          int       `json:"seq"`
+	From         string    `json:"from"`
+	To           string    `json:"to"`
+	EventID      string    `json:"eventId"`
+	Source       string    `json:"source"` // webhook, api or reprocess
+	At           time.Time `json:"at"`
+	ProviderTime string    `json:"providerTime,omitempty"`
+}
+
+// Received is one delivery the workflow saw, and what became of it.
+type Received struct {
+	EventID    string    `json:"eventId"`
+	Type       string    `json:"eventType"`
+	Status     string    `json:"status,omitempty"`
+	ReceivedAt time.Time `json:"receivedAt"`
+	Outcome    string    `json:"outcome"` // a Verdict, "duplicate" or "error"
+}
+
+// State is the entity's state, returned by QueryState and by the workflow.
+type State struct {
+	Provider    string       `json:"provider"`
+	EntityType  string       `json:"entityType"`
+	EntityID    string       `json:"entityId"`
+	Status      string       `json:"status"`
+	Terminal    bool         `json:"terminal"`
+	Sequence    int          `json:"sequence"`    // transitions applied in the entity's life
+	Transitions []Transition `json:"transitions"` // the latest, oldest first
+	Processed   int          `json:"processed"`   // distinct events processed
+	Duplicates  int          `json:"duplicates"`  // redeliveries ignored by the event memory
+	Events      []Received   `json:"events"`      // the latest, oldest first
+	LastError   string       `json:"lastError,omitempty"`
+}
+
+// Entity is the workflow of one provider entity. It applies each
+// SignalWebhookEvent once, in arrival order, through the entity's state table;
+// answers QueryState; re-queries on SignalReprocess; continues as new to keep
+// its history small; and completes a Linger after a terminal status.
+func Entity(ctx workflow.Context, in EntityInput) (State, error) {
+	e := newEntity(in)
+	if err := workflow.SetQueryHandler(ctx, QueryState, func() (State, error) { return e.state, nil }); err != nil {
+		return e.state, fmt.Errorf("register query: %w", err)
+	}
+	if in.Carry == nil {
+		e.loadPrevious(ctx)
+	}
+	e.publish(ctx)
+
+	events := workflow.GetSignalChannel(ctx, SignalWebhookEvent)
+	reprocess := workflow.GetSignalChannel(ctx, SignalReprocess)
+	handled := 0
+	for {
+		lingering := false
+		sel := workflow.NewSelector(ctx)
+		sel.AddReceive(events, func(c workflow.ReceiveChannel, _ bool) {
+			var ev event.Event
+			c.Receive(ctx, &ev)
+			e.onEvent(ctx, ev)
+		})
+		sel.AddReceive(reprocess, func(c workflow.ReceiveChannel, _ bool) {
+			var r ReprocessRequest
+			c.Receive(ctx, &r)
+			e.onReprocess(ctx, r)
+		})
+		cancelTimer := func() {}
+		if e.state.Terminal {
+			timerCtx, cancel := workflow.WithCancel(ctx)
+			cancelTimer = cancel
+			sel.AddFuture(workflow.NewTimer(timerCtx, e.lingerLeft(ctx)), func(workflow.Future) { lingering = true })
+		}
+		sel.Select(ctx)
+		cancelTimer()
+		handled++
+
+		if lingering {
+			e.drain(ctx, events, reprocess)
+			if e.state.Terminal && e.lingerLeft(ctx) <= 0 {
+				break
+			}
+			continue
+		}
+		if handled >= e.maxEvents || workflow.GetInfo(ctx).GetContinueAsNewSuggested() {
+			e.drain(ctx, events, reprocess)
+			next := in
+			next.Carry = &Carry{State: e.state, EventIDs: e.eventIDs}
+			return e.state, workflow.NewContinueAsNewError(ctx, Entity, next)
+		}
+	}
+	if err := workflow.UpsertMemo(ctx, map[string]any{activities.MemoKey: e.snapshot(ctx)}); err != nil {
+		return e.state, fmt.Errorf("save snapshot: %w", err)
+	}
+	return e.state, nil
+}
+
+// entity is the workflow's working state.
+type entity struct {
+	in         EntityInput
+	kind       Kind
+	state      State
+	seen       map[string]bool // event-ID memory, looked up only (never iterated)
+	eventIDs   []string        // the same IDs in arrival order, for carrying over
+	linger     time.Duration
+	maxEvents  int
+	terminalAt time.Time
+}
+
+func newEntity(in EntityInput) *entity {
+	kind, _ := KindOf(in.Provider, in.EntityType)
+	e := &entity{
+		in:        in,
+		kind:      kind,
+		seen:      map[string]bool{},
+		linger:    in.Linger,
+		maxEvents: in.MaxEventsPerRun,
+		state:     State{Provider: in.Provider, EntityType: in.EntityType, EntityID: in.EntityID},
+	}
+	if e.linger <= 0 {
+		e.linger = DefaultLinger
+	}
+	if e.maxEvents <= 0 {
+		e.maxEvents = DefaultMaxEventsPerRun
+	}
+	if in.Carry != nil {
+		e.state = in.Carry.State
+		e.remember(in.Carry.EventIDs...)
+	}
+	return e
+}
+
+// remember adds IDs to the event memory, forgetting the oldest past the bound.
+func (e *entity) remember(ids ...string) {
+	for _, id := range ids {
+		if e.seen[id] {
+			continue
+		}
+		e.seen[id] = true
+		e.eventIDs = append(e.eventIDs, id)
+	}
+	if over := len(e.eventIDs) - maxRemembered; over > 0 {
+		for _, id := range e.eventIDs[:over] {
+			delete(e.seen, id)
+		}
+		e.eventIDs = append([]string(nil), e.eventIDs[over:]...)
+	}
+}
+
+// loadPrevious continues from the last closed run of this entity, if any, so
+// that a late event cannot move a closed entity backwards or be applied twice.
+func (e *entity) loadPrevious(ctx workflow.Context) {
+	info := workflow.GetInfo(ctx)
+	lctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
+		StartToCloseTimeout: 10 * time.Second,
+		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, MaximumInterval: 10 * time.Second, MaximumAttempts: 10},
+	})
+	var a *activities.Activities
+	var prev activities.PreviousRun
+	err := workflow.ExecuteLocalActivity(lctx, a.LoadPreviousRun, activities.LoadPreviousInput{
+		WorkflowID: info.WorkflowExecution.ID, RunID: info.WorkflowExecution.RunID,
+	}).Get(ctx, &prev)
+	if err != nil {
+		e.state.LastError = "load previous run: " + cause(err)
+		return
+	}
+	if !prev.Found {
+		return
+	}
+	s := prev.Snapshot
+	e.state.Status, e.state.Sequence, e.state.Processed = s.Status, s.Sequence, s.Processed
+	e.state.Terminal = e.kind.Terminal[s.Status]
+	e.remember(s.EventIDs...)
+}
+
+// snapshot is what this run leaves in its memo for the next.
+func (e *entity) snapshot(ctx workflow.Context) activities.Snapshot {
+	return activities.Snapshot{
+		Status: e.state.Status, Processed: e.state.Processed, Sequence: e.state.Sequence,
+		EventIDs: e.eventIDs, ClosedAt: workflow.Now(ctx),
+	}
+}
+
+// drain handles every signal already delivered, so none is lost when the run
+// completes or continues as new.
+func (e *entity) drain(ctx workflow.Context, events, reprocess workflow.ReceiveChannel) {
+	for {
+		var ev event.Event
+		if events.ReceiveAsync(&ev) {
+			e.onEvent(ctx, ev)
+			continue
+		}
+		var r ReprocessRequest
+		if reprocess.ReceiveAsync(&r) {
+			e.onReprocess(ctx, r)
+			continue
+		}
+		return
+	}
+}
+
+// onEvent applies one delivery, once.
+func (e *entity) onEvent(ctx workflow.Context, ev event.Event) {
+	if e.seen[ev.ID] {
+		e.state.Duplicates++
+		e.received(ev, "duplicate")
+		return
+	}
+	e.remember(ev.ID)
+	e.state.Processed++
+	status, source := ev.Status, "webhook"
+	if e.kind.API {
+		current, err := e.fetchStatus(ctx)
+		if err != nil {
+			e.state.LastError = err.Error()
+			e.received(ev, "error")
+			return
+		}
+		status, source = current, "api"
+	}
+	e.received(ev, string(e.apply(ctx, status, ev.ID, source, ev.ProviderTime)))
+}
+
+// onReprocess re-queries the provider API where there is one and re-applies
+// the current state's handling; with nothing new it changes nothing.
+func (e *entity) onReprocess(ctx workflow.Context, r ReprocessRequest) {
+	if e.kind.API {
+		current, err := e.fetchStatus(ctx)
+		if err != nil {
+			e.state.LastError = err.Error()
+			return
+		}
+		e.apply(ctx, current, "reprocess:"+r.RequestID, "reprocess", "")
+	}
+	e.publish(ctx)
+}
+
+// fetchStatus asks the provider API for the entity's status, retrying
+// transient failures durably until it answers.
+func (e *entity) fetchStatus(ctx workflow.Context) (string, error) {
+	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: 30 * time.Second,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval:        time.Second,
+			BackoffCoefficient:     2,
+			MaximumInterval:        5 * time.Minute,
+			NonRetryableErrorTypes: activities.NonRetryable,
+		},
+	})
+	var a *activities.Activities
+	var out activities.OrderStatus
+	if err := workflow.ExecuteActivity(actx, a.FetchPhoenixOrder, activities.FetchOrderInput{OrderID: e.state.EntityID}).Get(ctx, &out); err != nil {
+		return "", errors.New(cause(err))
+	}
+	e.state.LastError = ""
+	return out.Status, nil
+}
+
+// apply moves the entity to status when its table allows, records the
+// transition and publishes it to the search attributes.
+func (e *entity) apply(ctx workflow.Context, to, eventID, source, providerTime string) Verdict {
+	v := e.kind.Allows(e.state.Status, to)
+	if v != Apply {
+		return v
+	}
+	now := workflow.Now(ctx)
+	e.state.Sequence++
+	e.state.Transitions = keepLast(append(e.state.Transitions, Transition{
+		Seq: e.state.Sequence, From: e.state.Status, To: to, EventID: eventID,
+		Source: source, At: now, ProviderTime: providerTime,
+	}))
+	e.state.Status = to
+	e.state.Terminal = e.kind.Terminal[to]
+	if e.state.Terminal {
+		e.terminalAt = now
+	}
+	e.publish(ctx)
+	return Apply
+}
+
+// publish keeps the search attributes and the UI's details current.
+func (e *entity) publish(ctx workflow.Context) {
+	s := e.state
+	updates := []temporal.SearchAttributeUpdate{
+		ProviderKey.ValueSet(s.Provider), EntityTypeKey.ValueSet(s.EntityType), EntityIDKey.ValueSet(s.EntityID),
+	}
+	if s.Status != "" {
+		updates = append(updates, EntityStatusKey.ValueSet(s.Status))
+	}
+	if err := workflow.UpsertTypedSearchAttributes(ctx, updates...); err != nil {
+		workflow.GetLogger(ctx).Error("upsert search attributes", "error", err)
+	}
+	status := s.Status
+	if status == "" {
+		status = "unknown"
+	}
+	workflow.SetCurrentDetails(ctx, fmt.Sprintf("**%s %s** `%s`\n\nstatus: **%s**, %d transition(s), %d event(s) processed",
+		s.Provider, s.EntityType, s.EntityID, status, s.Sequence, s.Processed))
+}
+
+func (e *entity) received(ev event.Event, outcome string) {
+	e.state.Events = keepLast(append(e.state.Events, Received{
+		EventID: ev.ID, Type: ev.Type, Status: ev.Status, ReceivedAt: ev.ReceivedAt, Outcome: outcome,
+	}))
+}
+
+// lingerLeft is how much of the linger after the terminal status remains.
+// A run that loaded a terminal state lingers from its own start.
+func (e *entity) lingerLeft(ctx workflow.Context) time.Duration {
+	if e.terminalAt.IsZero() {
+		e.terminalAt = workflow.Now(ctx)
+	}
+	return e.terminalAt.Add(e.linger).Sub(workflow.Now(ctx))
+}
+
+func keepLast[T any](s []T) []T {
+	if len(s) > maxKept {
+		return append([]T(nil), s[len(s)-maxKept:]...)
+	}
+	return s
+}
+
+// cause is the message of the innermost error, without the activity wrapper.
+func cause(err error) string {
+	var app *temporal.ApplicationError
+	if errors.As(err, &app) {
+		return app.Error()
+	}
+	return err.Error()
+}

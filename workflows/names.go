@@ -1,0 +1,53 @@
+// Package workflows holds the entity workflow: one Temporal workflow per
+// order, shipment or other provider entity, which applies that entity's
+// webhook events exactly once and in order through its state table.
+//
+// Everything here is deterministic: no I/O, no wall clock, no map iteration.
+package workflows
+
+import (
+	"go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+)
+
+// Signal and query names: the workflow's external interface.
+const (
+	// SignalWebhookEvent carries one event.Event.
+	SignalWebhookEvent = "webhook-event"
+	// SignalReprocess carries a ReprocessRequest.
+	SignalReprocess = "reprocess"
+	// QueryState returns the State.
+	QueryState = "state"
+)
+
+// Search attributes kept current on every entity workflow.
+var (
+	ProviderKey       = temporal.NewSearchAttributeKeyKeyword("WebhookProvider")
+	EntityTypeKey     = temporal.NewSearchAttributeKeyKeyword("EntityType")
+	EntityIDKey       = temporal.NewSearchAttributeKeyKeyword("EntityID")
+	EntityStatusKey   = temporal.NewSearchAttributeKeyKeyword("EntityStatus")
+	DeliveryFailedKey = temporal.NewSearchAttributeKeyBool("DeliveryFailed")
+)
+
+// SearchAttributes lists every search attribute hookflow needs registered.
+func SearchAttributes() []temporal.SearchAttributeKey {
+	return []temporal.SearchAttributeKey{ProviderKey, EntityTypeKey, EntityIDKey, EntityStatusKey, DeliveryFailedKey}
+}
+
+// StartOptions are the options every starter of an entity workflow uses
+// (receivers and reprocessing): the workflow ID, the identifying search
+// attributes and a readable summary for the Temporal UI.
+func StartOptions(workflowID, taskQueue string, in EntityInput) client.StartWorkflowOptions {
+	return client.StartWorkflowOptions{
+		ID:                    workflowID,
+		TaskQueue:             taskQueue,
+		WorkflowIDReusePolicy: enums.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
+		StaticSummary:         in.Provider + " " + in.EntityType + " " + in.EntityID,
+		TypedSearchAttributes: temporal.NewSearchAttributes(
+			ProviderKey.ValueSet(in.Provider),
+			EntityTypeKey.ValueSet(in.EntityType),
+			EntityIDKey.ValueSet(in.EntityID),
+		),
+	}
+}
