@@ -45,10 +45,10 @@ type Visibility interface {
 // Activities holds the activities' dependencies; the worker registers one
 // filled instance, workflows call its methods through a nil pointer.
 type Activities struct {
-	HTTP          *http.Client  // client for provider APIs, with a timeout
-	PhoenixAPIURL string        // base URL of the Phoenix orders API
-	Visibility    Visibility    // for reading closed runs' memos
-	Namespace     string        // the workflows' Temporal namespace
+	HTTP          *http.Client // client for provider APIs, with a timeout
+	PhoenixAPIURL string       // base URL of the Phoenix orders API
+	Visibility    Visibility   // for reading closed runs' memos
+	Namespace     string       // the workflows' Temporal namespace
 }
 
 // FetchOrderInput names the order to look up.

@@ -282,3 +282,30 @@ func (c *Config) Validate() error {
 	}
 	return errors.Join(errs...)
 }
+
+// DevSecrets are the publicly known secrets `hookflow dev` gives providers
+// that have none configured, and `hookflow send` signs with when it finds
+// none, so the embedded default works offline with no setup. They are never
+// used by serve or worker.
+var DevSecrets = map[string]string{
+	"PHOENIX_WEBHOOK_SECRET":  "dev-phoenix-secret",
+	"PHOSPHOR_WEBHOOK_SECRET": "dev-phosphor-secret",
+	"UP42_WEBHOOK_SECRET":     "dev-up42-secret",
+	"FENIX_CLIENT_SECRET":     "dev-fenix-secret",
+	"PHANTOM_WEBHOOK_TOKEN":   "devdevdevdevdevdevdevdevdevdevde0123456789abcdef0123456789abcdef",
+}
+
+// UseDevSecrets fills every provider without a secret with its DevSecrets
+// value and returns the environment names it filled, in field order.
+func (c *Config) UseDevSecrets() []string {
+	var filled []string
+	for _, f := range fields {
+		dev, ok := DevSecrets[f.env]
+		if !ok || c.set[f.env] {
+			continue
+		}
+		_ = f.store(c, dev)
+		filled = append(filled, f.env)
+	}
+	return filled
+}

@@ -34,7 +34,7 @@ type Options struct {
 	MaxInFlight  int           // concurrent starts before 429
 	StartTimeout time.Duration // per SignalWithStart, before 503
 	Linger       time.Duration // passed to new workflows
-	Metrics      Metrics // nil counts nothing
+	Metrics      Metrics       // nil counts nothing
 }
 
 // Metrics counts deliveries. It is defined here, where it is used; the
@@ -317,4 +317,3 @@ func NewApp(r *Receiver, providers []Provider) *fiber.App {
 	}
 	return app
 }
-

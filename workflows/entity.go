@@ -40,8 +40,9 @@ type EntityInput struct {
 
 // Carry is what a run hands to its continuation.
 type Carry struct {
-	State    State
-	EventIDs []string // newest last
+	State      State
+	EventIDs   []string  // newest last
+	TerminalAt time.Time // when the terminal status was reached, so lingering goes on
 }
 
 // ReprocessRequest is the payload of SignalReprocess.
@@ -59,6 +60,9 @@ type Transition struct {
 	Source       string    `json:"source"` // webhook, api or reprocess
 	At           time.Time `json:"at"`
 	ProviderTime string    `json:"providerTime,omitempty"`
+	// Details are the event's provider details kept with the transition,
+	// such as a transfer's parties and transaction hash.
+	Details map[string]string `json:"details,omitempty"`
 }
 
 // Received is one delivery the workflow saw, and what became of it.
@@ -135,7 +139,7 @@ func Entity(ctx workflow.Context, in EntityInput) (State, error) {
 		if handled >= e.maxEvents || workflow.GetInfo(ctx).GetContinueAsNewSuggested() {
 			e.drain(ctx, events, reprocess)
 			next := in
-			next.Carry = &Carry{State: e.state, EventIDs: e.eventIDs}
+			next.Carry = &Carry{State: e.state, EventIDs: e.eventIDs, TerminalAt: e.terminalAt}
 			return e.state, workflow.NewContinueAsNewError(ctx, Entity, next)
 		}
 	}
@@ -175,6 +179,7 @@ func newEntity(in EntityInput) *entity {
 	}
 	if in.Carry != nil {
 		e.state = in.Carry.State
+		e.terminalAt = in.Carry.TerminalAt
 		e.remember(in.Carry.EventIDs...)
 	}
 	return e
@@ -268,7 +273,9 @@ func (e *entity) onEvent(ctx workflow.Context, ev event.Event) {
 		}
 		status, source = current, "api"
 	}
-	e.received(ev, string(e.apply(ctx, status, ev.ID, source, ev.ProviderTime)))
+	e.received(ev, string(e.apply(ctx, status, Transition{
+		EventID: ev.ID, Source: source, ProviderTime: ev.ProviderTime, Details: ev.Attributes,
+	})))
 }
 
 // onReprocess re-queries the provider API where there is one and re-applies
@@ -280,7 +287,7 @@ func (e *entity) onReprocess(ctx workflow.Context, r ReprocessRequest) {
 			e.state.LastError = err.Error()
 			return
 		}
-		e.apply(ctx, current, "reprocess:"+r.RequestID, "reprocess", "")
+		e.apply(ctx, current, Transition{EventID: "reprocess:" + r.RequestID, Source: "reprocess"})
 	}
 	e.publish(ctx)
 }
@@ -306,19 +313,18 @@ func (e *entity) fetchStatus(ctx workflow.Context) (string, error) {
 	return out.Status, nil
 }
 
-// apply moves the entity to status when its table allows, records the
-// transition and publishes it to the search attributes.
-func (e *entity) apply(ctx workflow.Context, to, eventID, source, providerTime string) Verdict {
+// apply moves the entity to status to when its table allows, records the
+// transition (t names its cause: event ID, source, provider time, details)
+// and publishes it to the search attributes.
+func (e *entity) apply(ctx workflow.Context, to string, t Transition) Verdict {
 	v := e.kind.Allows(e.state.Status, to)
 	if v != Apply {
 		return v
 	}
 	now := workflow.Now(ctx)
 	e.state.Sequence++
-	e.state.Transitions = keepLast(append(e.state.Transitions, Transition{
-		Seq: e.state.Sequence, From: e.state.Status, To: to, EventID: eventID,
-		Source: source, At: now, ProviderTime: providerTime,
-	}))
+	t.Seq, t.From, t.To, t.At = e.state.Sequence, e.state.Status, to, now
+	e.state.Transitions = keepLast(append(e.state.Transitions, t))
 	e.state.Status = to
 	e.state.Terminal = e.kind.Terminal[to]
 	if e.state.Terminal {

@@ -1,0 +1,61 @@
+package main
+
+import (
+	"log/slog"
+	"os"
+
+	"github.com/mattn/go-isatty"
+	"github.com/spf13/cobra"
+
+	"github.com/hookflow/hookflow/config"
+)
+
+// app is what every command shares: where the configuration comes from and
+// where output goes.
+type app struct {
+	configPath string
+}
+
+func newRootCmd() *cobra.Command {
+	a := &app{}
+	root := &cobra.Command{
+		Use:           "hookflow",
+		Short:         "Webhook gateway: verified, deduplicated provider events, one Temporal workflow per entity",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.PersistentFlags().StringVar(&a.configPath, "config", os.Getenv("HOOKFLOW_CONFIG"), "YAML configuration file (also HOOKFLOW_CONFIG)")
+	root.AddCommand(
+		newServeCmd(a),
+		newWorkerCmd(a),
+		newDevCmd(a),
+		newSetupCmd(a),
+		newStatusCmd(a),
+		newSendCmd(a),
+		newVersionCmd(),
+	)
+	return root
+}
+
+// config loads and validates the configuration.
+func (a *app) config() (*config.Config, error) {
+	cfg, err := config.Load(a.configPath, nil)
+	if err != nil {
+		return nil, err
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	return cfg, nil
+}
+
+// newLogger logs JSON, or text on a terminal.
+func newLogger() *slog.Logger {
+	if isatty.IsTerminal(os.Stderr.Fd()) {
+		return slog.New(slog.NewTextHandler(os.Stderr, nil))
+	}
+	return slog.New(slog.NewJSONHandler(os.Stderr, nil))
+}
+
+// discardLogger keeps the Temporal SDK quiet in one-shot commands.
+func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }

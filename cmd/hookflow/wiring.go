@@ -1,0 +1,117 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/redis/go-redis/v9"
+	"go.temporal.io/sdk/client"
+	tlog "go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/worker"
+
+	"github.com/hookflow/hookflow/activities"
+	"github.com/hookflow/hookflow/config"
+	"github.com/hookflow/hookflow/receivers"
+	"github.com/hookflow/hookflow/workflows"
+)
+
+// dialTemporal returns a lazy Temporal client: it connects on first use, so
+// receivers start (and answer 503) while Temporal is away.
+func dialTemporal(cfg *config.Config, log *slog.Logger) (client.Client, error) {
+	c, err := client.NewLazyClient(client.Options{
+		HostPort:  cfg.TemporalAddress,
+		Namespace: cfg.TemporalNamespace,
+		Logger:    tlog.NewStructuredLogger(log.With("component", "temporal")),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("temporal client for %s: %w", cfg.TemporalAddress, err)
+	}
+	return c, nil
+}
+
+// newRedis returns the dedup store's client with short timeouts: a slow
+// Redis must not hold deliveries up, since they are accepted without it.
+func newRedis(cfg *config.Config) (*redis.Client, error) {
+	opts, err := redis.ParseURL(cfg.RedisURL)
+	if err != nil {
+		return nil, fmt.Errorf("REDIS_URL: %w", err)
+	}
+	opts.DialTimeout = 500 * time.Millisecond
+	opts.ReadTimeout = 500 * time.Millisecond
+	opts.WriteTimeout = 500 * time.Millisecond
+	opts.MaxRetries = 1
+	opts.PoolSize = cfg.MaxInFlight
+	return redis.NewClient(opts), nil
+}
+
+// providers are the configured providers, disabled where no secret is set.
+func providers(cfg *config.Config) []receivers.Provider {
+	var phoenix receivers.Verifier
+	if cfg.PhoenixSecrets.Enabled() {
+		phoenix = receivers.NewBearer(cfg.PhoenixSecrets)
+	}
+	return []receivers.Provider{
+		receivers.Phoenix(phoenix),
+	}
+}
+
+// newReceiverApp wires the receivers' Fiber app and logs which providers
+// are enabled.
+func newReceiverApp(cfg *config.Config, tc client.Client, rdb redis.UniversalClient, log *slog.Logger) *fiber.App {
+	var dedup receivers.Dedup
+	if rdb != nil {
+		dedup = &receivers.Redis{Client: rdb, Prefix: "hookflow:dedup:", PendingTTL: cfg.PendingTTL, DoneTTL: cfg.DedupTTL}
+	}
+	r := receivers.New(receivers.Options{
+		Temporal:     tc,
+		Dedup:        dedup,
+		Log:          log,
+		TaskQueue:    cfg.TaskQueue,
+		MaxBodyBytes: cfg.MaxBodyBytes,
+		MaxInFlight:  cfg.MaxInFlight,
+		StartTimeout: cfg.StartTimeout,
+		Linger:       cfg.Linger,
+	})
+	ps := providers(cfg)
+	for _, p := range ps {
+		if p.Verifier == nil {
+			log.Warn("provider disabled: no secret configured", "provider", p.Name, "routes", p.Routes)
+		} else {
+			log.Info("provider enabled", "provider", p.Name, "routes", p.Routes)
+		}
+	}
+	return receivers.NewApp(r, ps)
+}
+
+// newWorker registers the entity workflow and the activities.
+func newWorker(cfg *config.Config, tc client.Client) worker.Worker {
+	w := worker.New(tc, cfg.TaskQueue, worker.Options{})
+	w.RegisterWorkflow(workflows.Entity)
+	w.RegisterActivity(&activities.Activities{
+		HTTP:          &http.Client{Timeout: 10 * time.Second},
+		PhoenixAPIURL: cfg.PhoenixAPIURL,
+		Visibility:    tc,
+		Namespace:     cfg.TemporalNamespace,
+	})
+	return w
+}
+
+// serveUntilDone runs app on addr until ctx ends, then stops accepting and
+// finishes in-flight requests within the shutdown deadline.
+func serveUntilDone(ctx context.Context, app *fiber.App, addr string) error {
+	errc := make(chan error, 1)
+	go func() { errc <- app.Listen(addr) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("listen on %s: %w", addr, err)
+	case <-ctx.Done():
+	}
+	if err := app.ShutdownWithTimeout(20 * time.Second); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	return nil
+}
