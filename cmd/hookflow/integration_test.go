@@ -1,0 +1,400 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/client"
+
+	"github.com/hookflow/hookflow/config"
+	"github.com/hookflow/hookflow/internal/testenv"
+	"github.com/hookflow/hookflow/workflows"
+)
+
+// fixturesDir is shared/fixtures beside the checkout.
+var fixturesDir = filepath.Join("..", "..", "..", "shared", "fixtures")
+
+// vector is one entry of shared/fixtures/vectors.json.
+type vector struct {
+	Expect     int               `json:"expect"`
+	Headers    map[string]string `json:"headers"`
+	Secret     string            `json:"secret"`
+	SecretEnv  string            `json:"secret_env"`
+	EventID    string            `json:"event_id"`
+	WorkflowID string            `json:"workflow_id"`
+}
+
+func loadVectors(t *testing.T) map[string]vector {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(fixturesDir, "vectors.json"))
+	if err != nil {
+		t.Fatalf("read vectors: %v", err)
+	}
+	var v map[string]vector
+	if err := json.Unmarshal(b, &v); err != nil {
+		t.Fatalf("parse vectors: %v", err)
+	}
+	return v
+}
+
+func fixture(t *testing.T, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(fixturesDir, name))
+	if err != nil {
+		t.Fatalf("read fixture: %v", err)
+	}
+	return b
+}
+
+// phoenixAPI is an httptest stand-in for the Phoenix orders API.
+type phoenixAPI struct {
+	mu     sync.Mutex
+	orders map[string]string
+	srv    *httptest.Server
+}
+
+func newPhoenixAPI(t *testing.T) *phoenixAPI {
+	a := &phoenixAPI{orders: map[string]string{}}
+	a.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := strings.TrimPrefix(r.URL.Path, "/orders/")
+		a.mu.Lock()
+		status, ok := a.orders[id]
+		a.mu.Unlock()
+		if !ok {
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"order":{"id":%q,"status":%q}}`, id, status)
+	}))
+	t.Cleanup(a.srv.Close)
+	return a
+}
+
+func (a *phoenixAPI) set(order, status string) {
+	a.mu.Lock()
+	a.orders[order] = status
+	a.mu.Unlock()
+}
+
+// syncBuffer collects the process's logs for the no-secret check.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// stack is hookflow's receivers and worker, wired as serve and worker wire
+// them, against a real Temporal dev server and a real Redis.
+type stack struct {
+	t        *testing.T
+	cfg      *config.Config
+	temporal *testenv.Temporal
+	redis    *testenv.Redis
+	rdb      *redis.Client
+	tc       client.Client
+	api      *phoenixAPI
+	base     string
+	logs     *syncBuffer
+}
+
+func newStack(t *testing.T, env map[string]string) *stack {
+	t.Helper()
+	s := &stack{t: t, redis: testenv.StartRedis(t), temporal: testenv.StartTemporal(t), api: newPhoenixAPI(t), logs: &syncBuffer{}}
+	vars := map[string]string{
+		"TEMPORAL_ADDRESS":       s.temporal.HostPort,
+		"REDIS_URL":              s.redis.URL(),
+		"PHOENIX_API_URL":        s.api.srv.URL,
+		"HOOKFLOW_START_TIMEOUT": "2s",
+		"HOOKFLOW_PENDING_TTL":   "10s",
+	}
+	for k, v := range env {
+		vars[k] = v
+	}
+	cfg, err := config.Load("", func(k string) string { return vars[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	s.cfg = cfg
+	log := slog.New(slog.NewJSONHandler(s.logs, nil))
+	s.tc, err = dialTemporal(cfg, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.tc.Close)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if _, err := registerSearchAttributes(ctx, s.tc, cfg.TemporalNamespace); err != nil {
+		t.Fatal(err)
+	}
+	if s.rdb, err = newRedis(cfg); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.rdb.Close() })
+
+	w := newWorker(cfg, s.tc)
+	if err := w.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(w.Stop)
+
+	app := newReceiverApp(cfg, s.tc, s.rdb, log)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = app.Listener(ln) }()
+	t.Cleanup(func() { _ = app.Shutdown() })
+	s.base = "http://" + ln.Addr().String()
+	return s
+}
+
+// reply is a receiver's answer.
+type reply struct {
+	status int
+	header http.Header
+	body   map[string]any
+}
+
+func (s *stack) post(path string, body []byte, headers map[string]string) reply {
+	s.t.Helper()
+	req, err := http.NewRequest(http.MethodPost, s.base+path, bytes.NewReader(body))
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	for k, v := range headers {
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		s.t.Fatalf("POST %s: %v", path, err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	r := reply{status: resp.StatusCode, header: resp.Header}
+	if err := json.Unmarshal(raw, &r.body); err != nil {
+		s.t.Fatalf("POST %s: %d with non-JSON body %q", path, resp.StatusCode, raw)
+	}
+	return r
+}
+
+// state queries the entity workflow's state.
+func (s *stack) state(workflowID string) (workflows.State, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	v, err := s.tc.QueryWorkflow(ctx, workflowID, "", workflows.QueryState)
+	if err != nil {
+		return workflows.State{}, err
+	}
+	var st workflows.State
+	return st, v.Get(&st)
+}
+
+// waitState polls the state query until ok accepts it.
+func (s *stack) waitState(workflowID string, ok func(workflows.State) bool) workflows.State {
+	s.t.Helper()
+	var st workflows.State
+	testenv.Eventually(s.t, 30*time.Second, func() (bool, string) {
+		var err error
+		st, err = s.state(workflowID)
+		if err != nil {
+			return false, err.Error()
+		}
+		return ok(st), fmt.Sprintf("state %+v", st)
+	})
+	return st
+}
+
+// visible reports whether a visibility query finds the workflow.
+func (s *stack) visible(query, workflowID string) (bool, string) {
+	resp, err := s.tc.ListWorkflow(context.Background(), &workflowservice.ListWorkflowExecutionsRequest{
+		Namespace: s.cfg.TemporalNamespace, Query: query,
+	})
+	if err != nil {
+		return false, err.Error()
+	}
+	for _, ex := range resp.GetExecutions() {
+		if ex.GetExecution().GetWorkflowId() == workflowID {
+			return true, ""
+		}
+	}
+	return false, fmt.Sprintf("%s not among %d results of %s", workflowID, len(resp.GetExecutions()), query)
+}
+
+// phoenixEvent is a signed Phoenix delivery for an order.
+func phoenixEvent(secret, eventID, order, status string) ([]byte, map[string]string) {
+	body := fmt.Sprintf(`{"event":"order.status.change","id":%q,"timestamp":"2026-11-20T10:00:00.000Z","data":{"orderId":%q,"orderStatus":%q}}`, eventID, order, status)
+	return []byte(body), map[string]string{"Authorization": "Bearer " + secret, "Content-Type": "application/json"}
+}
+
+func TestPhoenixEndToEnd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration test")
+	}
+	vectors := loadVectors(t)
+	fulfilled := vectors["phoenix-order-status-fulfilled.json"]
+	secret := fulfilled.Secret
+	s := newStack(t, map[string]string{"PHOENIX_WEBHOOK_SECRET": "old-rotated-secret, " + secret})
+
+	t.Run("fixture is accepted and the order is fulfilled from the API", func(t *testing.T) {
+		s.t = t
+		order := strings.TrimPrefix(fulfilled.WorkflowID, "phoenix-order:")
+		s.api.set(order, "fulfilled")
+		r := s.post("/webhooks/phoenix", fixture(t, "phoenix-order-status-fulfilled.json"), fulfilled.Headers)
+		if r.status != 200 || r.body["duplicate"] != false || r.body["workflowId"] != fulfilled.WorkflowID || r.body["eventId"] != fulfilled.EventID {
+			t.Fatalf("got %d %v, want 200 accepted for %s", r.status, r.body, fulfilled.WorkflowID)
+		}
+		if r.header.Get("X-Request-Id") == "" {
+			t.Error("no X-Request-Id on the response")
+		}
+		st := s.waitState(fulfilled.WorkflowID, func(st workflows.State) bool { return st.Status == "fulfilled" })
+		if len(st.Transitions) != 1 || st.Transitions[0].Source != "api" || st.Transitions[0].EventID != fulfilled.EventID {
+			t.Errorf("transitions = %+v, want one from the api for %s", st.Transitions, fulfilled.EventID)
+		}
+		testenv.Eventually(t, 30*time.Second, func() (bool, string) {
+			return s.visible(`WebhookProvider = "phoenix" AND EntityStatus = "fulfilled"`, fulfilled.WorkflowID)
+		})
+
+		t.Run("the same body again is a duplicate and signals nothing", func(t *testing.T) {
+			r := s.post("/phoenix-order-status-updated", fixture(t, "phoenix-order-status-fulfilled.json"), fulfilled.Headers)
+			if r.status != 200 || r.body["duplicate"] != true || r.body["workflowId"] != fulfilled.WorkflowID {
+				t.Fatalf("got %d %v, want 200 duplicate", r.status, r.body)
+			}
+			// A later event is handled after anything signalled before it:
+			// once it is processed, a signalled duplicate would show.
+			late := vectors["phoenix-order-status-pending-noid.json"]
+			r = s.post("/webhooks/phoenix", fixture(t, "phoenix-order-status-pending-noid.json"), late.Headers)
+			if r.status != 200 || r.body["eventId"] != late.EventID {
+				t.Fatalf("late pending: got %d %v", r.status, r.body)
+			}
+			st := s.waitState(fulfilled.WorkflowID, func(st workflows.State) bool { return st.Processed == 2 })
+			if st.Duplicates != 0 || st.Status != "fulfilled" || st.Sequence != 1 {
+				t.Errorf("got duplicates %d, status %s, %d transitions; want 0, fulfilled, 1", st.Duplicates, st.Status, st.Sequence)
+			}
+		})
+	})
+
+	t.Run("20 concurrent copies of one event are processed once", func(t *testing.T) {
+		s.t = t
+		s.api.set("concurrent-1", "pending")
+		body, headers := phoenixEvent(secret, "evt-concurrent-1", "concurrent-1", "pending")
+		var wg sync.WaitGroup
+		codes := make(chan int, 20)
+		start := make(chan struct{})
+		for range 20 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				<-start
+				req, _ := http.NewRequest(http.MethodPost, s.base+"/webhooks/phoenix", bytes.NewReader(body))
+				for k, v := range headers {
+					req.Header.Set(k, v)
+				}
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					codes <- 0
+					return
+				}
+				resp.Body.Close()
+				codes <- resp.StatusCode
+			}()
+		}
+		close(start)
+		wg.Wait()
+		close(codes)
+		got := map[int]int{}
+		for c := range codes {
+			got[c]++
+		}
+		if got[200] < 1 || got[200]+got[409] != 20 {
+			t.Fatalf("status counts %v, want only 200 and 409, at least one 200", got)
+		}
+		wfID := "phoenix-order:concurrent-1"
+		body, headers = phoenixEvent(secret, "evt-concurrent-2", "concurrent-1", "pending")
+		if r := s.post("/webhooks/phoenix", body, headers); r.status != 200 {
+			t.Fatalf("barrier event: %d %v", r.status, r.body)
+		}
+		st := s.waitState(wfID, func(st workflows.State) bool { return st.Processed == 2 })
+		if st.Duplicates != 0 || st.Sequence != 1 {
+			t.Errorf("got %d duplicates and %d transitions, want the copies stopped at Redis and one transition", st.Duplicates, st.Sequence)
+		}
+	})
+
+	t.Run("with Redis stopped events are accepted and processed once", func(t *testing.T) {
+		s.t = t
+		s.redis.Stop()
+		defer s.redis.Start()
+		s.api.set("redis-down-1", "fulfilled")
+		body, headers := phoenixEvent(secret, "evt-redis-down-1", "redis-down-1", "fulfilled")
+		for i := range 2 {
+			if r := s.post("/webhooks/phoenix", body, headers); r.status != 200 || r.body["duplicate"] != false {
+				t.Fatalf("delivery %d: got %d %v, want 200 accepted", i+1, r.status, r.body)
+			}
+		}
+		st := s.waitState("phoenix-order:redis-down-1", func(st workflows.State) bool { return st.Processed+st.Duplicates == 2 })
+		if st.Processed != 1 || st.Duplicates != 1 || st.Sequence != 1 || st.Status != "fulfilled" {
+			t.Errorf("got processed %d, duplicates %d, transitions %d, status %s; want 1, 1, 1, fulfilled", st.Processed, st.Duplicates, st.Sequence, st.Status)
+		}
+	})
+
+	t.Run("with Temporal stopped the receiver answers 503 and keeps no dedup key", func(t *testing.T) {
+		s.t = t
+		s.api.set("temporal-down-1", "fulfilled")
+		body, headers := phoenixEvent(secret, "evt-temporal-down-1", "temporal-down-1", "fulfilled")
+		s.temporal.Stop()
+		r := s.post("/webhooks/phoenix", body, headers)
+		if r.status != 503 || r.header.Get("Retry-After") == "" {
+			t.Fatalf("got %d (Retry-After %q), want 503 with Retry-After", r.status, r.header.Get("Retry-After"))
+		}
+		if n := s.rdb.Exists(context.Background(), "hookflow:dedup:phoenix:evt-temporal-down-1").Val(); n != 0 {
+			t.Fatalf("dedup key left behind after a failed start")
+		}
+		s.temporal.Start()
+		testenv.Eventually(t, 60*time.Second, func() (bool, string) {
+			r := s.post("/webhooks/phoenix", body, headers)
+			return r.status == 200 && r.body["duplicate"] == false, fmt.Sprintf("retry got %d %v", r.status, r.body)
+		})
+		s.waitState("phoenix-order:temporal-down-1", func(st workflows.State) bool { return st.Status == "fulfilled" && st.Processed == 1 })
+	})
+
+	t.Run("no secret in the logs", func(t *testing.T) {
+		logs := s.logs.String()
+		if logs == "" {
+			t.Fatal("no logs captured")
+		}
+		for _, secret := range s.cfg.PhoenixSecrets {
+			if strings.Contains(logs, secret) {
+				t.Errorf("a configured secret appears in the logs")
+			}
+		}
+	})
+}

@@ -1,0 +1,180 @@
+// Package testenv starts the real services hookflow's integration tests run
+// against: a redis-server and the pinned Temporal CLI's dev server, each on
+// a free loopback port, stopped when the test ends.
+package testenv
+
+import (
+	"context"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/testsuite"
+)
+
+// FreePort returns a loopback port that was free a moment ago.
+func FreePort(t testing.TB) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("free port: %v", err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// Eventually polls cond until it returns true or the deadline passes, then
+// fails with the last description cond gave.
+func Eventually(t testing.TB, within time.Duration, cond func() (bool, string)) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		ok, why := cond()
+		if ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not within %s: %s", within, why)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// Redis is a redis-server child process.
+type Redis struct {
+	Port int
+	dir  string
+	cmd  *exec.Cmd
+	t    testing.TB
+}
+
+// StartRedis starts redis-server on a free port, or skips the test when
+// redis-server is not installed (make test's .ci/run installs it).
+func StartRedis(t testing.TB) *Redis {
+	t.Helper()
+	if _, err := exec.LookPath("redis-server"); err != nil {
+		t.Skip("redis-server is not on PATH; install Redis 7 to run this test")
+	}
+	r := &Redis{Port: FreePort(t), dir: t.TempDir(), t: t}
+	r.Start()
+	t.Cleanup(r.Stop)
+	return r
+}
+
+// URL is the server's redis:// URL.
+func (r *Redis) URL() string { return "redis://127.0.0.1:" + strconv.Itoa(r.Port) + "/0" }
+
+// Start (re)starts the server and waits until it answers PING.
+func (r *Redis) Start() {
+	r.t.Helper()
+	r.cmd = exec.Command("redis-server", "--port", strconv.Itoa(r.Port), "--bind", "127.0.0.1",
+		"--save", "", "--appendonly", "no", "--dir", r.dir, "--logfile", filepath.Join(r.dir, "redis.log"))
+	if err := r.cmd.Start(); err != nil {
+		r.t.Fatalf("start redis-server: %v", err)
+	}
+	c := redis.NewClient(&redis.Options{Addr: "127.0.0.1:" + strconv.Itoa(r.Port)})
+	defer c.Close()
+	Eventually(r.t, 10*time.Second, func() (bool, string) {
+		err := c.Ping(context.Background()).Err()
+		return err == nil, "redis PING: " + errString(err)
+	})
+}
+
+// Stop stops the server; Start brings it back on the same port.
+func (r *Redis) Stop() {
+	if r.cmd == nil || r.cmd.Process == nil {
+		return
+	}
+	_ = r.cmd.Process.Kill()
+	_ = r.cmd.Wait()
+	r.cmd = nil
+}
+
+// Temporal is a Temporal dev server child process with its SQLite file, so
+// it can be stopped and started again with its state.
+type Temporal struct {
+	HostPort string
+	db       string
+	srv      *testsuite.DevServer
+	t        testing.TB
+}
+
+// CLI returns the pinned Temporal CLI's path from HOOKFLOW_TEMPORAL_CLI (set
+// by make test) or bin/temporal above the test's package, or skips.
+func CLI(t testing.TB) string {
+	t.Helper()
+	if p := os.Getenv("HOOKFLOW_TEMPORAL_CLI"); p != "" {
+		return p
+	}
+	dir, _ := os.Getwd()
+	for ; dir != filepath.Dir(dir); dir = filepath.Dir(dir) {
+		p := filepath.Join(dir, "bin", "temporal")
+		if _, err := os.Stat(p); err == nil {
+			return p
+		}
+	}
+	t.Skip("no Temporal CLI: run `make test` (it builds the pinned CLI into bin/) or set HOOKFLOW_TEMPORAL_CLI")
+	return ""
+}
+
+// StartTemporal starts a dev server on a free port with its database in a
+// temporary directory.
+func StartTemporal(t testing.TB) *Temporal {
+	t.Helper()
+	tp := &Temporal{
+		HostPort: "127.0.0.1:" + strconv.Itoa(FreePort(t)),
+		db:       filepath.Join(t.TempDir(), "temporal.db"),
+		t:        t,
+	}
+	tp.Start()
+	t.Cleanup(tp.Stop)
+	return tp
+}
+
+// Start (re)starts the server on its port and database.
+func (tp *Temporal) Start() {
+	tp.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	logFile, err := os.OpenFile(tp.db+".log", os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		tp.t.Fatalf("temporal log: %v", err)
+	}
+	tp.t.Cleanup(func() { logFile.Close() })
+	srv, err := testsuite.StartDevServer(ctx, testsuite.DevServerOptions{
+		ExistingPath:  CLI(tp.t),
+		ClientOptions: &client.Options{HostPort: tp.HostPort, Namespace: "default"},
+		DBFilename:    tp.db,
+		LogLevel:      "error",
+		ExtraArgs:     []string{"--sqlite-pragma", "journal_mode=wal", "--sqlite-pragma", "synchronous=normal"},
+		Stdout:        logFile,
+		Stderr:        logFile,
+	})
+	if err != nil {
+		tp.t.Fatalf("start temporal dev server (log %s): %v", logFile.Name(), err)
+	}
+	tp.srv = srv
+}
+
+// Stop stops the server.
+func (tp *Temporal) Stop() {
+	if tp.srv == nil {
+		return
+	}
+	tp.srv.Client().Close()
+	_ = tp.srv.Stop()
+	tp.srv = nil
+}
+
+func errString(err error) string {
+	if err == nil {
+		return "ok"
+	}
+	return err.Error()
+}
