@@ -398,3 +398,56 @@ func TestPhoenixEndToEnd(t *testing.T) {
 		}
 	})
 }
+
+func TestClosedEntityContinuesInNewRun(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration test")
+	}
+	const secret = "closed-entity-secret"
+	s := newStack(t, map[string]string{"PHOENIX_WEBHOOK_SECRET": secret, "HOOKFLOW_LINGER": "1s"})
+	const wfID = "phoenix-order:closed-1"
+	s.api.set("closed-1", "fulfilled")
+	body, headers := phoenixEvent(secret, "evt-closed-1", "closed-1", "fulfilled")
+	if r := s.post("/webhooks/phoenix", body, headers); r.status != 200 {
+		t.Fatalf("first delivery: %d %v", r.status, r.body)
+	}
+	var firstRun string
+	testenv.Eventually(t, 30*time.Second, func() (bool, string) {
+		d, err := s.tc.DescribeWorkflowExecution(context.Background(), wfID, "")
+		if err != nil {
+			return false, err.Error()
+		}
+		firstRun = d.GetWorkflowExecutionInfo().GetExecution().GetRunId()
+		return d.GetWorkflowExecutionInfo().GetStatus().String() == "Completed", "status " + d.GetWorkflowExecutionInfo().GetStatus().String()
+	})
+	testenv.Eventually(t, 30*time.Second, func() (bool, string) {
+		return s.visible(fmt.Sprintf(`WorkflowId = %q AND ExecutionStatus = "Completed"`, wfID), wfID)
+	})
+
+	// Redis has forgotten the first delivery; the API now (wrongly) says
+	// pending, and a late pending event arrives.
+	if err := s.rdb.FlushAll(context.Background()).Err(); err != nil {
+		t.Fatal(err)
+	}
+	s.api.set("closed-1", "pending")
+	if r := s.post("/webhooks/phoenix", body, headers); r.status != 200 || r.body["duplicate"] != false {
+		t.Fatalf("redelivery after close: %d %v", r.status, r.body)
+	}
+	late, lateHeaders := phoenixEvent(secret, "evt-closed-2", "closed-1", "pending")
+	if r := s.post("/webhooks/phoenix", late, lateHeaders); r.status != 200 {
+		t.Fatalf("late delivery: %d %v", r.status, r.body)
+	}
+	st := s.waitState(wfID, func(st workflows.State) bool { return st.Processed+st.Duplicates >= 3 })
+	want := workflows.State{Status: "fulfilled", Sequence: 1, Processed: 2, Duplicates: 1}
+	if st.Status != want.Status || st.Sequence != want.Sequence || st.Processed != want.Processed || st.Duplicates != want.Duplicates {
+		t.Errorf("new run state: status %s, sequence %d, processed %d, duplicates %d; want %s, %d, %d, %d",
+			st.Status, st.Sequence, st.Processed, st.Duplicates, want.Status, want.Sequence, want.Processed, want.Duplicates)
+	}
+	d, err := s.tc.DescribeWorkflowExecution(context.Background(), wfID, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.GetWorkflowExecutionInfo().GetExecution().GetRunId() == firstRun {
+		t.Errorf("the late events went to the closed run")
+	}
+}
