@@ -5,6 +5,7 @@ package event
 
 import (
 	"encoding/json"
+	"strings"
 	"time"
 )
 
@@ -31,4 +32,19 @@ func (e Event) WorkflowID() string { return WorkflowID(e.Provider, e.EntityType,
 // WorkflowID builds the workflow ID of an entity.
 func WorkflowID(provider, entityType, entityID string) string {
 	return provider + "-" + entityType + ":" + entityID
+}
+
+// ParseWorkflowID splits an entity workflow ID into its provider, entity
+// type and entity ID; ok is false when id is not of that form. Entity IDs may
+// contain colons; provider and entity type never do.
+func ParseWorkflowID(id string) (provider, entityType, entityID string, ok bool) {
+	kind, entityID, found := strings.Cut(id, ":")
+	if !found || entityID == "" {
+		return "", "", "", false
+	}
+	provider, entityType, found = strings.Cut(kind, "-")
+	if !found || provider == "" || entityType == "" {
+		return "", "", "", false
+	}
+	return provider, entityType, entityID, true
 }

@@ -31,6 +31,8 @@ func newRootCmd() *cobra.Command {
 		newDevCmd(a),
 		newSetupCmd(a),
 		newStatusCmd(a),
+		newEventsCmd(a),
+		newReprocessCmd(a),
 		newSendCmd(a),
 		newVersionCmd(),
 	)

@@ -1,23 +1,46 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
+	"net/url"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
+	"go.temporal.io/sdk/client"
 
+	"github.com/hookflow/hookflow/config"
 	"github.com/hookflow/hookflow/workflows"
 )
+
+// entityReport is what `hookflow status` shows of one entity workflow.
+type entityReport struct {
+	WorkflowID string            `json:"workflowId"`
+	RunID      string            `json:"runId"`
+	RunStatus  string            `json:"runStatus"` // Running, Completed, …
+	UIURL      string            `json:"uiUrl"`
+	State      workflows.State   `json:"state"`
+	Pending    []pendingActivity `json:"pendingActivities,omitempty"`
+}
+
+// pendingActivity is an activity the workflow waits on, with its retries.
+type pendingActivity struct {
+	Type      string    `json:"type"`
+	State     string    `json:"state"`
+	Attempt   int32     `json:"attempt"`
+	LastError string    `json:"lastError,omitempty"`
+	NextRetry time.Time `json:"nextRetry,omitzero"`
+}
 
 func newStatusCmd(a *app) *cobra.Command {
 	var asJSON bool
 	cmd := &cobra.Command{
 		Use:   "status <workflow-id>",
-		Short: "Show an entity's current state and transition history",
+		Short: "Show an entity's current state, transition history and pending work",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cfg, err := a.config()
@@ -29,29 +52,62 @@ func newStatusCmd(a *app) *cobra.Command {
 				return err
 			}
 			defer tc.Close()
-			v, err := tc.QueryWorkflow(cmd.Context(), args[0], "", workflows.QueryState)
+			rep, err := describeEntity(cmd.Context(), tc, cfg, args[0])
 			if err != nil {
-				return fmt.Errorf("query %s: %w", args[0], err)
-			}
-			var st workflows.State
-			if err := v.Get(&st); err != nil {
-				return fmt.Errorf("decode state of %s: %w", args[0], err)
+				return err
 			}
 			if asJSON {
 				enc := json.NewEncoder(cmd.OutOrStdout())
 				enc.SetIndent("", "  ")
-				return enc.Encode(st)
+				return enc.Encode(rep)
 			}
-			printState(cmd.OutOrStdout(), args[0], st)
+			printReport(cmd.OutOrStdout(), rep)
 			return nil
 		},
 	}
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print the state as JSON")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the report as JSON")
 	return cmd
 }
 
-// printState writes the state for a person to read.
-func printState(w io.Writer, workflowID string, st workflows.State) {
+// describeEntity queries the workflow's state and describes its latest run.
+func describeEntity(ctx context.Context, tc client.Client, cfg *config.Config, workflowID string) (entityReport, error) {
+	rep := entityReport{WorkflowID: workflowID}
+	d, err := tc.DescribeWorkflowExecution(ctx, workflowID, "")
+	if err != nil {
+		return rep, fmt.Errorf("describe %s: %w", workflowID, err)
+	}
+	info := d.GetWorkflowExecutionInfo()
+	rep.RunID = info.GetExecution().GetRunId()
+	rep.RunStatus = info.GetStatus().String()
+	rep.UIURL = strings.TrimRight(cfg.UIURL, "/") + "/namespaces/" + url.PathEscape(cfg.TemporalNamespace) +
+		"/workflows/" + url.PathEscape(workflowID) + "/" + url.PathEscape(rep.RunID)
+	for _, pa := range d.GetPendingActivities() {
+		p := pendingActivity{
+			Type:    pa.GetActivityType().GetName(),
+			State:   strings.ToLower(strings.TrimPrefix(pa.GetState().String(), "PENDING_ACTIVITY_STATE_")),
+			Attempt: pa.GetAttempt(),
+		}
+		if f := pa.GetLastFailure(); f != nil {
+			p.LastError = f.GetMessage()
+		}
+		if t := pa.GetScheduledTime(); t != nil && p.Attempt > 1 {
+			p.NextRetry = t.AsTime()
+		}
+		rep.Pending = append(rep.Pending, p)
+	}
+	v, err := tc.QueryWorkflow(ctx, workflowID, "", workflows.QueryState)
+	if err != nil {
+		return rep, fmt.Errorf("query %s: %w", workflowID, err)
+	}
+	if err := v.Get(&rep.State); err != nil {
+		return rep, fmt.Errorf("decode state of %s: %w", workflowID, err)
+	}
+	return rep, nil
+}
+
+// printReport writes the report for a person to read.
+func printReport(w io.Writer, rep entityReport) {
+	st := rep.State
 	status := st.Status
 	if status == "" {
 		status = "(unknown)"
@@ -59,13 +115,21 @@ func printState(w io.Writer, workflowID string, st workflows.State) {
 	if st.Terminal {
 		status += " (terminal)"
 	}
-	fmt.Fprintf(w, "workflow:   %s\n", workflowID)
+	fmt.Fprintf(w, "workflow:   %s (%s)\n", rep.WorkflowID, strings.ToLower(rep.RunStatus))
 	fmt.Fprintf(w, "entity:     %s %s %s\n", st.Provider, st.EntityType, st.EntityID)
 	fmt.Fprintf(w, "status:     %s\n", status)
 	fmt.Fprintf(w, "events:     %d processed, %d duplicate(s) ignored\n", st.Processed, st.Duplicates)
 	if st.LastError != "" {
 		fmt.Fprintf(w, "last error: %s\n", st.LastError)
 	}
+	for _, p := range rep.Pending {
+		fmt.Fprintf(w, "pending:    %s (%s, attempt %d)", p.Type, p.State, p.Attempt)
+		if p.LastError != "" {
+			fmt.Fprintf(w, ", last error: %s", p.LastError)
+		}
+		fmt.Fprintln(w)
+	}
+	fmt.Fprintf(w, "ui:         %s\n", rep.UIURL)
 	if len(st.Transitions) == 0 {
 		fmt.Fprintln(w, "transitions: none")
 		return
@@ -78,7 +142,7 @@ func printState(w io.Writer, workflowID string, st workflows.State) {
 		if from == "" {
 			from = "-"
 		}
-		fmt.Fprintf(tw, "  %d\t%s\t%s\t%s\t%s\t%s\n", t.Seq, t.At.UTC().Format(time.RFC3339), from, t.To, t.Source, strings.TrimSpace(t.EventID))
+		fmt.Fprintf(tw, "  %d\t%s\t%s\t%s\t%s\t%s\n", t.Seq, t.At.UTC().Format(time.RFC3339), from, t.To, t.Source, t.EventID)
 	}
 	tw.Flush()
 }

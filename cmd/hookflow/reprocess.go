@@ -1,0 +1,242 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/mattn/go-isatty"
+	"github.com/spf13/cobra"
+	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/client"
+
+	"github.com/hookflow/hookflow/config"
+	"github.com/hookflow/hookflow/event"
+	"github.com/hookflow/hookflow/workflows"
+)
+
+// reprocessOptions are the flags of `hookflow reprocess`.
+type reprocessOptions struct {
+	provider string
+	entity   string
+	query    string
+	dryRun   bool
+	yes      bool
+	rate     float64
+	reason   string
+}
+
+func newReprocessCmd(a *app) *cobra.Command {
+	var o reprocessOptions
+	cmd := &cobra.Command{
+		Use:   "reprocess [workflow-id...]",
+		Short: "Re-query the provider and re-apply the current state's handling of entities, running or closed",
+		Long: `Reprocess signals each target workflow with "reprocess" (SignalWithStart, so a closed
+entity gets a new run that loads its final state): the provider API is queried again where
+one exists and the current state's handling re-applied, idempotently. Targets are workflow
+IDs, or --provider with --entity, or a Temporal visibility --query.`,
+		Example: `  hookflow reprocess phoenix-order:order-1
+  hookflow reprocess --provider phoenix --entity order-1
+  hookflow reprocess --query 'WebhookProvider="phoenix" AND EntityStatus="pending"' --dry-run
+  hookflow reprocess --query 'EntityStatus="pending"' --yes --rate 5`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cfg, err := a.config()
+			if err != nil {
+				return err
+			}
+			tc, err := dialTemporal(cfg, discardLogger())
+			if err != nil {
+				return err
+			}
+			defer tc.Close()
+			return reprocess(cmd.Context(), cmd.InOrStdin(), cmd.OutOrStdout(), tc, cfg, args, o)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.provider, "provider", "", "provider of --entity (phoenix, phosphor, up42, fenix, phantom)")
+	f.StringVar(&o.entity, "entity", "", "entity ID, with --provider")
+	f.StringVar(&o.query, "query", "", `Temporal visibility query, e.g. 'EntityStatus="pending"'`)
+	f.BoolVar(&o.dryRun, "dry-run", false, "list the targets and their count, change nothing")
+	f.BoolVarP(&o.yes, "yes", "y", false, "do not ask for confirmation of more than one target")
+	f.Float64Var(&o.rate, "rate", 10, "signals per second")
+	f.StringVar(&o.reason, "reason", "manual reprocess", "reason recorded with the request")
+	return cmd
+}
+
+func reprocess(ctx context.Context, in io.Reader, out io.Writer, tc client.Client, cfg *config.Config, args []string, o reprocessOptions) error {
+	targets, err := reprocessTargets(ctx, tc, cfg.TemporalNamespace, args, o)
+	if err != nil {
+		return err
+	}
+	if o.dryRun {
+		for _, id := range targets {
+			fmt.Fprintln(out, id)
+		}
+		fmt.Fprintf(out, "%d target(s); dry run, nothing reprocessed\n", len(targets))
+		return nil
+	}
+	if len(targets) == 0 {
+		fmt.Fprintln(out, "no targets")
+		return nil
+	}
+	if len(targets) > 1 && !o.yes {
+		if err := confirm(in, out, len(targets)); err != nil {
+			return err
+		}
+	}
+	if o.rate <= 0 {
+		return errors.New("--rate must be positive")
+	}
+	tick := time.NewTicker(time.Duration(float64(time.Second) / o.rate))
+	defer tick.Stop()
+	bar := newProgress(out, len(targets))
+	requestID := "reprocess-" + time.Now().UTC().Format("20060102T150405Z") + "-" + randomHex(3)
+	failed := map[string]string{}
+	var failedOrder []string
+	for i, id := range targets {
+		if i > 0 {
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-tick.C:
+			}
+		}
+		if err := reprocessOne(ctx, tc, cfg, id, workflows.ReprocessRequest{RequestID: requestID, Reason: o.reason}); err != nil {
+			failed[id] = err.Error()
+			failedOrder = append(failedOrder, id)
+		}
+		bar.step(i + 1)
+	}
+	bar.done()
+	fmt.Fprintf(out, "reprocessed %d, failed %d (request %s)\n", len(targets)-len(failed), len(failed), requestID)
+	for _, id := range failedOrder {
+		fmt.Fprintf(out, "  %s: %s\n", id, failed[id])
+	}
+	if len(failed) > 0 {
+		return fmt.Errorf("%d of %d reprocess signal(s) failed", len(failed), len(targets))
+	}
+	return nil
+}
+
+// reprocessOne signals one entity workflow, starting a new run if it closed.
+func reprocessOne(ctx context.Context, tc client.Client, cfg *config.Config, workflowID string, r workflows.ReprocessRequest) error {
+	provider, entityType, entityID, ok := event.ParseWorkflowID(workflowID)
+	if !ok {
+		return fmt.Errorf("not an entity workflow ID (want provider-type:id)")
+	}
+	in := workflows.EntityInput{Provider: provider, EntityType: entityType, EntityID: entityID, Linger: cfg.Linger}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	_, err := tc.SignalWithStartWorkflow(ctx, workflowID, workflows.SignalReprocess, r,
+		workflows.StartOptions(workflowID, cfg.TaskQueue, in), workflows.Entity, in)
+	return err
+}
+
+// reprocessTargets resolves the arguments and flags to distinct workflow IDs,
+// in the order given or found.
+func reprocessTargets(ctx context.Context, tc client.Client, namespace string, args []string, o reprocessOptions) ([]string, error) {
+	ways := 0
+	for _, used := range []bool{len(args) > 0, o.provider != "" || o.entity != "", o.query != ""} {
+		if used {
+			ways++
+		}
+	}
+	if ways != 1 {
+		return nil, errors.New("give workflow IDs, or --provider with --entity, or --query (exactly one of them)")
+	}
+	switch {
+	case len(args) > 0:
+		return distinct(args), nil
+	case o.query != "":
+		return listWorkflowIDs(ctx, tc, namespace, o.query)
+	}
+	if o.provider == "" || o.entity == "" {
+		return nil, errors.New("--provider and --entity go together")
+	}
+	ids, err := listWorkflowIDs(ctx, tc, namespace, fmt.Sprintf("WebhookProvider = %q AND EntityID = %q", o.provider, o.entity))
+	if err != nil {
+		return nil, err
+	}
+	if len(ids) == 0 {
+		return nil, fmt.Errorf("no %s workflow has entity ID %q", o.provider, o.entity)
+	}
+	return ids, nil
+}
+
+// listWorkflowIDs pages through a visibility query; runs of one workflow
+// count once.
+func listWorkflowIDs(ctx context.Context, tc client.Client, namespace, query string) ([]string, error) {
+	var ids []string
+	var token []byte
+	for {
+		resp, err := tc.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{
+			Namespace: namespace, Query: query, PageSize: 1000, NextPageToken: token,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("visibility query %s: %w", query, err)
+		}
+		for _, ex := range resp.GetExecutions() {
+			ids = append(ids, ex.GetExecution().GetWorkflowId())
+		}
+		if token = resp.GetNextPageToken(); len(token) == 0 {
+			return distinct(ids), nil
+		}
+	}
+}
+
+func distinct(ids []string) []string {
+	seen := map[string]bool{}
+	out := make([]string, 0, len(ids))
+	for _, id := range ids {
+		if !seen[id] {
+			seen[id] = true
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// confirm asks before a bulk run; without a terminal to ask, --yes is needed.
+func confirm(in io.Reader, out io.Writer, n int) error {
+	if f, ok := in.(*os.File); !ok || !isatty.IsTerminal(f.Fd()) {
+		return fmt.Errorf("%d targets: pass --yes to confirm (no terminal to ask), or --dry-run to list them", n)
+	}
+	fmt.Fprintf(out, "Reprocess %d workflows? [y/N] ", n)
+	answer, _ := bufio.NewReader(in).ReadString('\n')
+	if a := strings.ToLower(strings.TrimSpace(answer)); a != "y" && a != "yes" {
+		return errors.New("not confirmed; nothing reprocessed")
+	}
+	return nil
+}
+
+// progress draws a bar on a terminal and nothing elsewhere.
+type progress struct {
+	out   io.Writer
+	total int
+	tty   bool
+}
+
+func newProgress(out io.Writer, total int) *progress {
+	f, ok := out.(*os.File)
+	return &progress{out: out, total: total, tty: ok && isatty.IsTerminal(f.Fd())}
+}
+
+func (p *progress) step(n int) {
+	if !p.tty {
+		return
+	}
+	const width = 30
+	filled := width * n / p.total
+	fmt.Fprintf(p.out, "\r[%s%s] %d/%d", strings.Repeat("#", filled), strings.Repeat(" ", width-filled), n, p.total)
+}
+
+func (p *progress) done() {
+	if p.tty {
+		fmt.Fprintln(p.out)
+	}
+}
