@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 )
@@ -32,6 +33,10 @@ const (
 	// from; it is recorded rather than guessed at.
 	ErrUnrecognizedResponse = "UnrecognizedResponse"
 )
+
+// MetricProviderAPICalls counts provider API calls, tagged provider and
+// outcome (ok, not_found, rejected, unavailable, network_error, unrecognized).
+const MetricProviderAPICalls = "hookflow_provider_api_calls"
 
 // NonRetryable lists the error types no retry can fix.
 var NonRetryable = []string{ErrOrderNotFound, ErrProviderRejected, ErrUnrecognizedResponse}
@@ -65,40 +70,50 @@ type OrderStatus struct {
 // status: GET {PhoenixAPIURL}/orders/{orderId}. 5xx, 408, 429 and network
 // errors are returned as retryable; 404 as ErrOrderNotFound, other 4xx as
 // ErrProviderRejected, an unreadable 2xx body as ErrUnrecognizedResponse.
-func (a *Activities) FetchPhoenixOrder(ctx context.Context, in FetchOrderInput) (OrderStatus, error) {
+func (a *Activities) FetchPhoenixOrder(ctx context.Context, in FetchOrderInput) (out OrderStatus, err error) {
+	outcome := "ok"
+	defer func() {
+		activity.GetMetricsHandler(ctx).WithTags(map[string]string{"provider": "phoenix", "outcome": outcome}).
+			Counter(MetricProviderAPICalls).Inc(1)
+	}()
+	out, outcome, err = a.fetchPhoenixOrder(ctx, in)
+	return out, err
+}
+
+func (a *Activities) fetchPhoenixOrder(ctx context.Context, in FetchOrderInput) (OrderStatus, string, error) {
 	u := strings.TrimRight(a.PhoenixAPIURL, "/") + "/orders/" + url.PathEscape(in.OrderID)
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
-		return OrderStatus{}, temporal.NewNonRetryableApplicationError(fmt.Sprintf("build request for order %s", in.OrderID), ErrProviderRejected, err)
+		return OrderStatus{}, "rejected", temporal.NewNonRetryableApplicationError(fmt.Sprintf("build request for order %s", in.OrderID), ErrProviderRejected, err)
 	}
 	req.Header.Set("Accept", "application/json")
 	resp, err := a.HTTP.Do(req)
 	if err != nil {
-		return OrderStatus{}, fmt.Errorf("fetch phoenix order %s: %w", in.OrderID, err)
+		return OrderStatus{}, "network_error", fmt.Errorf("fetch phoenix order %s: %w", in.OrderID, err)
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	if err != nil {
-		return OrderStatus{}, fmt.Errorf("read phoenix order %s: %w", in.OrderID, err)
+		return OrderStatus{}, "network_error", fmt.Errorf("read phoenix order %s: %w", in.OrderID, err)
 	}
 	switch code := resp.StatusCode; {
 	case code == http.StatusNotFound:
-		return OrderStatus{}, temporal.NewNonRetryableApplicationError(
+		return OrderStatus{}, "not_found", temporal.NewNonRetryableApplicationError(
 			fmt.Sprintf("phoenix order %s: not found (404)", in.OrderID), ErrOrderNotFound, nil)
 	case code == http.StatusTooManyRequests || code == http.StatusRequestTimeout || code >= 500:
-		return OrderStatus{}, fmt.Errorf("fetch phoenix order %s: %s", in.OrderID, resp.Status)
+		return OrderStatus{}, "unavailable", fmt.Errorf("fetch phoenix order %s: %s", in.OrderID, resp.Status)
 	case code >= 400:
-		return OrderStatus{}, temporal.NewNonRetryableApplicationError(
+		return OrderStatus{}, "rejected", temporal.NewNonRetryableApplicationError(
 			fmt.Sprintf("phoenix order %s: %s", in.OrderID, resp.Status), ErrProviderRejected, nil)
 	case code < 200 || code > 299:
-		return OrderStatus{}, fmt.Errorf("fetch phoenix order %s: unexpected %s", in.OrderID, resp.Status)
+		return OrderStatus{}, "unavailable", fmt.Errorf("fetch phoenix order %s: unexpected %s", in.OrderID, resp.Status)
 	}
 	status, ok := orderStatusOf(body)
 	if !ok {
-		return OrderStatus{}, temporal.NewNonRetryableApplicationError(
+		return OrderStatus{}, "unrecognized", temporal.NewNonRetryableApplicationError(
 			fmt.Sprintf("phoenix order %s: no status in the API response", in.OrderID), ErrUnrecognizedResponse, nil)
 	}
-	return OrderStatus{Status: strings.ToLower(status)}, nil
+	return OrderStatus{Status: strings.ToLower(status)}, "ok", nil
 }
 
 // orderStatusOf finds the order status in the shapes the Phoenix API is known

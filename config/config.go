@@ -52,6 +52,7 @@ type Config struct {
 
 	PhoenixAPIURL string // Phoenix orders API base URL
 	UIURL         string // Temporal Web UI base URL, for links in CLI output
+	MetricsAddr   string // the worker's /metrics, /healthz and /readyz listen address
 
 	PhoenixSecrets  Secrets // Bearer secrets
 	PhosphorSecrets Secrets // Phosphor-Webhook-Secret values
@@ -102,6 +103,7 @@ var fields = []field{
 	{"HOOKFLOW_MAX_IN_FLIGHT", "512", "concurrent Temporal starts before 429", integer(func(c *Config) *int { return &c.MaxInFlight })},
 	{"HOOKFLOW_START_TIMEOUT", "5s", "how long handing an event to Temporal may take before 503", dur(func(c *Config) *time.Duration { return &c.StartTimeout })},
 	{"HOOKFLOW_LINGER", "1h", "how long a workflow stays open after a terminal status", dur(func(c *Config) *time.Duration { return &c.Linger })},
+	{"HOOKFLOW_METRICS_ADDR", ":9090", "the worker's /metrics, /healthz and /readyz address (serve uses HOOKFLOW_HTTP_ADDR)", str(func(c *Config) *string { return &c.MetricsAddr })},
 	{"HOOKFLOW_UI_URL", "http://127.0.0.1:8233", "Temporal Web UI, for the links hookflow status prints", str(func(c *Config) *string { return &c.UIURL })},
 	{"PHOENIX_API_URL", DefaultPhoenixAPIURL, "Phoenix orders API (GET /orders/:orderId)", str(func(c *Config) *string { return &c.PhoenixAPIURL })},
 	{"PHOENIX_WEBHOOK_SECRET", "", "Phoenix Bearer secret(s), comma-separated", secrets(func(c *Config) *Secrets { return &c.PhoenixSecrets })},

@@ -327,6 +327,8 @@ func (e *entity) apply(ctx workflow.Context, to string, t Transition) Verdict {
 	e.state.Transitions = keepLast(append(e.state.Transitions, t))
 	e.state.Status = to
 	e.state.Terminal = e.kind.Terminal[to]
+	workflow.GetMetricsHandler(ctx).WithTags(map[string]string{"provider": e.state.Provider, "status": to}).
+		Counter(MetricTransitionsApplied).Inc(1)
 	if e.state.Terminal {
 		e.terminalAt = now
 	}

@@ -21,6 +21,10 @@ const (
 	QueryState = "state"
 )
 
+// MetricTransitionsApplied counts applied transitions through the SDK's
+// replay-safe metrics handler, tagged provider and status.
+const MetricTransitionsApplied = "hookflow_transitions_applied"
+
 // Search attributes kept current on every entity workflow.
 var (
 	ProviderKey       = temporal.NewSearchAttributeKeyKeyword("WebhookProvider")

@@ -17,10 +17,10 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/spf13/cobra"
 	"go.temporal.io/sdk/client"
-	tlog "go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/hookflow/hookflow/config"
+	"github.com/hookflow/hookflow/metrics"
 )
 
 // devDir holds what hookflow dev keeps between runs: the Temporal SQLite
@@ -73,7 +73,11 @@ func runDev(ctx context.Context, out io.Writer, cfg *config.Config) error {
 		}
 	}()
 
-	tc, stopTemporal, err := devTemporal(ctx, cfg, log)
+	m, err := metrics.New(log)
+	if err != nil {
+		return err
+	}
+	tc, stopTemporal, err := devTemporal(ctx, cfg, log, m)
 	if err != nil {
 		return err
 	}
@@ -94,7 +98,7 @@ func runDev(ctx context.Context, out io.Writer, cfg *config.Config) error {
 	}
 	stops = append(stops, w.Stop)
 
-	app := newReceiverApp(cfg, tc, rdb, log)
+	app := newReceiverApp(cfg, tc, rdb, log, m)
 	if sandbox {
 		mountPhoenixSandbox(app)
 	}
@@ -104,6 +108,7 @@ func runDev(ctx context.Context, out io.Writer, cfg *config.Config) error {
 	fmt.Fprintf(out, "  Temporal UI   http://127.0.0.1:%s/namespaces/%s/workflows\n", devUIPort, cfg.TemporalNamespace)
 	fmt.Fprintf(out, "  Temporal      %s (namespace %s, task queue %s)\n", cfg.TemporalAddress, cfg.TemporalNamespace, cfg.TaskQueue)
 	fmt.Fprintf(out, "  Redis         %s\n", redactURL(cfg.RedisURL))
+	fmt.Fprintf(out, "  operations    %s/metrics  %s/healthz  %s/readyz\n", base, base, base)
 	if sandbox {
 		fmt.Fprintf(out, "  SANDBOX       Phoenix orders API is the in-process sandbox at %s (set PHOENIX_API_URL to use a real one)\n", cfg.PhoenixAPIURL)
 	}
@@ -117,10 +122,10 @@ func runDev(ctx context.Context, out io.Writer, cfg *config.Config) error {
 // devTemporal starts the pinned Temporal CLI's dev server with its SQLite
 // file in WAL mode and the Web UI, unless TEMPORAL_ADDRESS was given, in
 // which case that server is used as it is.
-func devTemporal(ctx context.Context, cfg *config.Config, log *slog.Logger) (client.Client, func(), error) {
-	logger := tlog.NewStructuredLogger(log.With("component", "temporal"))
+func devTemporal(ctx context.Context, cfg *config.Config, log *slog.Logger, m *metrics.Metrics) (client.Client, func(), error) {
+	opts := temporalOptions(cfg, log, m)
 	if cfg.IsSet("TEMPORAL_ADDRESS") {
-		tc, err := client.DialContext(ctx, client.Options{HostPort: cfg.TemporalAddress, Namespace: cfg.TemporalNamespace, Logger: logger})
+		tc, err := client.DialContext(ctx, opts)
 		if err != nil {
 			return nil, nil, fmt.Errorf("connect to Temporal at %s: %w", cfg.TemporalAddress, err)
 		}
@@ -138,7 +143,7 @@ func devTemporal(ctx context.Context, cfg *config.Config, log *slog.Logger) (cli
 	defer cancel()
 	srv, err := testsuite.StartDevServer(startCtx, testsuite.DevServerOptions{
 		ExistingPath:  cli,
-		ClientOptions: &client.Options{HostPort: cfg.TemporalAddress, Namespace: cfg.TemporalNamespace, Logger: logger},
+		ClientOptions: &opts,
 		DBFilename:    filepath.Join(devDir, "temporal.db"),
 		EnableUI:      true,
 		UIPort:        devUIPort,

@@ -20,7 +20,7 @@ func newEventsCmd(a *app) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			tc, err := dialTemporal(cfg, discardLogger())
+			tc, err := dialTemporal(cfg, discardLogger(), nil)
 			if err != nil {
 				return err
 			}

@@ -23,6 +23,7 @@ import (
 
 	"github.com/hookflow/hookflow/config"
 	"github.com/hookflow/hookflow/internal/testenv"
+	"github.com/hookflow/hookflow/metrics"
 	"github.com/hookflow/hookflow/workflows"
 )
 
@@ -122,6 +123,7 @@ type stack struct {
 	api      *phoenixAPI
 	base     string
 	logs     *syncBuffer
+	metrics  *metrics.Metrics
 }
 
 func newStack(t *testing.T, env map[string]string) *stack {
@@ -146,7 +148,10 @@ func newStack(t *testing.T, env map[string]string) *stack {
 	}
 	s.cfg = cfg
 	log := slog.New(slog.NewJSONHandler(s.logs, nil))
-	s.tc, err = dialTemporal(cfg, log)
+	if s.metrics, err = metrics.New(log); err != nil {
+		t.Fatal(err)
+	}
+	s.tc, err = dialTemporal(cfg, log, s.metrics)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -167,7 +172,7 @@ func newStack(t *testing.T, env map[string]string) *stack {
 	}
 	t.Cleanup(w.Stop)
 
-	app := newReceiverApp(cfg, s.tc, s.rdb, log)
+	app := newReceiverApp(cfg, s.tc, s.rdb, log, s.metrics)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

@@ -49,7 +49,7 @@ IDs, or --provider with --entity, or a Temporal visibility --query.`,
 			if err != nil {
 				return err
 			}
-			tc, err := dialTemporal(cfg, discardLogger())
+			tc, err := dialTemporal(cfg, discardLogger(), nil)
 			if err != nil {
 				return err
 			}

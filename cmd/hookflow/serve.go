@@ -2,6 +2,8 @@ package main
 
 import (
 	"github.com/spf13/cobra"
+
+	"github.com/hookflow/hookflow/metrics"
 )
 
 func newServeCmd(a *app) *cobra.Command {
@@ -15,7 +17,11 @@ func newServeCmd(a *app) *cobra.Command {
 				return err
 			}
 			log := newLogger()
-			tc, err := dialTemporal(cfg, log)
+			m, err := metrics.New(log)
+			if err != nil {
+				return err
+			}
+			tc, err := dialTemporal(cfg, log, m)
 			if err != nil {
 				return err
 			}
@@ -25,7 +31,7 @@ func newServeCmd(a *app) *cobra.Command {
 				return err
 			}
 			defer rdb.Close()
-			app := newReceiverApp(cfg, tc, rdb, log)
+			app := newReceiverApp(cfg, tc, rdb, log, m)
 			log.Info("receivers listening", "addr", cfg.HTTPAddr)
 			return serveUntilDone(cmd.Context(), app, cfg.HTTPAddr)
 		},

@@ -25,7 +25,7 @@ func newSetupCmd(a *app) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			tc, err := dialTemporal(cfg, newLogger())
+			tc, err := dialTemporal(cfg, newLogger(), nil)
 			if err != nil {
 				return err
 			}

@@ -47,7 +47,7 @@ func newStatusCmd(a *app) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			tc, err := dialTemporal(cfg, discardLogger())
+			tc, err := dialTemporal(cfg, discardLogger(), nil)
 			if err != nil {
 				return err
 			}

@@ -15,22 +15,34 @@ import (
 
 	"github.com/hookflow/hookflow/activities"
 	"github.com/hookflow/hookflow/config"
+	"github.com/hookflow/hookflow/metrics"
 	"github.com/hookflow/hookflow/receivers"
 	"github.com/hookflow/hookflow/workflows"
 )
 
 // dialTemporal returns a lazy Temporal client: it connects on first use, so
-// receivers start (and answer 503) while Temporal is away.
-func dialTemporal(cfg *config.Config, log *slog.Logger) (client.Client, error) {
-	c, err := client.NewLazyClient(client.Options{
-		HostPort:  cfg.TemporalAddress,
-		Namespace: cfg.TemporalNamespace,
-		Logger:    tlog.NewStructuredLogger(log.With("component", "temporal")),
-	})
+// receivers start (and answer 503) while Temporal is away. m may be nil for
+// one-shot commands that export no metrics.
+func dialTemporal(cfg *config.Config, log *slog.Logger, m *metrics.Metrics) (client.Client, error) {
+	c, err := client.NewLazyClient(temporalOptions(cfg, log, m))
 	if err != nil {
 		return nil, fmt.Errorf("temporal client for %s: %w", cfg.TemporalAddress, err)
 	}
 	return c, nil
+}
+
+// temporalOptions are the client options of every process: the SDK's logs
+// through slog, its metrics into the process's registry.
+func temporalOptions(cfg *config.Config, log *slog.Logger, m *metrics.Metrics) client.Options {
+	opts := client.Options{
+		HostPort:  cfg.TemporalAddress,
+		Namespace: cfg.TemporalNamespace,
+		Logger:    tlog.NewStructuredLogger(log.With("component", "temporal")),
+	}
+	if m != nil {
+		opts.MetricsHandler = m.Temporal()
+	}
+	return opts
 }
 
 // newRedis returns the dedup store's client with short timeouts: a slow
@@ -50,23 +62,50 @@ func newRedis(cfg *config.Config) (*redis.Client, error) {
 
 // providers are the configured providers, disabled where no secret is set.
 func providers(cfg *config.Config) []receivers.Provider {
-	var phoenix receivers.Verifier
+	// A nil Verifier disables its provider; an interface holding a nil
+	// pointer would not, hence the separate variables.
+	var phoenix, phosphor, up42, fenix, phantom receivers.Verifier
 	if cfg.PhoenixSecrets.Enabled() {
 		phoenix = receivers.NewBearer(cfg.PhoenixSecrets)
 	}
+	if cfg.PhosphorSecrets.Enabled() {
+		phosphor = receivers.PhosphorVerifier(cfg.PhosphorSecrets)
+	}
+	if cfg.UP42Secrets.Enabled() {
+		// Validate has rejected any other encoding; should one get here,
+		// the provider stays disabled rather than guess.
+		if enc, err := receivers.ParseEncoding(cfg.UP42SignatureEncoding); err == nil {
+			up42 = receivers.UP42Verifier(cfg.UP42SignatureHeader, enc, cfg.UP42Secrets)
+		}
+	}
+	if cfg.FenixSecrets.Enabled() {
+		fenix = receivers.FenixVerifier(cfg.FenixSecrets)
+	}
+	if cfg.PhantomTokens.Enabled() {
+		phantom = receivers.PhantomVerifier(cfg.PhantomTokens)
+	}
 	return []receivers.Provider{
 		receivers.Phoenix(phoenix),
+		receivers.Phosphor(phosphor),
+		receivers.UP42(up42),
+		receivers.Fenix(fenix),
+		receivers.Phantom(phantom),
 	}
 }
 
 // newReceiverApp wires the receivers' Fiber app and logs which providers
 // are enabled.
-func newReceiverApp(cfg *config.Config, tc client.Client, rdb redis.UniversalClient, log *slog.Logger) *fiber.App {
+func newReceiverApp(cfg *config.Config, tc client.Client, rdb redis.UniversalClient, log *slog.Logger, m *metrics.Metrics) *fiber.App {
 	var dedup receivers.Dedup
 	if rdb != nil {
 		dedup = &receivers.Redis{Client: rdb, Prefix: "hookflow:dedup:", PendingTTL: cfg.PendingTTL, DoneTTL: cfg.DedupTTL}
 	}
+	var counts receivers.Metrics // stays a nil interface without m
+	if m != nil {
+		counts = m
+	}
 	r := receivers.New(receivers.Options{
+		Metrics:      counts,
 		Temporal:     tc,
 		Dedup:        dedup,
 		Log:          log,
@@ -84,7 +123,9 @@ func newReceiverApp(cfg *config.Config, tc client.Client, rdb redis.UniversalCli
 			log.Info("provider enabled", "provider", p.Name, "routes", p.Routes)
 		}
 	}
-	return receivers.NewApp(r, ps)
+	app := receivers.NewApp(r, ps)
+	mountOps(app, m, tc, rdb)
+	return app
 }
 
 // newWorker registers the entity workflow and the activities.

@@ -3,7 +3,10 @@ package main
 import (
 	"fmt"
 
+	"github.com/gofiber/fiber/v2"
 	"github.com/spf13/cobra"
+
+	"github.com/hookflow/hookflow/metrics"
 )
 
 func newWorkerCmd(a *app) *cobra.Command {
@@ -17,7 +20,11 @@ func newWorkerCmd(a *app) *cobra.Command {
 				return err
 			}
 			log := newLogger()
-			tc, err := dialTemporal(cfg, log)
+			m, err := metrics.New(log)
+			if err != nil {
+				return err
+			}
+			tc, err := dialTemporal(cfg, log, m)
 			if err != nil {
 				return err
 			}
@@ -26,10 +33,12 @@ func newWorkerCmd(a *app) *cobra.Command {
 			if err := w.Start(); err != nil {
 				return fmt.Errorf("start worker on task queue %s: %w", cfg.TaskQueue, err)
 			}
-			log.Info("worker started", "task_queue", cfg.TaskQueue, "temporal", cfg.TemporalAddress)
-			<-cmd.Context().Done()
-			w.Stop()
-			return nil
+			// Stop after the ops endpoints: in-flight tasks finish first.
+			defer w.Stop()
+			log.Info("worker started", "task_queue", cfg.TaskQueue, "temporal", cfg.TemporalAddress, "metrics", cfg.MetricsAddr)
+			ops := fiber.New(fiber.Config{DisableStartupMessage: true})
+			mountOps(ops, m, tc, nil)
+			return serveUntilDone(cmd.Context(), ops, cfg.MetricsAddr)
 		},
 	}
 }
