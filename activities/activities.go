@@ -36,7 +36,7 @@ const (
 
 // MetricProviderAPICalls counts provider API calls, tagged provider and
 // outcome (ok, not_found, rejected, unavailable, network_error, unrecognized).
-const MetricProviderAPICalls = "hookflow_provider_api_calls"
+const MetricProviderAPICalls = "hookflow_provider_api_calls_total"
 
 // NonRetryable lists the error types no retry can fix.
 var NonRetryable = []string{ErrOrderNotFound, ErrProviderRejected, ErrUnrecognizedResponse}

@@ -23,7 +23,7 @@ const (
 
 // MetricTransitionsApplied counts applied transitions through the SDK's
 // replay-safe metrics handler, tagged provider and status.
-const MetricTransitionsApplied = "hookflow_transitions_applied"
+const MetricTransitionsApplied = "hookflow_transitions_applied_total"
 
 // Search attributes kept current on every entity workflow.
 var (

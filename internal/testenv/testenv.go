@@ -100,6 +100,7 @@ func (r *Redis) Stop() {
 // it can be stopped and started again with its state.
 type Temporal struct {
 	HostPort string
+	UIPort   int // the Web UI's port, whose /api/v1 is what operators see
 	db       string
 	srv      *testsuite.DevServer
 	t        testing.TB
@@ -129,6 +130,7 @@ func StartTemporal(t testing.TB) *Temporal {
 	t.Helper()
 	tp := &Temporal{
 		HostPort: "127.0.0.1:" + strconv.Itoa(FreePort(t)),
+		UIPort:   FreePort(t),
 		db:       filepath.Join(t.TempDir(), "temporal.db"),
 		t:        t,
 	}
@@ -151,6 +153,8 @@ func (tp *Temporal) Start() {
 		ExistingPath:  CLI(tp.t),
 		ClientOptions: &client.Options{HostPort: tp.HostPort, Namespace: "default"},
 		DBFilename:    tp.db,
+		EnableUI:      true,
+		UIPort:        strconv.Itoa(tp.UIPort),
 		LogLevel:      "error",
 		ExtraArgs:     []string{"--sqlite-pragma", "journal_mode=wal", "--sqlite-pragma", "synchronous=normal"},
 		Stdout:        logFile,

@@ -1,0 +1,217 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hookflow/hookflow/internal/testenv"
+	"github.com/hookflow/hookflow/workflows"
+)
+
+// metricValue reads one sample from the receiver's /metrics.
+func (s *stack) metricValue(name string, labels map[string]string) float64 {
+	s.t.Helper()
+	resp, err := http.Get(s.base + "/metrics")
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		if !strings.HasPrefix(line, name+"{") {
+			continue
+		}
+		match := true
+		for k, v := range labels {
+			if !strings.Contains(line, fmt.Sprintf("%s=%q", k, v)) {
+				match = false
+			}
+		}
+		if match {
+			f, _ := strconv.ParseFloat(line[strings.LastIndex(line, " ")+1:], 64)
+			return f
+		}
+	}
+	return 0
+}
+
+func (s *stack) readyz() (int, map[string]any) {
+	s.t.Helper()
+	resp, err := http.Get(s.base + "/readyz")
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var body map[string]any
+	_ = json.NewDecoder(resp.Body).Decode(&body)
+	return resp.StatusCode, body
+}
+
+func TestOperators(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration test")
+	}
+	const secret = "operators-secret"
+	s := newStack(t, map[string]string{"PHOENIX_WEBHOOK_SECRET": secret, "HOOKFLOW_LINGER": "2s"})
+	ctx := context.Background()
+
+	// op-done is fulfilled and closes after its linger; op-open stays pending.
+	s.api.set("op-done", "fulfilled")
+	s.api.set("op-open", "pending")
+	for _, order := range []string{"op-done", "op-open"} {
+		body, headers := phoenixEvent(secret, "evt-"+order, order, "pending")
+		if r := s.post("/webhooks/phoenix", body, headers); r.status != 200 {
+			t.Fatalf("%s: %d %v", order, r.status, r.body)
+		}
+	}
+	s.waitState("phoenix-order:op-open", func(st workflows.State) bool { return st.Status == "pending" })
+	s.waitState("phoenix-order:op-done", func(st workflows.State) bool { return st.Status == "fulfilled" })
+
+	t.Run("metrics count each outcome", func(t *testing.T) {
+		s.t = t
+		count := func(outcome string) float64 {
+			return s.metricValue("hookflow_webhook_requests_total", map[string]string{"provider": "phoenix", "outcome": outcome})
+		}
+		before := map[string]float64{}
+		for _, o := range []string{"accepted", "duplicate", "unauthorized", "invalid"} {
+			before[o] = count(o)
+		}
+		body, headers := phoenixEvent(secret, "evt-op-open", "op-open", "pending")
+		s.post("/webhooks/phoenix", body, headers) // duplicate
+		s.post("/webhooks/phoenix", body, map[string]string{"Authorization": "Bearer wrong"})
+		s.post("/webhooks/phoenix", []byte("{not json"), headers)
+		body, headers = phoenixEvent(secret, "evt-op-metrics", "op-metrics", "pending")
+		s.api.set("op-metrics", "pending")
+		s.post("/webhooks/phoenix", body, headers)
+		for o, want := range map[string]float64{"accepted": 1, "duplicate": 1, "unauthorized": 1, "invalid": 1} {
+			if got := count(o) - before[o]; got != want {
+				t.Errorf("%s moved by %v, want %v", o, got, want)
+			}
+		}
+		if got := s.metricValue("hookflow_webhook_accept_seconds_count", map[string]string{"provider": "phoenix", "outcome": "accepted"}); got < 1 {
+			t.Errorf("accept latency histogram has %v accepted samples, want at least 1", got)
+		}
+		if testing.Verbose() {
+			resp, _ := http.Get(s.base + "/metrics")
+			raw, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			for _, l := range strings.Split(string(raw), "\n") {
+				if strings.HasPrefix(l, "hookflow_") {
+					t.Log(l)
+				}
+			}
+		}
+		testenv.Eventually(t, 30*time.Second, func() (bool, string) {
+			got := s.metricValue("hookflow_transitions_applied_total", map[string]string{"provider": "phoenix", "status": "pending"})
+			return got >= 2, fmt.Sprintf("transitions applied to pending: %v", got)
+		})
+		if got := s.metricValue("hookflow_provider_api_calls_total", map[string]string{"provider": "phoenix", "outcome": "ok"}); got < 2 {
+			t.Errorf("provider API calls ok = %v, want at least 2", got)
+		}
+		if got := s.metricValue("temporal_request", nil); got == 0 {
+			t.Errorf("no Temporal client metrics exported")
+		}
+	})
+
+	t.Run("the Temporal UI API filters by EntityStatus", func(t *testing.T) {
+		s.t = t
+		testenv.Eventually(t, 30*time.Second, func() (bool, string) {
+			q := url.QueryEscape(`WebhookProvider="phoenix" AND EntityStatus="pending"`)
+			resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/api/v1/namespaces/default/workflows?query=%s", s.temporal.UIPort, q))
+			if err != nil {
+				return false, err.Error()
+			}
+			defer resp.Body.Close()
+			raw, _ := io.ReadAll(resp.Body)
+			return resp.StatusCode == 200 && strings.Contains(string(raw), "phoenix-order:op-open") && !strings.Contains(string(raw), "phoenix-order:op-done"),
+				fmt.Sprintf("%d %.300s", resp.StatusCode, raw)
+		})
+	})
+
+	t.Run("reprocess", func(t *testing.T) {
+		s.t = t
+		run := func(args []string, o reprocessOptions) string {
+			var out bytes.Buffer
+			if o.rate == 0 {
+				o.rate = 100
+			}
+			if err := reprocess(ctx, strings.NewReader(""), &out, s.tc, s.cfg, args, o); err != nil {
+				t.Fatalf("reprocess %v %+v: %v\n%s", args, o, err, out.String())
+			}
+			return out.String()
+		}
+
+		out := run(nil, reprocessOptions{query: `WebhookProvider="phoenix" AND EntityStatus="pending"`, dryRun: true})
+		if !strings.Contains(out, "phoenix-order:op-open") || strings.Contains(out, "op-done") || !strings.Contains(out, "target(s); dry run") {
+			t.Errorf("dry run listed:\n%s", out)
+		}
+		var needYes bytes.Buffer
+		if err := reprocess(ctx, strings.NewReader(""), &needYes, s.tc, s.cfg, []string{"phoenix-order:op-open", "phoenix-order:op-done"}, reprocessOptions{rate: 100}); err == nil {
+			t.Errorf("two targets without --yes and without a terminal went ahead")
+		}
+
+		// By ID: the API has moved on; reprocess applies it once.
+		s.api.set("op-open", "fulfilled")
+		run([]string{"phoenix-order:op-open"}, reprocessOptions{})
+		st := s.waitState("phoenix-order:op-open", func(st workflows.State) bool { return st.Status == "fulfilled" })
+		last := st.Transitions[len(st.Transitions)-1]
+		if last.Source != "reprocess" || st.Sequence != 2 {
+			t.Errorf("last transition %+v, sequence %d; want from reprocess, 2", last, st.Sequence)
+		}
+		// By query, again: nothing changed, so nothing is recorded.
+		run(nil, reprocessOptions{query: `WorkflowId = "phoenix-order:op-open"`, yes: true})
+		if st, err := s.state("phoenix-order:op-open"); err != nil || st.Sequence != 2 {
+			t.Errorf("second reprocess: sequence %d (err %v), want still 2", st.Sequence, err)
+		}
+
+		// By entity, of a closed workflow: a new run that loads its state.
+		testenv.Eventually(t, 30*time.Second, func() (bool, string) {
+			return s.visible(`WorkflowId = "phoenix-order:op-done" AND ExecutionStatus = "Completed"`, "phoenix-order:op-done")
+		})
+		out = run(nil, reprocessOptions{provider: "phoenix", entity: "op-done", yes: true})
+		if !strings.Contains(out, "reprocessed 1, failed 0") {
+			t.Errorf("summary:\n%s", out)
+		}
+		st = s.waitState("phoenix-order:op-done", func(st workflows.State) bool { return st.Status == "fulfilled" })
+		// The API said fulfilled from the first event on: one transition,
+		// loaded from the closed run and not applied again.
+		if st.Sequence != 1 || st.Processed != 1 || len(st.Transitions) != 0 {
+			t.Errorf("closed entity after reprocess: sequence %d, processed %d, %d new transitions; want 1, 1, 0", st.Sequence, st.Processed, len(st.Transitions))
+		}
+	})
+
+	t.Run("readyz flips with Redis and Temporal", func(t *testing.T) {
+		s.t = t
+		if code, body := s.readyz(); code != 200 || body["status"] != "ready" {
+			t.Fatalf("readyz = %d %v, want 200 ready", code, body)
+		}
+		s.redis.Stop()
+		code, body := s.readyz()
+		s.redis.Start()
+		if code != 200 || body["status"] != "degraded" {
+			t.Errorf("Redis down: readyz = %d %v, want 200 degraded", code, body)
+		}
+		s.temporal.Stop()
+		code, body = s.readyz()
+		s.temporal.Start()
+		if code != 503 || body["status"] != "unavailable" {
+			t.Errorf("Temporal down: readyz = %d %v, want 503 unavailable", code, body)
+		}
+		testenv.Eventually(t, 30*time.Second, func() (bool, string) {
+			code, body := s.readyz()
+			return code == 200, fmt.Sprintf("%d %v", code, body)
+		})
+	})
+}
