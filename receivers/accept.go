@@ -127,12 +127,15 @@ func (r *Receiver) handle(c *fiber.Ctx, p *Provider) (Outcome, error) {
 	header := Header(func(name string) string { return string(c.Request().Header.Peek(name)) })
 
 	if err := p.Verifier.Verify(body, header); err != nil {
-		msg := "Missing or invalid authorization header"
-		if errors.Is(err, ErrInvalidCredentials) {
+		// A provider that documents its 401 message gets it whether the
+		// credential is missing or wrong (Fenix answers both alike).
+		msg := p.Unauthorized
+		switch {
+		case msg != "":
+		case errors.Is(err, ErrInvalidCredentials):
 			msg = "Invalid credentials"
-			if p.Unauthorized != "" {
-				msg = p.Unauthorized
-			}
+		default:
+			msg = "Missing or invalid authorization header"
 		}
 		log.Warn("webhook rejected", "reason", err.Error())
 		return OutcomeUnauthorized, c.Status(fiber.StatusUnauthorized).JSON(errorBody{Error: msg})

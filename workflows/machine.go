@@ -8,6 +8,9 @@ type Machine struct {
 	Terminal map[string]bool     // statuses after which the workflow lingers, then completes
 	Repeat   map[string]bool     // statuses applied again each time (a transfer after a transfer)
 	Retry    map[string][]string // from → statuses allowed although not higher (FAILED → BEING_FULFILLED)
+	// Anytime are statuses reachable from any non-terminal status whatever
+	// its rank (a shipment EXCEPTION); from one, the entity goes on by rank.
+	Anytime map[string]bool
 }
 
 // Verdict says whether and why a status is applied.
@@ -41,6 +44,9 @@ func (m Machine) Allows(from, to string) Verdict {
 	if m.Terminal[from] {
 		return Backwards
 	}
+	if m.Anytime[to] {
+		return Apply
+	}
 	if rankTo < m.Rank[from] || (rankTo == m.Rank[from] && from != to) {
 		return Backwards
 	}
@@ -55,7 +61,9 @@ type Kind struct {
 	API bool
 }
 
-// kinds maps provider-entityType to its Kind.
+// kinds maps provider-entityType to its Kind. Statuses are as the
+// receivers normalize them: Phoenix lower case, Phosphor, UP42 and Fenix
+// upper case, Phantom Core the event name after its entity type.
 var kinds = map[string]Kind{
 	"phoenix-order": {
 		Machine: Machine{
@@ -64,6 +72,63 @@ var kinds = map[string]Kind{
 		},
 		API: true,
 	},
+
+	// An item's token is minted, transferred any number of times, burnt.
+	"phosphor-item": {Machine: Machine{
+		Rank:     map[string]int{"MINT": 0, "TRANSFER": 1, "BURN": 2},
+		Terminal: map[string]bool{"BURN": true},
+		Repeat:   map[string]bool{"TRANSFER": true},
+	}},
+	"phosphor-listing": {Machine: Machine{
+		Rank:     map[string]int{"CREATED": 0, "COMPLETED": 1, "CANCELLED": 1},
+		Terminal: map[string]bool{"COMPLETED": true, "CANCELLED": true},
+	}},
+
+	// A FAILED order may be retried (back to PLACED or BEING_FULFILLED) or
+	// end; FAILED ranks below both ends so either can follow it.
+	"up42-order": {Machine: Machine{
+		Rank: map[string]int{
+			"PLACED": 0, "BEING_FULFILLED": 1, "FAILED": 2, "FULFILLED": 3, "FAILED_PERMANENTLY": 3,
+		},
+		Terminal: map[string]bool{"FULFILLED": true, "FAILED_PERMANENTLY": true},
+		Retry:    map[string][]string{"FAILED": {"PLACED", "BEING_FULFILLED"}},
+	}},
+
+	// A shipment moves forward through the carrier's scans. An EXCEPTION can
+	// happen at any point before the end, and each one is recorded; after
+	// it the shipment resumes at any scan from pickup on, since the table
+	// cannot know where it stood before. RETURNED ends it like DELIVERED.
+	"fenix-shipment": {Machine: Machine{
+		Rank: map[string]int{
+			"LABEL_CREATED": 0, "EXCEPTION": 1, "PICKED_BY_CARRIER": 2, "IN_TRANSIT": 3,
+			"OUT_FOR_DELIVERY": 4, "DELIVERED": 5, "RETURNED": 5,
+		},
+		Terminal: map[string]bool{"DELIVERED": true, "RETURNED": true},
+		Repeat:   map[string]bool{"EXCEPTION": true},
+		Anytime:  map[string]bool{"EXCEPTION": true},
+	}},
+
+	// A transaction enters the pool, is forged into a block (on the forging
+	// node) and applied; applied is final unless a fork reverts it. Expired
+	// and rejected transactions never make it into a block. Phantom event
+	// IDs are <event>:<id>, so each status reaches a transaction once.
+	"phantom-transaction": {Machine: Machine{
+		Rank: map[string]int{
+			"pool.added": 0, "forged": 1, "applied": 2, "expired": 3, "pool.rejected": 3, "reverted": 3,
+		},
+		Terminal: map[string]bool{"applied": true, "expired": true, "pool.rejected": true, "reverted": true},
+		Retry:    map[string][]string{"applied": {"reverted"}},
+	}},
+	// A block is received from a peer or forged here, then applied or
+	// disregarded; a disregarded block may still be applied once the node
+	// catches up, and an applied one reverted by a fork.
+	"phantom-block": {Machine: Machine{
+		Rank: map[string]int{
+			"received": 0, "forged": 1, "disregarded": 2, "applied": 3, "reverted": 4,
+		},
+		Terminal: map[string]bool{"disregarded": true, "applied": true, "reverted": true},
+		Retry:    map[string][]string{"disregarded": {"applied"}, "applied": {"reverted"}},
+	}},
 }
 
 // KindOf returns the Kind of a provider's entity type, and false when

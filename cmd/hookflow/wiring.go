@@ -62,8 +62,7 @@ func newRedis(cfg *config.Config) (*redis.Client, error) {
 
 // providers are the configured providers, disabled where no secret is set.
 func providers(cfg *config.Config) []receivers.Provider {
-	// A nil Verifier disables its provider; an interface holding a nil
-	// pointer would not, hence the separate variables.
+	// Each stays nil, which disables its provider, unless its secret is set.
 	var phoenix, phosphor, up42, fenix, phantom receivers.Verifier
 	if cfg.PhoenixSecrets.Enabled() {
 		phoenix = receivers.NewBearer(cfg.PhoenixSecrets)

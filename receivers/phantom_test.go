@@ -1,0 +1,127 @@
+package receivers_test
+
+import (
+	"testing"
+
+	"github.com/hookflow/hookflow/receivers"
+)
+
+func phantomProvider3(tokens []string) receivers.Provider {
+	return receivers.Phantom(receivers.PhantomVerifier(tokens))
+}
+
+func TestPhantomFixtures(t *testing.T) {
+	checkFixtures3(t, phantomProvider3, []fixtureCase3{
+		{
+			file:       "phantom-block-forged.json",
+			entityType: "block", status: "forged", providerTime: "1717783695",
+		},
+		{
+			file:    "phantom-transaction-applied-v3.json",
+			eventID: "transaction.applied:b0bc7c9ba1a2f4e5d1c8a3f6e9b2d7c4a1f8e5b2c9d6a3f0e7b4c1d8a5f2e9b6",
+			// Core 3 names the event "event" and its time "timestamp".
+			entityType: "transaction", status: "applied", providerTime: "1717783702",
+		},
+	})
+}
+
+func TestPhantomAuth(t *testing.T) {
+	checkAuth3(t, authCase3{
+		provider: phantomProvider3,
+		file:     "phantom-block-forged.json",
+		header:   receivers.PhantomTokenHeader,
+		// The token's first half is sent as it is; it does not cover the body.
+		signsBody: false,
+	})
+}
+
+func TestPhantomSplitToken(t *testing.T) {
+	body, vec := fixture3(t, "phantom-block-forged.json")
+	token := vec.Secret
+	if got, want := receivers.PhantomAuthorization(token), vec.Headers["Authorization"]; got != want {
+		t.Fatalf("PhantomAuthorization: got %q, want the vector's %q", got, want)
+	}
+	// Phantom never sends the second half: the check is that the header is
+	// the first half of a configured token, and nothing else.
+	sameFirstHalf := token[:32] + "00000000000000000000000000000000"
+	other := "00000000000000000000000000000000" + token[32:]
+	tests := []struct {
+		name   string
+		tokens []string
+		sent   string
+		want   int
+	}{
+		{"first half", []string{token}, token[:32], 200},
+		{"whole token", []string{token}, token, 401},
+		{"second half", []string{token}, token[32:], 401},
+		{"first half but one character", []string{token}, token[:31], 401},
+		{"configured token shares only the first half", []string{sameFirstHalf}, token[:32], 200},
+		{"configured token shares only the second half", []string{other}, token[:32], 401},
+		{"rotated: the second token's first half", []string{other, token}, token[:32], 200},
+		{"rotated: the first token's first half", []string{other, token}, other[:32], 200},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a := newApp3(phantomProvider3(tt.tokens))
+			status, got := a.post(t, "/webhooks/phantom", body, map[string]string{"Authorization": tt.sent})
+			if status != tt.want {
+				t.Errorf("got %d %v, want %d", status, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestPhantomParse(t *testing.T) {
+	runParse3(t, phantomProvider3(nil), []parseCase3{
+		{
+			name:   "core 2 transaction",
+			body:   `{"created":1,"type":"transaction.pool.added","data":{"id":"abc"}}`,
+			wantID: "transaction.pool.added:abc", wantEntity: "transaction:abc", wantStatus: "pool.added",
+		},
+		{
+			name:   "core 3 block",
+			body:   `{"timestamp":1,"event":"block.reverted","data":{"id":"123"}}`,
+			wantID: "block.reverted:123", wantEntity: "block:123", wantStatus: "reverted",
+		},
+		{
+			name:   "numeric id",
+			body:   `{"event":"block.applied","data":{"id":7176646138626297930}}`,
+			wantID: "block.applied:7176646138626297930", wantEntity: "block:7176646138626297930", wantStatus: "applied",
+		},
+		{
+			name:   "type wins over event",
+			body:   `{"type":"block.received","event":"block.applied","data":{"id":"1"}}`,
+			wantID: "block.received:1", wantEntity: "block:1", wantStatus: "received",
+		},
+		{name: "wallet event", body: `{"event":"wallet.vote","data":{"delegate":"+02ab"}}`, wantErr: receivers.ErrIgnored},
+		{name: "round event", body: `{"type":"round.created","data":{"id":"5"}}`, wantErr: receivers.ErrIgnored},
+		{name: "name without status", body: `{"type":"transaction","data":{"id":"abc"}}`, wantErr: receivers.ErrIgnored},
+		{name: "transaction without id", body: `{"type":"transaction.applied","data":{"amount":1}}`, wantErr: errMissing3},
+		{name: "block without data", body: `{"event":"block.forged"}`, wantErr: errMissing3},
+		{name: "no type or event", body: `{"created":1,"data":{"id":"abc"}}`, wantErr: errMissing3},
+		{name: "not JSON", body: `block.forged`, wantErr: receivers.ErrInvalidJSON},
+	})
+}
+
+func TestPhantomAnswers(t *testing.T) {
+	const token = "fe944e318edb02b979d6bf0c87978b640c8e74e1cbfe36404386d33a5bbd8b66"
+	auth := map[string]string{"Authorization": token[:32]}
+	checkAnswers3(t, phantomProvider3([]string{token}), []answerCase3{
+		{
+			name: "transaction accepted", body: `{"event":"transaction.expired","data":{"id":"abc"}}`, headers: auth,
+			want: 200, wantBody: map[string]any{
+				"success": true, "duplicate": false, "eventId": "transaction.expired:abc", "workflowId": "phantom-transaction:abc",
+			},
+		},
+		{
+			name: "wallet event ignored", body: `{"event":"wallet.vote","data":{}}`, headers: auth,
+			want: 200, wantBody: map[string]any{"success": true, "ignored": true},
+		},
+		{
+			name: "block without id", body: `{"event":"block.forged","data":{"height":1}}`, headers: auth,
+			want: 400, wantBody: map[string]any{
+				"error": "Missing required fields", "required": []any{"type (Core 2) or event (Core 3)", "data.id"},
+			},
+		},
+	})
+}

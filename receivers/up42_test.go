@@ -1,0 +1,124 @@
+package receivers_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/hookflow/hookflow/receivers"
+)
+
+func up42Provider3(secrets []string) receivers.Provider {
+	return receivers.UP42(receivers.UP42Verifier(receivers.UP42SignatureHeader, receivers.Hex, secrets))
+}
+
+func TestUP42Fixtures(t *testing.T) {
+	checkFixtures3(t, up42Provider3, []fixtureCase3{{
+		file: "up42-order-status-fulfilled.json", eventID: "5b1f3c8e-2d4a-4e7b-9c61-0a8f2e7d3b19",
+		entityType: "order", status: "FULFILLED",
+		attributes:   map[string]string{"workspace_id": "7e1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"},
+		providerTime: "2026-11-20T11:00:00.000Z",
+	}})
+}
+
+func TestUP42Auth(t *testing.T) {
+	checkAuth3(t, authCase3{
+		provider:  up42Provider3,
+		file:      "up42-order-status-fulfilled.json",
+		header:    receivers.UP42SignatureHeader,
+		signsBody: true,
+	})
+}
+
+// TestUP42SignatureOptions covers what UP42 leaves open: the prefix, and a
+// configured header name and encoding.
+func TestUP42SignatureOptions(t *testing.T) {
+	body, vec := fixture3(t, "up42-order-status-fulfilled.json")
+	secret := []byte(vec.Secret)
+	hexSig := receivers.UP42Signature(secret, body, receivers.Hex)
+	b64Sig := receivers.UP42Signature(secret, body, receivers.Base64)
+	if got, want := hexSig, vec.Headers["X-Up42-Signature"]; got != want {
+		t.Fatalf("UP42Signature hex: got %q, want the vector's %q", got, want)
+	}
+	tests := []struct {
+		name   string
+		header string
+		enc    receivers.Encoding
+		sent   map[string]string
+		want   int
+	}{
+		{"sha256= prefix", receivers.UP42SignatureHeader, receivers.Hex, map[string]string{"X-Up42-Signature": "sha256=" + hexSig}, 200},
+		{"SHA256= prefix", receivers.UP42SignatureHeader, receivers.Hex, map[string]string{"X-Up42-Signature": "SHA256=" + hexSig}, 200},
+		{"other prefix", receivers.UP42SignatureHeader, receivers.Hex, map[string]string{"X-Up42-Signature": "sha1=" + hexSig}, 401},
+		{"upper-case hex", receivers.UP42SignatureHeader, receivers.Hex, map[string]string{"X-Up42-Signature": strings.ToUpper(hexSig)}, 200},
+		{"configured header and base64", "X-Signature", receivers.Base64, map[string]string{"x-signature": b64Sig}, 200},
+		{"configured base64, hex sent", "X-Signature", receivers.Base64, map[string]string{"X-Signature": hexSig}, 401},
+		{"configured header, default header sent", "X-Signature", receivers.Hex, map[string]string{"X-Up42-Signature": hexSig}, 401},
+		{"truncated signature", receivers.UP42SignatureHeader, receivers.Hex, map[string]string{"X-Up42-Signature": hexSig[:62]}, 401},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a := newApp3(receivers.UP42(receivers.UP42Verifier(tt.header, tt.enc, []string{vec.Secret})))
+			status, got := a.post(t, "/webhooks/up42", body, tt.sent)
+			if status != tt.want {
+				t.Errorf("got %d %v, want %d", status, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestUP42Parse(t *testing.T) {
+	runParse3(t, up42Provider3(nil), []parseCase3{
+		{
+			name:       "order status",
+			body:       `{"id":"e1","event":"order.status","data":{"orderId":"o1","status":"BEING_FULFILLED"}}`,
+			wantID:     "e1",
+			wantEntity: "order:o1",
+			wantStatus: "BEING_FULFILLED",
+		},
+		{
+			name:       "status is upper-cased",
+			body:       `{"id":"e2","event":"order.status","data":{"orderId":"o1","status":"failed_permanently"}}`,
+			wantID:     "e2",
+			wantEntity: "order:o1",
+			wantStatus: "FAILED_PERMANENTLY",
+		},
+		{name: "job status", body: `{"id":"e3","event":"job.status","data":{"jobId":"j1","status":"SUCCEEDED"}}`, wantErr: receivers.ErrIgnored},
+		{name: "other event", body: `{"id":"e4","event":"asset.created","data":{}}`, wantErr: receivers.ErrIgnored},
+		{name: "no event", body: `{"id":"e5","data":{"orderId":"o1","status":"PLACED"}}`, wantErr: errMissing3},
+		{name: "no id", body: `{"event":"order.status","data":{"orderId":"o1","status":"PLACED"}}`, wantErr: errMissing3},
+		{name: "no order ID", body: `{"id":"e6","event":"order.status","data":{"status":"PLACED"}}`, wantErr: errMissing3},
+		{name: "no status", body: `{"id":"e7","event":"order.status","data":{"orderId":"o1"}}`, wantErr: errMissing3},
+		{name: "order ID not a string", body: `{"id":"e8","event":"order.status","data":{"orderId":{},"status":"PLACED"}}`, wantErr: errMissing3},
+		{name: "not JSON", body: `order.status`, wantErr: receivers.ErrInvalidJSON},
+	})
+}
+
+func TestUP42Answers(t *testing.T) {
+	const secret = "up42-test-secret"
+	signed := func(body string) map[string]string {
+		return map[string]string{"X-Up42-Signature": receivers.UP42Signature([]byte(secret), []byte(body), receivers.Hex)}
+	}
+	job := `{"id":"e3","event":"job.status","data":{"jobId":"j1","status":"SUCCEEDED"}}`
+	missing := `{"id":"e6","event":"order.status","data":{"status":"PLACED"}}`
+	notJSON := `order.status`
+	checkAnswers3(t, up42Provider3([]string{secret}), []answerCase3{
+		{
+			name: "job status is ignored", body: job, headers: signed(job),
+			want: 200, wantBody: map[string]any{"success": true, "ignored": true},
+		},
+		{
+			name: "missing fields", body: missing, headers: signed(missing),
+			want: 400, wantBody: map[string]any{
+				"error": "Missing required fields", "required": []any{"id", "event", "data.orderId", "data.status"},
+			},
+		},
+		{
+			name: "invalid JSON", body: notJSON, headers: signed(notJSON),
+			want: 400, wantBody: map[string]any{"error": "invalid JSON body"},
+		},
+		{
+			name: "invalid JSON unsigned is refused first", body: notJSON,
+			want: 401, wantBody: map[string]any{"error": "Missing or invalid authorization header"},
+		},
+	})
+}
