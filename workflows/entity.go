@@ -80,6 +80,7 @@ type State struct {
 	EntityType  string       `json:"entityType"`
 	EntityID    string       `json:"entityId"`
 	Status      string       `json:"status"`
+	ResumeFrom  string       `json:"resumeFrom,omitempty"` // the status an Anytime status (EXCEPTION) interrupted
 	Terminal    bool         `json:"terminal"`
 	Sequence    int          `json:"sequence"`    // transitions applied in the entity's life
 	Transitions []Transition `json:"transitions"` // the latest, oldest first
@@ -317,9 +318,26 @@ func (e *entity) fetchStatus(ctx workflow.Context) (string, error) {
 // transition (t names its cause: event ID, source, provider time, details)
 // and publishes it to the search attributes.
 func (e *entity) apply(ctx workflow.Context, to string, t Transition) Verdict {
-	v := e.kind.Allows(e.state.Status, to)
+	from := e.state.Status
+	// After an interruption such as a shipment EXCEPTION, the entity is
+	// judged by where it stood before it: it may resume there or go on, but
+	// a stale older status still cannot move it back.
+	judged := from
+	if e.kind.Anytime[from] && e.state.ResumeFrom != "" {
+		judged = e.state.ResumeFrom
+	}
+	v := e.kind.Allows(judged, to)
+	if v == Same && judged != from {
+		v = Apply
+	}
 	if v != Apply {
 		return v
+	}
+	switch {
+	case e.kind.Anytime[to] && !e.kind.Anytime[from]:
+		e.state.ResumeFrom = from
+	case !e.kind.Anytime[to]:
+		e.state.ResumeFrom = ""
 	}
 	now := workflow.Now(ctx)
 	e.state.Sequence++

@@ -579,3 +579,47 @@ func TestRememberForgetsOldest(t *testing.T) {
 		t.Errorf("newest remembered = %s, want %s", got, want)
 	}
 }
+
+// TestEntityShipmentResumesAfterException drives a Fenix shipment through an
+// exception: it resumes from where it stood, and a stale older scan that
+// arrives after the exception still cannot move it back.
+func TestEntityShipmentResumesAfterException(t *testing.T) {
+	var suite testsuite.WorkflowTestSuite
+	env := suite.NewTestWorkflowEnvironment()
+	env.RegisterWorkflow(Entity)
+	env.RegisterActivity(&activities.Activities{})
+	env.OnActivity("LoadPreviousRun", mock.Anything, mock.Anything).Return(activities.PreviousRun{}, nil)
+	steps := []struct{ id, status, want string }{
+		{"f1", "IN_TRANSIT", string(Apply)},
+		{"f2", "EXCEPTION", string(Apply)},
+		{"f3", "PICKED_BY_CARRIER", string(Backwards)}, // stale scan
+		{"f4", "IN_TRANSIT", string(Apply)},            // resumes where it was
+		{"f5", "DELIVERED", string(Apply)},
+	}
+	for i, s := range steps {
+		ev := event.Event{Provider: "fenix", ID: s.id, Type: "tracking/updated", EntityType: "shipment", EntityID: "794698751234", Status: s.status}
+		env.RegisterDelayedCallback(func() { env.SignalWorkflow(SignalWebhookEvent, ev) }, time.Duration(i+1)*time.Second)
+	}
+	env.ExecuteWorkflow(Entity, EntityInput{Provider: "fenix", EntityType: "shipment", EntityID: "794698751234", Linger: time.Minute})
+	if err := env.GetWorkflowError(); err != nil {
+		t.Fatal(err)
+	}
+	var st State
+	if err := env.GetWorkflowResult(&st); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range st.Events {
+		got = append(got, e.EventID+":"+e.Outcome)
+	}
+	var want []string
+	for _, s := range steps {
+		want = append(want, s.id+":"+s.want)
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("outcomes = %v, want %v", got, want)
+	}
+	if st.Status != "DELIVERED" || st.ResumeFrom != "" || st.Sequence != 4 {
+		t.Errorf("status %s, resumeFrom %q, sequence %d; want DELIVERED, empty, 4", st.Status, st.ResumeFrom, st.Sequence)
+	}
+}

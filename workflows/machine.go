@@ -9,7 +9,8 @@ type Machine struct {
 	Repeat   map[string]bool     // statuses applied again each time (a transfer after a transfer)
 	Retry    map[string][]string // from → statuses allowed although not higher (FAILED → BEING_FULFILLED)
 	// Anytime are statuses reachable from any non-terminal status whatever
-	// its rank (a shipment EXCEPTION); from one, the entity goes on by rank.
+	// its rank (a shipment EXCEPTION); the workflow then judges the next
+	// status against the status the interruption came from.
 	Anytime map[string]bool
 }
 
@@ -96,8 +97,9 @@ var kinds = map[string]Kind{
 
 	// A shipment moves forward through the carrier's scans. An EXCEPTION can
 	// happen at any point before the end, and each one is recorded; after
-	// it the shipment resumes at any scan from pickup on, since the table
-	// cannot know where it stood before. RETURNED ends it like DELIVERED.
+	// it the shipment resumes from where it stood before the exception (the
+	// workflow remembers that), never further back. RETURNED ends it like
+	// DELIVERED.
 	"fenix-shipment": {Machine: Machine{
 		Rank: map[string]int{
 			"LABEL_CREATED": 0, "EXCEPTION": 1, "PICKED_BY_CARRIER": 2, "IN_TRANSIT": 3,
