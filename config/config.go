@@ -3,13 +3,15 @@
 //
 // The names, defaults and meanings are the contract's (section 2); they are
 // written once, in the fields table below, and the YAML keys are the
-// environment names in lower case (HOOKFLOW_HTTP_ADDR is http_addr, other
-// names keep their provider prefix: PHOENIX_API_URL is phoenix_api_url).
+// environment names in lower case (redis_url, phoenix_api_url), where the
+// HOOKFLOW_ prefix may be left out (http_addr for HOOKFLOW_HTTP_ADDR).
 package config
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/url"
 	"os"
 	"strconv"
@@ -32,6 +34,13 @@ func (s Secrets) String() string { return fmt.Sprintf("[%d secret(s)]", len(s)) 
 
 // GoString keeps %#v from printing the values.
 func (s Secrets) GoString() string { return s.String() }
+
+// MarshalJSON keeps JSON encoders, slog's JSON handler among them, from
+// printing the values.
+func (s Secrets) MarshalJSON() ([]byte, error) { return json.Marshal(s.String()) }
+
+// LogValue keeps slog from printing the values.
+func (s Secrets) LogValue() slog.Value { return slog.StringValue(s.String()) }
 
 // Enabled reports whether at least one secret is configured.
 func (s Secrets) Enabled() bool { return len(s) > 0 }
@@ -192,13 +201,14 @@ func Load(path string, getenv func(string) string) (*Config, error) {
 }
 
 // readFile returns the file's settings keyed by environment name. Values may
-// be scalars or, for secrets, lists.
+// be scalars or, for secrets, lists. Scalars are taken as written: a secret
+// such as 0123 stays 0123, not the number YAML would read.
 func readFile(path string) (map[string]string, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("read config: %w", err)
 	}
-	var doc map[string]any
+	var doc map[string]yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
 		return nil, fmt.Errorf("parse config %s: %w", path, err)
 	}
@@ -208,22 +218,28 @@ func readFile(path string) (map[string]string, error) {
 	}
 	out := map[string]string{}
 	var errs []error
-	for key, v := range doc {
+	for key, node := range doc {
 		env := strings.ToUpper(key)
+		if !known[env] && known["HOOKFLOW_"+env] {
+			env = "HOOKFLOW_" + env // http_addr for HOOKFLOW_HTTP_ADDR
+		}
 		if !known[env] {
 			errs = append(errs, fmt.Errorf("config %s: unknown key %q", path, key))
 			continue
 		}
-		switch v := v.(type) {
-		case []any:
-			parts := make([]string, 0, len(v))
-			for _, p := range v {
-				parts = append(parts, fmt.Sprint(p))
+		switch node.Kind {
+		case yaml.SequenceNode:
+			parts := make([]string, 0, len(node.Content))
+			for _, item := range node.Content {
+				parts = append(parts, item.Value)
 			}
 			out[env] = strings.Join(parts, ",")
-		case nil:
+		case yaml.ScalarNode:
+			if node.Tag != "!!null" {
+				out[env] = node.Value
+			}
 		default:
-			out[env] = fmt.Sprint(v)
+			errs = append(errs, fmt.Errorf("config %s: %s must be a value or a list", path, key))
 		}
 	}
 	return out, errors.Join(errs...)

@@ -1,6 +1,7 @@
 package receivers
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"strings"
@@ -70,6 +71,9 @@ func phoenixReply(base Accepted, ev event.Event) any {
 // object, is ErrInvalidJSON; fields of an unexpected type are left empty, so
 // the required-field check names them.
 func decode(body []byte, v any) error {
+	if trimmed := bytes.TrimLeft(body, " \t\r\n"); len(trimmed) == 0 || trimmed[0] != '{' {
+		return ErrInvalidJSON
+	}
 	err := json.Unmarshal(body, v)
 	var typeErr *json.UnmarshalTypeError
 	if errors.As(err, &typeErr) && typeErr.Field != "" {

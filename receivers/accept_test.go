@@ -1,0 +1,703 @@
+package receivers_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"reflect"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"go.temporal.io/sdk/client"
+
+	"github.com/hookflow/hookflow/event"
+	"github.com/hookflow/hookflow/receivers"
+)
+
+// startCall is one SignalWithStartWorkflow a fakeStarter received.
+type startCall struct {
+	workflowID  string
+	signal      string
+	arg         any
+	options     client.StartWorkflowOptions
+	hasDeadline bool
+}
+
+// fakeStarter records SignalWithStartWorkflow calls. It fails with err when
+// set, and when block is set it reports each call on entered and waits for
+// block to be closed before returning.
+type fakeStarter struct {
+	mu      sync.Mutex
+	calls   []startCall
+	err     error
+	entered chan string
+	block   chan struct{}
+}
+
+func (f *fakeStarter) SignalWithStartWorkflow(ctx context.Context, workflowID, signalName string, signalArg any,
+	options client.StartWorkflowOptions, _ any, _ ...any) (client.WorkflowRun, error) {
+	_, hasDeadline := ctx.Deadline()
+	f.mu.Lock()
+	f.calls = append(f.calls, startCall{workflowID, signalName, signalArg, options, hasDeadline})
+	err, entered, block := f.err, f.entered, f.block
+	f.mu.Unlock()
+	if entered != nil {
+		entered <- workflowID
+	}
+	if block != nil {
+		<-block
+	}
+	return nil, err
+}
+
+func (f *fakeStarter) setErr(err error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.err = err
+}
+
+func (f *fakeStarter) Calls() []startCall {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]startCall(nil), f.calls...)
+}
+
+// memDedup is an in-memory Dedup with the contract's semantics: pending while
+// claimed, done once finished, forgotten when released while pending.
+type memDedup struct {
+	mu       sync.Mutex
+	keys     map[string]string // key -> "pending" or "done"
+	err      error             // returned by every method when set
+	releases []string
+}
+
+func newMemDedup() *memDedup { return &memDedup{keys: map[string]string{}} }
+
+func (d *memDedup) Claim(_ context.Context, key string) (receivers.Claim, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.err != nil {
+		return receivers.Claimed, d.err
+	}
+	switch d.keys[key] {
+	case "done":
+		return receivers.Done, nil
+	case "pending":
+		return receivers.InFlight, nil
+	}
+	d.keys[key] = "pending"
+	return receivers.Claimed, nil
+}
+
+func (d *memDedup) Finish(_ context.Context, key string) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.err != nil {
+		return d.err
+	}
+	d.keys[key] = "done"
+	return nil
+}
+
+func (d *memDedup) Release(_ context.Context, key string) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.releases = append(d.releases, key)
+	if d.err != nil {
+		return d.err
+	}
+	if d.keys[key] == "pending" {
+		delete(d.keys, key)
+	}
+	return nil
+}
+
+func (d *memDedup) set(key, state string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.keys[key] = state
+}
+
+// state returns the key's record, "" when there is none.
+func (d *memDedup) state(key string) string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.keys[key]
+}
+
+func (d *memDedup) Releases() []string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return append([]string(nil), d.releases...)
+}
+
+const (
+	phoenixSecret  = "whsec_phoenix_test_4f8a2c" // vectors.json's
+	fulfilledFile  = "phoenix-order-status-fulfilled.json"
+	pendingNoIDKey = "phoenix:tpT9KpKVyHU1P24RjZcW1o:pending:2026-11-20T10:01:02.000Z"
+	fulfilledKey   = "phoenix:evt_7Yq2mK1pW3xZ9aB4"
+	orderWorkflow  = "phoenix-order:tpT9KpKVyHU1P24RjZcW1o"
+	testTaskQueue  = "test-queue"
+	testTimeout    = 10000 // ms for app.Test
+)
+
+var phoenixRoutes = []string{"/webhooks/phoenix", "/phoenix-order-status-updated"}
+
+// rig is a receiver app with its fakes.
+type rig struct {
+	app     *fiber.App
+	starter *fakeStarter
+	dedup   *memDedup
+}
+
+// newRig builds the Phoenix receiver app; opts may adjust the Options before
+// the receiver is built. Phoenix is enabled with the fixture secret.
+func newRig(t *testing.T, opts func(*receivers.Options)) *rig {
+	t.Helper()
+	r := &rig{starter: &fakeStarter{}, dedup: newMemDedup()}
+	o := receivers.Options{
+		Temporal:     r.starter,
+		Dedup:        r.dedup,
+		Log:          slog.New(slog.DiscardHandler),
+		TaskQueue:    testTaskQueue,
+		MaxBodyBytes: 4096,
+		MaxInFlight:  8,
+		StartTimeout: time.Second,
+	}
+	if opts != nil {
+		opts(&o)
+	}
+	rcv := receivers.New(o)
+	r.app = receivers.NewApp(rcv, []receivers.Provider{receivers.Phoenix(receivers.NewBearer([]string{phoenixSecret}))})
+	return r
+}
+
+// response is what a test reads of an answer.
+type response struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+// json decodes the body as an object.
+func (r response) json(t *testing.T) map[string]any {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(r.body, &m); err != nil {
+		t.Fatalf("body %q is not a JSON object: %v", r.body, err)
+	}
+	return m
+}
+
+// post sends one request through app.Test and checks the rule every answer
+// follows: it carries an X-Request-Id.
+func post(t *testing.T, app *fiber.App, path string, body []byte, headers map[string]string) response {
+	t.Helper()
+	req := httptest.NewRequest(http.MethodPost, path, bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	for k, v := range headers {
+		req.Header.Set(k, v)
+	}
+	resp, err := app.Test(req, testTimeout)
+	if err != nil {
+		t.Fatalf("POST %s: %v", path, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("read body: %v", err)
+	}
+	if resp.Header.Get("X-Request-Id") == "" {
+		t.Errorf("POST %s: %d answer has no X-Request-Id", path, resp.StatusCode)
+	}
+	return response{resp.StatusCode, resp.Header, b}
+}
+
+func bearer(secret string) map[string]string {
+	return map[string]string{"Authorization": "Bearer " + secret}
+}
+
+func wantStatus(t *testing.T, r response, want int) {
+	t.Helper()
+	if r.status != want {
+		t.Fatalf("status: got %d, want %d (body %s)", r.status, want, r.body)
+	}
+}
+
+func wantBody(t *testing.T, r response, want string) {
+	t.Helper()
+	if got := string(r.body); got != want {
+		t.Errorf("body: got %s, want %s", got, want)
+	}
+}
+
+func wantRetryAfter(t *testing.T, r response) {
+	t.Helper()
+	if r.header.Get("Retry-After") == "" {
+		t.Errorf("%d answer has no Retry-After", r.status)
+	}
+}
+
+func TestAccepted(t *testing.T) {
+	body, vec := loadVector(t, fulfilledFile)
+	for _, route := range phoenixRoutes {
+		t.Run(route, func(t *testing.T) {
+			r := newRig(t, nil)
+			resp := post(t, r.app, route, body, vec.Headers)
+			wantStatus(t, resp, vec.Expect)
+
+			got := resp.json(t)
+			want := map[string]any{
+				"success":     true,
+				"duplicate":   false,
+				"eventId":     "evt_7Yq2mK1pW3xZ9aB4",
+				"workflowId":  vec.WorkflowID,
+				"message":     "Order status webhook received",
+				"orderId":     "tpT9KpKVyHU1P24RjZcW1o",
+				"orderStatus": "fulfilled",
+			}
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("body: got %v, want %v", got, want)
+			}
+
+			calls := r.starter.Calls()
+			if len(calls) != 1 {
+				t.Fatalf("Starter calls: got %d, want 1", len(calls))
+			}
+			c := calls[0]
+			if c.workflowID != vec.WorkflowID {
+				t.Errorf("workflow ID: got %q, want %q", c.workflowID, vec.WorkflowID)
+			}
+			if c.signal != "webhook-event" {
+				t.Errorf("signal: got %q, want %q", c.signal, "webhook-event")
+			}
+			if c.options.ID != vec.WorkflowID || c.options.TaskQueue != testTaskQueue {
+				t.Errorf("start options: got ID %q, task queue %q; want %q, %q", c.options.ID, c.options.TaskQueue, vec.WorkflowID, testTaskQueue)
+			}
+			if !c.hasDeadline {
+				t.Error("SignalWithStart context has no deadline")
+			}
+			ev, ok := c.arg.(event.Event)
+			if !ok {
+				t.Fatalf("signal argument: got %T, want event.Event", c.arg)
+			}
+			if !bytes.Equal(ev.Body, body) {
+				t.Errorf("event Body: got %q, want the request bytes %q", ev.Body, body)
+			}
+			if ev.Provider != "phoenix" || ev.ID != "evt_7Yq2mK1pW3xZ9aB4" || ev.WorkflowID() != vec.WorkflowID {
+				t.Errorf("event: got provider %q, ID %q, workflow %q", ev.Provider, ev.ID, ev.WorkflowID())
+			}
+			if ev.RequestID == "" || ev.RequestID != resp.header.Get("X-Request-Id") {
+				t.Errorf("event RequestID %q, response X-Request-Id %q: want equal and set", ev.RequestID, resp.header.Get("X-Request-Id"))
+			}
+			if ev.ReceivedAt.IsZero() {
+				t.Error("event ReceivedAt is zero")
+			}
+			if got := r.dedup.state(fulfilledKey); got != "done" {
+				t.Errorf("dedup record %s: got %q, want done", fulfilledKey, got)
+			}
+		})
+	}
+}
+
+func TestDuplicate(t *testing.T) {
+	body, vec := loadVector(t, fulfilledFile)
+	r := newRig(t, nil)
+	first := post(t, r.app, "/webhooks/phoenix", body, vec.Headers)
+	wantStatus(t, first, 200)
+
+	// The provider's retry, on the other route.
+	second := post(t, r.app, "/phoenix-order-status-updated", body, vec.Headers)
+	wantStatus(t, second, 200)
+	got := second.json(t)
+	if got["duplicate"] != true || got["success"] != true {
+		t.Errorf("body: got %v, want success and duplicate true", got)
+	}
+	if got["workflowId"] != vec.WorkflowID || got["eventId"] != "evt_7Yq2mK1pW3xZ9aB4" {
+		t.Errorf("body: got %v, want workflowId %q and the event ID", got, vec.WorkflowID)
+	}
+	if n := len(r.starter.Calls()); n != 1 {
+		t.Errorf("Starter calls: got %d, want 1 (the duplicate starts nothing)", n)
+	}
+}
+
+func TestDuplicateFromStore(t *testing.T) {
+	body, vec := loadVector(t, fulfilledFile)
+	r := newRig(t, nil)
+	r.dedup.set(fulfilledKey, "done")
+	resp := post(t, r.app, "/webhooks/phoenix", body, vec.Headers)
+	wantStatus(t, resp, 200)
+	if got := resp.json(t); got["duplicate"] != true || got["workflowId"] != vec.WorkflowID {
+		t.Errorf("body: got %v, want duplicate true with workflowId %q", got, vec.WorkflowID)
+	}
+	if n := len(r.starter.Calls()); n != 0 {
+		t.Errorf("Starter calls: got %d, want 0", n)
+	}
+}
+
+func TestRejected(t *testing.T) {
+	body, _ := loadVector(t, fulfilledFile)
+	missingBody, missingVec := loadVector(t, "phoenix-missing-fields.json")
+	const missingAuth = `{"error":"Missing or invalid authorization header"}`
+	tests := []struct {
+		name     string
+		body     []byte
+		headers  map[string]string
+		status   int
+		wantBody string // exact, when set
+	}{
+		{"invalid JSON", []byte("not json"), bearer(phoenixSecret), 400, `{"error":"invalid JSON body"}`},
+		{"JSON array", []byte(`[1,2]`), bearer(phoenixSecret), 400, `{"error":"invalid JSON body"}`},
+		{"empty body", nil, bearer(phoenixSecret), 400, `{"error":"invalid JSON body"}`},
+		{"missing fields fixture", missingBody, missingVec.Headers, missingVec.Expect,
+			`{"error":"Missing required fields","required":["event","data.orderId","data.orderStatus"]}`},
+		{"missing authorization", body, nil, 401, missingAuth},
+		{"basic scheme", body, map[string]string{"Authorization": "Basic x"}, 401, missingAuth},
+		{"bearer without token", body, map[string]string{"Authorization": "Bearer"}, 401, missingAuth},
+		{"wrong secret", body, bearer("wrong-secret"), 401, ""},
+		// Authentication runs before the body is parsed.
+		{"wrong secret and invalid JSON", []byte("not json"), bearer("wrong-secret"), 401, ""},
+		{"missing authorization and invalid JSON", []byte("not json"), nil, 401, missingAuth},
+		{"wrong secret and missing fields", missingBody, bearer("wrong-secret"), 401, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := newRig(t, nil)
+			resp := post(t, r.app, "/webhooks/phoenix", tt.body, tt.headers)
+			wantStatus(t, resp, tt.status)
+			if tt.wantBody != "" {
+				wantBody(t, resp, tt.wantBody)
+			}
+			if msg, _ := resp.json(t)["error"].(string); msg == "" {
+				t.Errorf("body %s has no error message", resp.body)
+			}
+			if strings.Contains(string(resp.body), phoenixSecret) {
+				t.Errorf("body reveals the secret: %s", resp.body)
+			}
+			if n := len(r.starter.Calls()); n != 0 {
+				t.Errorf("Starter calls: got %d, want 0", n)
+			}
+			if len(r.dedup.keys) != 0 {
+				t.Errorf("dedup records: got %v, want none", r.dedup.keys)
+			}
+		})
+	}
+}
+
+func TestDisabledProvider(t *testing.T) {
+	body, vec := loadVector(t, fulfilledFile)
+	starter := &fakeStarter{}
+	rcv := receivers.New(receivers.Options{Temporal: starter, Log: slog.New(slog.DiscardHandler)})
+	app := receivers.NewApp(rcv, []receivers.Provider{receivers.Phoenix(nil)})
+	for _, route := range phoenixRoutes {
+		t.Run(route, func(t *testing.T) {
+			resp := post(t, app, route, body, vec.Headers)
+			wantStatus(t, resp, 404)
+			if msg, _ := resp.json(t)["error"].(string); msg == "" {
+				t.Errorf("body %s has no error message", resp.body)
+			}
+		})
+	}
+	if n := len(starter.Calls()); n != 0 {
+		t.Errorf("Starter calls: got %d, want 0", n)
+	}
+}
+
+func TestInFlight(t *testing.T) {
+	body, vec := loadVector(t, fulfilledFile)
+	r := newRig(t, nil)
+	r.dedup.set(fulfilledKey, "pending") // another request is handing it to Temporal
+	resp := post(t, r.app, "/webhooks/phoenix", body, vec.Headers)
+	wantStatus(t, resp, 409)
+	wantRetryAfter(t, resp)
+	if n := len(r.starter.Calls()); n != 0 {
+		t.Errorf("Starter calls: got %d, want 0", n)
+	}
+	if got := r.dedup.state(fulfilledKey); got != "pending" {
+		t.Errorf("dedup record: got %q, want the other request's pending kept", got)
+	}
+}
+
+// serve runs app on a loopback listener until the test ends and returns its
+// base URL. Fiber rejects a body over its limit while reading the request,
+// before any handler, which app.Test reports as an error instead of the
+// answer; a real connection sees the answer.
+func serve(t *testing.T, app *fiber.App) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- app.Listener(ln) }()
+	t.Cleanup(func() {
+		if err := app.Shutdown(); err != nil {
+			t.Errorf("shutdown: %v", err)
+		}
+		if err := <-served; err != nil {
+			t.Errorf("serve: %v", err)
+		}
+	})
+	return "http://" + ln.Addr().String()
+}
+
+func TestBodyTooLarge(t *testing.T) {
+	body, vec := loadVector(t, fulfilledFile)
+	tests := []struct {
+		name   string
+		limit  int
+		status int
+	}{
+		{"one byte over", len(body) - 1, 413},
+		{"far over", 16, 413},
+		{"exactly the limit", len(body), 200},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := newRig(t, func(o *receivers.Options) { o.MaxBodyBytes = tt.limit })
+			base := serve(t, r.app)
+			req, err := http.NewRequest(http.MethodPost, base+"/webhooks/phoenix", bytes.NewReader(body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for k, v := range vec.Headers {
+				req.Header.Set(k, v)
+			}
+			httpResp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatalf("POST: %v", err)
+			}
+			defer httpResp.Body.Close()
+			b, err := io.ReadAll(httpResp.Body)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp := response{httpResp.StatusCode, httpResp.Header, b}
+			wantStatus(t, resp, tt.status)
+			if resp.header.Get("X-Request-Id") == "" {
+				t.Errorf("%d answer has no X-Request-Id", resp.status)
+			}
+			if msg, _ := resp.json(t)["error"].(string); tt.status == 413 && msg == "" {
+				t.Errorf("body %s has no error message", resp.body)
+			}
+			if got, want := len(r.starter.Calls()), map[int]int{200: 1, 413: 0}[tt.status]; got != want {
+				t.Errorf("Starter calls: got %d, want %d", got, want)
+			}
+		})
+	}
+}
+
+// TestOverloaded holds one start in flight with MaxInFlight 1 and sends a
+// second event: it must get 429 at once, and leave no dedup record behind.
+func TestOverloaded(t *testing.T) {
+	first, vec := loadVector(t, fulfilledFile)
+	second := fixture(t, "phoenix-order-status-pending-noid.json")
+	r := newRig(t, func(o *receivers.Options) { o.MaxInFlight = 1 })
+	entered, block := make(chan string, 1), make(chan struct{})
+	r.starter.entered, r.starter.block = entered, block
+	var unblockOnce sync.Once
+	unblock := func() {
+		unblockOnce.Do(func() {
+			// Later starts must not block; the waiting one holds its own copy.
+			r.starter.mu.Lock()
+			r.starter.entered, r.starter.block = nil, nil
+			r.starter.mu.Unlock()
+			close(block)
+		})
+	}
+	done := make(chan response, 1)
+	t.Cleanup(func() { unblock(); <-done })
+
+	go func() {
+		req := httptest.NewRequest(http.MethodPost, "/webhooks/phoenix", bytes.NewReader(first))
+		for k, v := range vec.Headers {
+			req.Header.Set(k, v)
+		}
+		resp, err := r.app.Test(req, -1)
+		if err != nil {
+			done <- response{status: -1, body: []byte(err.Error())}
+			return
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		done <- response{resp.StatusCode, resp.Header, b}
+	}()
+	if got := <-entered; got != orderWorkflow { // the first start holds the only slot
+		t.Fatalf("first start: got workflow %q, want %q", got, orderWorkflow)
+	}
+
+	resp := post(t, r.app, "/webhooks/phoenix", second, vec.Headers)
+	wantStatus(t, resp, 429)
+	wantRetryAfter(t, resp)
+	if got := r.dedup.state(pendingNoIDKey); got != "" {
+		t.Errorf("dedup record %s: got %q, want it released", pendingNoIDKey, got)
+	}
+	if got, want := r.dedup.Releases(), []string{pendingNoIDKey}; !reflect.DeepEqual(got, want) {
+		t.Errorf("releases: got %q, want %q", got, want)
+	}
+	if n := len(r.starter.Calls()); n != 1 {
+		t.Errorf("Starter calls while overloaded: got %d, want 1", n)
+	}
+
+	unblock()
+	firstResp := <-done
+	done <- firstResp // for the cleanup
+	if firstResp.status != 200 {
+		t.Errorf("first request: got %d, want 200 (body %s)", firstResp.status, firstResp.body)
+	}
+
+	// The slot is free again: the provider's retry gets through.
+	retry := post(t, r.app, "/webhooks/phoenix", second, vec.Headers)
+	wantStatus(t, retry, 200)
+	if got := retry.json(t); got["duplicate"] != false {
+		t.Errorf("retry body: got %v, want duplicate false", got)
+	}
+	if n := len(r.starter.Calls()); n != 2 {
+		t.Errorf("Starter calls: got %d, want 2", n)
+	}
+}
+
+func TestUnavailable(t *testing.T) {
+	body, vec := loadVector(t, fulfilledFile)
+	r := newRig(t, nil)
+	r.starter.setErr(errors.New("temporal: connection refused"))
+
+	resp := post(t, r.app, "/webhooks/phoenix", body, vec.Headers)
+	wantStatus(t, resp, 503)
+	wantRetryAfter(t, resp)
+	if strings.Contains(string(resp.body), "connection refused") {
+		t.Errorf("503 body leaks the internal error: %s", resp.body)
+	}
+	if got := r.dedup.state(fulfilledKey); got != "" {
+		t.Errorf("dedup record: got %q, want none left behind", got)
+	}
+
+	// Temporal is back: the provider's retry is accepted, not a duplicate.
+	r.starter.setErr(nil)
+	retry := post(t, r.app, "/webhooks/phoenix", body, vec.Headers)
+	wantStatus(t, retry, 200)
+	if got := retry.json(t); got["duplicate"] != false || got["success"] != true {
+		t.Errorf("retry body: got %v, want success true, duplicate false", got)
+	}
+	if n := len(r.starter.Calls()); n != 2 {
+		t.Errorf("Starter calls: got %d, want 2", n)
+	}
+	if got := r.dedup.state(fulfilledKey); got != "done" {
+		t.Errorf("dedup record after retry: got %q, want done", got)
+	}
+}
+
+func TestDedupUnavailable(t *testing.T) {
+	body, vec := loadVector(t, fulfilledFile)
+	for _, name := range []string{"first delivery", "redelivery"} {
+		t.Run(name, func(t *testing.T) {
+			r := newRig(t, nil)
+			r.dedup.err = errors.New("redis: connection refused")
+			resp := post(t, r.app, "/webhooks/phoenix", body, vec.Headers)
+			wantStatus(t, resp, 200)
+			if got := resp.json(t); got["success"] != true || got["duplicate"] != false || got["workflowId"] != vec.WorkflowID {
+				t.Errorf("body: got %v, want accepted", got)
+			}
+			if n := len(r.starter.Calls()); n != 1 {
+				t.Errorf("Starter calls: got %d, want 1", n)
+			}
+		})
+	}
+}
+
+func TestNoDedupStore(t *testing.T) {
+	body, vec := loadVector(t, fulfilledFile)
+	r := newRig(t, func(o *receivers.Options) { o.Dedup = nil })
+	for i := 0; i < 2; i++ {
+		resp := post(t, r.app, "/webhooks/phoenix", body, vec.Headers)
+		wantStatus(t, resp, 200)
+	}
+	// Without the fast path every delivery reaches the workflow, which dedups.
+	if n := len(r.starter.Calls()); n != 2 {
+		t.Errorf("Starter calls: got %d, want 2", n)
+	}
+}
+
+func TestRequestID(t *testing.T) {
+	body, vec := loadVector(t, fulfilledFile)
+	withID := func(id string) map[string]string {
+		h := map[string]string{"X-Request-Id": id}
+		for k, v := range vec.Headers {
+			h[k] = v
+		}
+		return h
+	}
+	tests := []struct {
+		name     string
+		sent     string
+		wantEcho bool
+	}{
+		{"none sent", "", false},
+		{"sane echoed", "req-42_abc.DEF:1", true},
+		{"128 characters echoed", strings.Repeat("a", 128), true},
+		{"too long replaced", strings.Repeat("a", 129), false},
+		{"space replaced", "req 42", false},
+		{"quote replaced", `req"42`, false},
+		{"non-ASCII replaced", "req-é", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := newRig(t, nil)
+			resp := post(t, r.app, "/webhooks/phoenix", body, withID(tt.sent))
+			wantStatus(t, resp, 200)
+			got := resp.header.Get("X-Request-Id")
+			if tt.wantEcho && got != tt.sent {
+				t.Errorf("X-Request-Id: got %q, want %q echoed", got, tt.sent)
+			}
+			if !tt.wantEcho && got == tt.sent {
+				t.Errorf("X-Request-Id: got %q echoed, want a fresh ID", got)
+			}
+			ev := r.starter.Calls()[0].arg.(event.Event)
+			if ev.RequestID != got {
+				t.Errorf("event RequestID: got %q, want %q", ev.RequestID, got)
+			}
+		})
+	}
+
+	t.Run("fresh IDs differ", func(t *testing.T) {
+		r := newRig(t, nil)
+		a := post(t, r.app, "/webhooks/phoenix", []byte("x"), nil).header.Get("X-Request-Id")
+		b := post(t, r.app, "/webhooks/phoenix", []byte("x"), nil).header.Get("X-Request-Id")
+		if a == b {
+			t.Errorf("two requests got the same X-Request-Id %q", a)
+		}
+	})
+	t.Run("echoed on errors", func(t *testing.T) {
+		r := newRig(t, nil)
+		resp := post(t, r.app, "/webhooks/phoenix", body, map[string]string{"X-Request-Id": "req-401"})
+		wantStatus(t, resp, 401)
+		if got := resp.header.Get("X-Request-Id"); got != "req-401" {
+			t.Errorf("X-Request-Id: got %q, want req-401", got)
+		}
+	})
+}
+
+// TestEventBodyOwned: the event handed to Temporal keeps its own copy of the
+// body; Fiber reuses its request buffers for the next request.
+func TestEventBodyOwned(t *testing.T) {
+	first, vec := loadVector(t, fulfilledFile)
+	second := bytes.Repeat([]byte("x"), len(first)+16) // overwrites a reused buffer; 400 before any start
+	r := newRig(t, nil)
+	wantStatus(t, post(t, r.app, "/webhooks/phoenix", first, vec.Headers), 200)
+	for i := 0; i < 8; i++ { // several, as sync.Pool may hand out a fresh buffer
+		wantStatus(t, post(t, r.app, "/webhooks/phoenix", second, vec.Headers), 400)
+	}
+	ev := r.starter.Calls()[0].arg.(event.Event)
+	if !bytes.Equal(ev.Body, first) {
+		t.Errorf("event Body changed after later requests: got %q, want %q", ev.Body, first)
+	}
+}
