@@ -115,7 +115,8 @@ func runDev(ctx context.Context, out io.Writer, cfg *config.Config) error {
 	if len(devSecrets) > 0 {
 		fmt.Fprintf(out, "  dev secrets   %s use hookflow's public development secrets\n", strings.Join(devSecrets, ", "))
 	}
-	fmt.Fprintf(out, "\nTry:\n  bin/hookflow send phoenix --order order-1 --status fulfilled\n  bin/hookflow status phoenix-order:order-1\n\nCtrl-C stops everything.\n\n")
+	fmt.Fprintf(out, "\nTry:\n  bin/hookflow send phoenix --order order-1 --status fulfilled\n  bin/hookflow status phoenix-order:order-1\n"+
+		"  bin/hookflow send fenix --entity shipment-1 --status DELIVERED   (also: phosphor, up42, phantom)\n\nCtrl-C stops everything.\n\n")
 	return serveUntilDone(ctx, app, cfg.HTTPAddr)
 }
 
