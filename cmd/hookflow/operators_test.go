@@ -88,6 +88,16 @@ func TestOperators(t *testing.T) {
 		for _, o := range []string{"accepted", "duplicate", "unauthorized", "invalid"} {
 			before[o] = count(o)
 		}
+		disabled := func() float64 {
+			return s.metricValue("hookflow_webhook_requests_total", map[string]string{"provider": "up42", "outcome": "disabled"})
+		}
+		disabledBefore := disabled()
+		if r := s.post("/webhooks/up42", []byte(`{}`), nil); r.status != 404 {
+			t.Errorf("disabled provider answered %d, want 404", r.status)
+		}
+		if got := disabled() - disabledBefore; got != 1 {
+			t.Errorf("disabled moved by %v, want 1", got)
+		}
 		body, headers := phoenixEvent(secret, "evt-op-open", "op-open", "pending")
 		s.post("/webhooks/phoenix", body, headers) // duplicate
 		s.post("/webhooks/phoenix", body, map[string]string{"Authorization": "Bearer wrong"})
@@ -205,9 +215,18 @@ func TestOperators(t *testing.T) {
 		}
 		s.temporal.Stop()
 		code, body = s.readyz()
+		unavailable := func() float64 {
+			return s.metricValue("hookflow_webhook_requests_total", map[string]string{"provider": "phoenix", "outcome": "unavailable"})
+		}
+		unavailableBefore := unavailable()
+		ev, headers := phoenixEvent(secret, "evt-op-unavailable", "op-unavailable", "pending")
+		r := s.post("/webhooks/phoenix", ev, headers)
 		s.temporal.Start()
 		if code != 503 || body["status"] != "unavailable" {
 			t.Errorf("Temporal down: readyz = %d %v, want 503 unavailable", code, body)
+		}
+		if got := unavailable() - unavailableBefore; r.status != 503 || got != 1 {
+			t.Errorf("Temporal down: answered %d and unavailable moved by %v, want 503 and 1", r.status, got)
 		}
 		testenv.Eventually(t, 30*time.Second, func() (bool, string) {
 			code, body := s.readyz()
