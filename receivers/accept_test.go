@@ -701,3 +701,57 @@ func TestEventBodyOwned(t *testing.T) {
 		t.Errorf("event Body changed after later requests: got %q, want %q", ev.Body, first)
 	}
 }
+
+// countingMetrics records what the receiver reports.
+type countingMetrics struct {
+	mu          sync.Mutex
+	outcomes    []receivers.Outcome
+	dedupErrors int
+}
+
+func (m *countingMetrics) Delivery(provider string, o receivers.Outcome, _ time.Duration) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.outcomes = append(m.outcomes, o)
+}
+
+func (m *countingMetrics) DedupError(string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.dedupErrors++
+}
+
+func TestOutcomesReported(t *testing.T) {
+	body, vec := loadVector(t, fulfilledFile)
+	tests := []struct {
+		name       string
+		setup      func(r *rig)
+		headers    map[string]string
+		body       []byte
+		want       receivers.Outcome
+		dedupError int
+	}{
+		{"accepted", nil, vec.Headers, body, receivers.OutcomeAccepted, 0},
+		{"duplicate", func(r *rig) { r.dedup.set(fulfilledKey, "done") }, vec.Headers, body, receivers.OutcomeDuplicate, 0},
+		{"in flight", func(r *rig) { r.dedup.set(fulfilledKey, "pending") }, vec.Headers, body, receivers.OutcomeInFlight, 0},
+		{"unauthorized", nil, bearer("wrong"), body, receivers.OutcomeUnauthorized, 0},
+		{"invalid", nil, vec.Headers, []byte("nope"), receivers.OutcomeInvalid, 0},
+		{"unavailable", func(r *rig) { r.starter.setErr(errors.New("temporal down")) }, vec.Headers, body, receivers.OutcomeUnavailable, 0},
+		{"dedup store down", func(r *rig) { r.dedup.err = errors.New("redis down") }, vec.Headers, body, receivers.OutcomeAccepted, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := &countingMetrics{}
+			r := newRig(t, func(o *receivers.Options) { o.Metrics = m })
+			if tt.setup != nil {
+				tt.setup(r)
+			}
+			post(t, r.app, "/webhooks/phoenix", tt.body, tt.headers)
+			m.mu.Lock()
+			defer m.mu.Unlock()
+			if len(m.outcomes) != 1 || m.outcomes[0] != tt.want || m.dedupErrors != tt.dedupError {
+				t.Errorf("got outcomes %v and %d dedup error(s), want [%s] and %d", m.outcomes, m.dedupErrors, tt.want, tt.dedupError)
+			}
+		})
+	}
+}
