@@ -34,6 +34,7 @@ func newRootCmd() *cobra.Command {
 		newEventsCmd(a),
 		newReprocessCmd(a),
 		newSendCmd(a),
+		newBenchCmd(a),
 		newVersionCmd(),
 	)
 	return root

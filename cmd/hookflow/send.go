@@ -277,16 +277,32 @@ workflow's API lookup agrees.`,
 	return cmd
 }
 
-func send(ctx context.Context, out io.Writer, cfg *config.Config, s sender, o sendOptions) error {
-	base := o.url
-	if base == "" {
+// secret is the first configured secret, or the provider's development
+// secret when none is configured (what hookflow dev accepts).
+func (s sender) secret(cfg *config.Config) string {
+	if secrets := s.secrets(cfg); len(secrets) > 0 {
+		return secrets[0]
+	}
+	return config.DevSecrets[s.secretEnv]
+}
+
+// receiverURL is url, or the local receiver on HOOKFLOW_HTTP_ADDR's port.
+func receiverURL(cfg *config.Config, url string) (string, error) {
+	if url == "" {
 		_, port, err := net.SplitHostPort(cfg.HTTPAddr)
 		if err != nil {
-			return fmt.Errorf("HOOKFLOW_HTTP_ADDR %q: %w", cfg.HTTPAddr, err)
+			return "", fmt.Errorf("HOOKFLOW_HTTP_ADDR %q: %w", cfg.HTTPAddr, err)
 		}
-		base = "http://127.0.0.1:" + port
+		url = "http://127.0.0.1:" + port
 	}
-	base = strings.TrimRight(base, "/")
+	return strings.TrimRight(url, "/"), nil
+}
+
+func send(ctx context.Context, out io.Writer, cfg *config.Config, s sender, o sendOptions) error {
+	base, err := receiverURL(cfg, o.url)
+	if err != nil {
+		return err
+	}
 	if o.eventID == "" {
 		o.eventID = "evt_" + randomHex(8)
 	}
@@ -299,11 +315,7 @@ func send(ctx context.Context, out io.Writer, cfg *config.Config, s sender, o se
 	if o.status == "" {
 		o.status = s.status
 	}
-	secrets := s.secrets(cfg)
-	secret := config.DevSecrets[s.secretEnv]
-	if len(secrets) > 0 {
-		secret = secrets[0]
-	}
+	secret := s.secret(cfg)
 	hc := &http.Client{Timeout: 15 * time.Second}
 
 	var body []byte
@@ -326,13 +338,7 @@ func send(ctx context.Context, out io.Writer, cfg *config.Config, s sender, o se
 	if err != nil {
 		return fmt.Errorf("build request: %w", err)
 	}
-	req.Header.Set("Content-Type", jsonType)
-	for k, v := range s.headers(cfg, o, body, secret) {
-		// Keep the provider's spelling (X-Fenix-API-Version) rather than
-		// Go's canonical form, so the request is the provider's to the byte.
-		req.Header.Del(k)
-		req.Header[k] = []string{v}
-	}
+	setHeaders(req, s.headers(cfg, o, body, secret))
 	resp, err := hc.Do(req)
 	if err != nil {
 		return fmt.Errorf("post %s: %w", base+s.route, err)
@@ -344,6 +350,17 @@ func send(ctx context.Context, out io.Writer, cfg *config.Config, s sender, o se
 		return fmt.Errorf("receiver answered %s", resp.Status)
 	}
 	return nil
+}
+
+// setHeaders sets the provider's headers in the provider's spelling
+// (X-Fenix-API-Version) rather than Go's canonical form, so the request is
+// the provider's to the byte.
+func setHeaders(req *http.Request, headers map[string]string) {
+	req.Header.Set("Content-Type", jsonType)
+	for k, v := range headers {
+		req.Header.Del(k)
+		req.Header[k] = []string{v}
+	}
 }
 
 // setSandboxStatus sets the sandbox order's status; a server without the
