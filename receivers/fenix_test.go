@@ -38,7 +38,7 @@ func TestFenixAuth(t *testing.T) {
 }
 
 func TestFenixSignature(t *testing.T) {
-	body, vec := fixture3(t, "fenix-tracking-updated.json")
+	body, vec := loadVector(t, "fenix-tracking-updated.json")
 	if got, want := receivers.FenixSignature([]byte(vec.Secret), body), vec.Headers["X-Fenix-Hmac-Sha256"]; got != want {
 		t.Errorf("FenixSignature: got %q, want the vector's %q", got, want)
 	}

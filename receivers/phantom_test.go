@@ -36,7 +36,7 @@ func TestPhantomAuth(t *testing.T) {
 }
 
 func TestPhantomSplitToken(t *testing.T) {
-	body, vec := fixture3(t, "phantom-block-forged.json")
+	body, vec := loadVector(t, "phantom-block-forged.json")
 	token := vec.Secret
 	if got, want := receivers.PhantomAuthorization(token), vec.Headers["Authorization"]; got != want {
 		t.Fatalf("PhantomAuthorization: got %q, want the vector's %q", got, want)

@@ -8,8 +8,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"os"
-	"path/filepath"
 	"reflect"
 	"sort"
 	"strings"
@@ -146,57 +144,6 @@ func TestPhosphorAnswers(t *testing.T) {
 }
 
 // --- the harness shared by the provider tests ---
-
-// fixturesDir3 is the shared provider fixtures, relative to this package.
-var fixturesDir3 = filepath.Join("..", "..", "shared", "fixtures")
-
-// vector3 is one entry of vectors.json.
-type vector3 struct {
-	Expect     int               `json:"expect"`
-	Headers    map[string]string `json:"headers"`
-	Secret     string            `json:"secret"`
-	EventID    string            `json:"event_id"`
-	WorkflowID string            `json:"workflow_id"`
-}
-
-func vectors3(t *testing.T) map[string]vector3 {
-	t.Helper()
-	data, err := os.ReadFile(filepath.Join(fixturesDir3, "vectors.json"))
-	if err != nil {
-		t.Fatalf("read vectors: %v", err)
-	}
-	var v map[string]vector3
-	if err := json.Unmarshal(data, &v); err != nil {
-		t.Fatalf("parse vectors: %v", err)
-	}
-	return v
-}
-
-// fixture3 returns a body file's exact bytes and its vector.
-func fixture3(t *testing.T, name string) ([]byte, vector3) {
-	t.Helper()
-	v, ok := vectors3(t)[name]
-	if !ok {
-		t.Fatalf("vectors.json has no entry for %s", name)
-	}
-	body, err := os.ReadFile(filepath.Join(fixturesDir3, name))
-	if err != nil {
-		t.Fatalf("read fixture: %v", err)
-	}
-	return body, v
-}
-
-// lookup3 is a case-insensitive Header over m, as request headers are.
-func lookup3(m map[string]string) receivers.Header {
-	return func(name string) string {
-		for k, v := range m {
-			if strings.EqualFold(k, name) {
-				return v
-			}
-		}
-		return ""
-	}
-}
 
 // with3 returns a copy of m with the given header set, or removed when
 // value is "".
@@ -347,7 +294,7 @@ func checkFixtures3(t *testing.T, provider func([]string) receivers.Provider, ca
 	for _, c := range cases {
 		covered = append(covered, c.file)
 	}
-	for file := range vectors3(t) {
+	for file := range loadVectors(t) {
 		if strings.HasPrefix(file, name+"-") {
 			all = append(all, file)
 		}
@@ -360,9 +307,9 @@ func checkFixtures3(t *testing.T, provider func([]string) receivers.Provider, ca
 
 	for _, tc := range cases {
 		t.Run(tc.file, func(t *testing.T) {
-			body, vec := fixture3(t, tc.file)
+			body, vec := loadVector(t, tc.file)
 			p := provider([]string{vec.Secret})
-			header := lookup3(vec.Headers)
+			header := headerOf(vec.Headers)
 			if err := p.Verifier.Verify(body, header); err != nil {
 				t.Fatalf("Verify with the vector's headers: %v", err)
 			}
@@ -433,7 +380,7 @@ type authCase3 struct {
 // re-cased credentials and a tampered body, through the whole receiver.
 func checkAuth3(t *testing.T, ac authCase3) {
 	t.Helper()
-	body, vec := fixture3(t, ac.file)
+	body, vec := loadVector(t, ac.file)
 	missingMsg, invalidMsg := "Missing or invalid authorization header", "Invalid credentials"
 	if ac.unauthorized != "" {
 		missingMsg, invalidMsg = ac.unauthorized, ac.unauthorized
@@ -500,7 +447,7 @@ func runParse3(t *testing.T, p receivers.Provider, tests []parseCase3) {
 	t.Helper()
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			ev, err := p.Parse([]byte(tt.body), lookup3(tt.headers))
+			ev, err := p.Parse([]byte(tt.body), headerOf(tt.headers))
 			var missing *receivers.MissingFieldsError
 			if errors.As(err, &missing) {
 				err = errMissing3

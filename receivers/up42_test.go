@@ -32,7 +32,7 @@ func TestUP42Auth(t *testing.T) {
 // TestUP42SignatureOptions covers what UP42 leaves open: the prefix, and a
 // configured header name and encoding.
 func TestUP42SignatureOptions(t *testing.T) {
-	body, vec := fixture3(t, "up42-order-status-fulfilled.json")
+	body, vec := loadVector(t, "up42-order-status-fulfilled.json")
 	secret := []byte(vec.Secret)
 	hexSig := receivers.UP42Signature(secret, body, receivers.Hex)
 	b64Sig := receivers.UP42Signature(secret, body, receivers.Base64)

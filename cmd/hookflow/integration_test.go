@@ -10,8 +10,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -27,40 +25,9 @@ import (
 	"github.com/hookflow/hookflow/workflows"
 )
 
-// fixturesDir is shared/fixtures beside the checkout.
-var fixturesDir = filepath.Join("..", "..", "..", "shared", "fixtures")
+func loadVectors(t *testing.T) map[string]testenv.Vector { return testenv.Vectors(t) }
 
-// vector is one entry of shared/fixtures/vectors.json.
-type vector struct {
-	Expect     int               `json:"expect"`
-	Headers    map[string]string `json:"headers"`
-	Secret     string            `json:"secret"`
-	SecretEnv  string            `json:"secret_env"`
-	EventID    string            `json:"event_id"`
-	WorkflowID string            `json:"workflow_id"`
-}
-
-func loadVectors(t *testing.T) map[string]vector {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join(fixturesDir, "vectors.json"))
-	if err != nil {
-		t.Fatalf("read vectors: %v", err)
-	}
-	var v map[string]vector
-	if err := json.Unmarshal(b, &v); err != nil {
-		t.Fatalf("parse vectors: %v", err)
-	}
-	return v
-}
-
-func fixture(t *testing.T, name string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join(fixturesDir, name))
-	if err != nil {
-		t.Fatalf("read fixture: %v", err)
-	}
-	return b
-}
+func fixture(t *testing.T, name string) []byte { return testenv.Fixture(t, name) }
 
 // phoenixAPI is an httptest stand-in for the Phoenix orders API.
 type phoenixAPI struct {

@@ -3,11 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"log/slog"
 	"net"
-	"os"
-	"path/filepath"
 	"reflect"
 	"sort"
 	"strings"
@@ -18,18 +15,10 @@ import (
 
 	"github.com/hookflow/hookflow/config"
 	"github.com/hookflow/hookflow/event"
+	"github.com/hookflow/hookflow/internal/testenv"
 	"github.com/hookflow/hookflow/receivers"
 	"github.com/hookflow/hookflow/workflows"
 )
-
-// sendFixturesDir is shared/fixtures beside the checkout.
-var sendFixturesDir = filepath.Join("..", "..", "..", "shared", "fixtures")
-
-// sendVector is the part of a vectors.json entry a sender must reproduce.
-type sendVector struct {
-	Headers map[string]string `json:"headers"`
-	Secret  string            `json:"secret"`
-}
 
 // sendSecrets are the secrets the sample tests configure, one per provider.
 var sendSecrets = map[string]string{
@@ -51,18 +40,6 @@ func sendConfig(t *testing.T, env map[string]string) *config.Config {
 		t.Fatalf("validate config: %v", err)
 	}
 	return cfg
-}
-
-// sendLookup is a case-insensitive header lookup over m.
-func sendLookup(m map[string]string) receivers.Header {
-	return func(name string) string {
-		for k, v := range m {
-			if strings.EqualFold(k, name) {
-				return v
-			}
-		}
-		return ""
-	}
 }
 
 // providerByName returns the configured provider called name.
@@ -111,14 +88,7 @@ func containsString(list []string, s string) bool {
 // TestSenderHeadersMatchVectors signs every fixture body with its vector's
 // secret and must arrive at the vector's headers, byte for byte.
 func TestSenderHeadersMatchVectors(t *testing.T) {
-	data, err := os.ReadFile(filepath.Join(sendFixturesDir, "vectors.json"))
-	if err != nil {
-		t.Fatalf("read vectors: %v", err)
-	}
-	var vectors map[string]sendVector
-	if err := json.Unmarshal(data, &vectors); err != nil {
-		t.Fatalf("parse vectors: %v", err)
-	}
+	vectors := testenv.Vectors(t)
 	cfg := sendConfig(t, nil)
 	files := make([]string, 0, len(vectors))
 	for file := range vectors {
@@ -133,10 +103,7 @@ func TestSenderHeadersMatchVectors(t *testing.T) {
 			if !ok {
 				t.Fatalf("no sender for %s", provider)
 			}
-			body, err := os.ReadFile(filepath.Join(sendFixturesDir, file))
-			if err != nil {
-				t.Fatalf("read fixture: %v", err)
-			}
+			body := testenv.Fixture(t, file)
 			// What no body says comes from the flags, as it would by hand.
 			o := sendOptions{
 				eventID:   vec.Headers["X-Fenix-Event-Id"],
@@ -185,10 +152,10 @@ func TestSenderSamples(t *testing.T) {
 			o := sendOptions{entity: tt.entity, status: tt.status, eventID: "evt-1", webhookID: "wh-1", topic: receivers.FenixTrackingUpdated}
 			body := s.sample(o)
 			headers := s.headers(cfg, o, body, sendSecrets[s.secretEnv])
-			if err := p.Verifier.Verify(body, sendLookup(headers)); err != nil {
+			if err := p.Verifier.Verify(body, testenv.Lookup(headers)); err != nil {
 				t.Fatalf("receiver refuses the sample's signature: %v", err)
 			}
-			ev, err := p.Parse(body, sendLookup(headers))
+			ev, err := p.Parse(body, testenv.Lookup(headers))
 			if err != nil {
 				t.Fatalf("receiver cannot parse the sample %s: %v", body, err)
 			}
@@ -219,7 +186,7 @@ func TestSenderUP42ConfiguredSignature(t *testing.T) {
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("headers: got %v, want %v", got, want)
 	}
-	if err := providerByName(t, cfg, "up42").Verifier.Verify(body, sendLookup(got)); err != nil {
+	if err := providerByName(t, cfg, "up42").Verifier.Verify(body, testenv.Lookup(got)); err != nil {
 		t.Errorf("configured receiver refuses it: %v", err)
 	}
 }
