@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/recover"
 	"go.temporal.io/sdk/client"
 
 	"github.com/hookflow/hookflow/event"
@@ -311,7 +312,9 @@ func NewApp(r *Receiver, providers []Provider) *fiber.App {
 		WriteTimeout:          30 * time.Second,
 		IdleTimeout:           120 * time.Second,
 	})
-	app.Use(RequestIDs)
+	// A panic answers 500 instead of ending the process; the event's
+	// pending dedup record, if any, expires after its short TTL.
+	app.Use(recover.New(), RequestIDs)
 	for _, p := range providers {
 		h := r.Handler(p)
 		for _, route := range p.Routes {

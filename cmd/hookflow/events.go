@@ -16,11 +16,7 @@ func newEventsCmd(a *app) *cobra.Command {
 		Short: "List the events an entity workflow received and what became of each",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cfg, err := a.config()
-			if err != nil {
-				return err
-			}
-			tc, err := dialTemporal(cfg, discardLogger(), nil)
+			cfg, tc, err := a.dial(discardLogger(), nil)
 			if err != nil {
 				return err
 			}

@@ -45,11 +45,7 @@ IDs, or --provider with --entity, or a Temporal visibility --query.`,
   hookflow reprocess --query 'WebhookProvider="phoenix" AND EntityStatus="pending"' --dry-run
   hookflow reprocess --query 'EntityStatus="pending"' --yes --rate 5`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cfg, err := a.config()
-			if err != nil {
-				return err
-			}
-			tc, err := dialTemporal(cfg, discardLogger(), nil)
+			cfg, tc, err := a.dial(discardLogger(), nil)
 			if err != nil {
 				return err
 			}

@@ -6,8 +6,10 @@ import (
 
 	"github.com/mattn/go-isatty"
 	"github.com/spf13/cobra"
+	"go.temporal.io/sdk/client"
 
 	"github.com/hookflow/hookflow/config"
+	"github.com/hookflow/hookflow/metrics"
 )
 
 // app is what every command shares: where the configuration comes from and
@@ -50,6 +52,21 @@ func (a *app) config() (*config.Config, error) {
 		return nil, err
 	}
 	return cfg, nil
+}
+
+// dial loads the configuration and connects to Temporal, for the commands
+// that talk to it; m is nil where the process exports no metrics. The
+// caller closes the client.
+func (a *app) dial(log *slog.Logger, m *metrics.Metrics) (*config.Config, client.Client, error) {
+	cfg, err := a.config()
+	if err != nil {
+		return nil, nil, err
+	}
+	tc, err := dialTemporal(cfg, log, m)
+	if err != nil {
+		return nil, nil, err
+	}
+	return cfg, tc, nil
 }
 
 // newLogger logs JSON, or text on a terminal.

@@ -12,16 +12,12 @@ func newServeCmd(a *app) *cobra.Command {
 		Short: "Run the webhook receivers (HTTP)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := a.config()
-			if err != nil {
-				return err
-			}
 			log := newLogger()
 			m, err := metrics.New(log)
 			if err != nil {
 				return err
 			}
-			tc, err := dialTemporal(cfg, log, m)
+			cfg, tc, err := a.dial(log, m)
 			if err != nil {
 				return err
 			}

@@ -21,11 +21,7 @@ func newSetupCmd(a *app) *cobra.Command {
 		Short: "Register hookflow's search attributes on a Temporal cluster (safe to run twice)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := a.config()
-			if err != nil {
-				return err
-			}
-			tc, err := dialTemporal(cfg, newLogger(), nil)
+			cfg, tc, err := a.dial(newLogger(), nil)
 			if err != nil {
 				return err
 			}

@@ -43,11 +43,7 @@ func newStatusCmd(a *app) *cobra.Command {
 		Short: "Show an entity's current state, transition history and pending work",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cfg, err := a.config()
-			if err != nil {
-				return err
-			}
-			tc, err := dialTemporal(cfg, discardLogger(), nil)
+			cfg, tc, err := a.dial(discardLogger(), nil)
 			if err != nil {
 				return err
 			}

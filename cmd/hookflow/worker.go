@@ -15,16 +15,12 @@ func newWorkerCmd(a *app) *cobra.Command {
 		Short: "Run the Temporal worker: entity workflows and their activities",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := a.config()
-			if err != nil {
-				return err
-			}
 			log := newLogger()
 			m, err := metrics.New(log)
 			if err != nil {
 				return err
 			}
-			tc, err := dialTemporal(cfg, log, m)
+			cfg, tc, err := a.dial(log, m)
 			if err != nil {
 				return err
 			}
