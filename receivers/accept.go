@@ -121,7 +121,12 @@ func (r *Receiver) handle(c *fiber.Ctx, p *Provider) (Outcome, error) {
 	if p.Verifier == nil {
 		return OutcomeDisabled, c.Status(fiber.StatusNotFound).JSON(errorBody{Error: "provider " + p.Name + " is not enabled"})
 	}
-	body := c.Body()
+	// The raw bytes as sent: signatures are over them, and c.Body() would
+	// inflate a compressed body, unauthenticated and without a size limit.
+	if enc := c.Request().Header.ContentEncoding(); len(enc) > 0 && !bytes.EqualFold(enc, []byte("identity")) {
+		return OutcomeInvalid, c.Status(fiber.StatusUnsupportedMediaType).JSON(errorBody{Error: "Content-Encoding not supported; send the body uncompressed"})
+	}
+	body := c.Request().Body()
 	if len(body) > r.opts.MaxBodyBytes {
 		return OutcomeTooLarge, c.Status(fiber.StatusRequestEntityTooLarge).JSON(errorBody{Error: "body too large"})
 	}
@@ -168,6 +173,9 @@ func (r *Receiver) handle(c *fiber.Ctx, p *Provider) (Outcome, error) {
 	}
 
 	key := p.Name + ":" + ev.ID
+	// claimed is true when this request may own a pending record: when it
+	// set one, and when a failed claim may have set one unseen (the reply
+	// was lost). Every path that does not end in Finish releases it.
 	claimed := false
 	if r.opts.Dedup != nil {
 		claim, err := r.opts.Dedup.Claim(c.UserContext(), key)
@@ -177,6 +185,7 @@ func (r *Receiver) handle(c *fiber.Ctx, p *Provider) (Outcome, error) {
 			// processing exactly-once while Redis is away.
 			log.Warn("dedup store unavailable, accepting without it", "error", err.Error())
 			r.opts.Metrics.DedupError(p.Name)
+			claimed = true
 		case claim == Done:
 			log.Info("webhook duplicate")
 			return OutcomeDuplicate, reply(true)
@@ -187,8 +196,9 @@ func (r *Receiver) handle(c *fiber.Ctx, p *Provider) (Outcome, error) {
 			claimed = true
 		}
 	}
+	finished := false
 	release := func() {
-		if !claimed {
+		if !claimed || finished {
 			return
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
@@ -199,22 +209,26 @@ func (r *Receiver) handle(c *fiber.Ctx, p *Provider) (Outcome, error) {
 		}
 	}
 
+	// Deferred, so a panic (answered 500 by the recover middleware) leaves
+	// neither a pending record nor a lost in-flight slot behind.
+	defer release()
 	select {
 	case r.inFlight <- struct{}{}:
 	default:
-		release()
 		log.Warn("webhook refused: too many in-flight starts")
 		c.Set(fiber.HeaderRetryAfter, "1")
 		return OutcomeOverloaded, c.Status(fiber.StatusTooManyRequests).JSON(errorBody{Error: "too many requests, retry later"})
 	}
-	err = r.start(ev, wfID)
-	<-r.inFlight
+	err = func() error {
+		defer func() { <-r.inFlight }()
+		return r.start(ev, wfID)
+	}()
 	if err != nil {
-		release()
 		log.Error("webhook not handed to Temporal", "error", err.Error())
 		c.Set(fiber.HeaderRetryAfter, retryAfter)
 		return OutcomeUnavailable, c.Status(fiber.StatusServiceUnavailable).JSON(errorBody{Error: "temporarily unavailable, retry later"})
 	}
+	finished = true // Temporal has the event: the record must stay
 	if claimed {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		if err := r.opts.Dedup.Finish(ctx, key); err != nil {

@@ -755,3 +755,52 @@ func TestOutcomesReported(t *testing.T) {
 		})
 	}
 }
+
+// panickyStarter panics on its first call, then accepts.
+type panickyStarter struct {
+	mu    sync.Mutex
+	calls int
+}
+
+func (p *panickyStarter) SignalWithStartWorkflow(context.Context, string, string, any, client.StartWorkflowOptions, any, ...any) (client.WorkflowRun, error) {
+	p.mu.Lock()
+	p.calls++
+	first := p.calls == 1
+	p.mu.Unlock()
+	if first {
+		panic("boom")
+	}
+	return nil, nil
+}
+
+// TestPanicLeavesNothingBehind: a panic while handing the event to Temporal
+// answers 500, releases the dedup record and the in-flight slot, so the
+// provider's retry gets through even with room for one start only.
+func TestPanicLeavesNothingBehind(t *testing.T) {
+	body, vec := loadVector(t, fulfilledFile)
+	r := newRig(t, func(o *receivers.Options) { o.Temporal = &panickyStarter{}; o.MaxInFlight = 1 })
+	wantStatus(t, post(t, r.app, "/webhooks/phoenix", body, vec.Headers), 500)
+	if got := r.dedup.state(fulfilledKey); got != "" {
+		t.Errorf("dedup record after a panic: %q, want none", got)
+	}
+	resp := post(t, r.app, "/webhooks/phoenix", body, vec.Headers)
+	wantStatus(t, resp, 200)
+	if got := resp.json(t); got["duplicate"] != false {
+		t.Errorf("retry after a panic: %v, want accepted", got)
+	}
+}
+
+// TestCompressedBodyRefused: a compressed body is refused before it is
+// inflated or authenticated; signatures are over the bytes as sent.
+func TestCompressedBodyRefused(t *testing.T) {
+	body, vec := loadVector(t, fulfilledFile)
+	r := newRig(t, nil)
+	headers := map[string]string{"Content-Encoding": "gzip"}
+	for k, v := range vec.Headers {
+		headers[k] = v
+	}
+	wantStatus(t, post(t, r.app, "/webhooks/phoenix", body, headers), 415)
+	if n := len(r.starter.Calls()); n != 0 {
+		t.Errorf("Starter calls: got %d, want 0", n)
+	}
+}
