@@ -282,8 +282,8 @@ func (c *Config) Validate() error {
 	if c.StartTimeout <= 0 {
 		bad("HOOKFLOW_START_TIMEOUT", "must be positive")
 	}
-	if c.Linger < 0 {
-		bad("HOOKFLOW_LINGER", "must not be negative")
+	if c.Linger <= 0 {
+		bad("HOOKFLOW_LINGER", "must be positive")
 	}
 	if u, err := url.Parse(c.PhoenixAPIURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		bad("PHOENIX_API_URL", "must be an http:// or https:// URL")

@@ -344,7 +344,7 @@ func TestValidate(t *testing.T) {
 		{name: "negative max in flight", change: func(c *config.Config) { c.MaxInFlight = -1 }, want: []string{"HOOKFLOW_MAX_IN_FLIGHT"}},
 		{name: "zero start timeout", change: func(c *config.Config) { c.StartTimeout = 0 }, want: []string{"HOOKFLOW_START_TIMEOUT"}},
 		{name: "negative linger", change: func(c *config.Config) { c.Linger = -time.Second }, want: []string{"HOOKFLOW_LINGER"}},
-		{name: "zero linger allowed", change: func(c *config.Config) { c.Linger = 0 }},
+		{name: "zero linger", change: func(c *config.Config) { c.Linger = 0 }, want: []string{"HOOKFLOW_LINGER"}},
 		{name: "phoenix url scheme", change: func(c *config.Config) { c.PhoenixAPIURL = "ftp://phoenix.example" }, want: []string{"PHOENIX_API_URL"}},
 		{name: "phoenix url no host", change: func(c *config.Config) { c.PhoenixAPIURL = "https://" }, want: []string{"PHOENIX_API_URL"}},
 		{name: "empty up42 header", change: func(c *config.Config) { c.UP42SignatureHeader = "" }, want: []string{"UP42_SIGNATURE_HEADER"}},

@@ -95,6 +95,11 @@ type State struct {
 // answers QueryState; re-queries on SignalReprocess; continues as new to keep
 // its history small; and completes a Linger after a terminal status.
 func Entity(ctx workflow.Context, in EntityInput) (State, error) {
+	if _, ok := KindOf(in.Provider, in.EntityType); !ok {
+		// Nothing could ever complete it: fail at once rather than linger.
+		return State{}, temporal.NewNonRetryableApplicationError(
+			fmt.Sprintf("no state table for %s %s", in.Provider, in.EntityType), "UnknownEntityKind", nil)
+	}
 	e := newEntity(in)
 	if err := workflow.SetQueryHandler(ctx, QueryState, func() (State, error) { return e.state, nil }); err != nil {
 		return e.state, fmt.Errorf("register query: %w", err)
@@ -207,9 +212,13 @@ func (e *entity) remember(ids ...string) {
 // that a late event cannot move a closed entity backwards or be applied twice.
 func (e *entity) loadPrevious(ctx workflow.Context) {
 	info := workflow.GetInfo(ctx)
+	// Without the previous state a late event could move a closed entity
+	// back, so visibility gets an hour to answer before the run goes on
+	// without it (recording why).
 	lctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
-		StartToCloseTimeout: 10 * time.Second,
-		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, MaximumInterval: 10 * time.Second, MaximumAttempts: 10},
+		StartToCloseTimeout:    10 * time.Second,
+		ScheduleToCloseTimeout: time.Hour,
+		RetryPolicy:            &temporal.RetryPolicy{InitialInterval: time.Second, MaximumInterval: time.Minute},
 	})
 	var a *activities.Activities
 	var prev activities.PreviousRun
@@ -298,6 +307,9 @@ func (e *entity) onReprocess(ctx workflow.Context, r ReprocessRequest) {
 func (e *entity) fetchStatus(ctx workflow.Context) (string, error) {
 	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: 30 * time.Second,
+		// A day of outage is retried; past that the error is recorded and
+		// the entity goes on handling its other events (reprocess retries).
+		ScheduleToCloseTimeout: 24 * time.Hour,
 		RetryPolicy: &temporal.RetryPolicy{
 			InitialInterval:        time.Second,
 			BackoffCoefficient:     2,

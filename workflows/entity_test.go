@@ -623,3 +623,16 @@ func TestEntityShipmentResumesAfterException(t *testing.T) {
 		t.Errorf("status %s, resumeFrom %q, sequence %d; want DELIVERED, empty, 4", st.Status, st.ResumeFrom, st.Sequence)
 	}
 }
+
+// TestEntityUnknownKindFails: a workflow for an entity hookflow has no state
+// table for fails at once instead of staying open forever.
+func TestEntityUnknownKindFails(t *testing.T) {
+	var suite testsuite.WorkflowTestSuite
+	env := suite.NewTestWorkflowEnvironment()
+	env.RegisterWorkflow(Entity)
+	env.ExecuteWorkflow(Entity, EntityInput{Provider: "phoenix", EntityType: "ordr", EntityID: "x"})
+	var app *temporal.ApplicationError
+	if err := env.GetWorkflowError(); !errors.As(err, &app) || app.Type() != "UnknownEntityKind" {
+		t.Errorf("error = %v, want UnknownEntityKind", env.GetWorkflowError())
+	}
+}

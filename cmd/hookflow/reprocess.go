@@ -125,6 +125,9 @@ func reprocessOne(ctx context.Context, tc client.Client, cfg *config.Config, wor
 	if !ok {
 		return fmt.Errorf("not an entity workflow ID (want provider-type:id)")
 	}
+	if _, known := workflows.KindOf(provider, entityType); !known {
+		return fmt.Errorf("hookflow has no %s %s entities", provider, entityType)
+	}
 	in := workflows.EntityInput{Provider: provider, EntityType: entityType, EntityID: entityID, Linger: cfg.Linger}
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
