@@ -54,6 +54,11 @@ func runDev(ctx context.Context, out io.Writer, cfg *config.Config) error {
 	}
 	devSecrets := cfg.UseDevSecrets()
 	sandbox := !cfg.IsSet("PHOENIX_API_URL")
+	if !cfg.IsSet("HOOKFLOW_HTTP_ADDR") {
+		// The dev secrets are public and the sandbox is unauthenticated:
+		// only this machine may reach them unless the user says otherwise.
+		cfg.HTTPAddr = "127.0.0.1:8080"
+	}
 	_, port, err := net.SplitHostPort(cfg.HTTPAddr)
 	if err != nil {
 		return fmt.Errorf("HOOKFLOW_HTTP_ADDR %q: %w", cfg.HTTPAddr, err)
