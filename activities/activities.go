@@ -14,10 +14,13 @@ import (
 	"strings"
 	"time"
 
+	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
+
+	"github.com/hookflow/hookflow/event"
 )
 
 // Error types of permanent failures. Workflows list them as non-retryable.
@@ -148,14 +151,17 @@ func orderStatusOf(body []byte) (string, bool) {
 // snapshot when it completes, for the next run of the same entity.
 const MemoKey = "hookflow.snapshot"
 
-// Snapshot is what one run of an entity workflow hands to the next: its state
-// and the IDs of the events it processed.
+// Snapshot is what one run of an entity workflow hands to the next: its state,
+// its latest history and the IDs of the events it processed.
 type Snapshot struct {
-	Status    string    `json:"status"`
-	Processed int       `json:"processed"`
-	Sequence  int       `json:"sequence"` // transitions applied so far
-	EventIDs  []string  `json:"eventIds"` // newest last, bounded
-	ClosedAt  time.Time `json:"closedAt"`
+	Status      string             `json:"status"`
+	Processed   int                `json:"processed"`
+	Duplicates  int                `json:"duplicates"`
+	Sequence    int                `json:"sequence"`              // transitions applied so far
+	Transitions []event.Transition `json:"transitions,omitempty"` // the latest, oldest first
+	Events      []event.Received   `json:"events,omitempty"`      // the latest, oldest first
+	EventIDs    []string           `json:"eventIds"`              // newest last, bounded
+	ClosedAt    time.Time          `json:"closedAt"`
 }
 
 // LoadPreviousInput names the entity workflow whose last closed run to read.
@@ -171,33 +177,57 @@ type PreviousRun struct {
 	Snapshot Snapshot
 }
 
+// ErrVisibilityBehind is the message of the retryable error LoadPreviousRun
+// returns while visibility still shows an earlier run of the workflow as
+// running: its close, and the snapshot it left, are not readable yet.
+const ErrVisibilityBehind = "visibility has not recorded the previous run's close yet"
+
+// maxRunPages bounds how many pages of an entity's runs LoadPreviousRun reads.
+const maxRunPages = 10
+
 // LoadPreviousRun reads the snapshot memo of the most recently closed run of
 // the workflow, so a new run of a closed entity continues from its final
-// state and event memory.
+// state and event memory. Only one run of a workflow ID runs at a time, so
+// another run still listed as running means visibility lags behind its close:
+// that is returned as a retryable error rather than read as "no previous run".
 func (a *Activities) LoadPreviousRun(ctx context.Context, in LoadPreviousInput) (PreviousRun, error) {
-	query := fmt.Sprintf("WorkflowId = %q AND ExecutionStatus != \"Running\"", in.WorkflowID)
-	resp, err := a.Visibility.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Namespace: a.Namespace, Query: query, PageSize: 10})
-	if err != nil {
-		return PreviousRun{}, fmt.Errorf("list closed runs of %s: %w", in.WorkflowID, err)
+	req := &workflowservice.ListWorkflowExecutionsRequest{
+		Namespace: a.Namespace, Query: fmt.Sprintf("WorkflowId = %q", in.WorkflowID), PageSize: 100,
 	}
 	var best PreviousRun
 	var bestClose time.Time
-	for _, ex := range resp.GetExecutions() {
-		if ex.GetExecution().GetRunId() == in.RunID {
-			continue
+	for page := 0; page < maxRunPages; page++ {
+		resp, err := a.Visibility.ListWorkflow(ctx, req)
+		if err != nil {
+			return PreviousRun{}, fmt.Errorf("list runs of %s: %w", in.WorkflowID, err)
 		}
-		field, ok := ex.GetMemo().GetFields()[MemoKey]
-		if !ok {
-			continue
+		for _, ex := range resp.GetExecutions() {
+			runID := ex.GetExecution().GetRunId()
+			if runID == in.RunID {
+				continue
+			}
+			if ex.GetStatus() == enums.WORKFLOW_EXECUTION_STATUS_RUNNING {
+				return PreviousRun{}, fmt.Errorf("%s: run %s of %s is still listed as running", ErrVisibilityBehind, runID, in.WorkflowID)
+			}
+			field, ok := ex.GetMemo().GetFields()[MemoKey]
+			if !ok {
+				continue // continued as new, failed or terminated: no snapshot
+			}
+			closed := ex.GetCloseTime().AsTime()
+			if best.Found && !closed.After(bestClose) {
+				continue
+			}
+			var snap Snapshot
+			if err := converter.GetDefaultDataConverter().FromPayload(field, &snap); err != nil {
+				return PreviousRun{}, temporal.NewNonRetryableApplicationError(
+					fmt.Sprintf("decode snapshot of %s: %v", in.WorkflowID, err), ErrUnrecognizedResponse, err)
+			}
+			best, bestClose = PreviousRun{Found: true, RunID: runID, Snapshot: snap}, closed
 		}
-		var snap Snapshot
-		if err := converter.GetDefaultDataConverter().FromPayload(field, &snap); err != nil {
-			return PreviousRun{}, temporal.NewNonRetryableApplicationError(
-				fmt.Sprintf("decode snapshot of %s: %v", in.WorkflowID, err), ErrUnrecognizedResponse, err)
+		if len(resp.GetNextPageToken()) == 0 {
+			break
 		}
-		if closed := ex.GetCloseTime().AsTime(); !best.Found || closed.After(bestClose) {
-			best, bestClose = PreviousRun{Found: true, RunID: ex.GetExecution().GetRunId(), Snapshot: snap}, closed
-		}
+		req.NextPageToken = resp.GetNextPageToken()
 	}
 	return best, nil
 }

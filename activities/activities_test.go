@@ -1,14 +1,22 @@
 package activities
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
+	commonpb "go.temporal.io/api/common/v1"
+	"go.temporal.io/api/enums/v1"
+	workflowpb "go.temporal.io/api/workflow/v1"
+	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
+	"google.golang.org/protobuf/types/known/timestamppb"
 )
 
 func TestFetchPhoenixOrder(t *testing.T) {
@@ -98,4 +106,114 @@ func TestFetchPhoenixOrderTimeoutIsRetryable(t *testing.T) {
 	if err == nil || !errors.As(err, &app) || app.NonRetryable() {
 		t.Fatalf("err = %v, want a retryable failure", err)
 	}
+}
+
+// fakeVisibility serves pages of executions, in order, whatever the query.
+type fakeVisibility struct {
+	pages   [][]*workflowpb.WorkflowExecutionInfo
+	queries []string
+}
+
+func (f *fakeVisibility) ListWorkflow(_ context.Context, req *workflowservice.ListWorkflowExecutionsRequest) (*workflowservice.ListWorkflowExecutionsResponse, error) {
+	f.queries = append(f.queries, req.GetQuery())
+	page := 0
+	if tok := req.GetNextPageToken(); len(tok) > 0 {
+		page = int(tok[0])
+	}
+	resp := &workflowservice.ListWorkflowExecutionsResponse{}
+	if page < len(f.pages) {
+		resp.Executions = f.pages[page]
+	}
+	if page+1 < len(f.pages) {
+		resp.NextPageToken = []byte{byte(page + 1)}
+	}
+	return resp, nil
+}
+
+func TestLoadPreviousRun(t *testing.T) {
+	const wfID = "fenix-shipment:1Z999"
+	closedAt := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
+	run := func(id string, status enums.WorkflowExecutionStatus, closed time.Duration, snap *Snapshot) *workflowpb.WorkflowExecutionInfo {
+		info := &workflowpb.WorkflowExecutionInfo{
+			Execution: &commonpb.WorkflowExecution{WorkflowId: wfID, RunId: id},
+			Status:    status,
+		}
+		if status != enums.WORKFLOW_EXECUTION_STATUS_RUNNING {
+			info.CloseTime = timestamppb.New(closedAt.Add(closed))
+		}
+		if snap != nil {
+			p, err := converter.GetDefaultDataConverter().ToPayload(snap)
+			if err != nil {
+				t.Fatal(err)
+			}
+			info.Memo = &commonpb.Memo{Fields: map[string]*commonpb.Payload{MemoKey: p}}
+		}
+		return info
+	}
+	const (
+		running   = enums.WORKFLOW_EXECUTION_STATUS_RUNNING
+		completed = enums.WORKFLOW_EXECUTION_STATUS_COMPLETED
+		continued = enums.WORKFLOW_EXECUTION_STATUS_CONTINUED_AS_NEW
+	)
+	older := &Snapshot{Status: "IN_TRANSIT", EventIDs: []string{"a"}}
+	newer := &Snapshot{Status: "DELIVERED", EventIDs: []string{"a", "b"}}
+
+	tests := []struct {
+		name       string
+		pages      [][]*workflowpb.WorkflowExecutionInfo
+		wantRun    string // "" for not found
+		wantStatus string
+		wantErr    string // substring; "" for none
+	}{
+		{"only the asking run", [][]*workflowpb.WorkflowExecutionInfo{{run("self", running, 0, nil)}}, "", "", ""},
+		{"latest snapshot wins", [][]*workflowpb.WorkflowExecutionInfo{{
+			run("self", running, 0, nil),
+			run("r1", completed, -2*time.Hour, older),
+			run("r3", completed, -time.Hour, newer),
+			run("r2", continued, -90*time.Minute, nil),
+		}}, "r3", "DELIVERED", ""},
+		{"snapshot on a later page", [][]*workflowpb.WorkflowExecutionInfo{
+			{run("self", running, 0, nil), run("r2", continued, -time.Hour, nil)},
+			{run("r1", completed, -2*time.Hour, newer)},
+		}, "r1", "DELIVERED", ""},
+		{"previous run still listed as running", [][]*workflowpb.WorkflowExecutionInfo{{
+			run("self", running, 0, nil), run("r1", running, 0, nil), run("r0", completed, -time.Hour, older),
+		}}, "", "", ErrVisibilityBehind},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			vis := &fakeVisibility{pages: tt.pages}
+			a := &Activities{Visibility: vis, Namespace: "default"}
+			got, err := a.LoadPreviousRun(context.Background(), LoadPreviousInput{WorkflowID: wfID, RunID: "self"})
+			if tt.wantErr != "" {
+				var app *temporal.ApplicationError
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) || (errors.As(err, &app) && app.NonRetryable()) {
+					t.Fatalf("err = %v, want a retryable error containing %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("LoadPreviousRun: %v", err)
+			}
+			if got.Found != (tt.wantRun != "") || got.RunID != tt.wantRun || got.Snapshot.Status != tt.wantStatus {
+				t.Errorf("got %+v, want run %q with status %q", got, tt.wantRun, tt.wantStatus)
+			}
+			if want := `WorkflowId = "` + wfID + `"`; vis.queries[0] != want {
+				t.Errorf("query = %s, want %s", vis.queries[0], want)
+			}
+		})
+	}
+
+	t.Run("undecodable snapshot is permanent", func(t *testing.T) {
+		bad := run("r1", completed, -time.Hour, nil)
+		bad.Memo = &commonpb.Memo{Fields: map[string]*commonpb.Payload{MemoKey: {
+			Metadata: map[string][]byte{"encoding": []byte("json/plain")}, Data: []byte("{not json"),
+		}}}
+		a := &Activities{Visibility: &fakeVisibility{pages: [][]*workflowpb.WorkflowExecutionInfo{{bad}}}}
+		_, err := a.LoadPreviousRun(context.Background(), LoadPreviousInput{WorkflowID: wfID, RunID: "self"})
+		var app *temporal.ApplicationError
+		if !errors.As(err, &app) || !app.NonRetryable() || app.Type() != ErrUnrecognizedResponse {
+			t.Errorf("err = %v, want a non-retryable %s", err, ErrUnrecognizedResponse)
+		}
+	})
 }

@@ -48,3 +48,26 @@ func ParseWorkflowID(id string) (provider, entityType, entityID string, ok bool)
 	}
 	return provider, entityType, entityID, true
 }
+
+// Transition is one status change an entity workflow applied, and its cause.
+type Transition struct {
+	Seq          int       `json:"seq"`
+	From         string    `json:"from"`
+	To           string    `json:"to"`
+	EventID      string    `json:"eventId"`
+	Source       string    `json:"source"` // webhook, api or reprocess
+	At           time.Time `json:"at"`
+	ProviderTime string    `json:"providerTime,omitempty"`
+	// Details are the event's provider details kept with the transition,
+	// such as a transfer's parties and transaction hash.
+	Details map[string]string `json:"details,omitempty"`
+}
+
+// Received is one delivery an entity workflow saw, and what became of it.
+type Received struct {
+	EventID    string    `json:"eventId"`
+	Type       string    `json:"eventType"`
+	Status     string    `json:"status,omitempty"`
+	ReceivedAt time.Time `json:"receivedAt"`
+	Outcome    string    `json:"outcome"` // a Verdict, "duplicate" or "error"
+}

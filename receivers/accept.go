@@ -326,8 +326,8 @@ func NewApp(r *Receiver, providers []Provider) *fiber.App {
 		WriteTimeout:          30 * time.Second,
 		IdleTimeout:           120 * time.Second,
 	})
-	// A panic answers 500 instead of ending the process; the event's
-	// pending dedup record, if any, expires after its short TTL.
+	// A panic answers 500 instead of ending the process; the handler's
+	// deferred release has already dropped the event's pending record.
 	app.Use(recover.New(), RequestIDs)
 	for _, p := range providers {
 		h := r.Handler(p)

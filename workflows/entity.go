@@ -51,43 +51,20 @@ type ReprocessRequest struct {
 	Reason    string
 }
 
-// Transition is one applied status change.
-type Transition struct {
-	Seq          int       `json:"seq"`
-	From         string    `json:"from"`
-	To           string    `json:"to"`
-	EventID      string    `json:"eventId"`
-	Source       string    `json:"source"` // webhook, api or reprocess
-	At           time.Time `json:"at"`
-	ProviderTime string    `json:"providerTime,omitempty"`
-	// Details are the event's provider details kept with the transition,
-	// such as a transfer's parties and transaction hash.
-	Details map[string]string `json:"details,omitempty"`
-}
-
-// Received is one delivery the workflow saw, and what became of it.
-type Received struct {
-	EventID    string    `json:"eventId"`
-	Type       string    `json:"eventType"`
-	Status     string    `json:"status,omitempty"`
-	ReceivedAt time.Time `json:"receivedAt"`
-	Outcome    string    `json:"outcome"` // a Verdict, "duplicate" or "error"
-}
-
 // State is the entity's state, returned by QueryState and by the workflow.
 type State struct {
-	Provider    string       `json:"provider"`
-	EntityType  string       `json:"entityType"`
-	EntityID    string       `json:"entityId"`
-	Status      string       `json:"status"`
-	ResumeFrom  string       `json:"resumeFrom,omitempty"` // the status an Anytime status (EXCEPTION) interrupted
-	Terminal    bool         `json:"terminal"`
-	Sequence    int          `json:"sequence"`    // transitions applied in the entity's life
-	Transitions []Transition `json:"transitions"` // the latest, oldest first
-	Processed   int          `json:"processed"`   // distinct events processed
-	Duplicates  int          `json:"duplicates"`  // redeliveries ignored by the event memory
-	Events      []Received   `json:"events"`      // the latest, oldest first
-	LastError   string       `json:"lastError,omitempty"`
+	Provider    string             `json:"provider"`
+	EntityType  string             `json:"entityType"`
+	EntityID    string             `json:"entityId"`
+	Status      string             `json:"status"`
+	ResumeFrom  string             `json:"resumeFrom,omitempty"` // the status an Anytime status (EXCEPTION) interrupted
+	Terminal    bool               `json:"terminal"`
+	Sequence    int                `json:"sequence"`    // transitions applied in the entity's life
+	Transitions []event.Transition `json:"transitions"` // the latest, oldest first
+	Processed   int                `json:"processed"`   // distinct events processed
+	Duplicates  int                `json:"duplicates"`  // redeliveries ignored by the event memory
+	Events      []event.Received   `json:"events"`      // the latest, oldest first
+	LastError   string             `json:"lastError,omitempty"`
 }
 
 // Entity is the workflow of one provider entity. It applies each
@@ -233,7 +210,8 @@ func (e *entity) loadPrevious(ctx workflow.Context) {
 		return
 	}
 	s := prev.Snapshot
-	e.state.Status, e.state.Sequence, e.state.Processed = s.Status, s.Sequence, s.Processed
+	e.state.Status, e.state.Sequence, e.state.Processed, e.state.Duplicates = s.Status, s.Sequence, s.Processed, s.Duplicates
+	e.state.Transitions, e.state.Events = s.Transitions, s.Events
 	e.state.Terminal = e.kind.Terminal[s.Status]
 	e.remember(s.EventIDs...)
 }
@@ -241,7 +219,8 @@ func (e *entity) loadPrevious(ctx workflow.Context) {
 // snapshot is what this run leaves in its memo for the next.
 func (e *entity) snapshot(ctx workflow.Context) activities.Snapshot {
 	return activities.Snapshot{
-		Status: e.state.Status, Processed: e.state.Processed, Sequence: e.state.Sequence,
+		Status: e.state.Status, Processed: e.state.Processed, Duplicates: e.state.Duplicates,
+		Sequence: e.state.Sequence, Transitions: e.state.Transitions, Events: e.state.Events,
 		EventIDs: e.eventIDs, ClosedAt: workflow.Now(ctx),
 	}
 }
@@ -283,7 +262,7 @@ func (e *entity) onEvent(ctx workflow.Context, ev event.Event) {
 		}
 		status, source = current, "api"
 	}
-	e.received(ev, string(e.apply(ctx, status, Transition{
+	e.received(ev, string(e.apply(ctx, status, event.Transition{
 		EventID: ev.ID, Source: source, ProviderTime: ev.ProviderTime, Details: ev.Attributes,
 	})))
 }
@@ -297,7 +276,7 @@ func (e *entity) onReprocess(ctx workflow.Context, r ReprocessRequest) {
 			e.state.LastError = err.Error()
 			return
 		}
-		e.apply(ctx, current, Transition{EventID: "reprocess:" + r.RequestID, Source: "reprocess"})
+		e.apply(ctx, current, event.Transition{EventID: "reprocess:" + r.RequestID, Source: "reprocess"})
 	}
 	e.publish(ctx)
 }
@@ -329,7 +308,7 @@ func (e *entity) fetchStatus(ctx workflow.Context) (string, error) {
 // apply moves the entity to status to when its table allows, records the
 // transition (t names its cause: event ID, source, provider time, details)
 // and publishes it to the search attributes.
-func (e *entity) apply(ctx workflow.Context, to string, t Transition) Verdict {
+func (e *entity) apply(ctx workflow.Context, to string, t event.Transition) Verdict {
 	from := e.state.Status
 	// After an interruption such as a shipment EXCEPTION, the entity is
 	// judged by where it stood before it: it may resume there or go on, but
@@ -387,7 +366,7 @@ func (e *entity) publish(ctx workflow.Context) {
 }
 
 func (e *entity) received(ev event.Event, outcome string) {
-	e.state.Events = keepLast(append(e.state.Events, Received{
+	e.state.Events = keepLast(append(e.state.Events, event.Received{
 		EventID: ev.ID, Type: ev.Type, Status: ev.Status, ReceivedAt: ev.ReceivedAt, Outcome: outcome,
 	}))
 }

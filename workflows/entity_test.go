@@ -193,7 +193,7 @@ func phoenixInput() EntityInput {
 }
 
 // transitions summarizes transitions as "seq from→to eventID source +offset".
-func transitions(ts []Transition, start time.Time) []string {
+func transitions(ts []event.Transition, start time.Time) []string {
 	out := make([]string, 0, len(ts))
 	for _, t := range ts {
 		from := t.From
@@ -206,7 +206,7 @@ func transitions(ts []Transition, start time.Time) []string {
 }
 
 // outcomes summarizes the received events as "eventID outcome".
-func outcomes(rs []Received) []string {
+func outcomes(rs []event.Received) []string {
 	out := make([]string, 0, len(rs))
 	for _, r := range rs {
 		out = append(out, r.EventID+" "+r.Outcome)
@@ -478,9 +478,11 @@ func TestEntityLingersThenCompletes(t *testing.T) {
 	if snap == nil {
 		t.Fatal("no snapshot left in the memo")
 	}
-	if snap.Status != "fulfilled" || snap.Processed != 1 || snap.Sequence != 1 || !slices.Equal(snap.EventIDs, []string{"e1"}) {
-		t.Errorf("memo snapshot = %+v, want fulfilled, 1 processed, 1 transition, event IDs [e1]", *snap)
+	if snap.Status != "fulfilled" || snap.Processed != 1 || snap.Duplicates != 1 || snap.Sequence != 1 || !slices.Equal(snap.EventIDs, []string{"e1"}) {
+		t.Errorf("memo snapshot = %+v, want fulfilled, 1 processed, 1 duplicate, 1 transition, event IDs [e1]", *snap)
 	}
+	checkStrings(t, "snapshot transitions", transitions(snap.Transitions, t0), []string{"1 ∅→fulfilled e1 api +1s"})
+	checkStrings(t, "snapshot events", outcomes(snap.Events), []string{"e1 applied", "e1 duplicate"})
 }
 
 func TestEntityReprocess(t *testing.T) {
@@ -502,6 +504,8 @@ func TestEntityReprocess(t *testing.T) {
 func TestEntityContinuesClosedEntity(t *testing.T) {
 	prev := activities.PreviousRun{Found: true, RunID: "run-1", Snapshot: activities.Snapshot{
 		Status: "fulfilled", Processed: 1, Sequence: 1, EventIDs: []string{"e1"}, ClosedAt: t0.Add(-time.Minute),
+		Transitions: []event.Transition{{Seq: 1, To: "fulfilled", EventID: "e1", Source: "api", At: t0.Add(-2 * time.Hour)}},
+		Events:      []event.Received{{EventID: "e1", Outcome: "applied"}},
 	}}
 	h := newHarness(t, t0, prev, api("pending"))
 	h.event(time.Second, "e1", "fulfilled")
@@ -510,10 +514,9 @@ func TestEntityContinuesClosedEntity(t *testing.T) {
 
 	checkStatus(t, got, "fulfilled", true)
 	checkCounts(t, got, 2, 1, 1)
-	checkStrings(t, "events", outcomes(got.Events), []string{"e1 duplicate", "e2 ignored-backwards"})
-	if len(got.Transitions) != 0 {
-		t.Errorf("transitions = %q, want none", transitions(got.Transitions, t0))
-	}
+	// The history goes on from the previous run's, with nothing new applied.
+	checkStrings(t, "events", outcomes(got.Events), []string{"e1 applied", "e1 duplicate", "e2 ignored-backwards"})
+	checkStrings(t, "transitions", transitions(got.Transitions, t0), []string{"1 ∅→fulfilled e1 api +-2h0m0s"})
 	checkCalls(t, h, 1)
 	// A run that loaded a terminal state lingers from its own start.
 	if got, want := h.env.Now(), t0.Add(DefaultLinger); !got.Equal(want) {
