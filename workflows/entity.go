@@ -3,6 +3,7 @@ package workflows
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
@@ -10,6 +11,13 @@ import (
 
 	"github.com/hookflow/hookflow/activities"
 	"github.com/hookflow/hookflow/event"
+)
+
+// Change IDs of workflow.GetVersion, one per behaviour change that running
+// workflows must replay around.
+const (
+	// changeStaleByProviderTime: late deliveries judged by provider time.
+	changeStaleByProviderTime = "stale-by-provider-time"
 )
 
 // Defaults of EntityInput's zero values.
@@ -321,6 +329,15 @@ func (e *entity) apply(ctx workflow.Context, to string, t event.Transition) Verd
 	if v == Same && judged != from {
 		v = Apply
 	}
+	// Where rank cannot tell a late delivery from a new turn (leaving an
+	// interruption, a retry, an interruption), the provider's clock does.
+	// Runs that applied such moves before this rule existed replay as they
+	// ran: the version marker is recorded only where the rule decides.
+	rankBlind := judged != from || e.kind.Rankless(judged, to)
+	if v == Apply && rankBlind && e.olderThanStatus(t.ProviderTime) &&
+		workflow.GetVersion(ctx, changeStaleByProviderTime, workflow.DefaultVersion, 1) >= 1 {
+		v = Stale
+	}
 	if v != Apply {
 		return v
 	}
@@ -343,6 +360,39 @@ func (e *entity) apply(ctx workflow.Context, to string, t event.Transition) Verd
 	}
 	e.publish(ctx)
 	return Apply
+}
+
+// olderThanStatus reports whether the provider stamped an event at
+// providerTime before the event that set the current status. Without both
+// timestamps, readable, it cannot tell and says no.
+func (e *entity) olderThanStatus(providerTime string) bool {
+	ts := e.state.Transitions
+	if len(ts) == 0 || ts[len(ts)-1].To != e.state.Status {
+		return false
+	}
+	current, ok := providerInstant(ts[len(ts)-1].ProviderTime)
+	if !ok {
+		return false
+	}
+	at, ok := providerInstant(providerTime)
+	return ok && at.Before(current)
+}
+
+// providerInstant reads a provider timestamp: RFC 3339 (Phoenix, UP42,
+// Fenix, Phosphor) or Unix seconds or milliseconds (Phantom Core).
+func providerInstant(s string) (time.Time, bool) {
+	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+		return t, true
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	switch {
+	case err != nil || n <= 0:
+		return time.Time{}, false
+	case n >= 1e12:
+		return time.UnixMilli(n), true
+	default:
+		return time.Unix(n, 0), true
+	}
 }
 
 // publish keeps the search attributes and the UI's details current.

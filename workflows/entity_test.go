@@ -583,27 +583,23 @@ func TestRememberForgetsOldest(t *testing.T) {
 	}
 }
 
-// TestEntityShipmentResumesAfterException drives a Fenix shipment through an
-// exception: it resumes from where it stood, and a stale older scan that
-// arrives after the exception still cannot move it back.
-func TestEntityShipmentResumesAfterException(t *testing.T) {
+// step is one webhook delivered to an entity and the outcome it must get.
+type step struct{ id, status, providerTime, want string }
+
+// deliverWebhooks runs an entity workflow that receives steps one second
+// apart, checks each step's outcome and returns the final state.
+func deliverWebhooks(t *testing.T, provider, entityType, entityID string, steps []step) State {
+	t.Helper()
 	var suite testsuite.WorkflowTestSuite
 	env := suite.NewTestWorkflowEnvironment()
 	env.RegisterWorkflow(Entity)
 	env.RegisterActivity(&activities.Activities{})
 	env.OnActivity("LoadPreviousRun", mock.Anything, mock.Anything).Return(activities.PreviousRun{}, nil)
-	steps := []struct{ id, status, want string }{
-		{"f1", "IN_TRANSIT", string(Apply)},
-		{"f2", "EXCEPTION", string(Apply)},
-		{"f3", "PICKED_BY_CARRIER", string(Backwards)}, // stale scan
-		{"f4", "IN_TRANSIT", string(Apply)},            // resumes where it was
-		{"f5", "DELIVERED", string(Apply)},
-	}
 	for i, s := range steps {
-		ev := event.Event{Provider: "fenix", ID: s.id, Type: "tracking/updated", EntityType: "shipment", EntityID: "794698751234", Status: s.status}
+		ev := event.Event{Provider: provider, ID: s.id, EntityType: entityType, EntityID: entityID, Status: s.status, ProviderTime: s.providerTime}
 		env.RegisterDelayedCallback(func() { env.SignalWorkflow(SignalWebhookEvent, ev) }, time.Duration(i+1)*time.Second)
 	}
-	env.ExecuteWorkflow(Entity, EntityInput{Provider: "fenix", EntityType: "shipment", EntityID: "794698751234", Linger: time.Minute})
+	env.ExecuteWorkflow(Entity, EntityInput{Provider: provider, EntityType: entityType, EntityID: entityID, Linger: time.Minute})
 	if err := env.GetWorkflowError(); err != nil {
 		t.Fatal(err)
 	}
@@ -611,19 +607,106 @@ func TestEntityShipmentResumesAfterException(t *testing.T) {
 	if err := env.GetWorkflowResult(&st); err != nil {
 		t.Fatal(err)
 	}
-	var got []string
+	var got, want []string
 	for _, e := range st.Events {
 		got = append(got, e.EventID+":"+e.Outcome)
 	}
-	var want []string
 	for _, s := range steps {
 		want = append(want, s.id+":"+s.want)
 	}
 	if !slices.Equal(got, want) {
 		t.Errorf("outcomes = %v, want %v", got, want)
 	}
+	return st
+}
+
+// TestEntityShipmentResumesAfterException drives a Fenix shipment through an
+// exception: it resumes from where it stood, and a stale older scan that
+// arrives after the exception still cannot move it back.
+func TestEntityShipmentResumesAfterException(t *testing.T) {
+	st := deliverWebhooks(t, "fenix", "shipment", "794698751234", []step{
+		{"f1", "IN_TRANSIT", "", string(Apply)},
+		{"f2", "EXCEPTION", "", string(Apply)},
+		{"f3", "PICKED_BY_CARRIER", "", string(Backwards)}, // stale scan
+		{"f4", "IN_TRANSIT", "", string(Apply)},            // resumes where it was
+		{"f5", "DELIVERED", "", string(Apply)},
+	})
 	if st.Status != "DELIVERED" || st.ResumeFrom != "" || st.Sequence != 4 {
 		t.Errorf("status %s, resumeFrom %q, sequence %d; want DELIVERED, empty, 4", st.Status, st.ResumeFrom, st.Sequence)
+	}
+}
+
+// TestEntityLateDeliveriesByProviderTime: where rank alone cannot tell a
+// late delivery from a new turn (a retry after FAILED, leaving or entering
+// an EXCEPTION), an event stamped before the current status's is stale.
+func TestEntityLateDeliveriesByProviderTime(t *testing.T) {
+	at := func(min int) string { return t0.Add(time.Duration(min) * time.Minute).Format(time.RFC3339Nano) }
+
+	t.Run("up42 retry", func(t *testing.T) {
+		st := deliverWebhooks(t, "up42", "order", "o1", []step{
+			{"u1", "PLACED", at(1), string(Apply)},
+			{"u2", "FAILED", at(4), string(Apply)},
+			{"u3", "BEING_FULFILLED", at(2), string(Stale)}, // sent before the failure
+			{"u4", "BEING_FULFILLED", at(5), string(Apply)}, // the retry
+			{"u5", "FULFILLED", at(6), string(Apply)},
+		})
+		if st.Status != "FULFILLED" || st.Sequence != 4 {
+			t.Errorf("status %s, sequence %d; want FULFILLED, 4", st.Status, st.Sequence)
+		}
+	})
+	t.Run("up42 retry without timestamps", func(t *testing.T) {
+		st := deliverWebhooks(t, "up42", "order", "o2", []step{
+			{"u1", "FAILED", "", string(Apply)},
+			{"u2", "BEING_FULFILLED", "", string(Apply)},
+			{"u3", "FAILED_PERMANENTLY", "", string(Apply)},
+		})
+		if st.Status != "FAILED_PERMANENTLY" {
+			t.Errorf("status %s, want FAILED_PERMANENTLY", st.Status)
+		}
+	})
+	t.Run("fenix exception", func(t *testing.T) {
+		st := deliverWebhooks(t, "fenix", "shipment", "s1", []step{
+			{"f1", "IN_TRANSIT", at(1), string(Apply)},
+			{"f2", "EXCEPTION", at(3), string(Apply)},
+			{"f3", "OUT_FOR_DELIVERY", at(2), string(Stale)}, // scanned before the exception
+			{"f4", "IN_TRANSIT", at(4), string(Apply)},       // resumes
+			{"f5", "EXCEPTION", at(2), string(Stale)},        // an older exception, delivered late
+			{"f6", "DELIVERED", at(6), string(Apply)},
+		})
+		if st.Status != "DELIVERED" || st.Sequence != 4 {
+			t.Errorf("status %s, sequence %d; want DELIVERED, 4", st.Status, st.Sequence)
+		}
+	})
+	t.Run("phantom unix seconds", func(t *testing.T) {
+		st := deliverWebhooks(t, "phantom", "block", "b1", []step{
+			{"block.disregarded:b1", "disregarded", "1717783700", string(Apply)},
+			{"block.applied:b1", "applied", "1717783695", string(Stale)},
+		})
+		if st.Status != "disregarded" {
+			t.Errorf("status %s, want disregarded", st.Status)
+		}
+	})
+}
+
+func TestProviderInstant(t *testing.T) {
+	tests := []struct {
+		in   string
+		want time.Time
+		ok   bool
+	}{
+		{"2026-11-20T11:00:00.000Z", time.Date(2026, 11, 20, 11, 0, 0, 0, time.UTC), true},
+		{"2024-07-06T01:12:34-05:00", time.Date(2024, 7, 6, 6, 12, 34, 0, time.UTC), true},
+		{"1717783695", time.Unix(1717783695, 0), true},
+		{"1717783695123", time.UnixMilli(1717783695123), true},
+		{"", time.Time{}, false},
+		{"yesterday", time.Time{}, false},
+		{"-5", time.Time{}, false},
+	}
+	for _, tt := range tests {
+		got, ok := providerInstant(tt.in)
+		if ok != tt.ok || !got.Equal(tt.want) {
+			t.Errorf("providerInstant(%q) = %s, %v; want %s, %v", tt.in, got, ok, tt.want, tt.ok)
+		}
 	}
 }
 

@@ -306,3 +306,28 @@ func TestKindPhoenixUnchanged(t *testing.T) {
 		{"fulfilled", "pending", Backwards},
 	})
 }
+
+// TestRankless: the moves a late delivery could make wrongly are exactly the
+// ones rank does not order.
+func TestRankless(t *testing.T) {
+	tests := []struct {
+		kind, from, to string
+		want           bool
+	}{
+		{"up42-order", "FAILED", "BEING_FULFILLED", true},
+		{"up42-order", "FAILED", "PLACED", true},
+		{"up42-order", "BEING_FULFILLED", "FAILED", false},
+		{"up42-order", "", "FAILED", false},
+		{"fenix-shipment", "IN_TRANSIT", "EXCEPTION", true},
+		{"fenix-shipment", "EXCEPTION", "EXCEPTION", false},
+		{"fenix-shipment", "IN_TRANSIT", "DELIVERED", false},
+		{"phantom-block", "disregarded", "applied", true},
+		{"phosphor-item", "TRANSFER", "TRANSFER", false},
+		{"phoenix-order", "pending", "fulfilled", false},
+	}
+	for _, tt := range tests {
+		if got := kinds[tt.kind].Rankless(tt.from, tt.to); got != tt.want {
+			t.Errorf("%s Rankless(%q, %q) = %v, want %v", tt.kind, tt.from, tt.to, got, tt.want)
+		}
+	}
+}

@@ -23,6 +23,10 @@ const (
 	Same      Verdict = "unchanged"         // already in that status
 	Backwards Verdict = "ignored-backwards" // would move back, or out of a terminal status
 	Unknown   Verdict = "ignored-unknown"   // a status the table does not know
+	// Stale is for a move that rank alone cannot judge (a Retry edge, an
+	// Anytime status) carried by an event the provider stamped before the
+	// one that set the current status: a late delivery, not a new turn.
+	Stale Verdict = "ignored-stale"
 )
 
 // Allows reports what applying status to to an entity in status from does.
@@ -37,10 +41,8 @@ func (m Machine) Allows(from, to string) Verdict {
 	case from == to && !m.Repeat[to]:
 		return Same
 	}
-	for _, next := range m.Retry[from] {
-		if next == to {
-			return Apply
-		}
+	if m.retries(from, to) {
+		return Apply
 	}
 	if m.Terminal[from] {
 		return Backwards
@@ -52,6 +54,23 @@ func (m Machine) Allows(from, to string) Verdict {
 		return Backwards
 	}
 	return Apply
+}
+
+// Rankless reports whether Allows applies from → to by a rule other than
+// rank order: a Retry edge or an Anytime status. Such a move is the one a
+// late delivery of an older event could make wrongly, so the workflow also
+// checks the provider's timestamps for it.
+func (m Machine) Rankless(from, to string) bool {
+	return from != "" && from != to && (m.retries(from, to) || m.Anytime[to])
+}
+
+func (m Machine) retries(from, to string) bool {
+	for _, next := range m.Retry[from] {
+		if next == to {
+			return true
+		}
+	}
+	return false
 }
 
 // Kind is what the workflow knows of one provider's entity type.
