@@ -415,6 +415,9 @@ func TestClosedEntityContinuesInNewRun(t *testing.T) {
 		t.Errorf("new run state: status %s, sequence %d, processed %d, duplicates %d; want %s, %d, %d, %d",
 			st.Status, st.Sequence, st.Processed, st.Duplicates, want.Status, want.Sequence, want.Processed, want.Duplicates)
 	}
+	if len(st.Transitions) != 1 || st.Transitions[0].EventID != "evt-closed-1" {
+		t.Errorf("new run transitions = %+v, want the closed run's one, from evt-closed-1", st.Transitions)
+	}
 	d, err := s.tc.DescribeWorkflowExecution(context.Background(), wfID, "")
 	if err != nil {
 		t.Fatal(err)
