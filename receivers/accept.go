@@ -180,6 +180,11 @@ func (r *Receiver) handle(c *fiber.Ctx, p *Provider) (Outcome, error) {
 	if r.opts.Dedup != nil {
 		claim, err := r.opts.Dedup.Claim(c.UserContext(), key)
 		switch {
+		case errors.Is(err, ErrDedupSkipped):
+			// Failing moments ago (that failure was logged): accept
+			// without it; nothing was written, so nothing to release.
+			log.Debug("dedup store skipped after a recent failure")
+			r.opts.Metrics.DedupError(p.Name)
 		case err != nil:
 			// Accept anyway: the workflow's own event-ID memory keeps
 			// processing exactly-once while Redis is away.

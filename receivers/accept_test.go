@@ -77,6 +77,8 @@ type memDedup struct {
 	mu       sync.Mutex
 	keys     map[string]string // key -> "pending" or "done"
 	err      error             // returned by every method when set
+	claims   int
+	finishes int
 	releases []string
 }
 
@@ -85,6 +87,7 @@ func newMemDedup() *memDedup { return &memDedup{keys: map[string]string{}} }
 func (d *memDedup) Claim(_ context.Context, key string) (receivers.Claim, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	d.claims++
 	if d.err != nil {
 		return receivers.Claimed, d.err
 	}
@@ -101,6 +104,7 @@ func (d *memDedup) Claim(_ context.Context, key string) (receivers.Claim, error)
 func (d *memDedup) Finish(_ context.Context, key string) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	d.finishes++
 	if d.err != nil {
 		return d.err
 	}
@@ -611,6 +615,40 @@ func TestDedupUnavailable(t *testing.T) {
 				t.Errorf("Starter calls: got %d, want 1", n)
 			}
 		})
+	}
+}
+
+// TestDedupBreaker: with the store failing, the first delivery waits on it
+// and trips the breaker; the next is accepted without touching the store,
+// and with no record of its own to finish or release.
+func TestDedupBreaker(t *testing.T) {
+	m := &countingMetrics{}
+	var store *memDedup
+	r := newRig(t, func(o *receivers.Options) {
+		store = o.Dedup.(*memDedup)
+		o.Dedup = &receivers.Breaker{Dedup: store, Cooldown: time.Hour}
+		o.Metrics = m
+	})
+	store.err = errors.New("redis: i/o timeout")
+	for _, id := range []string{"order-a", "order-b", "order-c"} {
+		body := []byte(`{"id":"evt-` + id + `","event":"order.status.updated","data":{"orderId":"` + id + `","orderStatus":"pending"}}`)
+		wantStatus(t, post(t, r.app, "/webhooks/phoenix", body, bearer(phoenixSecret)), 200)
+	}
+	store.mu.Lock()
+	claims, finishes, releases := store.claims, store.finishes, len(store.releases)
+	store.mu.Unlock()
+	// Only the first delivery may have left a record unseen (its reply
+	// lost), so only it finishes one.
+	if claims != 1 || finishes != 1 || releases != 0 {
+		t.Errorf("store claims %d, finishes %d, releases %d; want 1, 1, 0", claims, finishes, releases)
+	}
+	if n := len(r.starter.Calls()); n != 3 {
+		t.Errorf("Starter calls: got %d, want 3", n)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.dedupErrors != 3 {
+		t.Errorf("dedup errors counted: %d, want 3", m.dedupErrors)
 	}
 }
 

@@ -3,6 +3,7 @@ package receivers
 import (
 	"context"
 	"errors"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -71,4 +72,55 @@ func (r *Redis) Finish(ctx context.Context, key string) error {
 // Release implements Dedup.
 func (r *Redis) Release(ctx context.Context, key string) error {
 	return releaseScript.Run(ctx, r.Client, []string{r.Prefix + key}, pending).Err()
+}
+
+// ErrDedupSkipped is returned by Breaker.Claim, at once, while the store is
+// in its cooldown after a failure. Nothing was written, so the delivery has
+// no record to finish or release.
+var ErrDedupSkipped = errors.New("dedup store skipped: it failed moments ago")
+
+// Breaker wraps a Dedup so that while the store is failing (Redis down or
+// unreachable), deliveries are not each held up by its timeouts: after a
+// failed Claim, Claims are skipped for Cooldown, then one delivery probes the
+// store while the others go on skipping it. Deliveries are accepted either
+// way; the workflows deduplicate by event ID themselves. Finish and Release
+// always go through, so a delivery that did claim keeps its record true.
+type Breaker struct {
+	Dedup    Dedup
+	Cooldown time.Duration
+
+	openUntil atomic.Int64     // UnixNano before which Claims skip the store; 0 when closed
+	now       func() time.Time // time.Now; tests replace it
+}
+
+// Claim implements Dedup.
+func (b *Breaker) Claim(ctx context.Context, key string) (Claim, error) {
+	if until := b.openUntil.Load(); until != 0 {
+		now := b.clock()
+		// Of the deliveries that find the cooldown over, one probes.
+		if now.UnixNano() < until || !b.openUntil.CompareAndSwap(until, now.Add(b.Cooldown).UnixNano()) {
+			return Claimed, ErrDedupSkipped
+		}
+	}
+	c, err := b.Dedup.Claim(ctx, key)
+	switch {
+	case err != nil:
+		b.openUntil.Store(b.clock().Add(b.Cooldown).UnixNano())
+	case b.openUntil.Load() != 0:
+		b.openUntil.Store(0)
+	}
+	return c, err
+}
+
+// Finish implements Dedup.
+func (b *Breaker) Finish(ctx context.Context, key string) error { return b.Dedup.Finish(ctx, key) }
+
+// Release implements Dedup.
+func (b *Breaker) Release(ctx context.Context, key string) error { return b.Dedup.Release(ctx, key) }
+
+func (b *Breaker) clock() time.Time {
+	if b.now != nil {
+		return b.now()
+	}
+	return time.Now()
 }

@@ -97,7 +97,12 @@ func providers(cfg *config.Config) []receivers.Provider {
 func newReceiverApp(cfg *config.Config, tc client.Client, rdb redis.UniversalClient, log *slog.Logger, m *metrics.Metrics) *fiber.App {
 	var dedup receivers.Dedup
 	if rdb != nil {
-		dedup = &receivers.Redis{Client: rdb, Prefix: "hookflow:dedup:", PendingTTL: cfg.PendingTTL, DoneTTL: cfg.DedupTTL}
+		// While Redis fails, one delivery a second tries it; the others
+		// skip it rather than each wait out its timeouts.
+		dedup = &receivers.Breaker{
+			Dedup:    &receivers.Redis{Client: rdb, Prefix: "hookflow:dedup:", PendingTTL: cfg.PendingTTL, DoneTTL: cfg.DedupTTL},
+			Cooldown: time.Second,
+		}
 	}
 	var counts receivers.Metrics // stays a nil interface without m
 	if m != nil {
