@@ -183,7 +183,7 @@ type PreviousRun struct {
 const ErrVisibilityBehind = "visibility has not recorded the previous run's close yet"
 
 // maxRunPages bounds how many pages of an entity's runs LoadPreviousRun reads.
-const maxRunPages = 10
+const maxRunPages = 50
 
 // LoadPreviousRun reads the snapshot memo of the most recently closed run of
 // the workflow, so a new run of a closed entity continues from its final
@@ -192,7 +192,7 @@ const maxRunPages = 10
 // that is returned as a retryable error rather than read as "no previous run".
 func (a *Activities) LoadPreviousRun(ctx context.Context, in LoadPreviousInput) (PreviousRun, error) {
 	req := &workflowservice.ListWorkflowExecutionsRequest{
-		Namespace: a.Namespace, Query: fmt.Sprintf("WorkflowId = %q", in.WorkflowID), PageSize: 100,
+		Namespace: a.Namespace, Query: fmt.Sprintf("WorkflowId = %q", in.WorkflowID), PageSize: 20, // memos can be large: keep pages small
 	}
 	var best PreviousRun
 	var bestClose time.Time
