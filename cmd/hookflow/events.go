@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"text/tabwriter"
 	"time"
@@ -16,19 +15,12 @@ func newEventsCmd(a *app) *cobra.Command {
 		Short: "List the events an entity workflow received and what became of each",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cfg, tc, err := a.dial(discardLogger(), nil)
-			if err != nil {
-				return err
-			}
-			defer tc.Close()
-			rep, err := describeEntity(cmd.Context(), tc, cfg, args[0])
+			rep, err := a.report(cmd.Context(), args[0])
 			if err != nil {
 				return err
 			}
 			if asJSON {
-				enc := json.NewEncoder(cmd.OutOrStdout())
-				enc.SetIndent("", "  ")
-				return enc.Encode(rep.State.Events)
+				return writeJSON(cmd.OutOrStdout(), rep.State.Events)
 			}
 			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 2, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "received\tevent\ttype\tstatus\toutcome")

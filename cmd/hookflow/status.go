@@ -43,19 +43,12 @@ func newStatusCmd(a *app) *cobra.Command {
 		Short: "Show an entity's current state, transition history and pending work",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cfg, tc, err := a.dial(discardLogger(), nil)
-			if err != nil {
-				return err
-			}
-			defer tc.Close()
-			rep, err := describeEntity(cmd.Context(), tc, cfg, args[0])
+			rep, err := a.report(cmd.Context(), args[0])
 			if err != nil {
 				return err
 			}
 			if asJSON {
-				enc := json.NewEncoder(cmd.OutOrStdout())
-				enc.SetIndent("", "  ")
-				return enc.Encode(rep)
+				return writeJSON(cmd.OutOrStdout(), rep)
 			}
 			printReport(cmd.OutOrStdout(), rep)
 			return nil
@@ -63,6 +56,23 @@ func newStatusCmd(a *app) *cobra.Command {
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the report as JSON")
 	return cmd
+}
+
+// report dials Temporal for one command and describes one entity workflow.
+func (a *app) report(ctx context.Context, workflowID string) (entityReport, error) {
+	cfg, tc, err := a.dial(discardLogger(), nil)
+	if err != nil {
+		return entityReport{}, err
+	}
+	defer tc.Close()
+	return describeEntity(ctx, tc, cfg, workflowID)
+}
+
+// writeJSON prints v as indented JSON, for --json.
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
 }
 
 // describeEntity queries the workflow's state and describes its latest run.
