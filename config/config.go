@@ -58,6 +58,7 @@ type Config struct {
 	MaxInFlight       int           // concurrent Temporal starts before 429
 	StartTimeout      time.Duration // how long one SignalWithStart may take before 503
 	Linger            time.Duration // how long a workflow stays open after a terminal status
+	IdleTimeout       time.Duration // how long a non-terminal entity's workflow stays open without events; 0: for ever
 
 	PhoenixAPIURL string // Phoenix orders API base URL
 	UIURL         string // Temporal Web UI base URL, for links in CLI output
@@ -112,6 +113,7 @@ var fields = []field{
 	{"HOOKFLOW_MAX_IN_FLIGHT", "512", "concurrent Temporal starts before 429", integer(func(c *Config) *int { return &c.MaxInFlight })},
 	{"HOOKFLOW_START_TIMEOUT", "5s", "how long handing an event to Temporal may take before 503", dur(func(c *Config) *time.Duration { return &c.StartTimeout })},
 	{"HOOKFLOW_LINGER", "1h", "how long a workflow stays open after a terminal status", dur(func(c *Config) *time.Duration { return &c.Linger })},
+	{"HOOKFLOW_IDLE_TIMEOUT", "720h", "how long a workflow whose entity never reaches a terminal status stays open after its last event (0: for ever); a later event reopens it with its state", dur(func(c *Config) *time.Duration { return &c.IdleTimeout })},
 	{"HOOKFLOW_METRICS_ADDR", ":9090", "the worker's /metrics, /healthz and /readyz address (serve uses HOOKFLOW_HTTP_ADDR)", str(func(c *Config) *string { return &c.MetricsAddr })},
 	{"HOOKFLOW_UI_URL", "http://127.0.0.1:8233", "Temporal Web UI, for the links hookflow status prints", str(func(c *Config) *string { return &c.UIURL })},
 	{"PHOENIX_API_URL", DefaultPhoenixAPIURL, "Phoenix orders API (GET /orders/:orderId)", str(func(c *Config) *string { return &c.PhoenixAPIURL })},
@@ -284,6 +286,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Linger <= 0 {
 		bad("HOOKFLOW_LINGER", "must be positive")
+	}
+	if c.IdleTimeout < 0 {
+		bad("HOOKFLOW_IDLE_TIMEOUT", "must be 0 (never) or positive")
 	}
 	if u, err := url.Parse(c.PhoenixAPIURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		bad("PHOENIX_API_URL", "must be an http:// or https:// URL")

@@ -345,6 +345,7 @@ func TestValidate(t *testing.T) {
 		{name: "zero start timeout", change: func(c *config.Config) { c.StartTimeout = 0 }, want: []string{"HOOKFLOW_START_TIMEOUT"}},
 		{name: "negative linger", change: func(c *config.Config) { c.Linger = -time.Second }, want: []string{"HOOKFLOW_LINGER"}},
 		{name: "zero linger", change: func(c *config.Config) { c.Linger = 0 }, want: []string{"HOOKFLOW_LINGER"}},
+		{name: "negative idle timeout", change: func(c *config.Config) { c.IdleTimeout = -time.Hour }, want: []string{"HOOKFLOW_IDLE_TIMEOUT"}},
 		{name: "phoenix url scheme", change: func(c *config.Config) { c.PhoenixAPIURL = "ftp://phoenix.example" }, want: []string{"PHOENIX_API_URL"}},
 		{name: "phoenix url no host", change: func(c *config.Config) { c.PhoenixAPIURL = "https://" }, want: []string{"PHOENIX_API_URL"}},
 		{name: "empty up42 header", change: func(c *config.Config) { c.UP42SignatureHeader = "" }, want: []string{"UP42_SIGNATURE_HEADER"}},

@@ -35,6 +35,7 @@ type Options struct {
 	MaxInFlight  int           // concurrent starts before 429
 	StartTimeout time.Duration // per SignalWithStart, before 503
 	Linger       time.Duration // passed to new workflows
+	IdleTimeout  time.Duration // passed to new workflows
 	Metrics      Metrics       // nil counts nothing
 }
 
@@ -250,7 +251,10 @@ func (r *Receiver) handle(c *fiber.Ctx, p *Provider) (Outcome, error) {
 func (r *Receiver) start(ev event.Event, wfID string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), r.opts.StartTimeout)
 	defer cancel()
-	in := workflows.EntityInput{Provider: ev.Provider, EntityType: ev.EntityType, EntityID: ev.EntityID, Linger: r.opts.Linger}
+	in := workflows.EntityInput{
+		Provider: ev.Provider, EntityType: ev.EntityType, EntityID: ev.EntityID,
+		Linger: r.opts.Linger, IdleTimeout: r.opts.IdleTimeout,
+	}
 	_, err := r.opts.Temporal.SignalWithStartWorkflow(ctx, wfID, workflows.SignalWebhookEvent, ev,
 		workflows.StartOptions(wfID, r.opts.TaskQueue, in), workflows.Entity, in)
 	if err != nil {

@@ -21,6 +21,7 @@ import (
 
 	"github.com/hookflow/hookflow/event"
 	"github.com/hookflow/hookflow/receivers"
+	"github.com/hookflow/hookflow/workflows"
 )
 
 // startCall is one SignalWithStartWorkflow a fakeStarter received.
@@ -29,6 +30,7 @@ type startCall struct {
 	signal      string
 	arg         any
 	options     client.StartWorkflowOptions
+	input       any // the workflow's start argument
 	hasDeadline bool
 }
 
@@ -44,10 +46,14 @@ type fakeStarter struct {
 }
 
 func (f *fakeStarter) SignalWithStartWorkflow(ctx context.Context, workflowID, signalName string, signalArg any,
-	options client.StartWorkflowOptions, _ any, _ ...any) (client.WorkflowRun, error) {
+	options client.StartWorkflowOptions, _ any, args ...any) (client.WorkflowRun, error) {
 	_, hasDeadline := ctx.Deadline()
+	var input any
+	if len(args) > 0 {
+		input = args[0]
+	}
 	f.mu.Lock()
-	f.calls = append(f.calls, startCall{workflowID, signalName, signalArg, options, hasDeadline})
+	f.calls = append(f.calls, startCall{workflowID, signalName, signalArg, options, input, hasDeadline})
 	err, entered, block := f.err, f.entered, f.block
 	f.mu.Unlock()
 	if entered != nil {
@@ -176,6 +182,8 @@ func newRig(t *testing.T, opts func(*receivers.Options)) *rig {
 		MaxBodyBytes: 4096,
 		MaxInFlight:  8,
 		StartTimeout: time.Second,
+		Linger:       2 * time.Hour,
+		IdleTimeout:  48 * time.Hour,
 	}
 	if opts != nil {
 		opts(&o)
@@ -289,6 +297,10 @@ func TestAccepted(t *testing.T) {
 			}
 			if !c.hasDeadline {
 				t.Error("SignalWithStart context has no deadline")
+			}
+			wantIn := workflows.EntityInput{Provider: "phoenix", EntityType: "order", EntityID: "tpT9KpKVyHU1P24RjZcW1o", Linger: 2 * time.Hour, IdleTimeout: 48 * time.Hour}
+			if in, ok := c.input.(workflows.EntityInput); !ok || !reflect.DeepEqual(in, wantIn) {
+				t.Errorf("workflow input: got %+v, want %+v", c.input, wantIn)
 			}
 			ev, ok := c.arg.(event.Event)
 			if !ok {

@@ -18,6 +18,8 @@ import (
 const (
 	// changeStaleByProviderTime: late deliveries judged by provider time.
 	changeStaleByProviderTime = "stale-by-provider-time"
+	// changeIdleClose: a non-terminal entity closes after IdleTimeout.
+	changeIdleClose = "idle-close"
 )
 
 // Defaults of EntityInput's zero values.
@@ -39,6 +41,11 @@ type EntityInput struct {
 	// Linger is how long the workflow stays open after a terminal status,
 	// so late deliveries are still deduplicated; 0 means DefaultLinger.
 	Linger time.Duration
+	// IdleTimeout closes a workflow whose entity has had no event or
+	// reprocess for that long without reaching a terminal status (an NFT
+	// that is never burnt, an order nobody completes), leaving its snapshot
+	// for the next run like any close; 0 keeps it open for ever.
+	IdleTimeout time.Duration `json:",omitempty"`
 	// MaxEventsPerRun bounds the signals one run handles before it continues
 	// as new, besides the server's suggestion; 0 means DefaultMaxEventsPerRun.
 	MaxEventsPerRun int
@@ -48,9 +55,10 @@ type EntityInput struct {
 
 // Carry is what a run hands to its continuation.
 type Carry struct {
-	State      State
-	EventIDs   []string  // newest last
-	TerminalAt time.Time // when the terminal status was reached, so lingering goes on
+	State        State
+	EventIDs     []string  // newest last
+	TerminalAt   time.Time // when the terminal status was reached, so lingering goes on
+	LastActivity time.Time `json:",omitzero"` // the last event or reprocess, so the idle clock goes on
 }
 
 // ReprocessRequest is the payload of SignalReprocess.
@@ -96,9 +104,15 @@ func Entity(ctx workflow.Context, in EntityInput) (State, error) {
 
 	events := workflow.GetSignalChannel(ctx, SignalWebhookEvent)
 	reprocess := workflow.GetSignalChannel(ctx, SignalReprocess)
+	// Runs from before idle closing existed replay without its timer.
+	idleCloses := e.idle > 0 && workflow.GetVersion(ctx, changeIdleClose, workflow.DefaultVersion, 1) >= 1
+	// One idle timer at a time, re-armed only when it fires early, so
+	// events add no timer commands to the history.
+	var idleTimer workflow.Future
+	cancelIdle := func() {}
 	handled := 0
 	for {
-		lingering := false
+		lingering, idled := false, false
 		sel := workflow.NewSelector(ctx)
 		sel.AddReceive(events, func(c workflow.ReceiveChannel, _ bool) {
 			var ev event.Event
@@ -111,15 +125,34 @@ func Entity(ctx workflow.Context, in EntityInput) (State, error) {
 			e.onReprocess(ctx, r)
 		})
 		cancelTimer := func() {}
-		if e.state.Terminal {
+		switch {
+		case e.state.Terminal:
+			if idleTimer != nil {
+				cancelIdle()
+				idleTimer = nil
+			}
 			timerCtx, cancel := workflow.WithCancel(ctx)
 			cancelTimer = cancel
 			sel.AddFuture(workflow.NewTimer(timerCtx, e.lingerLeft(ctx)), func(workflow.Future) { lingering = true })
+		case idleCloses:
+			if idleTimer == nil {
+				idleCtx, cancel := workflow.WithCancel(ctx)
+				idleTimer, cancelIdle = workflow.NewTimer(idleCtx, e.idleLeft(ctx)), cancel
+			}
+			sel.AddFuture(idleTimer, func(workflow.Future) { idled = true })
 		}
 		sel.Select(ctx)
 		cancelTimer()
 		handled++
 
+		if idled {
+			idleTimer = nil
+			e.drain(ctx, events, reprocess)
+			if !e.state.Terminal && e.idleLeft(ctx) <= 0 {
+				break
+			}
+			continue
+		}
 		if lingering {
 			e.drain(ctx, events, reprocess)
 			if e.state.Terminal && e.lingerLeft(ctx) <= 0 {
@@ -130,7 +163,7 @@ func Entity(ctx workflow.Context, in EntityInput) (State, error) {
 		if handled >= e.maxEvents || workflow.GetInfo(ctx).GetContinueAsNewSuggested() {
 			e.drain(ctx, events, reprocess)
 			next := in
-			next.Carry = &Carry{State: e.state, EventIDs: e.eventIDs, TerminalAt: e.terminalAt}
+			next.Carry = &Carry{State: e.state, EventIDs: e.eventIDs, TerminalAt: e.terminalAt, LastActivity: e.lastActivity}
 			return e.state, workflow.NewContinueAsNewError(ctx, Entity, next)
 		}
 	}
@@ -148,8 +181,12 @@ type entity struct {
 	seen       map[string]bool // event-ID memory, looked up only (never iterated)
 	eventIDs   []string        // the same IDs in arrival order, for carrying over
 	linger     time.Duration
+	idle       time.Duration // 0: never close while not terminal
 	maxEvents  int
 	terminalAt time.Time
+	// lastActivity is the last event or reprocess; zero until the first,
+	// when the idle clock runs from the run's start.
+	lastActivity time.Time
 }
 
 func newEntity(in EntityInput) *entity {
@@ -159,6 +196,7 @@ func newEntity(in EntityInput) *entity {
 		kind:      kind,
 		seen:      map[string]bool{},
 		linger:    in.Linger,
+		idle:      in.IdleTimeout,
 		maxEvents: in.MaxEventsPerRun,
 		state:     State{Provider: in.Provider, EntityType: in.EntityType, EntityID: in.EntityID},
 	}
@@ -171,6 +209,7 @@ func newEntity(in EntityInput) *entity {
 	if in.Carry != nil {
 		e.state = in.Carry.State
 		e.terminalAt = in.Carry.TerminalAt
+		e.lastActivity = in.Carry.LastActivity
 		e.remember(in.Carry.EventIDs...)
 	}
 	return e
@@ -253,6 +292,7 @@ func (e *entity) drain(ctx workflow.Context, events, reprocess workflow.ReceiveC
 
 // onEvent applies one delivery, once.
 func (e *entity) onEvent(ctx workflow.Context, ev event.Event) {
+	e.lastActivity = workflow.Now(ctx)
 	if e.seen[ev.ID] {
 		e.state.Duplicates++
 		e.received(ev, "duplicate")
@@ -278,6 +318,7 @@ func (e *entity) onEvent(ctx workflow.Context, ev event.Event) {
 // onReprocess re-queries the provider API where there is one and re-applies
 // the current state's handling; with nothing new it changes nothing.
 func (e *entity) onReprocess(ctx workflow.Context, r ReprocessRequest) {
+	e.lastActivity = workflow.Now(ctx)
 	if e.kind.API {
 		current, err := e.fetchStatus(ctx)
 		if err != nil {
@@ -428,6 +469,14 @@ func (e *entity) lingerLeft(ctx workflow.Context) time.Duration {
 		e.terminalAt = workflow.Now(ctx)
 	}
 	return e.terminalAt.Add(e.linger).Sub(workflow.Now(ctx))
+}
+
+// idleLeft is how much of the idle timeout since the last activity remains.
+func (e *entity) idleLeft(ctx workflow.Context) time.Duration {
+	if e.lastActivity.IsZero() {
+		e.lastActivity = workflow.Now(ctx)
+	}
+	return e.lastActivity.Add(e.idle).Sub(workflow.Now(ctx))
 }
 
 func keepLast[T any](s []T) []T {

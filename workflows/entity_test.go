@@ -485,6 +485,71 @@ func TestEntityLingersThenCompletes(t *testing.T) {
 	checkStrings(t, "snapshot events", outcomes(snap.Events), []string{"e1 applied", "e1 duplicate"})
 }
 
+// TestEntityIdleCloses: an entity that never reaches a terminal status
+// closes IdleTimeout after its last activity, leaving its snapshot; events
+// and reprocess requests push the close back.
+func TestEntityIdleCloses(t *testing.T) {
+	in := phoenixInput()
+	in.IdleTimeout = time.Hour
+	h := newHarness(t, t0, activities.PreviousRun{}, api("pending"), api("pending"))
+	h.event(time.Second, "e1", "pending")
+	h.signal(30*time.Minute, SignalReprocess, ReprocessRequest{RequestID: "r1"})
+	during := h.queryAt(89 * time.Minute)
+	got := h.complete(in)
+
+	checkStatus(t, got, "pending", false)
+	if got, want := h.env.Now(), t0.Add(30*time.Minute+time.Hour); !got.Equal(want) {
+		t.Errorf("closed at %s, want %s (an hour after the reprocess)", got, want)
+	}
+	if during.Status != "pending" {
+		t.Errorf("state before the idle timeout = %+v, want still open and pending", *during)
+	}
+	snap := h.snapshot()
+	if snap == nil || snap.Status != "pending" || !slices.Equal(snap.EventIDs, []string{"e1"}) {
+		t.Errorf("memo snapshot = %+v, want pending with event IDs [e1]", snap)
+	}
+}
+
+// TestEntityIdleTimeoutYieldsToLinger: once terminal, the linger alone
+// decides when the workflow completes.
+func TestEntityIdleTimeoutYieldsToLinger(t *testing.T) {
+	in := phoenixInput()
+	in.IdleTimeout = 10 * time.Minute
+	in.Linger = time.Hour
+	h := newHarness(t, t0, activities.PreviousRun{}, api("pending"), api("fulfilled"))
+	h.event(time.Second, "e1", "pending")
+	h.event(5*time.Minute, "e2", "fulfilled")
+	got := h.complete(in)
+
+	checkStatus(t, got, "fulfilled", true)
+	if got, want := h.env.Now(), t0.Add(5*time.Minute+time.Hour); !got.Equal(want) {
+		t.Errorf("completed at %s, want %s (the linger after fulfilled)", got, want)
+	}
+}
+
+// TestEntityIdleClockCarriedOver: continuing as new does not restart the
+// idle clock.
+func TestEntityIdleClockCarriedOver(t *testing.T) {
+	in := phoenixInput()
+	in.IdleTimeout = time.Hour
+	in.MaxEventsPerRun = 1
+	first := newHarness(t, t0, activities.PreviousRun{}, api("pending"))
+	first.event(time.Second, "e1", "pending")
+	next := first.continueAsNew(in)
+	if want := t0.Add(time.Second); !next.Carry.LastActivity.Equal(want) {
+		t.Fatalf("carried last activity = %s, want %s", next.Carry.LastActivity, want)
+	}
+	if next.IdleTimeout != time.Hour {
+		t.Errorf("continuation idle timeout = %s, want 1h", next.IdleTimeout)
+	}
+
+	second := newHarness(t, t0.Add(2*time.Minute), activities.PreviousRun{})
+	second.complete(next)
+	if got, want := second.env.Now(), t0.Add(time.Second+time.Hour); !got.Equal(want) {
+		t.Errorf("closed at %s, want %s (an hour after the first run's event)", got, want)
+	}
+}
+
 func TestEntityReprocess(t *testing.T) {
 	h := newHarness(t, t0, activities.PreviousRun{}, api("pending"), api("fulfilled"), api("fulfilled"))
 	h.event(time.Second, "e1", "pending")

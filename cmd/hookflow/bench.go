@@ -254,7 +254,10 @@ func bench(ctx context.Context, out io.Writer, cfg *config.Config, tc client.Cli
 		ev.Provider, ev.ReceivedAt = o.provider, time.Now().UTC()
 		ev.ID, ev.EntityID = "baseline-"+ev.ID, "baseline-"+ev.EntityID
 		wfID := ev.WorkflowID()
-		in := workflows.EntityInput{Provider: ev.Provider, EntityType: ev.EntityType, EntityID: ev.EntityID, Linger: cfg.Linger}
+		in := workflows.EntityInput{
+			Provider: ev.Provider, EntityType: ev.EntityType, EntityID: ev.EntityID,
+			Linger: cfg.Linger, IdleTimeout: cfg.IdleTimeout,
+		}
 		sctx, cancel := context.WithTimeout(ctx, cfg.StartTimeout)
 		defer cancel()
 		if _, err := tc.SignalWithStartWorkflow(sctx, wfID, workflows.SignalWebhookEvent, ev,

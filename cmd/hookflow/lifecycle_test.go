@@ -61,3 +61,48 @@ func TestProviderLifecycles(t *testing.T) {
 		})
 	}
 }
+
+// TestIdleEntityClosesAndReopens: a shipment that stops getting events
+// closes after HOOKFLOW_IDLE_TIMEOUT; its next event reopens it from where
+// it stood, with its history.
+func TestIdleEntityClosesAndReopens(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration test")
+	}
+	s := newStack(t, map[string]string{"FENIX_CLIENT_SECRET": config.DevSecrets["FENIX_CLIENT_SECRET"], "HOOKFLOW_IDLE_TIMEOUT": "2s"})
+	const wfID = "fenix-shipment:idle-1"
+	sendStatus := func(status string) {
+		t.Helper()
+		o := sendOptions{url: s.base, entity: "idle-1", status: status}
+		if err := send(context.Background(), io.Discard, s.cfg, senders["fenix"], o); err != nil {
+			t.Fatalf("send fenix %s: %v", status, err)
+		}
+	}
+	sendStatus("IN_TRANSIT")
+	var firstRun string
+	testenv.Eventually(t, 30*time.Second, func() (bool, string) {
+		d, err := s.tc.DescribeWorkflowExecution(context.Background(), wfID, "")
+		if err != nil {
+			return false, err.Error()
+		}
+		firstRun = d.GetWorkflowExecutionInfo().GetExecution().GetRunId()
+		status := d.GetWorkflowExecutionInfo().GetStatus().String()
+		return status == "Completed", "status " + status
+	})
+	testenv.Eventually(t, 30*time.Second, func() (bool, string) {
+		return s.visible(`WorkflowId = "`+wfID+`" AND ExecutionStatus = "Completed" AND EntityStatus = "IN_TRANSIT"`, wfID)
+	})
+
+	sendStatus("DELIVERED")
+	st := s.waitState(wfID, func(st workflows.State) bool { return st.Terminal })
+	if st.Status != "DELIVERED" || st.Sequence != 2 || len(st.Transitions) != 2 || st.Transitions[0].To != "IN_TRANSIT" {
+		t.Errorf("reopened shipment: status %s, sequence %d, transitions %+v; want DELIVERED after IN_TRANSIT", st.Status, st.Sequence, st.Transitions)
+	}
+	d, err := s.tc.DescribeWorkflowExecution(context.Background(), wfID, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.GetWorkflowExecutionInfo().GetExecution().GetRunId() == firstRun {
+		t.Error("the event after the idle close went to the closed run")
+	}
+}

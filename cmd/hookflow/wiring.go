@@ -118,6 +118,7 @@ func newReceiverApp(cfg *config.Config, tc client.Client, rdb redis.UniversalCli
 		MaxInFlight:  cfg.MaxInFlight,
 		StartTimeout: cfg.StartTimeout,
 		Linger:       cfg.Linger,
+		IdleTimeout:  cfg.IdleTimeout,
 	})
 	ps := providers(cfg)
 	for _, p := range ps {
