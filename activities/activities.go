@@ -7,6 +7,7 @@ package activities
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -14,13 +15,13 @@ import (
 	"strings"
 	"time"
 
+	commonpb "go.temporal.io/api/common/v1"
 	"go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
-
-	"github.com/hookflow/hookflow/event"
 )
 
 // Error types of permanent failures. Workflows list them as non-retryable.
@@ -44,10 +45,11 @@ const MetricProviderAPICalls = "hookflow_provider_api_calls_total"
 // NonRetryable lists the error types no retry can fix.
 var NonRetryable = []string{ErrOrderNotFound, ErrProviderRejected, ErrUnrecognizedResponse}
 
-// Visibility is the part of the Temporal client LoadPreviousRun needs;
-// client.Client satisfies it.
-type Visibility interface {
+// Temporal is the part of the Temporal client the activities read runs
+// with; client.Client satisfies it.
+type Temporal interface {
 	ListWorkflow(ctx context.Context, request *workflowservice.ListWorkflowExecutionsRequest) (*workflowservice.ListWorkflowExecutionsResponse, error)
+	DescribeWorkflowExecution(ctx context.Context, workflowID, runID string) (*workflowservice.DescribeWorkflowExecutionResponse, error)
 }
 
 // Activities holds the activities' dependencies; the worker registers one
@@ -55,7 +57,7 @@ type Visibility interface {
 type Activities struct {
 	HTTP          *http.Client // client for provider APIs, with a timeout
 	PhoenixAPIURL string       // base URL of the Phoenix orders API
-	Visibility    Visibility   // for reading closed runs' memos
+	Temporal      Temporal     // for reading closed runs' memos
 	Namespace     string       // the workflows' Temporal namespace
 }
 
@@ -147,34 +149,21 @@ func orderStatusOf(body []byte) (string, bool) {
 	return "", false
 }
 
-// MemoKey is the memo field in which an entity workflow leaves its final
-// snapshot when it completes, for the next run of the same entity.
-const MemoKey = "hookflow.snapshot"
-
-// Snapshot is what one run of an entity workflow hands to the next: its state,
-// its latest history and the IDs of the events it processed.
-type Snapshot struct {
-	Status      string             `json:"status"`
-	Processed   int                `json:"processed"`
-	Duplicates  int                `json:"duplicates"`
-	Sequence    int                `json:"sequence"`              // transitions applied so far
-	Transitions []event.Transition `json:"transitions,omitempty"` // the latest, oldest first
-	Events      []event.Received   `json:"events,omitempty"`      // the latest, oldest first
-	EventIDs    []string           `json:"eventIds"`              // newest last, bounded
-	ClosedAt    time.Time          `json:"closedAt"`
-}
-
 // LoadPreviousInput names the entity workflow whose last closed run to read.
 type LoadPreviousInput struct {
 	WorkflowID string
 	RunID      string // the asking run, skipped
+	// MemoField is the memo field holding the snapshot; empty means
+	// "hookflow.snapshot", the field of runs that did not name it.
+	MemoField string `json:",omitempty"`
 }
 
-// PreviousRun is the last closed run's snapshot, if there is one.
+// PreviousRun is a closed run's snapshot, if there is one, as the JSON the
+// workflow wrote: its format belongs to the workflow.
 type PreviousRun struct {
 	Found    bool
 	RunID    string
-	Snapshot Snapshot
+	Snapshot json.RawMessage
 }
 
 // ErrVisibilityBehind is the message of the retryable error LoadPreviousRun
@@ -186,18 +175,24 @@ const ErrVisibilityBehind = "visibility has not recorded the previous run's clos
 const maxRunPages = 50
 
 // LoadPreviousRun reads the snapshot memo of the most recently closed run of
-// the workflow, so a new run of a closed entity continues from its final
-// state and event memory. Only one run of a workflow ID runs at a time, so
+// the workflow through a visibility list query. Entity runs started before
+// runs were told which run to load use it; visibility is rate-limited and
+// only eventually consistent, so new runs read the run they name with
+// DescribeRun instead. Only one run of a workflow ID runs at a time, so
 // another run still listed as running means visibility lags behind its close:
 // that is returned as a retryable error rather than read as "no previous run".
 func (a *Activities) LoadPreviousRun(ctx context.Context, in LoadPreviousInput) (PreviousRun, error) {
+	field := in.MemoField
+	if field == "" {
+		field = "hookflow.snapshot"
+	}
 	req := &workflowservice.ListWorkflowExecutionsRequest{
 		Namespace: a.Namespace, Query: fmt.Sprintf("WorkflowId = %q", in.WorkflowID), PageSize: 20, // memos can be large: keep pages small
 	}
 	var best PreviousRun
 	var bestClose time.Time
 	for page := 0; page < maxRunPages; page++ {
-		resp, err := a.Visibility.ListWorkflow(ctx, req)
+		resp, err := a.Temporal.ListWorkflow(ctx, req)
 		if err != nil {
 			return PreviousRun{}, fmt.Errorf("list runs of %s: %w", in.WorkflowID, err)
 		}
@@ -209,7 +204,7 @@ func (a *Activities) LoadPreviousRun(ctx context.Context, in LoadPreviousInput) 
 			if ex.GetStatus() == enums.WORKFLOW_EXECUTION_STATUS_RUNNING {
 				return PreviousRun{}, fmt.Errorf("%s: run %s of %s is still listed as running", ErrVisibilityBehind, runID, in.WorkflowID)
 			}
-			field, ok := ex.GetMemo().GetFields()[MemoKey]
+			p, ok := ex.GetMemo().GetFields()[field]
 			if !ok {
 				continue // continued as new, failed or terminated: no snapshot
 			}
@@ -217,12 +212,12 @@ func (a *Activities) LoadPreviousRun(ctx context.Context, in LoadPreviousInput) 
 			if best.Found && !closed.After(bestClose) {
 				continue
 			}
-			var snap Snapshot
-			if err := converter.GetDefaultDataConverter().FromPayload(field, &snap); err != nil {
+			raw, err := jsonOf(p)
+			if err != nil {
 				return PreviousRun{}, temporal.NewNonRetryableApplicationError(
-					fmt.Sprintf("decode snapshot of %s: %v", in.WorkflowID, err), ErrUnrecognizedResponse, err)
+					fmt.Sprintf("snapshot of %s: %v", in.WorkflowID, err), ErrUnrecognizedResponse, err)
 			}
-			best, bestClose = PreviousRun{Found: true, RunID: runID, Snapshot: snap}, closed
+			best, bestClose = PreviousRun{Found: true, RunID: runID, Snapshot: raw}, closed
 		}
 		if len(resp.GetNextPageToken()) == 0 {
 			break
@@ -230,4 +225,60 @@ func (a *Activities) LoadPreviousRun(ctx context.Context, in LoadPreviousInput) 
 		req.NextPageToken = resp.GetNextPageToken()
 	}
 	return best, nil
+}
+
+// DescribeRunInput names one run of a workflow and the memo field to read.
+type DescribeRunInput struct {
+	WorkflowID string
+	RunID      string
+	MemoField  string
+}
+
+// Run is what DescribeRun read of a run.
+type Run struct {
+	// Gone is true when the server no longer has the run: it closed longer
+	// ago than the namespace's retention.
+	Gone bool
+	// Running is true while the run is still open.
+	Running bool
+	// Memo is the memo field as the workflow wrote it (JSON); empty when
+	// the run left none.
+	Memo json.RawMessage
+}
+
+// DescribeRun reads one run's memo field with DescribeWorkflowExecution: a
+// strongly consistent read served by the history service, not visibility, so
+// it is neither eventually consistent nor subject to visibility rate limits.
+// A run the server no longer has is reported Gone; any other failure is
+// returned for Temporal to retry.
+func (a *Activities) DescribeRun(ctx context.Context, in DescribeRunInput) (Run, error) {
+	resp, err := a.Temporal.DescribeWorkflowExecution(ctx, in.WorkflowID, in.RunID)
+	var notFound *serviceerror.NotFound
+	switch {
+	case errors.As(err, &notFound):
+		return Run{Gone: true}, nil
+	case err != nil:
+		return Run{}, fmt.Errorf("describe run %s of %s: %w", in.RunID, in.WorkflowID, err)
+	}
+	info := resp.GetWorkflowExecutionInfo()
+	out := Run{Running: info.GetStatus() == enums.WORKFLOW_EXECUTION_STATUS_RUNNING}
+	if p, ok := info.GetMemo().GetFields()[in.MemoField]; ok {
+		if out.Memo, err = jsonOf(p); err != nil {
+			return Run{}, temporal.NewNonRetryableApplicationError(
+				fmt.Sprintf("memo %s of run %s of %s: %v", in.MemoField, in.RunID, in.WorkflowID, err), ErrUnrecognizedResponse, err)
+		}
+	}
+	return out, nil
+}
+
+// jsonOf returns the JSON a payload written by the default data converter
+// holds.
+func jsonOf(p *commonpb.Payload) (json.RawMessage, error) {
+	if enc := string(p.GetMetadata()[converter.MetadataEncoding]); enc != converter.MetadataEncodingJSON {
+		return nil, fmt.Errorf("payload encoding %q, want %q", enc, converter.MetadataEncodingJSON)
+	}
+	if !json.Valid(p.GetData()) {
+		return nil, errors.New("payload is not valid JSON")
+	}
+	return json.RawMessage(p.GetData()), nil
 }

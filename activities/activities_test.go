@@ -2,7 +2,9 @@ package activities
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -11,6 +13,7 @@ import (
 
 	commonpb "go.temporal.io/api/common/v1"
 	"go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
 	workflowpb "go.temporal.io/api/workflow/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/converter"
@@ -108,10 +111,34 @@ func TestFetchPhoenixOrderTimeoutIsRetryable(t *testing.T) {
 	}
 }
 
-// fakeVisibility serves pages of executions, in order, whatever the query.
+// snapshot is the part of the workflow's snapshot these tests look at.
+type snapshot struct {
+	Status string `json:"status"`
+}
+
+// memoKey is the memo field entity workflows keep their snapshot in.
+const memoKey = "hookflow.snapshot"
+
+// fakeVisibility serves pages of executions, in order, whatever the query,
+// and describes the runs it was given.
 type fakeVisibility struct {
 	pages   [][]*workflowpb.WorkflowExecutionInfo
 	queries []string
+	err     error // DescribeWorkflowExecution's error
+}
+
+func (f *fakeVisibility) DescribeWorkflowExecution(_ context.Context, workflowID, runID string) (*workflowservice.DescribeWorkflowExecutionResponse, error) {
+	if f.err != nil {
+		return nil, f.err
+	}
+	for _, page := range f.pages {
+		for _, ex := range page {
+			if ex.GetExecution().GetWorkflowId() == workflowID && ex.GetExecution().GetRunId() == runID {
+				return &workflowservice.DescribeWorkflowExecutionResponse{WorkflowExecutionInfo: ex}, nil
+			}
+		}
+	}
+	return nil, serviceerror.NewNotFound("workflow execution not found")
 }
 
 func (f *fakeVisibility) ListWorkflow(_ context.Context, req *workflowservice.ListWorkflowExecutionsRequest) (*workflowservice.ListWorkflowExecutionsResponse, error) {
@@ -133,7 +160,7 @@ func (f *fakeVisibility) ListWorkflow(_ context.Context, req *workflowservice.Li
 func TestLoadPreviousRun(t *testing.T) {
 	const wfID = "fenix-shipment:1Z999"
 	closedAt := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
-	run := func(id string, status enums.WorkflowExecutionStatus, closed time.Duration, snap *Snapshot) *workflowpb.WorkflowExecutionInfo {
+	run := func(id string, status enums.WorkflowExecutionStatus, closed time.Duration, snap *snapshot) *workflowpb.WorkflowExecutionInfo {
 		info := &workflowpb.WorkflowExecutionInfo{
 			Execution: &commonpb.WorkflowExecution{WorkflowId: wfID, RunId: id},
 			Status:    status,
@@ -146,7 +173,7 @@ func TestLoadPreviousRun(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			info.Memo = &commonpb.Memo{Fields: map[string]*commonpb.Payload{MemoKey: p}}
+			info.Memo = &commonpb.Memo{Fields: map[string]*commonpb.Payload{memoKey: p}}
 		}
 		return info
 	}
@@ -155,8 +182,8 @@ func TestLoadPreviousRun(t *testing.T) {
 		completed = enums.WORKFLOW_EXECUTION_STATUS_COMPLETED
 		continued = enums.WORKFLOW_EXECUTION_STATUS_CONTINUED_AS_NEW
 	)
-	older := &Snapshot{Status: "IN_TRANSIT", EventIDs: []string{"a"}}
-	newer := &Snapshot{Status: "DELIVERED", EventIDs: []string{"a", "b"}}
+	older := &snapshot{Status: "IN_TRANSIT"}
+	newer := &snapshot{Status: "DELIVERED"}
 
 	tests := []struct {
 		name       string
@@ -183,7 +210,7 @@ func TestLoadPreviousRun(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			vis := &fakeVisibility{pages: tt.pages}
-			a := &Activities{Visibility: vis, Namespace: "default"}
+			a := &Activities{Temporal: vis, Namespace: "default"}
 			got, err := a.LoadPreviousRun(context.Background(), LoadPreviousInput{WorkflowID: wfID, RunID: "self"})
 			if tt.wantErr != "" {
 				var app *temporal.ApplicationError
@@ -195,7 +222,13 @@ func TestLoadPreviousRun(t *testing.T) {
 			if err != nil {
 				t.Fatalf("LoadPreviousRun: %v", err)
 			}
-			if got.Found != (tt.wantRun != "") || got.RunID != tt.wantRun || got.Snapshot.Status != tt.wantStatus {
+			var snap snapshot
+			if got.Found {
+				if err := json.Unmarshal(got.Snapshot, &snap); err != nil {
+					t.Fatalf("snapshot %s: %v", got.Snapshot, err)
+				}
+			}
+			if got.Found != (tt.wantRun != "") || got.RunID != tt.wantRun || snap.Status != tt.wantStatus {
 				t.Errorf("got %+v, want run %q with status %q", got, tt.wantRun, tt.wantStatus)
 			}
 			if want := `WorkflowId = "` + wfID + `"`; vis.queries[0] != want {
@@ -206,14 +239,63 @@ func TestLoadPreviousRun(t *testing.T) {
 
 	t.Run("undecodable snapshot is permanent", func(t *testing.T) {
 		bad := run("r1", completed, -time.Hour, nil)
-		bad.Memo = &commonpb.Memo{Fields: map[string]*commonpb.Payload{MemoKey: {
+		bad.Memo = &commonpb.Memo{Fields: map[string]*commonpb.Payload{memoKey: {
 			Metadata: map[string][]byte{"encoding": []byte("json/plain")}, Data: []byte("{not json"),
 		}}}
-		a := &Activities{Visibility: &fakeVisibility{pages: [][]*workflowpb.WorkflowExecutionInfo{{bad}}}}
+		a := &Activities{Temporal: &fakeVisibility{pages: [][]*workflowpb.WorkflowExecutionInfo{{bad}}}}
 		_, err := a.LoadPreviousRun(context.Background(), LoadPreviousInput{WorkflowID: wfID, RunID: "self"})
 		var app *temporal.ApplicationError
 		if !errors.As(err, &app) || !app.NonRetryable() || app.Type() != ErrUnrecognizedResponse {
 			t.Errorf("err = %v, want a non-retryable %s", err, ErrUnrecognizedResponse)
 		}
 	})
+}
+
+func TestDescribeRun(t *testing.T) {
+	const wfID = "fenix-shipment:1Z999"
+	memo := func(data string) *commonpb.Memo {
+		return &commonpb.Memo{Fields: map[string]*commonpb.Payload{memoKey: {
+			Metadata: map[string][]byte{"encoding": []byte("json/plain")}, Data: []byte(data),
+		}}}
+	}
+	info := func(id string, status enums.WorkflowExecutionStatus, m *commonpb.Memo) *workflowpb.WorkflowExecutionInfo {
+		return &workflowpb.WorkflowExecutionInfo{Execution: &commonpb.WorkflowExecution{WorkflowId: wfID, RunId: id}, Status: status, Memo: m}
+	}
+	runs := [][]*workflowpb.WorkflowExecutionInfo{{
+		info("closed", enums.WORKFLOW_EXECUTION_STATUS_TERMINATED, memo(`{"status":"IN_TRANSIT"}`)),
+		info("bare", enums.WORKFLOW_EXECUTION_STATUS_COMPLETED, nil),
+		info("open", enums.WORKFLOW_EXECUTION_STATUS_RUNNING, nil),
+		info("garbled", enums.WORKFLOW_EXECUTION_STATUS_COMPLETED, memo(`{not json`)),
+	}}
+	tests := []struct {
+		run      string
+		err      error
+		want     Run
+		wantErr  bool
+		wantPerm bool
+	}{
+		{run: "closed", want: Run{Memo: json.RawMessage(`{"status":"IN_TRANSIT"}`)}},
+		{run: "bare", want: Run{}},
+		{run: "open", want: Run{Running: true}},
+		{run: "deleted", want: Run{Gone: true}},
+		{run: "garbled", wantErr: true, wantPerm: true},
+		{run: "closed", err: serviceerror.NewUnavailable("frontend down"), wantErr: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.run+fmt.Sprint(tt.err != nil), func(t *testing.T) {
+			a := &Activities{Temporal: &fakeVisibility{pages: runs, err: tt.err}}
+			got, err := a.DescribeRun(context.Background(), DescribeRunInput{WorkflowID: wfID, RunID: tt.run, MemoField: memoKey})
+			var app *temporal.ApplicationError
+			switch {
+			case tt.wantErr && err == nil:
+				t.Fatalf("got %+v, want an error", got)
+			case tt.wantErr && (errors.As(err, &app) && app.NonRetryable()) != tt.wantPerm:
+				t.Fatalf("err = %v, want permanent %v", err, tt.wantPerm)
+			case !tt.wantErr && err != nil:
+				t.Fatalf("DescribeRun: %v", err)
+			case !tt.wantErr && (got.Gone != tt.want.Gone || got.Running != tt.want.Running || string(got.Memo) != string(tt.want.Memo)):
+				t.Errorf("got %+v, want %+v", got, tt.want)
+			}
+		})
+	}
 }

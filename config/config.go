@@ -59,6 +59,7 @@ type Config struct {
 	StartTimeout      time.Duration // how long one SignalWithStart may take before 503
 	Linger            time.Duration // how long a workflow stays open after a terminal status
 	IdleTimeout       time.Duration // how long a non-terminal entity's workflow stays open without events; 0: for ever
+	NotFoundWindow    time.Duration // how long the Phoenix API's 404 is retried before the webhook's status applies
 
 	PhoenixAPIURL string // Phoenix orders API base URL
 	UIURL         string // Temporal Web UI base URL, for links in CLI output
@@ -114,6 +115,7 @@ var fields = []field{
 	{"HOOKFLOW_START_TIMEOUT", "5s", "how long handing an event to Temporal may take before 503", dur(func(c *Config) *time.Duration { return &c.StartTimeout })},
 	{"HOOKFLOW_LINGER", "1h", "how long a workflow stays open after a terminal status", dur(func(c *Config) *time.Duration { return &c.Linger })},
 	{"HOOKFLOW_IDLE_TIMEOUT", "720h", "how long a workflow whose entity never reaches a terminal status stays open after its last event (0: for ever); a later event reopens it with its state", dur(func(c *Config) *time.Duration { return &c.IdleTimeout })},
+	{"HOOKFLOW_PHOENIX_NOT_FOUND_WINDOW", "2m", "how long the Phoenix API's 404 for an order is retried (it may not have caught up with the webhook) before the webhook's own status applies", dur(func(c *Config) *time.Duration { return &c.NotFoundWindow })},
 	{"HOOKFLOW_METRICS_ADDR", ":9090", "the worker's /metrics, /healthz and /readyz address (serve uses HOOKFLOW_HTTP_ADDR)", str(func(c *Config) *string { return &c.MetricsAddr })},
 	{"HOOKFLOW_UI_URL", "http://127.0.0.1:8233", "Temporal Web UI, for the links hookflow status prints", str(func(c *Config) *string { return &c.UIURL })},
 	{"PHOENIX_API_URL", DefaultPhoenixAPIURL, "Phoenix orders API (GET /orders/:orderId)", str(func(c *Config) *string { return &c.PhoenixAPIURL })},
@@ -286,6 +288,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Linger <= 0 {
 		bad("HOOKFLOW_LINGER", "must be positive")
+	}
+	if c.NotFoundWindow <= 0 {
+		bad("HOOKFLOW_PHOENIX_NOT_FOUND_WINDOW", "must be positive")
 	}
 	if c.IdleTimeout < 0 {
 		bad("HOOKFLOW_IDLE_TIMEOUT", "must be 0 (never) or positive")

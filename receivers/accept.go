@@ -6,24 +6,20 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
-	"fmt"
 	"log/slog"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/recover"
-	"go.temporal.io/sdk/client"
 
 	"github.com/hookflow/hookflow/event"
+	"github.com/hookflow/hookflow/starter"
 	"github.com/hookflow/hookflow/workflows"
 )
 
-// Starter hands an event to Temporal. *client.Client satisfies it; a 200 is
+// Starter hands an event to Temporal. client.Client satisfies it; a 200 is
 // sent only after it returns without error, so the event is durable.
-type Starter interface {
-	SignalWithStartWorkflow(ctx context.Context, workflowID, signalName string, signalArg any,
-		options client.StartWorkflowOptions, workflow any, workflowArgs ...any) (client.WorkflowRun, error)
-}
+type Starter = starter.Client
 
 // Options configures a Receiver.
 type Options struct {
@@ -36,7 +32,10 @@ type Options struct {
 	StartTimeout time.Duration // per SignalWithStart, before 503
 	Linger       time.Duration // passed to new workflows
 	IdleTimeout  time.Duration // passed to new workflows
-	Metrics      Metrics       // nil counts nothing
+	// NotFoundWindow is passed to new workflows: how long a provider API's
+	// 404 is retried before the webhook's status applies.
+	NotFoundWindow time.Duration
+	Metrics        Metrics // nil counts nothing
 }
 
 // Metrics counts deliveries. It is defined here, where it is used; the
@@ -56,6 +55,7 @@ func (noMetrics) DedupError(string)                       {}
 // Receiver is the shared accept path of every provider.
 type Receiver struct {
 	opts     Options
+	starter  starter.Starter
 	inFlight chan struct{}
 }
 
@@ -76,7 +76,11 @@ func New(opts Options) *Receiver {
 	if opts.MaxBodyBytes <= 0 {
 		opts.MaxBodyBytes = 256 << 10
 	}
-	return &Receiver{opts: opts, inFlight: make(chan struct{}, opts.MaxInFlight)}
+	st := starter.Starter{
+		Client: opts.Temporal, TaskQueue: opts.TaskQueue,
+		Linger: opts.Linger, IdleTimeout: opts.IdleTimeout, NotFoundWindow: opts.NotFoundWindow,
+	}
+	return &Receiver{opts: opts, starter: st, inFlight: make(chan struct{}, opts.MaxInFlight)}
 }
 
 // Outcome classifies how a delivery was answered, for logs and metrics.
@@ -227,7 +231,7 @@ func (r *Receiver) handle(c *fiber.Ctx, p *Provider) (Outcome, error) {
 	}
 	err = func() error {
 		defer func() { <-r.inFlight }()
-		return r.start(ev, wfID)
+		return r.start(ev)
 	}()
 	if err != nil {
 		log.Error("webhook not handed to Temporal", "error", err.Error())
@@ -248,19 +252,11 @@ func (r *Receiver) handle(c *fiber.Ctx, p *Provider) (Outcome, error) {
 }
 
 // start signals the entity's workflow, starting it when it is not running.
-func (r *Receiver) start(ev event.Event, wfID string) error {
+func (r *Receiver) start(ev event.Event) error {
 	ctx, cancel := context.WithTimeout(context.Background(), r.opts.StartTimeout)
 	defer cancel()
-	in := workflows.EntityInput{
-		Provider: ev.Provider, EntityType: ev.EntityType, EntityID: ev.EntityID,
-		Linger: r.opts.Linger, IdleTimeout: r.opts.IdleTimeout,
-	}
-	_, err := r.opts.Temporal.SignalWithStartWorkflow(ctx, wfID, workflows.SignalWebhookEvent, ev,
-		workflows.StartOptions(wfID, r.opts.TaskQueue, in), workflows.Entity, in)
-	if err != nil {
-		return fmt.Errorf("signal with start %s: %w", wfID, err)
-	}
-	return nil
+	_, err := r.starter.Signal(ctx, ev.Provider, ev.EntityType, ev.EntityID, workflows.SignalWebhookEvent, ev)
+	return err
 }
 
 // RequestID returns the request's X-Request-Id, set by the RequestIDs

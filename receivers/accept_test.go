@@ -298,7 +298,7 @@ func TestAccepted(t *testing.T) {
 			if !c.hasDeadline {
 				t.Error("SignalWithStart context has no deadline")
 			}
-			wantIn := workflows.EntityInput{Provider: "phoenix", EntityType: "order", EntityID: "tpT9KpKVyHU1P24RjZcW1o", Linger: 2 * time.Hour, IdleTimeout: 48 * time.Hour}
+			wantIn := workflows.EntityInput{Provider: "phoenix", EntityType: "order", EntityID: "tpT9KpKVyHU1P24RjZcW1o", Revision: workflows.Revision, Linger: 2 * time.Hour, IdleTimeout: 48 * time.Hour}
 			if in, ok := c.input.(workflows.EntityInput); !ok || !reflect.DeepEqual(in, wantIn) {
 				t.Errorf("workflow input: got %+v, want %+v", c.input, wantIn)
 			}

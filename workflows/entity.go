@@ -1,8 +1,10 @@
 package workflows
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
@@ -14,7 +16,7 @@ import (
 )
 
 // Change IDs of workflow.GetVersion, one per behaviour change that running
-// workflows must replay around.
+// workflows must replay around. They guard runs of Revision 0 only.
 const (
 	// changeStaleByProviderTime: late deliveries judged by provider time.
 	changeStaleByProviderTime = "stale-by-provider-time"
@@ -22,15 +24,26 @@ const (
 	changeIdleClose = "idle-close"
 )
 
+// Revision is the behaviour revision new runs are started with (and runs
+// continue as new with). A run's revision is in its input, so it is in its
+// history: a run replays with the behaviour it was started with, and a
+// change costs no version marker (nor search-attribute upsert) per new
+// entity. Revision 0 runs, from before revisions, replay with GetVersion.
+//
+// Revision 1: the previous run is read by name (DescribeRun), never through
+// visibility; the snapshot is upserted at every applied transition; the
+// Phoenix read is a local activity, and a 404 is retried for NotFoundWindow
+// before the webhook's status applies; an event ID is remembered only once
+// its handling has finished; one linger timer per terminal status; search
+// attributes are upserted only when they change; stale-by-provider-time and
+// idle closing always apply.
+const Revision = 1
+
 // Defaults of EntityInput's zero values.
 const (
 	DefaultLinger          = time.Hour
 	DefaultMaxEventsPerRun = 1000
-	// maxRemembered bounds the event-ID memory carried from run to run; an
-	// entity sees far fewer events than this in its life.
-	maxRemembered = 10000
-	// maxKept bounds the transitions and received events kept in State.
-	maxKept = 200
+	DefaultNotFoundWindow  = 2 * time.Minute
 )
 
 // EntityInput starts, or continues as new, an entity workflow.
@@ -38,6 +51,11 @@ type EntityInput struct {
 	Provider   string
 	EntityType string
 	EntityID   string
+	// Revision is the behaviour the run follows; see Revision.
+	Revision int `json:",omitempty"`
+	// PreviousRunID names the closed run of this entity whose state the
+	// run continues from; empty for a brand-new entity (nothing to load).
+	PreviousRunID string `json:",omitempty"`
 	// Linger is how long the workflow stays open after a terminal status,
 	// so late deliveries are still deduplicated; 0 means DefaultLinger.
 	Linger time.Duration
@@ -46,6 +64,10 @@ type EntityInput struct {
 	// that is never burnt, an order nobody completes), leaving its snapshot
 	// for the next run like any close; 0 keeps it open for ever.
 	IdleTimeout time.Duration `json:",omitempty"`
+	// NotFoundWindow is how long a provider API's 404 for the entity is
+	// read as the API not having caught up yet, and retried, before the
+	// webhook's own status applies; 0 means DefaultNotFoundWindow.
+	NotFoundWindow time.Duration `json:",omitempty"`
 	// MaxEventsPerRun bounds the signals one run handles before it continues
 	// as new, besides the server's suggestion; 0 means DefaultMaxEventsPerRun.
 	MaxEventsPerRun int
@@ -55,8 +77,11 @@ type EntityInput struct {
 
 // Carry is what a run hands to its continuation.
 type Carry struct {
-	State        State
-	EventIDs     []string  // newest last
+	State State
+	// Seen is the event-ID memory (fixed-size hashes, oldest first).
+	Seen []byte `json:",omitempty"`
+	// EventIDs is the memory as revision 0 runs carried it, newest last.
+	EventIDs     []string  `json:",omitempty"`
 	TerminalAt   time.Time // when the terminal status was reached, so lingering goes on
 	LastActivity time.Time `json:",omitzero"` // the last event or reprocess, so the idle clock goes on
 }
@@ -86,7 +111,8 @@ type State struct {
 // Entity is the workflow of one provider entity. It applies each
 // SignalWebhookEvent once, in arrival order, through the entity's state table;
 // answers QueryState; re-queries on SignalReprocess; continues as new to keep
-// its history small; and completes a Linger after a terminal status.
+// its history small; and completes a Linger after a terminal status, or an
+// IdleTimeout after its last event.
 func Entity(ctx workflow.Context, in EntityInput) (State, error) {
 	if _, ok := KindOf(in.Provider, in.EntityType); !ok {
 		// Nothing could ever complete it: fail at once rather than linger.
@@ -97,22 +123,19 @@ func Entity(ctx workflow.Context, in EntityInput) (State, error) {
 	if err := workflow.SetQueryHandler(ctx, QueryState, func() (State, error) { return e.state, nil }); err != nil {
 		return e.state, fmt.Errorf("register query: %w", err)
 	}
-	if in.Carry == nil {
-		e.loadPrevious(ctx)
-	}
-	e.publish(ctx)
+	e.begin(ctx)
 
 	events := workflow.GetSignalChannel(ctx, SignalWebhookEvent)
 	reprocess := workflow.GetSignalChannel(ctx, SignalReprocess)
-	// Runs from before idle closing existed replay without its timer.
-	idleCloses := e.idle > 0 && workflow.GetVersion(ctx, changeIdleClose, workflow.DefaultVersion, 1) >= 1
-	// One idle timer at a time, re-armed only when it fires early, so
-	// events add no timer commands to the history.
-	var idleTimer workflow.Future
+	idleCloses := e.idle > 0 && (e.rev >= 1 || workflow.GetVersion(ctx, changeIdleClose, workflow.DefaultVersion, 1) >= 1)
+	// One idle timer and one linger timer at a time, each re-armed only
+	// when it fires early, so events add no timer commands to the history.
+	// (Revision 0 runs replay their linger timer per wait.)
+	var idleTimer, lingerTimer workflow.Future
 	cancelIdle := func() {}
 	handled := 0
 	for {
-		lingering, idled := false, false
+		lingered, idled := false, false
 		sel := workflow.NewSelector(ctx)
 		sel.AddReceive(events, func(c workflow.ReceiveChannel, _ bool) {
 			var ev event.Event
@@ -126,6 +149,11 @@ func Entity(ctx workflow.Context, in EntityInput) (State, error) {
 		})
 		cancelTimer := func() {}
 		switch {
+		case e.state.Terminal && e.rev >= 1:
+			if lingerTimer == nil {
+				lingerTimer = workflow.NewTimer(ctx, e.lingerLeft(ctx))
+			}
+			sel.AddFuture(lingerTimer, func(workflow.Future) { lingered = true })
 		case e.state.Terminal:
 			if idleTimer != nil {
 				cancelIdle()
@@ -133,7 +161,7 @@ func Entity(ctx workflow.Context, in EntityInput) (State, error) {
 			}
 			timerCtx, cancel := workflow.WithCancel(ctx)
 			cancelTimer = cancel
-			sel.AddFuture(workflow.NewTimer(timerCtx, e.lingerLeft(ctx)), func(workflow.Future) { lingering = true })
+			sel.AddFuture(workflow.NewTimer(timerCtx, e.lingerLeft(ctx)), func(workflow.Future) { lingered = true })
 		case idleCloses:
 			if idleTimer == nil {
 				idleCtx, cancel := workflow.WithCancel(ctx)
@@ -153,7 +181,8 @@ func Entity(ctx workflow.Context, in EntityInput) (State, error) {
 			}
 			continue
 		}
-		if lingering {
+		if lingered {
+			lingerTimer = nil
 			e.drain(ctx, events, reprocess)
 			if e.state.Terminal && e.lingerLeft(ctx) <= 0 {
 				break
@@ -163,45 +192,57 @@ func Entity(ctx workflow.Context, in EntityInput) (State, error) {
 		if handled >= e.maxEvents || workflow.GetInfo(ctx).GetContinueAsNewSuggested() {
 			e.drain(ctx, events, reprocess)
 			next := in
-			next.Carry = &Carry{State: e.state, EventIDs: e.eventIDs, TerminalAt: e.terminalAt, LastActivity: e.lastActivity}
+			next.Revision, next.PreviousRunID = Revision, ""
+			next.Carry = &Carry{State: e.state, Seen: e.memory.packed(), TerminalAt: e.terminalAt, LastActivity: e.lastActivity}
+			if e.rev >= 1 {
+				// The continuation starts with this memo: leave it current.
+				if err := e.save(ctx); err != nil {
+					return e.state, err
+				}
+			}
 			return e.state, workflow.NewContinueAsNewError(ctx, Entity, next)
 		}
 	}
-	if err := workflow.UpsertMemo(ctx, map[string]any{activities.MemoKey: e.snapshot(ctx)}); err != nil {
-		return e.state, fmt.Errorf("save snapshot: %w", err)
-	}
-	return e.state, nil
+	return e.state, e.save(ctx)
 }
 
 // entity is the workflow's working state.
 type entity struct {
 	in         EntityInput
+	rev        int
 	kind       Kind
 	state      State
-	seen       map[string]bool // event-ID memory, looked up only (never iterated)
-	eventIDs   []string        // the same IDs in arrival order, for carrying over
+	memory     *memory
 	linger     time.Duration
 	idle       time.Duration // 0: never close while not terminal
+	notFound   time.Duration
 	maxEvents  int
 	terminalAt time.Time
 	// lastActivity is the last event or reprocess; zero until the first,
 	// when the idle clock runs from the run's start.
 	lastActivity time.Time
+	// published is the EntityStatus last upserted (revision 1).
+	published string
 }
 
 func newEntity(in EntityInput) *entity {
 	kind, _ := KindOf(in.Provider, in.EntityType)
 	e := &entity{
 		in:        in,
+		rev:       in.Revision,
 		kind:      kind,
-		seen:      map[string]bool{},
+		memory:    newMemory(),
 		linger:    in.Linger,
 		idle:      in.IdleTimeout,
+		notFound:  in.NotFoundWindow,
 		maxEvents: in.MaxEventsPerRun,
 		state:     State{Provider: in.Provider, EntityType: in.EntityType, EntityID: in.EntityID},
 	}
 	if e.linger <= 0 {
 		e.linger = DefaultLinger
+	}
+	if e.notFound <= 0 {
+		e.notFound = DefaultNotFoundWindow
 	}
 	if e.maxEvents <= 0 {
 		e.maxEvents = DefaultMaxEventsPerRun
@@ -210,35 +251,96 @@ func newEntity(in EntityInput) *entity {
 		e.state = in.Carry.State
 		e.terminalAt = in.Carry.TerminalAt
 		e.lastActivity = in.Carry.LastActivity
-		e.remember(in.Carry.EventIDs...)
+		e.memory.load(in.Carry.Seen, in.Carry.EventIDs)
+		e.published = e.state.Status // search attributes are carried over too
 	}
 	return e
 }
 
-// remember adds IDs to the event memory, forgetting the oldest past the bound.
-func (e *entity) remember(ids ...string) {
-	for _, id := range ids {
-		if e.seen[id] {
-			continue
+// begin sets the run up: a continuation has its state in its input; a
+// reopened entity loads the run it names; a brand-new one has nothing to
+// load (its start already set its identifying search attributes).
+func (e *entity) begin(ctx workflow.Context) {
+	switch {
+	case e.rev < 1:
+		if e.in.Carry == nil {
+			e.loadLatest(ctx)
 		}
-		e.seen[id] = true
-		e.eventIDs = append(e.eventIDs, id)
-	}
-	if over := len(e.eventIDs) - maxRemembered; over > 0 {
-		for _, id := range e.eventIDs[:over] {
-			delete(e.seen, id)
+		e.publish(ctx)
+	case e.in.Carry != nil:
+		e.details(ctx)
+	case e.in.PreviousRunID != "":
+		e.loadNamed(ctx)
+		e.publish(ctx)
+		// Leave the loaded state in this run's memo at once, so that even
+		// if this run is terminated before its first transition, the next
+		// one still finds it.
+		if err := e.save(ctx); err != nil {
+			workflow.GetLogger(ctx).Error("save snapshot", "error", err)
 		}
-		e.eventIDs = append([]string(nil), e.eventIDs[over:]...)
+	default:
+		e.details(ctx)
 	}
 }
 
-// loadPrevious continues from the last closed run of this entity, if any, so
-// that a late event cannot move a closed entity backwards or be applied twice.
-func (e *entity) loadPrevious(ctx workflow.Context) {
+// loadNamed continues from the closed run this run was started to follow,
+// read by name. Without that state a late event could move a closed entity
+// backwards or be applied twice, so the run does not go on without it: it
+// retries for as long as it takes, with the error in State.LastError for
+// `hookflow status`, and handles no event meanwhile.
+func (e *entity) loadNamed(ctx workflow.Context) {
+	lctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
+		StartToCloseTimeout:    10 * time.Second,
+		ScheduleToCloseTimeout: time.Minute,
+		RetryPolicy:            &temporal.RetryPolicy{InitialInterval: time.Second, MaximumInterval: 10 * time.Second},
+	})
+	var a *activities.Activities
+	in := activities.DescribeRunInput{WorkflowID: workflow.GetInfo(ctx).WorkflowExecution.ID, RunID: e.in.PreviousRunID, MemoField: MemoKey}
+	for attempt := 0; ; attempt++ {
+		var run activities.Run
+		err := workflow.ExecuteLocalActivity(lctx, a.DescribeRun, in).Get(ctx, &run)
+		if err == nil {
+			err = e.restoreRun(ctx, run)
+		}
+		if err == nil {
+			return
+		}
+		e.state.LastError = "load previous run " + e.in.PreviousRunID + ": " + cause(err)
+		e.details(ctx)
+		_ = workflow.Sleep(ctx, min(time.Duration(1<<min(attempt, 9))*time.Second, 5*time.Minute))
+	}
+}
+
+// restoreRun takes the state of the named previous run.
+func (e *entity) restoreRun(ctx workflow.Context, run activities.Run) error {
+	switch {
+	case run.Gone:
+		// Past the namespace's retention the server has forgotten the run;
+		// no retry can bring it back.
+		e.state.LastError = "previous run " + e.in.PreviousRunID + " no longer exists (past retention); continued without its state"
+		return nil
+	case run.Running:
+		return errors.New("the previous run is still running")
+	case len(run.Memo) == 0:
+		// A run from before snapshots were kept at every transition, closed
+		// without one: the latest run that left one is the best there is.
+		e.loadLatest(ctx)
+		return nil
+	}
+	var s Snapshot
+	if err := json.Unmarshal(run.Memo, &s); err != nil {
+		return fmt.Errorf("decode snapshot: %w", err)
+	}
+	e.restore(s)
+	return nil
+}
+
+// loadLatest continues from the last closed run of this entity that left a
+// snapshot, found through visibility (revision 0, and the fallback for
+// runs from then). Visibility gets an hour to answer before the run goes on
+// without it, recording why.
+func (e *entity) loadLatest(ctx workflow.Context) {
 	info := workflow.GetInfo(ctx)
-	// Without the previous state a late event could move a closed entity
-	// back, so visibility gets an hour to answer before the run goes on
-	// without it (recording why).
 	lctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
 		StartToCloseTimeout:    10 * time.Second,
 		ScheduleToCloseTimeout: time.Hour,
@@ -256,20 +358,39 @@ func (e *entity) loadPrevious(ctx workflow.Context) {
 	if !prev.Found {
 		return
 	}
-	s := prev.Snapshot
-	e.state.Status, e.state.Sequence, e.state.Processed, e.state.Duplicates = s.Status, s.Sequence, s.Processed, s.Duplicates
+	var s Snapshot
+	if err := json.Unmarshal(prev.Snapshot, &s); err != nil {
+		e.state.LastError = "load previous run: decode snapshot: " + err.Error()
+		return
+	}
+	e.restore(s)
+}
+
+// restore takes a previous run's snapshot as this run's state.
+func (e *entity) restore(s Snapshot) {
+	e.state.Status, e.state.ResumeFrom, e.state.Sequence = s.Status, s.ResumeFrom, s.Sequence
+	e.state.Processed, e.state.Duplicates = s.Processed, s.Duplicates
 	e.state.Transitions, e.state.Events = s.Transitions, s.Events
 	e.state.Terminal = e.kind.Terminal[s.Status]
-	e.remember(s.EventIDs...)
+	e.state.LastError = ""
+	e.memory.load(s.Seen, s.EventIDs)
 }
 
 // snapshot is what this run leaves in its memo for the next.
-func (e *entity) snapshot(ctx workflow.Context) activities.Snapshot {
-	return activities.Snapshot{
-		Status: e.state.Status, Processed: e.state.Processed, Duplicates: e.state.Duplicates,
+func (e *entity) snapshot(ctx workflow.Context) Snapshot {
+	return Snapshot{
+		Status: e.state.Status, ResumeFrom: e.state.ResumeFrom, Processed: e.state.Processed, Duplicates: e.state.Duplicates,
 		Sequence: e.state.Sequence, Transitions: e.state.Transitions, Events: e.state.Events,
-		EventIDs: e.eventIDs, ClosedAt: workflow.Now(ctx),
+		Seen: e.memory.packed(), SavedAt: workflow.Now(ctx),
 	}
+}
+
+// save upserts the snapshot into the run's memo.
+func (e *entity) save(ctx workflow.Context) error {
+	if err := workflow.UpsertMemo(ctx, map[string]any{MemoKey: e.snapshot(ctx)}); err != nil {
+		return fmt.Errorf("save snapshot: %w", err)
+	}
+	return nil
 }
 
 // drain handles every signal already delivered, so none is lost when the run
@@ -290,29 +411,86 @@ func (e *entity) drain(ctx workflow.Context, events, reprocess workflow.ReceiveC
 	}
 }
 
-// onEvent applies one delivery, once.
+// onEvent applies one delivery, once. An event counts as processed only
+// when its handling has finished: one whose provider API read failed for
+// good is not remembered, so its redelivery is handled afresh.
 func (e *entity) onEvent(ctx workflow.Context, ev event.Event) {
 	e.lastActivity = workflow.Now(ctx)
-	if e.seen[ev.ID] {
+	if e.memory.has(ev.ID) {
 		e.state.Duplicates++
-		e.received(ev, "duplicate")
+		e.received(ctx, ev, "duplicate")
 		return
 	}
-	e.remember(ev.ID)
-	e.state.Processed++
+	if e.rev < 1 {
+		e.memory.add(ev.ID)
+		e.state.Processed++
+	}
 	status, source := ev.Status, "webhook"
 	if e.kind.API {
-		current, err := e.fetchStatus(ctx)
+		current, fellBack, err := e.readStatus(ctx, ev)
 		if err != nil {
 			e.state.LastError = err.Error()
-			e.received(ev, "error")
+			e.details(ctx)
+			e.received(ctx, ev, "error")
 			return
 		}
-		status, source = current, "api"
+		if !fellBack {
+			status, source = current, "api"
+		}
 	}
-	e.received(ev, string(e.apply(ctx, status, event.Transition{
+	if e.rev >= 1 {
+		e.memory.add(ev.ID)
+		e.state.Processed++
+	}
+	v := e.apply(ctx, status, event.Transition{
 		EventID: ev.ID, Source: source, ProviderTime: ev.ProviderTime, Details: ev.Attributes,
-	})))
+	})
+	e.received(ctx, ev, string(v))
+	if v == Apply {
+		e.saveTransition(ctx)
+	}
+}
+
+// readStatus asks the provider API for the entity's status on behalf of
+// event ev. The API is authoritative when it answers. A 404 is read as the
+// API not having caught up with the webhook yet and is retried for the
+// not-found window; past it, or on another 4xx, the webhook's own
+// (authenticated) status applies: fellBack is true and the API's error is
+// in State.LastError. err is set only when the API stayed unavailable for
+// the whole retry period (revision 0: on any failure).
+func (e *entity) readStatus(ctx workflow.Context, ev event.Event) (status string, fellBack bool, err error) {
+	if e.rev < 1 {
+		status, err = e.fetchStatus(ctx)
+		return status, false, err
+	}
+	var firstNotFound time.Time
+	for attempt := 0; ; attempt++ {
+		status, err = e.fetchLocal(ctx)
+		var app *temporal.ApplicationError
+		final := errors.As(err, &app) && (app.NonRetryable() || slices.Contains(activities.NonRetryable, app.Type()))
+		switch {
+		case err == nil:
+			e.state.LastError = ""
+			return status, false, nil
+		case !final:
+			return "", false, errors.New(cause(err))
+		case app.Type() != activities.ErrOrderNotFound:
+			e.state.LastError = cause(err) + "; applied the webhook's status"
+			return "", true, nil
+		}
+		now := workflow.Now(ctx)
+		if firstNotFound.IsZero() {
+			firstNotFound = now
+		}
+		left := firstNotFound.Add(e.notFound).Sub(now)
+		if left <= 0 {
+			e.state.LastError = cause(err) + fmt.Sprintf(" for %s; applied the webhook's status", e.notFound)
+			return "", true, nil
+		}
+		e.state.LastError = cause(err) + "; retrying while the API catches up"
+		e.details(ctx)
+		_ = workflow.Sleep(ctx, min(time.Duration(1<<min(attempt, 5))*time.Second, left))
+	}
 }
 
 // onReprocess re-queries the provider API where there is one and re-applies
@@ -320,30 +498,71 @@ func (e *entity) onEvent(ctx workflow.Context, ev event.Event) {
 func (e *entity) onReprocess(ctx workflow.Context, r ReprocessRequest) {
 	e.lastActivity = workflow.Now(ctx)
 	if e.kind.API {
-		current, err := e.fetchStatus(ctx)
+		fetch := e.fetchStatus
+		if e.rev >= 1 {
+			fetch = e.fetchLocal
+		}
+		current, err := fetch(ctx)
 		if err != nil {
-			e.state.LastError = err.Error()
+			e.state.LastError = cause(err)
+			e.details(ctx)
 			return
 		}
-		e.apply(ctx, current, event.Transition{EventID: "reprocess:" + r.RequestID, Source: "reprocess"})
+		e.state.LastError = ""
+		if e.apply(ctx, current, event.Transition{EventID: "reprocess:" + r.RequestID, Source: "reprocess"}) == Apply {
+			e.saveTransition(ctx)
+		}
 	}
 	e.publish(ctx)
 }
 
-// fetchStatus asks the provider API for the entity's status, retrying
-// transient failures durably until it answers.
+// saveTransition leaves the state after an applied transition in the memo
+// (revision 1), so a run terminated or reset later still leaves it.
+func (e *entity) saveTransition(ctx workflow.Context) {
+	if e.rev < 1 {
+		return
+	}
+	if err := e.save(ctx); err != nil {
+		workflow.GetLogger(ctx).Error("save snapshot", "error", err)
+	}
+}
+
+// apiRetry retries a provider API read through an outage: a day of it is
+// retried, past that the error is recorded and the entity goes on handling
+// its other events (reprocess retries).
+var apiRetry = &temporal.RetryPolicy{
+	InitialInterval:        time.Second,
+	BackoffCoefficient:     2,
+	MaximumInterval:        5 * time.Minute,
+	NonRetryableErrorTypes: activities.NonRetryable,
+}
+
+// fetchLocal reads the Phoenix order as a local activity: it runs in the
+// workflow task that handles the event, so an event costs one workflow task
+// instead of two plus an activity task. Long outages are retried with
+// timers by the SDK, durably across worker restarts.
+func (e *entity) fetchLocal(ctx workflow.Context) (string, error) {
+	lctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
+		StartToCloseTimeout:    30 * time.Second,
+		ScheduleToCloseTimeout: 24 * time.Hour,
+		RetryPolicy:            apiRetry,
+	})
+	var a *activities.Activities
+	var out activities.OrderStatus
+	if err := workflow.ExecuteLocalActivity(lctx, a.FetchPhoenixOrder, activities.FetchOrderInput{OrderID: e.state.EntityID}).Get(ctx, &out); err != nil {
+		return "", err
+	}
+	return out.Status, nil
+}
+
+// fetchStatus asks the provider API for the entity's status with a regular
+// activity (revision 0), retrying transient failures durably until it
+// answers.
 func (e *entity) fetchStatus(ctx workflow.Context) (string, error) {
 	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		StartToCloseTimeout: 30 * time.Second,
-		// A day of outage is retried; past that the error is recorded and
-		// the entity goes on handling its other events (reprocess retries).
+		StartToCloseTimeout:    30 * time.Second,
 		ScheduleToCloseTimeout: 24 * time.Hour,
-		RetryPolicy: &temporal.RetryPolicy{
-			InitialInterval:        time.Second,
-			BackoffCoefficient:     2,
-			MaximumInterval:        5 * time.Minute,
-			NonRetryableErrorTypes: activities.NonRetryable,
-		},
+		RetryPolicy:            apiRetry,
 	})
 	var a *activities.Activities
 	var out activities.OrderStatus
@@ -372,11 +591,12 @@ func (e *entity) apply(ctx workflow.Context, to string, t event.Transition) Verd
 	}
 	// Where rank cannot tell a late delivery from a new turn (leaving an
 	// interruption, a retry, an interruption), the provider's clock does.
-	// Runs that applied such moves before this rule existed replay as they
-	// ran: the version marker is recorded only where the rule decides.
+	// Revision 0 runs that applied such moves before this rule existed
+	// replay as they ran: the version marker is recorded only where the
+	// rule decides.
 	rankBlind := judged != from || e.kind.Rankless(judged, to)
 	if v == Apply && rankBlind && e.olderThanStatus(t.ProviderTime) &&
-		workflow.GetVersion(ctx, changeStaleByProviderTime, workflow.DefaultVersion, 1) >= 1 {
+		(e.rev >= 1 || workflow.GetVersion(ctx, changeStaleByProviderTime, workflow.DefaultVersion, 1) >= 1) {
 		v = Stale
 	}
 	if v != Apply {
@@ -391,7 +611,7 @@ func (e *entity) apply(ctx workflow.Context, to string, t event.Transition) Verd
 	now := workflow.Now(ctx)
 	e.state.Sequence++
 	t.Seq, t.From, t.To, t.At = e.state.Sequence, e.state.Status, to, now
-	e.state.Transitions = keepLast(append(e.state.Transitions, t))
+	e.state.Transitions = keepLast(append(e.state.Transitions, t), transitionBytes)
 	e.state.Status = to
 	e.state.Terminal = e.kind.Terminal[to]
 	workflow.GetMetricsHandler(ctx).WithTags(map[string]string{"provider": e.state.Provider, "status": to}).
@@ -437,29 +657,48 @@ func providerInstant(s string) (time.Time, bool) {
 }
 
 // publish keeps the search attributes and the UI's details current.
+// Revision 1 upserts only what changed: the identifying attributes are set
+// by the start and carried over ContinueAsNew.
 func (e *entity) publish(ctx workflow.Context) {
 	s := e.state
-	updates := []temporal.SearchAttributeUpdate{
-		ProviderKey.ValueSet(s.Provider), EntityTypeKey.ValueSet(s.EntityType), EntityIDKey.ValueSet(s.EntityID),
+	var updates []temporal.SearchAttributeUpdate
+	if e.rev < 1 {
+		updates = append(updates, ProviderKey.ValueSet(s.Provider), EntityTypeKey.ValueSet(s.EntityType), EntityIDKey.ValueSet(s.EntityID))
 	}
-	if s.Status != "" {
+	if s.Status != "" && (e.rev < 1 || s.Status != e.published) {
 		updates = append(updates, EntityStatusKey.ValueSet(s.Status))
 	}
-	if err := workflow.UpsertTypedSearchAttributes(ctx, updates...); err != nil {
-		workflow.GetLogger(ctx).Error("upsert search attributes", "error", err)
+	if len(updates) > 0 {
+		if err := workflow.UpsertTypedSearchAttributes(ctx, updates...); err != nil {
+			workflow.GetLogger(ctx).Error("upsert search attributes", "error", err)
+		}
+		e.published = s.Status
 	}
+	e.details(ctx)
+}
+
+// details sets the readable line the Temporal UI shows for the run.
+func (e *entity) details(ctx workflow.Context) {
+	s := e.state
 	status := s.Status
 	if status == "" {
 		status = "unknown"
 	}
-	workflow.SetCurrentDetails(ctx, fmt.Sprintf("**%s %s** `%s`\n\nstatus: **%s**, %d transition(s), %d event(s) processed",
-		s.Provider, s.EntityType, s.EntityID, status, s.Sequence, s.Processed))
+	line := fmt.Sprintf("**%s %s** `%s`\n\nstatus: **%s**, %d transition(s), %d event(s) processed",
+		s.Provider, s.EntityType, s.EntityID, status, s.Sequence, s.Processed)
+	if s.LastError != "" && e.rev >= 1 {
+		line += "\n\nlast error: " + s.LastError
+	}
+	workflow.SetCurrentDetails(ctx, line)
 }
 
-func (e *entity) received(ev event.Event, outcome string) {
+// received records what became of a delivery, and counts it handled.
+func (e *entity) received(ctx workflow.Context, ev event.Event, outcome string) {
 	e.state.Events = keepLast(append(e.state.Events, event.Received{
 		EventID: ev.ID, Type: ev.Type, Status: ev.Status, ReceivedAt: ev.ReceivedAt, Outcome: outcome,
-	}))
+	}), receivedBytes)
+	workflow.GetMetricsHandler(ctx).WithTags(map[string]string{"provider": e.state.Provider, "outcome": outcome}).
+		Counter(MetricEventsHandled).Inc(1)
 }
 
 // lingerLeft is how much of the linger after the terminal status remains.
@@ -479,18 +718,11 @@ func (e *entity) idleLeft(ctx workflow.Context) time.Duration {
 	return e.lastActivity.Add(e.idle).Sub(workflow.Now(ctx))
 }
 
-func keepLast[T any](s []T) []T {
-	if len(s) > maxKept {
-		return append([]T(nil), s[len(s)-maxKept:]...)
-	}
-	return s
-}
-
 // cause is the message of the innermost error, without the activity wrapper.
 func cause(err error) string {
 	var app *temporal.ApplicationError
 	if errors.As(err, &app) {
-		return app.Error()
+		return app.Message()
 	}
 	return err.Error()
 }

@@ -2,6 +2,7 @@ package workflows
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -25,13 +26,17 @@ import (
 const orderID = "o-1"
 
 // t0 is the simulated start of every test workflow, so transition times and
-// the end of the linger can be checked exactly.
-var t0 = time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
+// the end of the linger can be checked exactly. It lies ahead of the wall
+// clock: the test environment checks a retried local activity's deadline,
+// set in simulated time, against the wall clock.
+var t0 = time.Now().UTC().Truncate(time.Hour).Add(48 * time.Hour)
 
-// answer is one reply of the fake Phoenix API.
+// answer is one reply of the fake Phoenix API, given times times (once
+// when 0).
 type answer struct {
 	status string
 	err    error
+	times  int
 }
 
 func api(status string) answer { return answer{status: status} }
@@ -43,21 +48,30 @@ type fakeAPI struct {
 	mu     sync.Mutex
 	script []answer
 	calls  int
+	// downUntil, when set, makes every call before that simulated time
+	// answer 503 (now reads the simulated clock).
+	downUntil time.Time
+	now       func() time.Time
 }
 
 func (f *fakeAPI) fetch(_ context.Context, in activities.FetchOrderInput) (activities.OrderStatus, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if !f.downUntil.IsZero() && f.now().Before(f.downUntil) {
+		return activities.OrderStatus{}, errors.New("fetch phoenix order o-1: 503 Service Unavailable")
+	}
 	f.calls++
 	if in.OrderID != orderID {
 		f.t.Errorf("FetchPhoenixOrder(%q), want order %q", in.OrderID, orderID)
 	}
-	if f.calls > len(f.script) {
-		f.t.Errorf("FetchPhoenixOrder call %d: the script has %d answer(s)", f.calls, len(f.script))
-		return activities.OrderStatus{}, temporal.NewNonRetryableApplicationError("unscripted call", "Unscripted", nil)
+	n := f.calls
+	for _, a := range f.script {
+		if n -= max(a.times, 1); n <= 0 {
+			return activities.OrderStatus{Status: a.status}, a.err
+		}
 	}
-	a := f.script[f.calls-1]
-	return activities.OrderStatus{Status: a.status}, a.err
+	f.t.Errorf("FetchPhoenixOrder call %d: beyond the script", f.calls)
+	return activities.OrderStatus{}, temporal.NewNonRetryableApplicationError("unscripted call", "Unscripted", nil)
 }
 
 func (f *fakeAPI) count() int {
@@ -72,13 +86,14 @@ type harness struct {
 	env *testsuite.TestWorkflowEnvironment
 	api *fakeAPI
 
-	mu   sync.Mutex
-	memo *activities.Snapshot // the snapshot the run left in its memo
+	mu        sync.Mutex
+	memo      *Snapshot // the snapshot the run last left in its memo
+	describes int       // DescribeRun calls
 }
 
-// newHarness starts an environment whose LoadPreviousRun answers prev and
-// whose Phoenix API answers script.
-func newHarness(t *testing.T, start time.Time, prev activities.PreviousRun, script ...answer) *harness {
+// newHarness starts an environment whose DescribeRun answers prev (nil: a
+// run that left no memo) and whose Phoenix API answers script.
+func newHarness(t *testing.T, start time.Time, prev *Snapshot, script ...answer) *harness {
 	t.Helper()
 	var suite testsuite.WorkflowTestSuite
 	h := &harness{t: t, env: suite.NewTestWorkflowEnvironment(), api: &fakeAPI{t: t, script: script}}
@@ -87,18 +102,25 @@ func newHarness(t *testing.T, start time.Time, prev activities.PreviousRun, scri
 	h.env.RegisterWorkflow(Entity)
 	h.env.RegisterActivity(&activities.Activities{})
 	h.env.OnActivity("FetchPhoenixOrder", mock.Anything, mock.Anything).Return(h.api.fetch)
-	h.env.OnActivity("LoadPreviousRun", mock.Anything, mock.Anything).Return(
-		func(_ context.Context, in activities.LoadPreviousInput) (activities.PreviousRun, error) {
-			if want := event.WorkflowID("phoenix", "order", orderID); in.WorkflowID != want {
-				t.Errorf("LoadPreviousRun(%q), want %q", in.WorkflowID, want)
+	h.env.OnActivity("DescribeRun", mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.DescribeRunInput) (activities.Run, error) {
+			if want := event.WorkflowID("phoenix", "order", orderID); in.WorkflowID != want || in.MemoField != MemoKey {
+				t.Errorf("DescribeRun(%q, field %q), want %q, %q", in.WorkflowID, in.MemoField, want, MemoKey)
 			}
-			return prev, nil
+			h.mu.Lock()
+			h.describes++
+			h.mu.Unlock()
+			if prev == nil {
+				return activities.Run{}, nil
+			}
+			b, err := json.Marshal(prev)
+			return activities.Run{Memo: b}, err
 		})
 	h.env.OnUpsertMemo(mock.Anything).Run(func(args mock.Arguments) {
 		memo, _ := args.Get(0).(map[string]any)
-		snap, ok := memo[activities.MemoKey].(activities.Snapshot)
+		snap, ok := memo[MemoKey].(Snapshot)
 		if !ok {
-			t.Errorf("memo %v has no %s snapshot", memo, activities.MemoKey)
+			t.Errorf("memo %v has no %s snapshot", memo, MemoKey)
 			return
 		}
 		h.mu.Lock()
@@ -175,7 +197,7 @@ func (h *harness) continueAsNew(in EntityInput) EntityInput {
 	return next
 }
 
-func (h *harness) snapshot() *activities.Snapshot {
+func (h *harness) snapshot() *Snapshot {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return h.memo
@@ -184,12 +206,39 @@ func (h *harness) snapshot() *activities.Snapshot {
 func phoenixEvent(id, status string) event.Event {
 	return event.Event{
 		Provider: "phoenix", ID: id, Type: "order.status.change", EntityType: "order", EntityID: orderID,
-		Status: status, ProviderTime: "2026-11-23T08:59:00Z", ReceivedAt: t0, RequestID: "req-" + id,
+		Status: status, ProviderTime: t0.Add(-time.Minute).Format(time.RFC3339), ReceivedAt: t0, RequestID: "req-" + id,
 	}
 }
 
 func phoenixInput() EntityInput {
-	return EntityInput{Provider: "phoenix", EntityType: "order", EntityID: orderID}
+	return EntityInput{Provider: "phoenix", EntityType: "order", EntityID: orderID, Revision: Revision}
+}
+
+// reopenInput is the input of a run started to follow closed run run-1.
+func reopenInput() EntityInput {
+	in := phoenixInput()
+	in.PreviousRunID = "run-1"
+	return in
+}
+
+// checkRemembers checks which IDs a packed memory holds.
+func checkRemembers(t *testing.T, what string, packed []byte, in []string, out ...string) {
+	t.Helper()
+	m := newMemory()
+	m.load(packed, nil)
+	if got := len(m.order); got != len(in) {
+		t.Errorf("%s holds %d IDs, want %d", what, got, len(in))
+	}
+	for _, id := range in {
+		if !m.has(id) {
+			t.Errorf("%s does not hold %q", what, id)
+		}
+	}
+	for _, id := range out {
+		if m.has(id) {
+			t.Errorf("%s holds %q, want not", what, id)
+		}
+	}
 }
 
 // transitions summarizes transitions as "seq from→to eventID source +offset".
@@ -244,7 +293,7 @@ func checkCalls(t *testing.T, h *harness, want int) {
 }
 
 func TestEntityAppliesTransitionsOnce(t *testing.T) {
-	h := newHarness(t, t0, activities.PreviousRun{}, api("pending"), api("fulfilled"))
+	h := newHarness(t, t0, nil, api("pending"), api("fulfilled"))
 	h.event(time.Second, "e1", "pending")
 	h.event(2*time.Second, "e2", "fulfilled")
 	got := h.complete(phoenixInput())
@@ -256,7 +305,7 @@ func TestEntityAppliesTransitionsOnce(t *testing.T) {
 		"2 pending→fulfilled e2 api +2s",
 	})
 	checkStrings(t, "events", outcomes(got.Events), []string{"e1 applied", "e2 applied"})
-	if pt := got.Transitions[1].ProviderTime; pt != "2026-11-23T08:59:00Z" {
+	if pt := got.Transitions[1].ProviderTime; pt != t0.Add(-time.Minute).Format(time.RFC3339) {
 		t.Errorf("transition provider time = %q, want the event's", pt)
 	}
 	if got.LastError != "" {
@@ -275,7 +324,7 @@ func TestEntityIgnoresDuplicateEventIDs(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			h := newHarness(t, t0, activities.PreviousRun{}, api("fulfilled"))
+			h := newHarness(t, t0, nil, api("fulfilled"))
 			h.event(time.Second, "e1", "fulfilled")
 			h.event(tt.dupAt, "e1", "fulfilled")
 			got := h.complete(phoenixInput())
@@ -300,7 +349,7 @@ func TestEntityNeverMovesBackFromFulfilled(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			h := newHarness(t, t0, activities.PreviousRun{}, api("fulfilled"), api(tt.lateAPI))
+			h := newHarness(t, t0, nil, api("fulfilled"), api(tt.lateAPI))
 			h.event(time.Second, "e1", "fulfilled")
 			h.event(time.Minute, "e2", "pending")
 			got := h.complete(phoenixInput())
@@ -315,7 +364,7 @@ func TestEntityNeverMovesBackFromFulfilled(t *testing.T) {
 }
 
 func TestEntityAPIStatusWins(t *testing.T) {
-	h := newHarness(t, t0, activities.PreviousRun{}, api("fulfilled"))
+	h := newHarness(t, t0, nil, api("fulfilled"))
 	h.event(time.Second, "e1", "pending")
 	got := h.complete(phoenixInput())
 
@@ -333,44 +382,50 @@ func TestEntityAPIErrors(t *testing.T) {
 	unreadable := temporal.NewApplicationError("phoenix order o-1: no status in the API response", activities.ErrUnrecognizedResponse)
 	unavailable := errors.New("fetch phoenix order o-1: 503 Service Unavailable")
 
-	// e1 makes the order pending, e2 meets the error, the state is queried,
-	// then e3 makes the order fulfilled so the workflow completes.
+	// e1 makes the order pending, e2 (webhook status fulfilled) meets the
+	// error, the state is queried at +5m, then e3 comes at +6m.
 	tests := []struct {
 		name       string
 		script     []answer
-		wantStatus string // after e2
-		wantError  string // in LastError after e2; "" for none
-		wantE2     string // e2's outcome
+		wantStatus string // at +5m
+		wantSource string // of e2's transition
+		wantError  string // in LastError at +5m; "" for none
 		wantCalls  int
 	}{
 		{
-			name:       "404 is recorded, not retried",
-			script:     []answer{api("pending"), {err: notFound}, api("fulfilled")},
-			wantStatus: "pending", wantError: "not found", wantE2: "e2 error", wantCalls: 3,
+			name:       "404 then 200: applied once, from the API",
+			script:     []answer{api("pending"), {err: notFound, times: 3}, api("fulfilled"), api("fulfilled")},
+			wantStatus: "fulfilled", wantSource: "api", wantCalls: 6,
 		},
 		{
-			name:       "other 4xx is recorded, not retried",
+			name: "404 through the window: the webhook's status, the error recorded",
+			// Attempts at +0, 1, 3, 7, 15, 31, 63, 95 and 120 seconds.
+			script:     []answer{api("pending"), {err: notFound, times: 9}, api("fulfilled")},
+			wantStatus: "fulfilled", wantSource: "webhook", wantError: "not found (404) for 2m0s", wantCalls: 11,
+		},
+		{
+			name:       "other 4xx: the webhook's status at once, the error recorded",
 			script:     []answer{api("pending"), {err: rejected}, api("fulfilled")},
-			wantStatus: "pending", wantError: "403 Forbidden", wantE2: "e2 error", wantCalls: 3,
+			wantStatus: "fulfilled", wantSource: "webhook", wantError: "403 Forbidden", wantCalls: 3,
 		},
 		{
-			name:       "unreadable response is recorded, not retried",
+			name:       "unreadable response: the webhook's status at once, the error recorded",
 			script:     []answer{api("pending"), {err: unreadable}, api("fulfilled")},
-			wantStatus: "pending", wantError: "no status", wantE2: "e2 error", wantCalls: 3,
+			wantStatus: "fulfilled", wantSource: "webhook", wantError: "no status", wantCalls: 3,
 		},
 		{
 			name:       "5xx is retried until the API answers",
-			script:     []answer{api("pending"), {err: unavailable}, {err: unavailable}, api("fulfilled"), api("fulfilled")},
-			wantStatus: "fulfilled", wantE2: "e2 applied", wantCalls: 5,
+			script:     []answer{api("pending"), {err: unavailable, times: 2}, api("fulfilled"), api("fulfilled")},
+			wantStatus: "fulfilled", wantSource: "api", wantCalls: 5,
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			h := newHarness(t, t0, activities.PreviousRun{}, tt.script...)
+			h := newHarness(t, t0, nil, tt.script...)
 			h.event(time.Second, "e1", "pending")
 			h.event(2*time.Second, "e2", "fulfilled")
-			mid := h.queryAt(time.Minute)
-			h.event(2*time.Minute, "e3", "fulfilled")
+			mid := h.queryAt(5 * time.Minute)
+			h.event(6*time.Minute, "e3", "fulfilled")
 			got := h.complete(phoenixInput())
 
 			checkStatus(t, *mid, tt.wantStatus, tt.wantStatus == "fulfilled")
@@ -380,32 +435,48 @@ func TestEntityAPIErrors(t *testing.T) {
 			case tt.wantError != "" && !strings.Contains(mid.LastError, tt.wantError):
 				t.Errorf("last error = %q, want it to mention %q", mid.LastError, tt.wantError)
 			}
-			if mid.Processed != 2 {
-				t.Errorf("processed = %d, want 2", mid.Processed)
-			}
-			if len(mid.Events) != 2 || outcomes(mid.Events)[1] != tt.wantE2 {
-				t.Errorf("events = %q, want e2 %q", outcomes(mid.Events), tt.wantE2)
+			checkCounts(t, *mid, 2, 0, 2)
+			checkStrings(t, "events", outcomes(mid.Events), []string{"e1 applied", "e2 applied"})
+			if len(mid.Transitions) == 2 && mid.Transitions[1].Source != tt.wantSource {
+				t.Errorf("e2's transition source = %q, want %q", mid.Transitions[1].Source, tt.wantSource)
 			}
 			checkStatus(t, got, "fulfilled", true)
-			if got.LastError != "" {
-				t.Errorf("last error after the API answered = %q, want cleared", got.LastError)
-			}
 			checkCalls(t, h, tt.wantCalls)
 		})
 	}
 }
 
+// TestEntityFailedHandlingIsNotRemembered: an event whose API read failed
+// for good (a day of outage) is recorded as an error but not remembered, so
+// its redelivery is handled afresh rather than taken for a duplicate.
+func TestEntityFailedHandlingIsNotRemembered(t *testing.T) {
+	h := newHarness(t, t0, nil, api("fulfilled"))
+	h.api.now, h.api.downUntil = h.env.Now, t0.Add(25*time.Hour)
+	h.event(time.Second, "e1", "fulfilled")
+	h.event(26*time.Hour, "e1", "fulfilled") // the provider's redelivery, after the outage
+	mid := h.queryAt(24*time.Hour + time.Minute)
+	got := h.complete(phoenixInput())
+
+	if !strings.Contains(mid.LastError, "503") {
+		t.Errorf("last error after the outage = %q, want the 503", mid.LastError)
+	}
+	checkCounts(t, *mid, 0, 0, 0)
+	checkStatus(t, got, "fulfilled", true)
+	checkCounts(t, got, 1, 0, 1)
+	checkStrings(t, "events", outcomes(got.Events), []string{"e1 error", "e1 applied"})
+}
+
 func TestEntityContinueAsNewKeepsEventMemory(t *testing.T) {
 	in := phoenixInput()
 	in.MaxEventsPerRun = 2
-	first := newHarness(t, t0, activities.PreviousRun{}, api("pending"), api("fulfilled"))
+	first := newHarness(t, t0, nil, api("pending"), api("fulfilled"))
 	first.event(time.Second, "e1", "pending")
 	first.event(2*time.Second, "e2", "fulfilled")
 	next := first.continueAsNew(in)
 
 	t.Run("carry", func(t *testing.T) {
 		c := next.Carry
-		checkStrings(t, "carried event IDs", c.EventIDs, []string{"e1", "e2"})
+		checkRemembers(t, "carried memory", c.Seen, []string{"e1", "e2"}, "e3")
 		checkStatus(t, c.State, "fulfilled", true)
 		checkCounts(t, c.State, 2, 0, 2)
 		if want := t0.Add(2 * time.Second); !c.TerminalAt.Equal(want) {
@@ -419,7 +490,7 @@ func TestEntityContinueAsNewKeepsEventMemory(t *testing.T) {
 	t.Run("continuation", func(t *testing.T) {
 		// A continuation must not load the previous run: were it to, this
 		// answer would set the status back to pending.
-		second := newHarness(t, first.env.Now(), activities.PreviousRun{Found: true, Snapshot: activities.Snapshot{Status: "pending"}})
+		second := newHarness(t, first.env.Now(), &Snapshot{Status: "pending"})
 		second.event(10*time.Second, "e1", "pending")
 		got := second.complete(next)
 
@@ -431,6 +502,9 @@ func TestEntityContinueAsNewKeepsEventMemory(t *testing.T) {
 		})
 		checkStrings(t, "events", outcomes(got.Events), []string{"e1 applied", "e2 applied", "e1 duplicate"})
 		checkCalls(t, second, 0)
+		if second.describes != 0 {
+			t.Errorf("a continuation read a previous run %d time(s)", second.describes)
+		}
 		// The linger goes on from the first run's terminal status.
 		if got, want := second.env.Now(), next.Carry.TerminalAt.Add(DefaultLinger); !got.Equal(want) {
 			t.Errorf("completed at %s, want %s", got, want)
@@ -441,7 +515,7 @@ func TestEntityContinueAsNewKeepsEventMemory(t *testing.T) {
 func TestEntityDrainsSignalsBeforeContinueAsNew(t *testing.T) {
 	in := phoenixInput()
 	in.MaxEventsPerRun = 1
-	h := newHarness(t, t0, activities.PreviousRun{}, api("pending"), api("pending"), api("fulfilled"))
+	h := newHarness(t, t0, nil, api("pending"), api("pending"), api("fulfilled"))
 	for _, id := range []string{"e1", "e2", "e3"} {
 		h.event(time.Second, id, "pending")
 	}
@@ -449,7 +523,7 @@ func TestEntityDrainsSignalsBeforeContinueAsNew(t *testing.T) {
 
 	c := next.Carry
 	checkCounts(t, c.State, 3, 0, 2)
-	checkStrings(t, "carried event IDs", c.EventIDs, []string{"e1", "e2", "e3"})
+	checkRemembers(t, "carried memory", c.Seen, []string{"e1", "e2", "e3"})
 	checkStrings(t, "events", outcomes(c.State.Events), []string{"e1 applied", "e2 unchanged", "e3 applied"})
 	checkStatus(t, c.State, "fulfilled", true)
 	checkCalls(t, h, 3)
@@ -458,7 +532,7 @@ func TestEntityDrainsSignalsBeforeContinueAsNew(t *testing.T) {
 func TestEntityLingersThenCompletes(t *testing.T) {
 	in := phoenixInput()
 	in.Linger = time.Minute
-	h := newHarness(t, t0, activities.PreviousRun{}, api("fulfilled"))
+	h := newHarness(t, t0, nil, api("fulfilled"))
 	h.event(time.Second, "e1", "fulfilled")
 	h.event(31*time.Second, "e1", "fulfilled")
 	during := h.queryAt(45 * time.Second)
@@ -478,9 +552,10 @@ func TestEntityLingersThenCompletes(t *testing.T) {
 	if snap == nil {
 		t.Fatal("no snapshot left in the memo")
 	}
-	if snap.Status != "fulfilled" || snap.Processed != 1 || snap.Duplicates != 1 || snap.Sequence != 1 || !slices.Equal(snap.EventIDs, []string{"e1"}) {
-		t.Errorf("memo snapshot = %+v, want fulfilled, 1 processed, 1 duplicate, 1 transition, event IDs [e1]", *snap)
+	if snap.Status != "fulfilled" || snap.Processed != 1 || snap.Duplicates != 1 || snap.Sequence != 1 {
+		t.Errorf("memo snapshot = %+v, want fulfilled, 1 processed, 1 duplicate, 1 transition", *snap)
 	}
+	checkRemembers(t, "snapshot memory", snap.Seen, []string{"e1"})
 	checkStrings(t, "snapshot transitions", transitions(snap.Transitions, t0), []string{"1 ∅→fulfilled e1 api +1s"})
 	checkStrings(t, "snapshot events", outcomes(snap.Events), []string{"e1 applied", "e1 duplicate"})
 }
@@ -491,7 +566,7 @@ func TestEntityLingersThenCompletes(t *testing.T) {
 func TestEntityIdleCloses(t *testing.T) {
 	in := phoenixInput()
 	in.IdleTimeout = time.Hour
-	h := newHarness(t, t0, activities.PreviousRun{}, api("pending"), api("pending"))
+	h := newHarness(t, t0, nil, api("pending"), api("pending"))
 	h.event(time.Second, "e1", "pending")
 	h.signal(30*time.Minute, SignalReprocess, ReprocessRequest{RequestID: "r1"})
 	during := h.queryAt(89 * time.Minute)
@@ -505,9 +580,10 @@ func TestEntityIdleCloses(t *testing.T) {
 		t.Errorf("state before the idle timeout = %+v, want still open and pending", *during)
 	}
 	snap := h.snapshot()
-	if snap == nil || snap.Status != "pending" || !slices.Equal(snap.EventIDs, []string{"e1"}) {
-		t.Errorf("memo snapshot = %+v, want pending with event IDs [e1]", snap)
+	if snap == nil || snap.Status != "pending" {
+		t.Fatalf("memo snapshot = %+v, want pending", snap)
 	}
+	checkRemembers(t, "snapshot memory", snap.Seen, []string{"e1"})
 }
 
 // TestEntityIdleTimeoutYieldsToLinger: once terminal, the linger alone
@@ -516,7 +592,7 @@ func TestEntityIdleTimeoutYieldsToLinger(t *testing.T) {
 	in := phoenixInput()
 	in.IdleTimeout = 10 * time.Minute
 	in.Linger = time.Hour
-	h := newHarness(t, t0, activities.PreviousRun{}, api("pending"), api("fulfilled"))
+	h := newHarness(t, t0, nil, api("pending"), api("fulfilled"))
 	h.event(time.Second, "e1", "pending")
 	h.event(5*time.Minute, "e2", "fulfilled")
 	got := h.complete(in)
@@ -533,7 +609,7 @@ func TestEntityIdleClockCarriedOver(t *testing.T) {
 	in := phoenixInput()
 	in.IdleTimeout = time.Hour
 	in.MaxEventsPerRun = 1
-	first := newHarness(t, t0, activities.PreviousRun{}, api("pending"))
+	first := newHarness(t, t0, nil, api("pending"))
 	first.event(time.Second, "e1", "pending")
 	next := first.continueAsNew(in)
 	if want := t0.Add(time.Second); !next.Carry.LastActivity.Equal(want) {
@@ -543,7 +619,7 @@ func TestEntityIdleClockCarriedOver(t *testing.T) {
 		t.Errorf("continuation idle timeout = %s, want 1h", next.IdleTimeout)
 	}
 
-	second := newHarness(t, t0.Add(2*time.Minute), activities.PreviousRun{})
+	second := newHarness(t, t0.Add(2*time.Minute), nil)
 	second.complete(next)
 	if got, want := second.env.Now(), t0.Add(time.Second+time.Hour); !got.Equal(want) {
 		t.Errorf("closed at %s, want %s (an hour after the first run's event)", got, want)
@@ -551,7 +627,7 @@ func TestEntityIdleClockCarriedOver(t *testing.T) {
 }
 
 func TestEntityReprocess(t *testing.T) {
-	h := newHarness(t, t0, activities.PreviousRun{}, api("pending"), api("fulfilled"), api("fulfilled"))
+	h := newHarness(t, t0, nil, api("pending"), api("fulfilled"), api("fulfilled"))
 	h.event(time.Second, "e1", "pending")
 	h.signal(time.Minute, SignalReprocess, ReprocessRequest{RequestID: "r1", Reason: "stuck"})
 	h.signal(2*time.Minute, SignalReprocess, ReprocessRequest{RequestID: "r2", Reason: "again"})
@@ -567,15 +643,15 @@ func TestEntityReprocess(t *testing.T) {
 }
 
 func TestEntityContinuesClosedEntity(t *testing.T) {
-	prev := activities.PreviousRun{Found: true, RunID: "run-1", Snapshot: activities.Snapshot{
-		Status: "fulfilled", Processed: 1, Sequence: 1, EventIDs: []string{"e1"}, ClosedAt: t0.Add(-time.Minute),
+	prev := &Snapshot{
+		Status: "fulfilled", Processed: 1, Sequence: 1, Seen: packed("e1"), SavedAt: t0.Add(-time.Minute),
 		Transitions: []event.Transition{{Seq: 1, To: "fulfilled", EventID: "e1", Source: "api", At: t0.Add(-2 * time.Hour)}},
 		Events:      []event.Received{{EventID: "e1", Outcome: "applied"}},
-	}}
+	}
 	h := newHarness(t, t0, prev, api("pending"))
 	h.event(time.Second, "e1", "fulfilled")
 	h.event(2*time.Second, "e2", "pending")
-	got := h.complete(phoenixInput())
+	got := h.complete(reopenInput())
 
 	checkStatus(t, got, "fulfilled", true)
 	checkCounts(t, got, 2, 1, 1)
@@ -629,23 +705,30 @@ func TestKindOfUnknown(t *testing.T) {
 	}
 }
 
-func TestRememberForgetsOldest(t *testing.T) {
-	e := newEntity(phoenixInput())
+func TestMemoryForgetsOldest(t *testing.T) {
+	m := newMemory()
 	for i := range maxRemembered + 2 {
-		e.remember("e" + strconv.Itoa(i))
+		m.add("e" + strconv.Itoa(i))
 	}
-	e.remember("e5") // already known: not added again
-	if got := len(e.eventIDs); got != maxRemembered {
+	m.add("e5") // already known: not added again
+	if got := len(m.order); got != maxRemembered {
 		t.Errorf("remembered %d IDs, want %d", got, maxRemembered)
 	}
 	for id, want := range map[string]bool{"e0": false, "e1": false, "e2": true, "e5": true, "e" + strconv.Itoa(maxRemembered+1): true} {
-		if got := e.seen[id]; got != want {
-			t.Errorf("seen[%s] = %v, want %v", id, got, want)
+		if got := m.has(id); got != want {
+			t.Errorf("has(%s) = %v, want %v", id, got, want)
 		}
 	}
-	if got, want := e.eventIDs[len(e.eventIDs)-1], "e"+strconv.Itoa(maxRemembered+1); got != want {
-		t.Errorf("newest remembered = %s, want %s", got, want)
+	if got, want := m.order[len(m.order)-1], hashID("e"+strconv.Itoa(maxRemembered+1)); got != want {
+		t.Errorf("newest remembered = %x, want %x", got, want)
 	}
+}
+
+// packed is the memory holding ids, as carried.
+func packed(ids ...string) []byte {
+	m := newMemory()
+	m.add(ids...)
+	return m.packed()
 }
 
 // step is one webhook delivered to an entity and the outcome it must get.
@@ -659,12 +742,11 @@ func deliverWebhooks(t *testing.T, provider, entityType, entityID string, steps 
 	env := suite.NewTestWorkflowEnvironment()
 	env.RegisterWorkflow(Entity)
 	env.RegisterActivity(&activities.Activities{})
-	env.OnActivity("LoadPreviousRun", mock.Anything, mock.Anything).Return(activities.PreviousRun{}, nil)
 	for i, s := range steps {
 		ev := event.Event{Provider: provider, ID: s.id, EntityType: entityType, EntityID: entityID, Status: s.status, ProviderTime: s.providerTime}
 		env.RegisterDelayedCallback(func() { env.SignalWorkflow(SignalWebhookEvent, ev) }, time.Duration(i+1)*time.Second)
 	}
-	env.ExecuteWorkflow(Entity, EntityInput{Provider: provider, EntityType: entityType, EntityID: entityID, Linger: time.Minute})
+	env.ExecuteWorkflow(Entity, EntityInput{Provider: provider, EntityType: entityType, EntityID: entityID, Linger: time.Minute, Revision: Revision})
 	if err := env.GetWorkflowError(); err != nil {
 		t.Fatal(err)
 	}
@@ -785,5 +867,159 @@ func TestEntityUnknownKindFails(t *testing.T) {
 	var app *temporal.ApplicationError
 	if err := env.GetWorkflowError(); !errors.As(err, &app) || app.Type() != "UnknownEntityKind" {
 		t.Errorf("error = %v, want UnknownEntityKind", env.GetWorkflowError())
+	}
+}
+
+// TestEntityLeavesSnapshotAtEveryTransition: the memo holds the state up to
+// the last applied transition while the run is still open, so a run that is
+// terminated mid-life leaves it; the next run, named after it, continues
+// from there.
+func TestEntityLeavesSnapshotAtEveryTransition(t *testing.T) {
+	first := newHarness(t, t0, nil, api("pending"), api("pending"))
+	first.event(time.Second, "e1", "pending")
+	first.event(2*time.Second, "e2", "pending") // unchanged: no transition
+	var midLife *Snapshot
+	first.env.RegisterDelayedCallback(func() { midLife = first.snapshot() }, time.Minute)
+	in := phoenixInput()
+	in.IdleTimeout = time.Hour
+	first.complete(in)
+	if midLife == nil {
+		t.Fatal("no snapshot in the memo while the run was open")
+	}
+	if midLife.Status != "pending" || midLife.Sequence != 1 {
+		t.Fatalf("mid-life snapshot = %+v, want pending after 1 transition", *midLife)
+	}
+	checkRemembers(t, "mid-life snapshot memory", midLife.Seen, []string{"e1"}, "e2")
+
+	// The run is terminated at +1m: the next one loads what it left.
+	second := newHarness(t, t0.Add(2*time.Minute), midLife, api("fulfilled"), api("fulfilled"))
+	second.event(time.Second, "e1", "pending") // redelivered: a duplicate
+	second.event(2*time.Second, "e3", "fulfilled")
+	got := second.complete(reopenInput())
+
+	checkStatus(t, got, "fulfilled", true)
+	checkStrings(t, "events", outcomes(got.Events), []string{"e1 applied", "e1 duplicate", "e3 applied"})
+	checkStrings(t, "transitions", transitions(got.Transitions, t0), []string{
+		"1 ∅→pending e1 api +1s",
+		"2 pending→fulfilled e3 api +2m2s",
+	})
+	if second.describes != 1 {
+		t.Errorf("DescribeRun calls = %d, want 1", second.describes)
+	}
+}
+
+// TestEntityWaitsForPreviousState: while the previous run cannot be read, the
+// run handles no event (it would judge it against an empty state) and says
+// why in LastError; once the read succeeds, the waiting event is judged
+// against the loaded state and cannot move the entity back.
+func TestEntityWaitsForPreviousState(t *testing.T) {
+	var suite testsuite.WorkflowTestSuite
+	env := suite.NewTestWorkflowEnvironment()
+	env.SetStartTime(t0)
+	env.RegisterWorkflow(Entity)
+	env.RegisterActivity(&activities.Activities{})
+	prev, _ := json.Marshal(Snapshot{Status: "fulfilled", Sequence: 2, Processed: 2, Seen: packed("e1", "e2")})
+	var mu sync.Mutex
+	describes := 0
+	env.OnActivity("DescribeRun", mock.Anything, mock.Anything).Return(
+		func(context.Context, activities.DescribeRunInput) (activities.Run, error) {
+			mu.Lock()
+			defer mu.Unlock()
+			if describes++; env.Now().Before(t0.Add(10 * time.Minute)) {
+				return activities.Run{}, errors.New("describe run run-1: frontend unavailable")
+			}
+			return activities.Run{Memo: prev}, nil
+		})
+	env.OnActivity("FetchPhoenixOrder", mock.Anything, mock.Anything).Return(activities.OrderStatus{Status: "pending"}, nil)
+	env.RegisterDelayedCallback(func() { env.SignalWorkflow(SignalWebhookEvent, phoenixEvent("e0", "pending")) }, time.Second)
+	var during State
+	env.RegisterDelayedCallback(func() {
+		v, err := env.QueryWorkflow(QueryState)
+		if err == nil {
+			err = v.Get(&during)
+		}
+		if err != nil {
+			t.Errorf("query while loading: %v", err)
+		}
+	}, 5*time.Minute)
+	env.ExecuteWorkflow(Entity, reopenInput())
+	if err := env.GetWorkflowError(); err != nil {
+		t.Fatal(err)
+	}
+	var got State
+	if err := env.GetWorkflowResult(&got); err != nil {
+		t.Fatal(err)
+	}
+
+	if !strings.Contains(during.LastError, "load previous run run-1") || during.Processed != 0 || during.Status != "" {
+		t.Errorf("state while loading = %+v, want nothing handled and the load error in LastError", during)
+	}
+	checkStatus(t, got, "fulfilled", true)
+	checkCounts(t, got, 3, 0, 2)
+	checkStrings(t, "events", outcomes(got.Events), []string{"e0 ignored-backwards"})
+	if got.LastError != "" {
+		t.Errorf("last error after loading = %q, want cleared", got.LastError)
+	}
+	if describes < 2 {
+		t.Errorf("DescribeRun calls = %d, want the failures retried", describes)
+	}
+}
+
+// TestCarriedSizesAtTheBound: with a full event-ID memory of long IDs and
+// full histories, the snapshot memo, the ContinueAsNew input and the state
+// each stay within MaxPayloadBytes, and deduplication stays exact.
+func TestCarriedSizesAtTheBound(t *testing.T) {
+	for _, idLen := range []int{64, 200, 512} {
+		t.Run(fmt.Sprintf("%d-byte IDs", idLen), func(t *testing.T) {
+			id := func(i int) string {
+				s := fmt.Sprintf("%0*d", idLen, i)
+				return "e" + s[1:]
+			}
+			e := newEntity(phoenixInput())
+			for i := range maxRemembered {
+				e.memory.add(id(i))
+			}
+			details := map[string]string{"X-Fenix-Webhook-Id": strings.Repeat("w", 200), "X-Client-Storename": strings.Repeat("s", 200)}
+			for i := range maxKept + 50 {
+				e.state.Transitions = keepLast(append(e.state.Transitions, event.Transition{
+					Seq: i, From: "IN_TRANSIT", To: "OUT_FOR_DELIVERY", EventID: id(i), Source: "webhook",
+					At: t0, ProviderTime: t0.Format(time.RFC3339Nano), Details: details,
+				}), transitionBytes)
+				e.state.Events = keepLast(append(e.state.Events, event.Received{
+					EventID: id(i), Type: "tracking/updated", Status: "OUT_FOR_DELIVERY", ReceivedAt: t0, Outcome: "applied",
+				}), receivedBytes)
+			}
+			e.state.LastError = strings.Repeat("x", 1000)
+			in := phoenixInput()
+			in.Carry = &Carry{State: e.state, Seen: e.memory.packed(), TerminalAt: t0, LastActivity: t0}
+			dc := converter.GetDefaultDataConverter()
+			for what, v := range map[string]any{
+				"event-ID memory":     e.memory.packed(),
+				"snapshot memo":       map[string]any{MemoKey: Snapshot{Status: "x", Transitions: e.state.Transitions, Events: e.state.Events, Seen: e.memory.packed(), SavedAt: t0}},
+				"ContinueAsNew input": in,
+				"state":               e.state,
+			} {
+				p, err := dc.ToPayload(v)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if size := len(p.GetData()); size > MaxPayloadBytes {
+					t.Errorf("%s: %d bytes, want at most %d", what, size, MaxPayloadBytes)
+				}
+			}
+			if len(e.state.Transitions) == 0 || e.state.Transitions[len(e.state.Transitions)-1].EventID != id(maxKept+49) {
+				t.Error("the newest transition was not kept")
+			}
+			// Exact: every remembered ID is known, none of 10,000 others is.
+			carried := newEntity(in)
+			for i := range maxRemembered {
+				if !carried.memory.has(id(i)) {
+					t.Fatalf("carried memory forgot %q", id(i))
+				}
+				if carried.memory.has(id(maxRemembered + i)) {
+					t.Fatalf("carried memory holds %q, never added", id(maxRemembered+i))
+				}
+			}
+		})
 	}
 }

@@ -6,8 +6,6 @@
 package workflows
 
 import (
-	"go.temporal.io/api/enums/v1"
-	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 )
 
@@ -25,6 +23,12 @@ const (
 // replay-safe metrics handler, tagged provider and status.
 const MetricTransitionsApplied = "hookflow_transitions_applied_total"
 
+// MetricEventsHandled counts webhook events whose handling has finished,
+// tagged provider and outcome (applied, ignored-…, duplicate, error): the
+// end of an event's way through hookflow, which `hookflow bench --applied`
+// waits for.
+const MetricEventsHandled = "hookflow_events_handled_total"
+
 // Search attributes kept current on every entity workflow.
 var (
 	ProviderKey       = temporal.NewSearchAttributeKeyKeyword("WebhookProvider")
@@ -37,21 +41,4 @@ var (
 // SearchAttributes lists every search attribute hookflow needs registered.
 func SearchAttributes() []temporal.SearchAttributeKey {
 	return []temporal.SearchAttributeKey{ProviderKey, EntityTypeKey, EntityIDKey, EntityStatusKey, DeliveryFailedKey}
-}
-
-// StartOptions are the options every starter of an entity workflow uses
-// (receivers and reprocessing): the workflow ID, the identifying search
-// attributes and a readable summary for the Temporal UI.
-func StartOptions(workflowID, taskQueue string, in EntityInput) client.StartWorkflowOptions {
-	return client.StartWorkflowOptions{
-		ID:                    workflowID,
-		TaskQueue:             taskQueue,
-		WorkflowIDReusePolicy: enums.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
-		StaticSummary:         in.Provider + " " + in.EntityType + " " + in.EntityID,
-		TypedSearchAttributes: temporal.NewSearchAttributes(
-			ProviderKey.ValueSet(in.Provider),
-			EntityTypeKey.ValueSet(in.EntityType),
-			EntityIDKey.ValueSet(in.EntityID),
-		),
-	}
 }

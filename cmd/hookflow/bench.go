@@ -253,15 +253,9 @@ func bench(ctx context.Context, out io.Writer, cfg *config.Config, tc client.Cli
 		}
 		ev.Provider, ev.ReceivedAt = o.provider, time.Now().UTC()
 		ev.ID, ev.EntityID = "baseline-"+ev.ID, "baseline-"+ev.EntityID
-		wfID := ev.WorkflowID()
-		in := workflows.EntityInput{
-			Provider: ev.Provider, EntityType: ev.EntityType, EntityID: ev.EntityID,
-			Linger: cfg.Linger, IdleTimeout: cfg.IdleTimeout,
-		}
 		sctx, cancel := context.WithTimeout(ctx, cfg.StartTimeout)
 		defer cancel()
-		if _, err := tc.SignalWithStartWorkflow(sctx, wfID, workflows.SignalWebhookEvent, ev,
-			workflows.StartOptions(wfID, cfg.TaskQueue, in), workflows.Entity, in); err != nil {
+		if _, err := newStarter(cfg, tc).Signal(sctx, ev.Provider, ev.EntityType, ev.EntityID, workflows.SignalWebhookEvent, ev); err != nil {
 			return "error"
 		}
 		return "ok"

@@ -128,14 +128,9 @@ func reprocessOne(ctx context.Context, tc client.Client, cfg *config.Config, wor
 	if _, known := workflows.KindOf(provider, entityType); !known {
 		return fmt.Errorf("hookflow has no %s %s entities", provider, entityType)
 	}
-	in := workflows.EntityInput{
-		Provider: provider, EntityType: entityType, EntityID: entityID,
-		Linger: cfg.Linger, IdleTimeout: cfg.IdleTimeout,
-	}
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	_, err := tc.SignalWithStartWorkflow(ctx, workflowID, workflows.SignalReprocess, r,
-		workflows.StartOptions(workflowID, cfg.TaskQueue, in), workflows.Entity, in)
+	_, err := newStarter(cfg, tc).Signal(ctx, provider, entityType, entityID, workflows.SignalReprocess, r)
 	return err
 }
 

@@ -17,6 +17,7 @@ import (
 	"github.com/hookflow/hookflow/config"
 	"github.com/hookflow/hookflow/metrics"
 	"github.com/hookflow/hookflow/receivers"
+	"github.com/hookflow/hookflow/starter"
 	"github.com/hookflow/hookflow/workflows"
 )
 
@@ -119,6 +120,8 @@ func newReceiverApp(cfg *config.Config, tc client.Client, rdb redis.UniversalCli
 		StartTimeout: cfg.StartTimeout,
 		Linger:       cfg.Linger,
 		IdleTimeout:  cfg.IdleTimeout,
+		// NotFoundWindow is passed to new entity workflows.
+		NotFoundWindow: cfg.NotFoundWindow,
 	})
 	ps := providers(cfg)
 	for _, p := range ps {
@@ -140,7 +143,7 @@ func newWorker(cfg *config.Config, tc client.Client) worker.Worker {
 	w.RegisterActivity(&activities.Activities{
 		HTTP:          &http.Client{Timeout: 10 * time.Second},
 		PhoenixAPIURL: cfg.PhoenixAPIURL,
-		Visibility:    tc,
+		Temporal:      tc,
 		Namespace:     cfg.TemporalNamespace,
 	})
 	return w
@@ -160,4 +163,13 @@ func serveUntilDone(ctx context.Context, app *fiber.App, addr string) error {
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	return nil
+}
+
+// newStarter is the one way this process hands events and reprocess
+// requests to entity workflows.
+func newStarter(cfg *config.Config, tc client.Client) starter.Starter {
+	return starter.Starter{
+		Client: tc, TaskQueue: cfg.TaskQueue,
+		Linger: cfg.Linger, IdleTimeout: cfg.IdleTimeout, NotFoundWindow: cfg.NotFoundWindow,
+	}
 }

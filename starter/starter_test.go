@@ -1,0 +1,85 @@
+package starter
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+
+	"go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+
+	"github.com/hookflow/hookflow/workflows"
+)
+
+// call is one SignalWithStartWorkflow a fakeClient received.
+type call struct {
+	policy enums.WorkflowIdReusePolicy
+	in     workflows.EntityInput
+}
+
+// fakeClient answers SignalWithStartWorkflow from a script of errors, one
+// per call (nil past its end), and records the calls.
+type fakeClient struct {
+	mu     sync.Mutex
+	script []error
+	calls  []call
+}
+
+func (f *fakeClient) SignalWithStartWorkflow(_ context.Context, _, _ string, _ any,
+	opts client.StartWorkflowOptions, _ any, args ...any) (client.WorkflowRun, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	in, _ := args[0].(workflows.EntityInput)
+	f.calls = append(f.calls, call{policy: opts.WorkflowIDReusePolicy, in: in})
+	if n := len(f.calls); n <= len(f.script) && f.script[n-1] != nil {
+		return nil, f.script[n-1]
+	}
+	return nil, nil
+}
+
+func TestSignal(t *testing.T) {
+	closed := serviceerror.NewWorkflowExecutionAlreadyStarted("already started", "req-1", "run-closed")
+	tests := []struct {
+		name     string
+		script   []error
+		wantRuns []string // PreviousRunID of each call
+		wantErr  bool
+	}{
+		{"new or running entity: one call, nothing to load", nil, []string{""}, false},
+		{"closed entity: the second call names the closed run", []error{closed}, []string{"", "run-closed"}, false},
+		{"refusal without a run ID", []error{serviceerror.NewWorkflowExecutionAlreadyStarted("x", "", "")}, []string{""}, true},
+		{"other error", []error{serviceerror.NewUnavailable("down")}, []string{""}, true},
+		{"second call fails", []error{closed, serviceerror.NewUnavailable("down")}, []string{"", "run-closed"}, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fc := &fakeClient{script: tt.script}
+			s := Starter{Client: fc, TaskQueue: "q"}
+			_, err := s.Signal(context.Background(), "fenix", "shipment", "s1", workflows.SignalWebhookEvent, "ev")
+			if (err != nil) != tt.wantErr {
+				t.Fatalf("err = %v, want error %v", err, tt.wantErr)
+			}
+			var unavailable *serviceerror.Unavailable
+			if tt.wantErr && len(tt.script) > 0 && errors.As(tt.script[len(tt.script)-1], &unavailable) && !errors.As(err, &unavailable) {
+				t.Errorf("err = %v does not wrap the Temporal error", err)
+			}
+			if len(fc.calls) != len(tt.wantRuns) {
+				t.Fatalf("calls = %d, want %d", len(fc.calls), len(tt.wantRuns))
+			}
+			for i, c := range fc.calls {
+				if c.in.PreviousRunID != tt.wantRuns[i] || c.in.Revision != workflows.Revision {
+					t.Errorf("call %d input = %+v, want previous run %q at revision %d", i, c.in, tt.wantRuns[i], workflows.Revision)
+				}
+			}
+			// Only a start that follows a named closed run may reuse the ID.
+			if fc.calls[0].policy != enums.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE {
+				t.Errorf("first call reuse policy = %v, want REJECT_DUPLICATE", fc.calls[0].policy)
+			}
+			if len(fc.calls) == 2 && fc.calls[1].policy != enums.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE {
+				t.Errorf("second call reuse policy = %v, want ALLOW_DUPLICATE", fc.calls[1].policy)
+			}
+		})
+	}
+}
