@@ -846,6 +846,7 @@ func TestOutcomesReported(t *testing.T) {
 		{"unauthorized", nil, bearer("wrong"), body, receivers.OutcomeUnauthorized, 0},
 		{"invalid", nil, vec.Headers, []byte("nope"), receivers.OutcomeInvalid, 0},
 		{"unavailable", func(r *rig) { r.starter.setErr(errors.New("temporal down")) }, vec.Headers, body, receivers.OutcomeUnavailable, 0},
+		{"unusable ID", nil, bearer(phoenixSecret), []byte(`{"event":"e","data":{"orderId":"a\nb","orderStatus":"pending"}}`), receivers.OutcomeInvalid, 0},
 		{"dedup store down", func(r *rig) { r.dedup.err = errors.New("redis down") }, vec.Headers, body, receivers.OutcomeAccepted, 1},
 	}
 	for _, tt := range tests {
