@@ -14,6 +14,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/recover"
+	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 
 	"github.com/hookflow/hookflow/event"
@@ -96,6 +97,9 @@ const (
 	OutcomeTooLarge     Outcome = "too_large"
 	OutcomeOverloaded   Outcome = "overloaded"
 	OutcomeUnavailable  Outcome = "unavailable"
+	// OutcomeRejected is a permanent refusal by Temporal (invalid
+	// argument), answered 400 so the provider does not retry it for ever.
+	OutcomeRejected Outcome = "rejected"
 )
 
 // retryAfter is the Retry-After, in seconds, of the 409, 429 and 503 answers.
@@ -238,7 +242,14 @@ func (r *Receiver) handle(c *fiber.Ctx, p *Provider) (Outcome, error) {
 		defer func() { <-r.inFlight }()
 		return r.start(ev, wfID)
 	}()
-	if err != nil {
+	var refused *serviceerror.InvalidArgument
+	switch {
+	case errors.As(err, &refused):
+		// Temporal will refuse this event every time: a 503 would make the
+		// provider retry it for ever. The deferred release drops the record.
+		log.Error("webhook refused by Temporal", "error", clip(err.Error(), maxLogErrorBytes))
+		return OutcomeRejected, c.Status(fiber.StatusBadRequest).JSON(errorBody{Error: "event refused as invalid; do not retry it"})
+	case err != nil:
 		log.Error("webhook not handed to Temporal", "error", clip(err.Error(), maxLogErrorBytes))
 		c.Set(fiber.HeaderRetryAfter, retryAfter)
 		return OutcomeUnavailable, c.Status(fiber.StatusServiceUnavailable).JSON(errorBody{Error: "temporarily unavailable, retry later"})

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 
 	"github.com/hookflow/hookflow/event"
@@ -846,6 +847,7 @@ func TestOutcomesReported(t *testing.T) {
 		{"unauthorized", nil, bearer("wrong"), body, receivers.OutcomeUnauthorized, 0},
 		{"invalid", nil, vec.Headers, []byte("nope"), receivers.OutcomeInvalid, 0},
 		{"unavailable", func(r *rig) { r.starter.setErr(errors.New("temporal down")) }, vec.Headers, body, receivers.OutcomeUnavailable, 0},
+		{"rejected by Temporal", func(r *rig) { r.starter.setErr(serviceerror.NewInvalidArgument("bad")) }, vec.Headers, body, receivers.OutcomeRejected, 0},
 		{"unusable ID", nil, bearer(phoenixSecret), []byte(`{"event":"e","data":{"orderId":"a\nb","orderStatus":"pending"}}`), receivers.OutcomeInvalid, 0},
 		{"dedup store down", func(r *rig) { r.dedup.err = errors.New("redis down") }, vec.Headers, body, receivers.OutcomeAccepted, 1},
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/redis/go-redis/v9"
+	"go.temporal.io/api/serviceerror"
 
 	"github.com/hookflow/hookflow/receivers"
 )
@@ -184,6 +186,56 @@ func TestUnusableIDFieldNames(t *testing.T) {
 			wantBody(t, resp, `{"error":"invalid `+tt.wantField+`"}`)
 			if n := len(starter.Calls()); n != 0 || dedup.claims != 0 {
 				t.Errorf("got %d start(s) and %d claim(s), want none", n, dedup.claims)
+			}
+		})
+	}
+}
+
+// TestTemporalRefusal: Temporal's permanent refusal (invalid argument) is a
+// 400 without Retry-After that leaves no dedup record, so the provider stops
+// retrying; any other failure stays a 503 to retry.
+func TestTemporalRefusal(t *testing.T) {
+	body, vec := loadVector(t, fulfilledFile)
+	store, c := newRedisDedup(t)
+	invalid := serviceerror.NewInvalidArgument("WorkflowId length exceeds limit.")
+	tests := []struct {
+		name        string
+		err         error
+		status      int
+		retryAfter  bool
+		wantOutcome receivers.Outcome
+	}{
+		{"invalid argument", invalid, 400, false, receivers.OutcomeRejected},
+		{"invalid argument wrapped", fmt.Errorf("shared starter: %w", invalid), 400, false, receivers.OutcomeRejected},
+		{"unavailable", serviceerror.NewUnavailable("frontend down"), 503, true, receivers.OutcomeUnavailable},
+		{"other error", errors.New("connection refused"), 503, true, receivers.OutcomeUnavailable},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Cleanup(func() { c.FlushDB(context.Background()) })
+			m := &countingMetrics{}
+			r, d := redisRig(t, store, func(o *receivers.Options) { o.Metrics = m })
+			r.starter.setErr(tt.err)
+
+			resp := post(t, r.app, "/webhooks/phoenix", body, vec.Headers)
+			wantStatus(t, resp, tt.status)
+			if got := resp.header.Get("Retry-After") != ""; got != tt.retryAfter {
+				t.Errorf("Retry-After set: got %v, want %v", got, tt.retryAfter)
+			}
+			msg, _ := resp.json(t)["error"].(string)
+			if msg == "" || strings.Contains(msg, "WorkflowId") || strings.Contains(msg, "frontend") {
+				t.Errorf("body %s: want an error message of our own", resp.body)
+			}
+			if n, claims := len(r.starter.Calls()), d.claims.Load(); n != 1 || claims != 1 {
+				t.Errorf("got %d start(s) and %d claim(s), want 1 and 1", n, claims)
+			}
+			if keys := dbKeys(t, c); len(keys) != 0 {
+				t.Errorf("dedup records left: %q, want none", keys)
+			}
+			m.mu.Lock()
+			defer m.mu.Unlock()
+			if len(m.outcomes) != 1 || m.outcomes[0] != tt.wantOutcome {
+				t.Errorf("outcomes: got %v, want [%s]", m.outcomes, tt.wantOutcome)
 			}
 		})
 	}
