@@ -7,10 +7,13 @@ import (
 	"encoding/hex"
 	"errors"
 	"log/slog"
+	"strconv"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/recover"
+	"go.temporal.io/api/serviceerror"
 
 	"github.com/hookflow/hookflow/event"
 	"github.com/hookflow/hookflow/starter"
@@ -98,6 +101,9 @@ const (
 	OutcomeTooLarge     Outcome = "too_large"
 	OutcomeOverloaded   Outcome = "overloaded"
 	OutcomeUnavailable  Outcome = "unavailable"
+	// OutcomeRejected is a permanent refusal by Temporal (invalid
+	// argument), answered 400 so the provider does not retry it for ever.
+	OutcomeRejected Outcome = "rejected"
 )
 
 // retryAfter is the Retry-After, in seconds, of the 409, 429 and 503 answers.
@@ -148,7 +154,7 @@ func (r *Receiver) handle(c *fiber.Ctx, p *Provider) (Outcome, error) {
 		default:
 			msg = "Missing or invalid authorization header"
 		}
-		log.Warn("webhook rejected", "reason", err.Error())
+		log.Warn("webhook rejected", "reason", clip(err.Error(), maxLogValueBytes))
 		return OutcomeUnauthorized, c.Status(fiber.StatusUnauthorized).JSON(errorBody{Error: msg})
 	}
 
@@ -156,19 +162,26 @@ func (r *Receiver) handle(c *fiber.Ctx, p *Provider) (Outcome, error) {
 	var missing *MissingFieldsError
 	switch {
 	case errors.Is(err, ErrIgnored):
-		log.Info("webhook ignored", "event_type", ev.Type)
+		log.Info("webhook ignored", "event_type", clip(ev.Type, maxLogValueBytes))
 		return OutcomeIgnored, c.JSON(fiber.Map{"success": true, "ignored": true})
 	case errors.As(err, &missing):
 		return OutcomeInvalid, c.Status(fiber.StatusBadRequest).JSON(errorBody{Error: "Missing required fields", Required: missing.Required})
 	case err != nil:
 		return OutcomeInvalid, c.Status(fiber.StatusBadRequest).JSON(errorBody{Error: ErrInvalidJSON.Error()})
 	}
+	// Before the dedup claim: an unusable ID must leave no record, and
+	// Temporal would refuse it for ever, so the provider must not retry.
+	if field := p.unusableIDField(ev); field != "" {
+		log.Warn("webhook refused: unusable identifier", "field", field,
+			"entity_id", clip(ev.EntityID, maxLogValueBytes), "event_id", clip(ev.ID, maxLogValueBytes))
+		return OutcomeInvalid, c.Status(fiber.StatusBadRequest).JSON(errorBody{Error: "invalid " + field})
+	}
 	ev.Provider = p.Name
 	ev.RequestID = reqID
 	ev.ReceivedAt = time.Now().UTC()
 	ev.Body = bytes.Clone(body) // Fiber reuses its buffers after the handler returns
 	wfID := ev.WorkflowID()
-	log = log.With("event_id", ev.ID, "workflow_id", wfID)
+	log = log.With("event_id", clip(ev.ID, maxLogValueBytes), "workflow_id", clip(wfID, maxLogValueBytes))
 	reply := func(dup bool) error {
 		base := Accepted{Success: true, Duplicate: dup, EventID: ev.ID, WorkflowID: wfID}
 		if p.Reply != nil {
@@ -193,7 +206,7 @@ func (r *Receiver) handle(c *fiber.Ctx, p *Provider) (Outcome, error) {
 		case err != nil:
 			// Accept anyway: the workflow's own event-ID memory keeps
 			// processing exactly-once while Redis is away.
-			log.Warn("dedup store unavailable, accepting without it", "error", err.Error())
+			log.Warn("dedup store unavailable, accepting without it", "error", clip(err.Error(), maxLogErrorBytes))
 			r.opts.Metrics.DedupError(p.Name)
 			claimed = true
 		case claim == Done:
@@ -215,7 +228,7 @@ func (r *Receiver) handle(c *fiber.Ctx, p *Provider) (Outcome, error) {
 		defer cancel()
 		if err := r.opts.Dedup.Release(ctx, key); err != nil {
 			// The pending record expires by itself after its short TTL.
-			log.Warn("dedup release failed", "error", err.Error())
+			log.Warn("dedup release failed", "error", clip(err.Error(), maxLogErrorBytes))
 		}
 	}
 
@@ -233,8 +246,15 @@ func (r *Receiver) handle(c *fiber.Ctx, p *Provider) (Outcome, error) {
 		defer func() { <-r.inFlight }()
 		return r.start(ev)
 	}()
-	if err != nil {
-		log.Error("webhook not handed to Temporal", "error", err.Error())
+	var refused *serviceerror.InvalidArgument
+	switch {
+	case errors.As(err, &refused):
+		// Temporal will refuse this event every time: a 503 would make the
+		// provider retry it for ever. The deferred release drops the record.
+		log.Error("webhook refused by Temporal", "error", clip(err.Error(), maxLogErrorBytes))
+		return OutcomeRejected, c.Status(fiber.StatusBadRequest).JSON(errorBody{Error: "event refused as invalid; do not retry it"})
+	case err != nil:
+		log.Error("webhook not handed to Temporal", "error", clip(err.Error(), maxLogErrorBytes))
 		c.Set(fiber.HeaderRetryAfter, retryAfter)
 		return OutcomeUnavailable, c.Status(fiber.StatusServiceUnavailable).JSON(errorBody{Error: "temporarily unavailable, retry later"})
 	}
@@ -243,11 +263,11 @@ func (r *Receiver) handle(c *fiber.Ctx, p *Provider) (Outcome, error) {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		if err := r.opts.Dedup.Finish(ctx, key); err != nil {
 			// Temporal has the event; a redelivery is caught by the workflow.
-			log.Warn("dedup finish failed", "error", err.Error())
+			log.Warn("dedup finish failed", "error", clip(err.Error(), maxLogErrorBytes))
 		}
 		cancel()
 	}
-	log.Info("webhook accepted", "event_type", ev.Type, "status", ev.Status)
+	log.Info("webhook accepted", "event_type", clip(ev.Type, maxLogValueBytes), "status", clip(ev.Status, maxLogValueBytes))
 	return OutcomeAccepted, reply(false)
 }
 
@@ -257,6 +277,27 @@ func (r *Receiver) start(ev event.Event) error {
 	defer cancel()
 	_, err := r.starter.Signal(ctx, ev.Provider, ev.EntityType, ev.EntityID, workflows.SignalWebhookEvent, ev)
 	return err
+}
+
+// Bounds of request-derived values in log lines, so a provider cannot fill
+// the logs: IDs, types and reasons are cut at maxLogValueBytes; error texts,
+// which wrap an already bounded workflow ID, at maxLogErrorBytes.
+const (
+	maxLogValueBytes = 128
+	maxLogErrorBytes = 512
+)
+
+// clip returns s cut to at most max bytes, on a rune boundary, followed by a
+// marker with its full length, or s itself when it fits.
+func clip(s string, max int) string {
+	if len(s) <= max {
+		return s
+	}
+	cut := max
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…[truncated, " + strconv.Itoa(len(s)) + " bytes]"
 }
 
 // RequestID returns the request's X-Request-Id, set by the RequestIDs

@@ -56,6 +56,9 @@ func Fenix(verifier Verifier) Provider {
 		Verifier:     verifier,
 		Parse:        parseFenix,
 		Unauthorized: fenixUnauthorized,
+
+		EntityIDField: "tracking_number",
+		EventIDField:  FenixEventIDHeader,
 	}
 }
 

@@ -47,6 +47,8 @@ func Phantom(verifier Verifier) Provider {
 		Routes:   []string{"/webhooks/phantom"},
 		Verifier: verifier,
 		Parse:    parsePhantom,
+		// The event ID stays "eventId": it is built from the type and data.id.
+		EntityIDField: "data.id",
 	}
 }
 

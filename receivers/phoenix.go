@@ -29,6 +29,9 @@ func Phoenix(verifier Verifier) Provider {
 		Verifier: verifier,
 		Parse:    parsePhoenix,
 		Reply:    phoenixReply,
+		// The event ID stays "eventId": without a body id it is built
+		// from orderId, orderStatus and timestamp.
+		EntityIDField: "data.orderId",
 	}
 }
 

@@ -8,8 +8,11 @@
 package receivers
 
 import (
+	"cmp"
 	"errors"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/hookflow/hookflow/event"
 )
@@ -52,6 +55,57 @@ type Provider struct {
 	// Unauthorized, when set, is the 401 error message for a credential that
 	// does not match (some providers document theirs).
 	Unauthorized string
+
+	// EntityIDField and EventIDField name the entity and event IDs as the
+	// provider's engineers know them, for the 400 "invalid <field>" of an
+	// unusable one; "entityId" and "eventId" when empty. A provider whose ID
+	// is built from several fields leaves its name generic.
+	EntityIDField string
+	EventIDField  string
+}
+
+// Limits of the identifiers hookflow accepts. They bound what a provider can
+// make us store, log and send to Temporal, and they keep every workflow ID
+// under Temporal's own limit (1000 bytes by default): the longest prefix,
+// "phantom-transaction:", plus MaxEntityIDBytes fits with room to spare.
+const (
+	// MaxEntityIDBytes is the longest entity ID, in bytes, that becomes a
+	// workflow ID; a longer one is answered 400 "invalid <field>".
+	MaxEntityIDBytes = 256
+	// MaxEventIDBytes is the longest event ID, in bytes, that becomes a
+	// dedup key and the workflow's event-ID memory; a longer one is
+	// answered 400 "invalid <field>".
+	MaxEventIDBytes = 512
+)
+
+// usableID reports whether id may name an entity or event: at most max
+// bytes, valid UTF-8, and printable throughout (no control characters, DEL,
+// or other runes unicode.IsPrint rejects). Ranging over invalid UTF-8 yields
+// U+FFFD, which is refused as well: it is also what encoding/json makes of
+// invalid UTF-8 in a string, so two IDs sent that way would become one.
+func usableID(id string, max int) bool {
+	if len(id) > max {
+		return false
+	}
+	for _, r := range id {
+		if r == utf8.RuneError || !unicode.IsPrint(r) {
+			return false
+		}
+	}
+	return true
+}
+
+// unusableIDField returns the field to name in the 400 when ev's entity or
+// event ID is unusable, and "" when both are fine. The entity ID is checked
+// first: some event IDs are built from it.
+func (p *Provider) unusableIDField(ev event.Event) string {
+	switch {
+	case !usableID(ev.EntityID, MaxEntityIDBytes):
+		return cmp.Or(p.EntityIDField, "entityId")
+	case !usableID(ev.ID, MaxEventIDBytes):
+		return cmp.Or(p.EventIDField, "eventId")
+	}
+	return ""
 }
 
 // Accepted is the body of a 200 for an accepted or duplicate event.

@@ -54,6 +54,9 @@ func UP42(verifier Verifier) Provider {
 		Routes:   []string{"/webhooks/up42"},
 		Verifier: verifier,
 		Parse:    parseUP42,
+
+		EntityIDField: "data.orderId",
+		EventIDField:  "id",
 	}
 }
 
