@@ -708,7 +708,8 @@ func failure(o benchOptions, recv, raw benchResult) error {
 	_, want := o.expects()
 	var err error
 	if recv.unexpected > 0 {
-		err = fmt.Errorf("%d of %d answers were not the expected %s (%s)", recv.unexpected, recv.sent, want, recv.outcomes())
+		err = fmt.Errorf("%d of %d answers were not the expected %s (%s; %d new, %d duplicate)",
+			recv.unexpected, recv.sent, want, recv.outcomes(), recv.accepted, recv.duplicates)
 		if recv.firstError != "" {
 			err = fmt.Errorf("%w, first error: %s", err, recv.firstError)
 		}

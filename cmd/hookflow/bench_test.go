@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"math"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
@@ -413,6 +414,33 @@ func TestParseHandled(t *testing.T) {
 	}
 	if _, _, err := parseHandled(strings.NewReader(`hookflow_events_handled_total{provider="fenix} 3`+"\n"), "fenix"); err == nil {
 		t.Error("unterminated label value: no error")
+	}
+}
+
+func TestParseSample(t *testing.T) {
+	tests := []struct {
+		line   string
+		name   string
+		labels map[string]string
+		value  float64
+	}{
+		{`up 1`, "up", map[string]string{}, 1},
+		{`m{} 2.5 1700000000000`, "m", map[string]string{}, 2.5},
+		{`m{a="x",b=""} 3`, "m", map[string]string{"a": "x", "b": ""}, 3},
+		{`m{path="C:\\dir",q="say \"hi\", provider=\"x\"",nl="a\nb"} 4`, "m",
+			map[string]string{"path": `C:\dir`, "q": `say "hi", provider="x"`, "nl": "a\nb"}, 4},
+		{`m{a="1",} +Inf`, "m", map[string]string{"a": "1"}, math.Inf(1)},
+	}
+	for _, tt := range tests {
+		name, labels, value, err := parseSample(tt.line)
+		if err != nil || name != tt.name || !reflect.DeepEqual(labels, tt.labels) || value != tt.value {
+			t.Errorf("parseSample(%s) = %s %v %v %v, want %s %v %v", tt.line, name, labels, value, err, tt.name, tt.labels, tt.value)
+		}
+	}
+	for _, line := range []string{`m`, `m{a="1"`, `m{a="1"} x`, `{a="1"} 1`, `m{a} 1`} {
+		if _, _, _, err := parseSample(line); err == nil {
+			t.Errorf("parseSample(%s): no error", line)
+		}
 	}
 }
 
