@@ -1,0 +1,48 @@
+package main
+
+import (
+	"encoding/json"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/gofiber/fiber/v2"
+)
+
+// TestPhoenixSandboxBulk registers orders in one PATCH and reads each back
+// as the workflows' activity would; a malformed body changes nothing.
+func TestPhoenixSandboxBulk(t *testing.T) {
+	app := fiber.New()
+	mountPhoenixSandbox(app)
+	do := func(method, path, body string) (int, map[string]any) {
+		t.Helper()
+		req := httptest.NewRequest(method, path, strings.NewReader(body))
+		req.Header.Set("Content-Type", jsonType)
+		resp, err := app.Test(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var got map[string]any
+		_ = json.NewDecoder(resp.Body).Decode(&got)
+		return resp.StatusCode, got
+	}
+
+	if code, _ := do("PATCH", sandboxPrefix+"/orders", `{"o-1":"pending","o-2":"fulfilled"}`); code != 200 {
+		t.Fatalf("PATCH orders = %d, want 200", code)
+	}
+	for id, want := range map[string]string{"o-1": "pending", "o-2": "fulfilled"} {
+		code, got := do("GET", sandboxPrefix+"/orders/"+id, "")
+		if code != 200 || got["status"] != want {
+			t.Errorf("GET %s = %d %v, want 200 status %s", id, code, got, want)
+		}
+	}
+	for _, body := range []string{`not json`, `{}`, `{"o-3":""}`, `{"":"pending"}`} {
+		if code, _ := do("PATCH", sandboxPrefix+"/orders", body); code != 400 {
+			t.Errorf("PATCH %s = %d, want 400", body, code)
+		}
+	}
+	if code, _ := do("GET", sandboxPrefix+"/orders/o-3", ""); code != 404 {
+		t.Errorf("GET o-3 after refused PATCH = %d, want 404", code)
+	}
+}
