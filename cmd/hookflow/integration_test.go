@@ -18,6 +18,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/worker"
 
 	"github.com/hookflow/hookflow/config"
 	"github.com/hookflow/hookflow/internal/testenv"
@@ -87,6 +88,7 @@ type stack struct {
 	redis    *testenv.Redis
 	rdb      *redis.Client
 	tc       client.Client
+	worker   worker.Worker // stopped early by tests of a workflow no worker answers for
 	api      *phoenixAPI
 	base     string
 	logs     *syncBuffer
@@ -133,11 +135,11 @@ func newStack(t *testing.T, env map[string]string) *stack {
 	}
 	t.Cleanup(func() { s.rdb.Close() })
 
-	w := newWorker(cfg, s.tc)
-	if err := w.Start(); err != nil {
+	s.worker = newWorker(cfg, s.tc)
+	if err := s.worker.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(w.Stop)
+	t.Cleanup(s.worker.Stop)
 
 	app := newReceiverApp(cfg, s.tc, s.rdb, log, s.metrics)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
