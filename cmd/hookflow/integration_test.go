@@ -34,15 +34,17 @@ func fixture(t *testing.T, name string) []byte { return testenv.Fixture(t, name)
 type phoenixAPI struct {
 	mu     sync.Mutex
 	orders map[string]string
+	reads  map[string]int // GET /orders/:id answered, per order
 	srv    *httptest.Server
 }
 
 func newPhoenixAPI(t *testing.T) *phoenixAPI {
-	a := &phoenixAPI{orders: map[string]string{}}
+	a := &phoenixAPI{orders: map[string]string{}, reads: map[string]int{}}
 	a.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id := strings.TrimPrefix(r.URL.Path, "/orders/")
 		a.mu.Lock()
 		status, ok := a.orders[id]
+		a.reads[id]++
 		a.mu.Unlock()
 		if !ok {
 			http.NotFound(w, r)
@@ -59,6 +61,15 @@ func (a *phoenixAPI) set(order, status string) {
 	a.mu.Lock()
 	a.orders[order] = status
 	a.mu.Unlock()
+}
+
+// readsOf is how many times the API has been asked for the order: a
+// barrier for a workflow's handling that records nothing when it changes
+// nothing, such as a reprocess.
+func (a *phoenixAPI) readsOf(order string) int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.reads[order]
 }
 
 // syncBuffer collects the process's logs for the no-secret check.
