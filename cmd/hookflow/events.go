@@ -19,8 +19,18 @@ func newEventsCmd(a *app) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			// The events are as of the note's time when the workflow did not
+			// answer. --json keeps printing the bare list scripts expect, so
+			// its note goes to stderr.
+			note := fallbackNote(rep)
 			if asJSON {
+				if note != "" {
+					fmt.Fprintln(cmd.ErrOrStderr(), "note: "+note)
+				}
 				return writeJSON(cmd.OutOrStdout(), rep.State.Events)
+			}
+			if note != "" {
+				fmt.Fprintln(cmd.OutOrStdout(), "note: "+note)
 			}
 			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 2, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "received\tevent\ttype\tstatus\toutcome")

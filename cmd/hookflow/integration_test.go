@@ -18,6 +18,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/worker"
 	"google.golang.org/grpc"
 
 	"github.com/hookflow/hookflow/config"
@@ -34,15 +35,17 @@ func fixture(t *testing.T, name string) []byte { return testenv.Fixture(t, name)
 type phoenixAPI struct {
 	mu     sync.Mutex
 	orders map[string]string
+	reads  map[string]int // GET /orders/:id answered, per order
 	srv    *httptest.Server
 }
 
 func newPhoenixAPI(t *testing.T) *phoenixAPI {
-	a := &phoenixAPI{orders: map[string]string{}}
+	a := &phoenixAPI{orders: map[string]string{}, reads: map[string]int{}}
 	a.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id := strings.TrimPrefix(r.URL.Path, "/orders/")
 		a.mu.Lock()
 		status, ok := a.orders[id]
+		a.reads[id]++
 		a.mu.Unlock()
 		if !ok {
 			http.NotFound(w, r)
@@ -59,6 +62,15 @@ func (a *phoenixAPI) set(order, status string) {
 	a.mu.Lock()
 	a.orders[order] = status
 	a.mu.Unlock()
+}
+
+// readsOf is how many times the API has been asked for the order: a
+// barrier for a workflow's handling that records nothing when it changes
+// nothing, such as a reprocess.
+func (a *phoenixAPI) readsOf(order string) int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.reads[order]
 }
 
 // syncBuffer collects the process's logs for the no-secret check.
@@ -88,6 +100,7 @@ type stack struct {
 	redis    *testenv.Redis
 	rdb      *redis.Client
 	tc       client.Client
+	worker   worker.Worker // stopped early by tests of a workflow no worker answers for
 	api      *phoenixAPI
 	base     string
 	logs     *syncBuffer
@@ -163,11 +176,11 @@ func newStack(t *testing.T, env map[string]string) *stack {
 	}
 	t.Cleanup(func() { s.rdb.Close() })
 
-	w := newWorker(cfg, s.tc)
-	if err := w.Start(); err != nil {
+	s.worker = newWorker(cfg, s.tc)
+	if err := s.worker.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(w.Stop)
+	t.Cleanup(s.worker.Stop)
 
 	app := newReceiverApp(cfg, s.tc, s.rdb, log, s.metrics)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")

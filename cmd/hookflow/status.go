@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/url"
@@ -11,7 +12,11 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"go.temporal.io/api/serviceerror"
+	workflowpb "go.temporal.io/api/workflow/v1"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
+	"go.temporal.io/sdk/temporal"
 
 	"github.com/hookflow/hookflow/config"
 	"github.com/hookflow/hookflow/workflows"
@@ -25,7 +30,28 @@ type entityReport struct {
 	UIURL      string            `json:"uiUrl"`
 	State      workflows.State   `json:"state"`
 	Pending    []pendingActivity `json:"pendingActivities,omitempty"`
+	// Source is sourceLive when the workflow answered its state query, or
+	// sourcePublished when State is what the workflow last published (its
+	// snapshot memo and search attributes) because it did not answer.
+	Source string `json:"source"`
+	// PublishedAt is when the published snapshot was saved: zero for a live
+	// state, or when the run has published none yet.
+	PublishedAt time.Time `json:"publishedAt,omitzero"`
+	// LiveQuery says why the live query gave no state, for a published one.
+	LiveQuery string `json:"liveQuery,omitempty"`
 }
+
+// Where an entityReport's State comes from.
+const (
+	sourceLive      = "live"
+	sourcePublished = "published"
+)
+
+// liveQueryWait is how long status and events wait for the workflow to
+// answer its state query. During a workflow-task backlog the query waits
+// behind the backlog and would time out; past this wait the report shows the
+// state the workflow last published instead, which costs no worker.
+const liveQueryWait = 2 * time.Second
 
 // pendingActivity is an activity the workflow waits on, with its retries.
 type pendingActivity struct {
@@ -65,7 +91,7 @@ func (a *app) report(ctx context.Context, workflowID string) (entityReport, erro
 		return entityReport{}, err
 	}
 	defer tc.Close()
-	return describeEntity(ctx, tc, cfg, workflowID)
+	return describeEntity(ctx, tc, cfg, workflowID, liveQueryWait)
 }
 
 // writeJSON prints v as indented JSON, for --json.
@@ -75,8 +101,10 @@ func writeJSON(w io.Writer, v any) error {
 	return enc.Encode(v)
 }
 
-// describeEntity queries the workflow's state and describes its latest run.
-func describeEntity(ctx context.Context, tc client.Client, cfg *config.Config, workflowID string) (entityReport, error) {
+// describeEntity describes the latest run of an entity workflow and queries
+// its state, waiting at most wait for the answer; when none comes, the state
+// is the one the run last published.
+func describeEntity(ctx context.Context, tc client.Client, cfg *config.Config, workflowID string, wait time.Duration) (entityReport, error) {
 	rep := entityReport{WorkflowID: workflowID}
 	d, err := tc.DescribeWorkflowExecution(ctx, workflowID, "")
 	if err != nil {
@@ -101,14 +129,99 @@ func describeEntity(ctx context.Context, tc client.Client, cfg *config.Config, w
 		}
 		rep.Pending = append(rep.Pending, p)
 	}
-	v, err := tc.QueryWorkflow(ctx, workflowID, "", workflows.QueryState)
-	if err != nil {
-		return rep, fmt.Errorf("query %s: %w", workflowID, err)
+
+	qctx, cancel := context.WithTimeout(ctx, wait)
+	defer cancel()
+	v, qerr := tc.QueryWorkflow(qctx, workflowID, rep.RunID, workflows.QueryState)
+	if qerr == nil {
+		rep.Source = sourceLive
+		if err := v.Get(&rep.State); err != nil {
+			return rep, fmt.Errorf("decode state of %s: %w", workflowID, err)
+		}
+		return rep, nil
 	}
-	if err := v.Get(&rep.State); err != nil {
-		return rep, fmt.Errorf("decode state of %s: %w", workflowID, err)
+	if ctx.Err() != nil {
+		return rep, fmt.Errorf("query %s: %w", workflowID, qerr)
+	}
+	// No worker answered: a backlog, no worker running, or a closed run
+	// that no worker replays. What the run published is current as of its
+	// last applied transition.
+	st, savedAt, err := publishedState(info)
+	if err != nil {
+		return rep, fmt.Errorf("query %s: %w; published state: %w", workflowID, qerr, err)
+	}
+	if st.Provider == "" && savedAt.IsZero() {
+		return rep, fmt.Errorf("query %s: %w (and it has published no state)", workflowID, qerr)
+	}
+	rep.State, rep.PublishedAt, rep.Source = st, savedAt, sourcePublished
+	var deadline *serviceerror.DeadlineExceeded
+	if qctx.Err() != nil || errors.As(qerr, &deadline) {
+		rep.LiveQuery = fmt.Sprintf("did not answer within %s (workflow task backlog?)", wait)
+	} else {
+		rep.LiveQuery = "failed: " + qerr.Error()
 	}
 	return rep, nil
+}
+
+// publishedState is the entity's state as its run last published it: the
+// search attributes, kept current at every change, and the snapshot memo
+// (workflows.MemoKey) for the history, saved at every applied transition.
+// savedAt is the snapshot's time, zero when the run has saved none yet (its
+// first event still queued). The live-only LastError is not published.
+func publishedState(info *workflowpb.WorkflowExecutionInfo) (st workflows.State, savedAt time.Time, err error) {
+	attrs := info.GetSearchAttributes().GetIndexedFields()
+	keyword := func(key temporal.SearchAttributeKeyKeyword) (string, error) {
+		var s string
+		p, ok := attrs[key.GetName()]
+		if !ok {
+			return "", nil
+		}
+		if err := converter.GetDefaultDataConverter().FromPayload(p, &s); err != nil {
+			return "", fmt.Errorf("search attribute %s: %w", key.GetName(), err)
+		}
+		return s, nil
+	}
+	for _, f := range []struct {
+		key temporal.SearchAttributeKeyKeyword
+		to  *string
+	}{
+		{workflows.ProviderKey, &st.Provider},
+		{workflows.EntityTypeKey, &st.EntityType},
+		{workflows.EntityIDKey, &st.EntityID},
+		{workflows.EntityStatusKey, &st.Status},
+	} {
+		if *f.to, err = keyword(f.key); err != nil {
+			return workflows.State{}, time.Time{}, err
+		}
+	}
+	if p, ok := info.GetMemo().GetFields()[workflows.MemoKey]; ok {
+		snap, err := workflows.DecodeSnapshot(p)
+		if err != nil {
+			return workflows.State{}, time.Time{}, err
+		}
+		if st.Status == "" {
+			st.Status = snap.Status
+		}
+		st.ResumeFrom, st.Sequence, st.Transitions = snap.ResumeFrom, snap.Sequence, snap.Transitions
+		st.Processed, st.Duplicates, st.Events = snap.Processed, snap.Duplicates, snap.Events
+		savedAt = snap.SavedAt
+	}
+	if kind, ok := workflows.KindOf(st.Provider, st.EntityType); ok {
+		st.Terminal = kind.Terminal[st.Status]
+	}
+	return st, savedAt, nil
+}
+
+// fallbackNote is the line that says a report's state is not live, or ""
+// when it is.
+func fallbackNote(rep entityReport) string {
+	if rep.Source != sourcePublished {
+		return ""
+	}
+	if rep.PublishedAt.IsZero() {
+		return "live query " + rep.LiveQuery + "; showing the search attributes only (no state published yet)"
+	}
+	return "live query " + rep.LiveQuery + "; showing the state last published at " + rep.PublishedAt.UTC().Format(time.RFC3339)
 }
 
 // printReport writes the report for a person to read.
@@ -120,6 +233,9 @@ func printReport(w io.Writer, rep entityReport) {
 	}
 	if st.Terminal {
 		status += " (terminal)"
+	}
+	if note := fallbackNote(rep); note != "" {
+		fmt.Fprintf(w, "note:       %s\n", note)
 	}
 	fmt.Fprintf(w, "workflow:   %s (%s)\n", rep.WorkflowID, strings.ToLower(rep.RunStatus))
 	fmt.Fprintf(w, "entity:     %s %s %s\n", st.Provider, st.EntityType, st.EntityID)
