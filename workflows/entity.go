@@ -127,15 +127,8 @@ func Entity(ctx workflow.Context, in EntityInput) (State, error) {
 
 	events := workflow.GetSignalChannel(ctx, SignalWebhookEvent)
 	reprocess := workflow.GetSignalChannel(ctx, SignalReprocess)
-	idleCloses := e.idle > 0 && (e.rev >= 1 || workflow.GetVersion(ctx, changeIdleClose, workflow.DefaultVersion, 1) >= 1)
-	// One idle timer and one linger timer at a time, each re-armed only
-	// when it fires early, so events add no timer commands to the history.
-	// (Revision 0 runs replay their linger timer per wait.)
-	var idleTimer, lingerTimer workflow.Future
-	cancelIdle := func() {}
-	handled := 0
-	for {
-		lingered, idled := false, false
+	clock := closeClock{idleCloses: e.idle > 0 && (e.rev >= 1 || workflow.GetVersion(ctx, changeIdleClose, workflow.DefaultVersion, 1) >= 1)}
+	for handled := 1; ; handled++ {
 		sel := workflow.NewSelector(ctx)
 		sel.AddReceive(events, func(c workflow.ReceiveChannel, _ bool) {
 			var ev event.Event
@@ -147,63 +140,92 @@ func Entity(ctx workflow.Context, in EntityInput) (State, error) {
 			c.Receive(ctx, &r)
 			e.onReprocess(ctx, r)
 		})
-		cancelTimer := func() {}
-		switch {
-		case e.state.Terminal && e.rev >= 1:
-			if lingerTimer == nil {
-				lingerTimer = workflow.NewTimer(ctx, e.lingerLeft(ctx))
-			}
-			sel.AddFuture(lingerTimer, func(workflow.Future) { lingered = true })
-		case e.state.Terminal:
-			if idleTimer != nil {
-				cancelIdle()
-				idleTimer = nil
-			}
-			timerCtx, cancel := workflow.WithCancel(ctx)
-			cancelTimer = cancel
-			sel.AddFuture(workflow.NewTimer(timerCtx, e.lingerLeft(ctx)), func(workflow.Future) { lingered = true })
-		case idleCloses:
-			if idleTimer == nil {
-				idleCtx, cancel := workflow.WithCancel(ctx)
-				idleTimer, cancelIdle = workflow.NewTimer(idleCtx, e.idleLeft(ctx)), cancel
-			}
-			sel.AddFuture(idleTimer, func(workflow.Future) { idled = true })
-		}
+		fired := e.addCloseTimer(ctx, sel, &clock)
 		sel.Select(ctx)
-		cancelTimer()
-		handled++
+		clock.afterSelect()
 
-		if idled {
-			idleTimer = nil
+		if *fired {
+			// Signals that came with the timer are handled first; they may
+			// have moved the close.
 			e.drain(ctx, events, reprocess)
-			if !e.state.Terminal && e.idleLeft(ctx) <= 0 {
-				break
-			}
-			continue
-		}
-		if lingered {
-			lingerTimer = nil
-			e.drain(ctx, events, reprocess)
-			if e.state.Terminal && e.lingerLeft(ctx) <= 0 {
+			if e.closeDue(ctx, clock) {
 				break
 			}
 			continue
 		}
 		if handled >= e.maxEvents || workflow.GetInfo(ctx).GetContinueAsNewSuggested() {
 			e.drain(ctx, events, reprocess)
-			next := in
-			next.Revision, next.PreviousRunID = Revision, ""
-			next.Carry = &Carry{State: e.state, Seen: e.memory.packed(), TerminalAt: e.terminalAt, LastActivity: e.lastActivity}
-			if e.rev >= 1 {
-				// The continuation starts with this memo: leave it current.
-				if err := e.save(ctx); err != nil {
-					return e.state, err
-				}
-			}
-			return e.state, workflow.NewContinueAsNewError(ctx, Entity, next)
+			return e.state, e.continueAsNew(ctx, in)
 		}
 	}
 	return e.state, e.save(ctx)
+}
+
+// closeClock holds the timers a run may close on: the linger after a
+// terminal status, the idle timeout otherwise. There is one of each at a
+// time, re-armed only when it fires early, so events add no timer commands
+// to the history (revision 0 runs replay a linger timer per wait, and an
+// idle timer cancelled at the terminal status).
+type closeClock struct {
+	idleCloses    bool
+	idle, linger  workflow.Future
+	cancelIdle    func()
+	cancelWait    func() // revision 0: the linger timer of this wait
+	lingerElapsed bool   // which timer fired last
+}
+
+// addCloseTimer adds the timer the run would close on now to sel, and
+// returns the flag set when it fires.
+func (e *entity) addCloseTimer(ctx workflow.Context, sel workflow.Selector, c *closeClock) *bool {
+	fired := new(bool)
+	c.cancelWait = func() {}
+	switch {
+	case e.state.Terminal && e.rev >= 1:
+		if c.linger == nil {
+			c.linger = workflow.NewTimer(ctx, e.lingerLeft(ctx))
+		}
+		sel.AddFuture(c.linger, func(workflow.Future) { *fired, c.linger, c.lingerElapsed = true, nil, true })
+	case e.state.Terminal:
+		if c.idle != nil {
+			c.cancelIdle()
+			c.idle = nil
+		}
+		timerCtx, cancel := workflow.WithCancel(ctx)
+		c.cancelWait = cancel
+		sel.AddFuture(workflow.NewTimer(timerCtx, e.lingerLeft(ctx)), func(workflow.Future) { *fired, c.lingerElapsed = true, true })
+	case c.idleCloses:
+		if c.idle == nil {
+			idleCtx, cancel := workflow.WithCancel(ctx)
+			c.idle, c.cancelIdle = workflow.NewTimer(idleCtx, e.idleLeft(ctx)), cancel
+		}
+		sel.AddFuture(c.idle, func(workflow.Future) { *fired, c.idle, c.lingerElapsed = true, nil, false })
+	}
+	return fired
+}
+
+// afterSelect cancels a revision 0 linger timer that did not fire.
+func (c *closeClock) afterSelect() { c.cancelWait() }
+
+// closeDue reports whether the timer that fired still closes the run.
+func (e *entity) closeDue(ctx workflow.Context, c closeClock) bool {
+	if c.lingerElapsed {
+		return e.state.Terminal && e.lingerLeft(ctx) <= 0
+	}
+	return !e.state.Terminal && e.idleLeft(ctx) <= 0
+}
+
+// continueAsNew hands the run's state to a new run of the same entity.
+func (e *entity) continueAsNew(ctx workflow.Context, in EntityInput) error {
+	next := in
+	next.Revision, next.PreviousRunID = Revision, ""
+	next.Carry = &Carry{State: e.state, Seen: e.memory.packed(), TerminalAt: e.terminalAt, LastActivity: e.lastActivity}
+	if e.rev >= 1 {
+		// The continuation starts with this run's memo: leave it current.
+		if err := e.save(ctx); err != nil {
+			return err
+		}
+	}
+	return workflow.NewContinueAsNewError(ctx, Entity, next)
 }
 
 // entity is the workflow's working state.
@@ -269,6 +291,13 @@ func (e *entity) begin(ctx workflow.Context) {
 		e.publish(ctx)
 	case e.in.Carry != nil:
 		e.details(ctx)
+		if _, ok := workflow.GetInfo(ctx).Memo.GetFields()[MemoKey]; !ok {
+			// Continued from a revision 0 run, which kept no snapshot while
+			// open: leave one now, so a terminate still leaves the state.
+			if err := e.save(ctx); err != nil {
+				workflow.GetLogger(ctx).Error("save snapshot", "error", err)
+			}
+		}
 	case e.in.PreviousRunID != "":
 		e.loadNamed(ctx)
 		e.publish(ctx)
@@ -328,6 +357,9 @@ func (e *entity) restoreRun(ctx workflow.Context, run activities.Run) error {
 		return nil
 	}
 	var s Snapshot
+	// encoding/json is deterministic for these plain structs (fields in
+	// order, maps sorted); workflowcheck flags its reflection caches.
+	//workflowcheck:ignore
 	if err := json.Unmarshal(run.Memo, &s); err != nil {
 		return fmt.Errorf("decode snapshot: %w", err)
 	}
@@ -359,6 +391,9 @@ func (e *entity) loadLatest(ctx workflow.Context) {
 		return
 	}
 	var s Snapshot
+	// encoding/json is deterministic for these plain structs (fields in
+	// order, maps sorted); workflowcheck flags its reflection caches.
+	//workflowcheck:ignore
 	if err := json.Unmarshal(prev.Snapshot, &s); err != nil {
 		e.state.LastError = "load previous run: decode snapshot: " + err.Error()
 		return

@@ -142,6 +142,9 @@ func keepLast[T any](s []T, budget int) []T {
 	}
 	used, keep := 0, 0
 	for i := len(s) - 1; i >= 0; i-- {
+		// encoding/json is deterministic for these plain structs (fields in
+		// order, maps sorted); workflowcheck flags its reflection caches.
+		//workflowcheck:ignore
 		b, err := json.Marshal(s[i])
 		if err != nil || (keep > 0 && used+len(b)+1 > budget) {
 			break

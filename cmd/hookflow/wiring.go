@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"os"
+	"strconv"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -138,7 +140,15 @@ func newReceiverApp(cfg *config.Config, tc client.Client, rdb redis.UniversalCli
 
 // newWorker registers the entity workflow and the activities.
 func newWorker(cfg *config.Config, tc client.Client) worker.Worker {
-	w := worker.New(tc, cfg.TaskQueue, worker.Options{})
+	wo := worker.Options{}
+	if v := os.Getenv("XP_POLLERS"); v != "" {
+		n, _ := strconv.Atoi(v)
+		wo.MaxConcurrentWorkflowTaskPollers = n
+	}
+	if os.Getenv("XP_AUTOSCALE") != "" {
+		wo.WorkflowTaskPollerBehavior = worker.NewPollerBehaviorAutoscaling(worker.PollerBehaviorAutoscalingOptions{})
+	}
+	w := worker.New(tc, cfg.TaskQueue, wo)
 	w.RegisterWorkflow(workflows.Entity)
 	w.RegisterActivity(&activities.Activities{
 		HTTP:          &http.Client{Timeout: 10 * time.Second},
