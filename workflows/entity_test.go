@@ -1023,3 +1023,25 @@ func TestCarriedSizesAtTheBound(t *testing.T) {
 		})
 	}
 }
+
+// TestContinuationLeavesSnapshot: a continuation whose memo holds no
+// snapshot (its predecessor was a revision 0 run, which saved one only when
+// it closed) leaves one at once. (The test environment does not pass a
+// start memo to the workflow, so the carried case, which writes nothing, is
+// left to the replayed histories.)
+func TestContinuationLeavesSnapshot(t *testing.T) {
+	in := phoenixInput()
+	in.Carry = &Carry{State: State{Provider: "phoenix", EntityType: "order", EntityID: orderID, Status: "pending", Sequence: 1}, Seen: packed("e1")}
+	h := newHarness(t, t0, nil)
+	var early *Snapshot
+	h.env.RegisterDelayedCallback(func() { early = h.snapshot() }, time.Second)
+	h.env.RegisterDelayedCallback(func() { h.env.CancelWorkflow() }, 2*time.Second)
+	h.env.ExecuteWorkflow(Entity, in)
+	if early == nil {
+		t.Fatal("no snapshot saved at the start of the continuation")
+	}
+	if early.Status != "pending" || early.Sequence != 1 {
+		t.Errorf("saved snapshot = %+v, want the carried state", *early)
+	}
+	checkRemembers(t, "saved memory", early.Seen, []string{"e1"})
+}
