@@ -59,6 +59,7 @@ type Activities struct {
 	PhoenixAPIURL string       // base URL of the Phoenix orders API
 	Temporal      Temporal     // for reading closed runs' memos
 	Namespace     string       // the workflows' Temporal namespace
+	Forward       *Forward     // HTTP delivery of transitions; nil when none is configured
 }
 
 // FetchOrderInput names the order to look up.

@@ -8,6 +8,7 @@
 package config
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -74,6 +75,13 @@ type Config struct {
 	UP42SignatureHeader   string // header carrying UP42's signature
 	UP42SignatureEncoding string // hex or base64
 
+	// Transition delivery (contract sections 10 and 11).
+	ForwardURLs     Secrets       // where applied transitions are POSTed; kept out of logs like secrets, since URLs can carry tokens
+	ForwardSecrets  Secrets       // whsec_ signing secrets; every one signs
+	ForwardHorizon  time.Duration // how long a delivery is retried before it is recorded as failed
+	HandlerQueue    string        // the user's task queue for HandlerActivity; empty: no handler
+	HandlerActivity string        // the activity each transition is handed to on HandlerQueue
+
 	// set records which environment names were given explicitly (file or
 	// environment), so callers can tell a default from a choice.
 	set map[string]bool
@@ -126,6 +134,11 @@ var fields = []field{
 	{"UP42_SIGNATURE_ENCODING", "hex", "encoding of UP42's HMAC signature: hex or base64", str(func(c *Config) *string { return &c.UP42SignatureEncoding })},
 	{"FENIX_CLIENT_SECRET", "", "Fenix HMAC client secret(s), comma-separated", secrets(func(c *Config) *Secrets { return &c.FenixSecrets })},
 	{"PHANTOM_WEBHOOK_TOKEN", "", "Phantom Core full 64-character token(s), comma-separated", secrets(func(c *Config) *Secrets { return &c.PhantomTokens })},
+	{"HOOKFLOW_FORWARD_URL", "", "URL(s), comma-separated, that every applied transition is POSTed to, signed (Standard Webhooks); none: no HTTP delivery", secrets(func(c *Config) *Secrets { return &c.ForwardURLs })},
+	{"HOOKFLOW_FORWARD_SECRET", "", "Standard Webhooks signing secret(s) `whsec_<base64>`, comma-separated; each signs every delivery (rotation)", secrets(func(c *Config) *Secrets { return &c.ForwardSecrets })},
+	{"HOOKFLOW_FORWARD_HORIZON", "72h", "how long a transition's delivery is retried (5xx, 429, timeouts) before it is recorded as failed", dur(func(c *Config) *time.Duration { return &c.ForwardHorizon })},
+	{"HOOKFLOW_HANDLER_TASK_QUEUE", "", "your task queue: every applied transition is also handed, in order, to your activity there; none: no handler", str(func(c *Config) *string { return &c.HandlerQueue })},
+	{"HOOKFLOW_HANDLER_ACTIVITY", "HandleTransition", "the name of that activity", str(func(c *Config) *string { return &c.HandlerActivity })},
 }
 
 func str(p func(*Config) *string) func(*Config, string) error {
@@ -289,6 +302,27 @@ func (c *Config) Validate() error {
 	if c.Linger <= 0 {
 		bad("HOOKFLOW_LINGER", "must be positive")
 	}
+	for _, u := range c.ForwardURLs {
+		if p, err := url.Parse(u); err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
+			bad("HOOKFLOW_FORWARD_URL", "every URL must be http:// or https:// with a host")
+			break
+		}
+	}
+	if len(c.ForwardURLs) > 0 && len(c.ForwardSecrets) == 0 {
+		bad("HOOKFLOW_FORWARD_SECRET", "must be set when HOOKFLOW_FORWARD_URL is: deliveries are always signed")
+	}
+	for _, sec := range c.ForwardSecrets {
+		if !validWebhookSecret(sec) {
+			bad("HOOKFLOW_FORWARD_SECRET", "every secret must be whsec_ followed by base64")
+			break
+		}
+	}
+	if c.ForwardHorizon <= 0 {
+		bad("HOOKFLOW_FORWARD_HORIZON", "must be positive")
+	}
+	if c.HandlerQueue != "" && c.HandlerActivity == "" {
+		bad("HOOKFLOW_HANDLER_ACTIVITY", "must not be empty when HOOKFLOW_HANDLER_TASK_QUEUE is set")
+	}
 	if c.NotFoundWindow <= 0 {
 		bad("HOOKFLOW_PHOENIX_NOT_FOUND_WINDOW", "must be positive")
 	}
@@ -338,4 +372,15 @@ func (c *Config) UseDevSecrets() []string {
 		filled = append(filled, f.env)
 	}
 	return filled
+}
+
+// validWebhookSecret reports whether s is a Standard Webhooks secret:
+// whsec_ and a non-empty base64 key.
+func validWebhookSecret(s string) bool {
+	key, ok := strings.CutPrefix(s, "whsec_")
+	if !ok {
+		return false
+	}
+	b, err := base64.StdEncoding.DecodeString(key)
+	return err == nil && len(b) > 0
 }

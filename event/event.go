@@ -5,6 +5,7 @@ package event
 
 import (
 	"encoding/json"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -71,3 +72,33 @@ type Received struct {
 	ReceivedAt time.Time `json:"receivedAt"`
 	Outcome    string    `json:"outcome"` // a Verdict, "duplicate" or "error"
 }
+
+// Outbound is the normalized event hookflow delivers for every applied
+// transition (and every reprocess of a current state): to the forward URLs,
+// signed with the Standard Webhooks scheme, and to the user's
+// HandleTransition activity. Its JSON is the contract's (section 10).
+type Outbound struct {
+	Type         string          `json:"type"` // OutboundType
+	Provider     string          `json:"provider"`
+	EntityType   string          `json:"entityType"`
+	EntityID     string          `json:"entityId"`
+	WorkflowID   string          `json:"workflowId"`
+	Seq          int             `json:"seq"`
+	From         string          `json:"from"`
+	To           string          `json:"to"`
+	EventID      string          `json:"eventId"`
+	Source       string          `json:"source"`
+	ProviderTime string          `json:"providerTime,omitempty"`
+	At           time.Time       `json:"at"`
+	Body         json.RawMessage `json:"body,omitempty"` // the provider's original body, while it fits what a run may carry
+	// BodyOmitted is set when the original body was too large to keep
+	// until delivery.
+	BodyOmitted bool `json:"bodyOmitted,omitempty"`
+}
+
+// OutboundType is Outbound.Type.
+const OutboundType = "entity.transition"
+
+// ID is the delivery's webhook-id: <workflowId>:<seq>, the same for every
+// attempt, run and target, so a receiver can deduplicate on it.
+func (o Outbound) ID() string { return o.WorkflowID + ":" + strconv.Itoa(o.Seq) }

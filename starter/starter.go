@@ -36,6 +36,10 @@ type Starter struct {
 	IdleTimeout     time.Duration
 	NotFoundWindow  time.Duration
 	MaxEventsPerRun int
+	// Targets and Horizon: where applied transitions are delivered, and
+	// for how long each delivery is retried.
+	Targets []workflows.Target
+	Horizon time.Duration
 }
 
 // Input is the input of a new run of the entity's workflow.
@@ -45,6 +49,7 @@ func (s Starter) Input(provider, entityType, entityID string) workflows.EntityIn
 		Revision: workflows.Revision,
 		Linger:   s.Linger, IdleTimeout: s.IdleTimeout, NotFoundWindow: s.NotFoundWindow,
 		MaxEventsPerRun: s.MaxEventsPerRun,
+		Targets:         s.Targets, Horizon: s.Horizon,
 	}
 }
 

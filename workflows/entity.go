@@ -44,6 +44,7 @@ const (
 	DefaultLinger          = time.Hour
 	DefaultMaxEventsPerRun = 1000
 	DefaultNotFoundWindow  = 2 * time.Minute
+	DefaultHorizon         = 72 * time.Hour
 )
 
 // EntityInput starts, or continues as new, an entity workflow.
@@ -68,6 +69,12 @@ type EntityInput struct {
 	// read as the API not having caught up yet, and retried, before the
 	// webhook's own status applies; 0 means DefaultNotFoundWindow.
 	NotFoundWindow time.Duration `json:",omitempty"`
+	// Targets are where applied transitions are delivered, in order per
+	// target; none when delivery is not configured.
+	Targets []Target `json:",omitempty"`
+	// Horizon is how long a delivery is retried before it is recorded as
+	// failed; 0 means DefaultHorizon.
+	Horizon time.Duration `json:",omitempty"`
 	// MaxEventsPerRun bounds the signals one run handles before it continues
 	// as new, besides the server's suggestion; 0 means DefaultMaxEventsPerRun.
 	MaxEventsPerRun int
@@ -81,9 +88,11 @@ type Carry struct {
 	// Seen is the event-ID memory (fixed-size hashes, oldest first).
 	Seen []byte `json:",omitempty"`
 	// EventIDs is the memory as revision 0 runs carried it, newest last.
-	EventIDs     []string  `json:",omitempty"`
-	TerminalAt   time.Time // when the terminal status was reached, so lingering goes on
-	LastActivity time.Time `json:",omitzero"` // the last event or reprocess, so the idle clock goes on
+	EventIDs []string `json:",omitempty"`
+	// Bodies are the original bodies held for pending deliveries, by seq.
+	Bodies       map[int]json.RawMessage `json:",omitempty"`
+	TerminalAt   time.Time               // when the terminal status was reached, so lingering goes on
+	LastActivity time.Time               `json:",omitzero"` // the last event or reprocess, so the idle clock goes on
 }
 
 // ReprocessRequest is the payload of SignalReprocess.
@@ -106,6 +115,9 @@ type State struct {
 	Duplicates  int                `json:"duplicates"`  // redeliveries ignored by the event memory
 	Events      []event.Received   `json:"events"`      // the latest, oldest first
 	LastError   string             `json:"lastError,omitempty"`
+	// Deliveries are the transitions' deliveries to the configured targets:
+	// every unfinished one, and the latest finished.
+	Deliveries []Delivery `json:"deliveries,omitempty"`
 }
 
 // Entity is the workflow of one provider entity. It applies each
@@ -124,9 +136,11 @@ func Entity(ctx workflow.Context, in EntityInput) (State, error) {
 		return e.state, fmt.Errorf("register query: %w", err)
 	}
 	e.begin(ctx)
+	e.startDeliveries(ctx)
 
 	events := workflow.GetSignalChannel(ctx, SignalWebhookEvent)
 	reprocess := workflow.GetSignalChannel(ctx, SignalReprocess)
+	redeliver := workflow.GetSignalChannel(ctx, SignalRedeliver)
 	clock := closeClock{idleCloses: e.idle > 0 && (e.rev >= 1 || workflow.GetVersion(ctx, changeIdleClose, workflow.DefaultVersion, 1) >= 1)}
 	for handled := 1; ; handled++ {
 		sel := workflow.NewSelector(ctx)
@@ -140,6 +154,11 @@ func Entity(ctx workflow.Context, in EntityInput) (State, error) {
 			c.Receive(ctx, &r)
 			e.onReprocess(ctx, r)
 		})
+		sel.AddReceive(redeliver, func(c workflow.ReceiveChannel, _ bool) {
+			c.Receive(ctx, nil)
+			e.lastActivity = workflow.Now(ctx)
+			e.redeliver(ctx)
+		})
 		fired := e.addCloseTimer(ctx, sel, &clock)
 		sel.Select(ctx)
 		clock.afterSelect()
@@ -147,14 +166,22 @@ func Entity(ctx workflow.Context, in EntityInput) (State, error) {
 		if *fired {
 			// Signals that came with the timer are handled first; they may
 			// have moved the close.
-			e.drain(ctx, events, reprocess)
-			if e.closeDue(ctx, clock) {
+			e.drain(ctx, events, reprocess, redeliver)
+			if !e.closeDue(ctx, clock) {
+				continue
+			}
+			if !e.deliveriesBusy() {
 				break
 			}
+			// Not before every delivery that can go has gone: wait for
+			// them, or for a signal to handle first.
+			_ = workflow.Await(ctx, func() bool {
+				return !e.deliveriesBusy() || events.Len()+reprocess.Len()+redeliver.Len() > 0
+			})
 			continue
 		}
 		if handled >= e.maxEvents || workflow.GetInfo(ctx).GetContinueAsNewSuggested() {
-			e.drain(ctx, events, reprocess)
+			e.drain(ctx, events, reprocess, redeliver)
 			return e.state, e.continueAsNew(ctx, in)
 		}
 	}
@@ -218,7 +245,7 @@ func (e *entity) closeDue(ctx workflow.Context, c closeClock) bool {
 func (e *entity) continueAsNew(ctx workflow.Context, in EntityInput) error {
 	next := in
 	next.Revision, next.PreviousRunID = Revision, ""
-	next.Carry = &Carry{State: e.state, Seen: e.memory.packed(), TerminalAt: e.terminalAt, LastActivity: e.lastActivity}
+	next.Carry = &Carry{State: e.state, Seen: e.memory.packed(), Bodies: e.bodies, TerminalAt: e.terminalAt, LastActivity: e.lastActivity}
 	if e.rev >= 1 {
 		// The continuation starts with this run's memo: leave it current.
 		if err := e.save(ctx); err != nil {
@@ -245,6 +272,11 @@ type entity struct {
 	lastActivity time.Time
 	// published is the EntityStatus last upserted (revision 1).
 	published string
+	// bodies are the original bodies held for pending deliveries, by seq;
+	// looked up only, never iterated.
+	bodies map[int]json.RawMessage
+	// deliveryFailed is the DeliveryFailed search attribute as published.
+	deliveryFailed bool
 }
 
 func newEntity(in EntityInput) *entity {
@@ -254,6 +286,7 @@ func newEntity(in EntityInput) *entity {
 		rev:       in.Revision,
 		kind:      kind,
 		memory:    newMemory(),
+		bodies:    map[int]json.RawMessage{},
 		linger:    in.Linger,
 		idle:      in.IdleTimeout,
 		notFound:  in.NotFoundWindow,
@@ -274,7 +307,11 @@ func newEntity(in EntityInput) *entity {
 		e.terminalAt = in.Carry.TerminalAt
 		e.lastActivity = in.Carry.LastActivity
 		e.memory.load(in.Carry.Seen, in.Carry.EventIDs)
-		e.published = e.state.Status // search attributes are carried over too
+		if in.Carry.Bodies != nil {
+			e.bodies = in.Carry.Bodies
+		}
+		e.deliveryFailed = e.failedDeliveries() > 0 // carried over with the search attributes
+		e.published = e.state.Status                // search attributes are carried over too
 	}
 	return e
 }
@@ -408,6 +445,10 @@ func (e *entity) restore(s Snapshot) {
 	e.state.Transitions, e.state.Events = s.Transitions, s.Events
 	e.state.Terminal = e.kind.Terminal[s.Status]
 	e.state.LastError = ""
+	e.state.Deliveries = s.Deliveries
+	if s.Bodies != nil {
+		e.bodies = s.Bodies
+	}
 	e.memory.load(s.Seen, s.EventIDs)
 }
 
@@ -416,7 +457,7 @@ func (e *entity) snapshot(ctx workflow.Context) Snapshot {
 	return Snapshot{
 		Status: e.state.Status, ResumeFrom: e.state.ResumeFrom, Processed: e.state.Processed, Duplicates: e.state.Duplicates,
 		Sequence: e.state.Sequence, Transitions: e.state.Transitions, Events: e.state.Events,
-		Seen: e.memory.packed(), SavedAt: workflow.Now(ctx),
+		Seen: e.memory.packed(), Deliveries: e.state.Deliveries, Bodies: e.bodies, SavedAt: workflow.Now(ctx),
 	}
 }
 
@@ -430,7 +471,7 @@ func (e *entity) save(ctx workflow.Context) error {
 
 // drain handles every signal already delivered, so none is lost when the run
 // completes or continues as new.
-func (e *entity) drain(ctx workflow.Context, events, reprocess workflow.ReceiveChannel) {
+func (e *entity) drain(ctx workflow.Context, events, reprocess, redeliver workflow.ReceiveChannel) {
 	for {
 		var ev event.Event
 		if events.ReceiveAsync(&ev) {
@@ -440,6 +481,10 @@ func (e *entity) drain(ctx workflow.Context, events, reprocess workflow.ReceiveC
 		var r ReprocessRequest
 		if reprocess.ReceiveAsync(&r) {
 			e.onReprocess(ctx, r)
+			continue
+		}
+		if redeliver.ReceiveAsync(nil) {
+			e.redeliver(ctx)
 			continue
 		}
 		return
@@ -482,6 +527,7 @@ func (e *entity) onEvent(ctx workflow.Context, ev event.Event) {
 	})
 	e.received(ctx, ev, string(v))
 	if v == Apply {
+		e.enqueue(ctx, e.state.Sequence, ev.Body)
 		e.saveTransition(ctx)
 	}
 }
@@ -545,9 +591,11 @@ func (e *entity) onReprocess(ctx workflow.Context, r ReprocessRequest) {
 		}
 		e.state.LastError = ""
 		if e.apply(ctx, current, event.Transition{EventID: "reprocess:" + r.RequestID, Source: "reprocess"}) == Apply {
+			e.enqueue(ctx, e.state.Sequence, nil)
 			e.saveTransition(ctx)
 		}
 	}
+	e.resendCurrent(ctx)
 	e.publish(ctx)
 }
 
@@ -646,7 +694,7 @@ func (e *entity) apply(ctx workflow.Context, to string, t event.Transition) Verd
 	now := workflow.Now(ctx)
 	e.state.Sequence++
 	t.Seq, t.From, t.To, t.At = e.state.Sequence, e.state.Status, to, now
-	e.state.Transitions = keepLast(append(e.state.Transitions, t), transitionBytes)
+	e.state.Transitions = e.keepTransitions(append(e.state.Transitions, t))
 	e.state.Status = to
 	e.state.Terminal = e.kind.Terminal[to]
 	workflow.GetMetricsHandler(ctx).WithTags(map[string]string{"provider": e.state.Provider, "status": to}).
@@ -723,6 +771,12 @@ func (e *entity) details(ctx workflow.Context) {
 		s.Provider, s.EntityType, s.EntityID, status, s.Sequence, s.Processed)
 	if s.LastError != "" && e.rev >= 1 {
 		line += "\n\nlast error: " + s.LastError
+	}
+	for _, d := range s.Deliveries {
+		if d.Status == DeliveryFailed {
+			line += fmt.Sprintf("\n\ndelivery failed: %s, transition %d: %s (hookflow redeliver)", d.Label, d.Seq, d.LastAnswer)
+			break
+		}
 	}
 	workflow.SetCurrentDetails(ctx, line)
 }

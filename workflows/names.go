@@ -15,6 +15,9 @@ const (
 	SignalWebhookEvent = "webhook-event"
 	// SignalReprocess carries a ReprocessRequest.
 	SignalReprocess = "reprocess"
+	// SignalRedeliver carries a RedeliverRequest: failed deliveries are
+	// retried and the queues behind them released.
+	SignalRedeliver = "redeliver"
 	// QueryState returns the State.
 	QueryState = "state"
 )
@@ -28,6 +31,15 @@ const MetricTransitionsApplied = "hookflow_transitions_applied_total"
 // end of an event's way through hookflow, which `hookflow bench --applied`
 // waits for.
 const MetricEventsHandled = "hookflow_events_handled_total"
+
+// MetricDeliveries counts finished deliveries of transitions, tagged target
+// and outcome (delivered, failed, stopped, skipped); MetricDeliveryLatency
+// is the time from a transition to its acknowledged delivery, retries
+// included.
+const (
+	MetricDeliveries      = "hookflow_deliveries_total"
+	MetricDeliveryLatency = "hookflow_delivery_latency"
+)
 
 // Search attributes kept current on every entity workflow.
 var (

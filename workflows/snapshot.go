@@ -36,8 +36,8 @@ const (
 	maxKept = 200
 	// transitionBytes and receivedBytes bound the JSON size of the kept
 	// transitions and received events.
-	transitionBytes = 40 << 10
-	receivedBytes   = 24 << 10
+	transitionBytes = 32 << 10
+	receivedBytes   = 20 << 10
 )
 
 // Snapshot is what a run leaves in its memo for the next run of the entity.
@@ -52,8 +52,12 @@ type Snapshot struct {
 	// Seen is the event-ID memory: idHashSize bytes per ID, oldest first.
 	Seen []byte `json:"seen,omitempty"`
 	// EventIDs is the memory as runs before hashed IDs wrote it.
-	EventIDs []string  `json:"eventIds,omitempty"`
-	SavedAt  time.Time `json:"savedAt,omitzero"`
+	EventIDs []string `json:"eventIds,omitempty"`
+	// Deliveries and Bodies are the transitions' deliveries and the bodies
+	// held for the pending ones.
+	Deliveries []Delivery              `json:"deliveries,omitempty"`
+	Bodies     map[int]json.RawMessage `json:"bodies,omitempty"`
+	SavedAt    time.Time               `json:"savedAt,omitzero"`
 }
 
 // DecodeSnapshot reads the snapshot from an entity workflow's memo field

@@ -64,7 +64,25 @@ IDs, or --provider with --entity, or a Temporal visibility --query.`,
 	return cmd
 }
 
+// entitySignal is what `reprocess` and `redeliver` send each target.
+type entitySignal struct {
+	name    string                     // the signal
+	done    string                     // the summary's verb: "reprocessed"
+	payload func(requestID string) any // the signal's payload
+}
+
+// reprocess signals each target entity's workflow with "reprocess".
 func reprocess(ctx context.Context, in io.Reader, out io.Writer, tc client.Client, cfg *config.Config, args []string, o reprocessOptions) error {
+	sig := entitySignal{name: workflows.SignalReprocess, done: "reprocessed", payload: func(requestID string) any {
+		return workflows.ReprocessRequest{RequestID: requestID, Reason: o.reason}
+	}}
+	return signalEntities(ctx, in, out, tc, cfg, args, o, sig)
+}
+
+// signalEntities sends sig to each target entity's workflow (SignalWithStart,
+// so a closed entity gets a new run), rate-limited, with progress and a
+// summary.
+func signalEntities(ctx context.Context, in io.Reader, out io.Writer, tc client.Client, cfg *config.Config, args []string, o reprocessOptions, sig entitySignal) error {
 	targets, err := reprocessTargets(ctx, tc, cfg.TemporalNamespace, args, o)
 	if err != nil {
 		return err
@@ -73,7 +91,7 @@ func reprocess(ctx context.Context, in io.Reader, out io.Writer, tc client.Clien
 		for _, id := range targets {
 			fmt.Fprintln(out, id)
 		}
-		fmt.Fprintf(out, "%d target(s); dry run, nothing reprocessed\n", len(targets))
+		fmt.Fprintf(out, "%d target(s); dry run, nothing %s\n", len(targets), sig.done)
 		return nil
 	}
 	if len(targets) == 0 {
@@ -91,7 +109,7 @@ func reprocess(ctx context.Context, in io.Reader, out io.Writer, tc client.Clien
 	tick := time.NewTicker(time.Duration(float64(time.Second) / o.rate))
 	defer tick.Stop()
 	bar := newProgress(out, len(targets))
-	requestID := "reprocess-" + time.Now().UTC().Format("20060102T150405Z") + "-" + randomHex(3)
+	requestID := sig.name + "-" + time.Now().UTC().Format("20060102T150405Z") + "-" + randomHex(3)
 	failed := map[string]string{}
 	var failedOrder []string
 	for i, id := range targets {
@@ -102,25 +120,25 @@ func reprocess(ctx context.Context, in io.Reader, out io.Writer, tc client.Clien
 			case <-tick.C:
 			}
 		}
-		if err := reprocessOne(ctx, tc, cfg, id, workflows.ReprocessRequest{RequestID: requestID, Reason: o.reason}); err != nil {
+		if err := signalEntity(ctx, tc, cfg, id, sig.name, sig.payload(requestID)); err != nil {
 			failed[id] = err.Error()
 			failedOrder = append(failedOrder, id)
 		}
 		bar.step(i + 1)
 	}
 	bar.done()
-	fmt.Fprintf(out, "reprocessed %d, failed %d (request %s)\n", len(targets)-len(failed), len(failed), requestID)
+	fmt.Fprintf(out, "%s %d, failed %d (request %s)\n", sig.done, len(targets)-len(failed), len(failed), requestID)
 	for _, id := range failedOrder {
 		fmt.Fprintf(out, "  %s: %s\n", id, failed[id])
 	}
 	if len(failed) > 0 {
-		return fmt.Errorf("%d of %d reprocess signal(s) failed", len(failed), len(targets))
+		return fmt.Errorf("%d of %d %s signal(s) failed", len(failed), len(targets), sig.name)
 	}
 	return nil
 }
 
-// reprocessOne signals one entity workflow, starting a new run if it closed.
-func reprocessOne(ctx context.Context, tc client.Client, cfg *config.Config, workflowID string, r workflows.ReprocessRequest) error {
+// signalEntity signals one entity workflow, starting a new run if it closed.
+func signalEntity(ctx context.Context, tc client.Client, cfg *config.Config, workflowID, signal string, payload any) error {
 	provider, entityType, entityID, ok := event.ParseWorkflowID(workflowID)
 	if !ok {
 		return fmt.Errorf("not an entity workflow ID (want provider-type:id)")
@@ -130,7 +148,7 @@ func reprocessOne(ctx context.Context, tc client.Client, cfg *config.Config, wor
 	}
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	_, err := newStarter(cfg, tc).Signal(ctx, provider, entityType, entityID, workflows.SignalReprocess, r)
+	_, err := newStarter(cfg, tc).Signal(ctx, provider, entityType, entityID, signal, payload)
 	return err
 }
 

@@ -35,6 +35,7 @@ func newRootCmd() *cobra.Command {
 		newStatusCmd(a),
 		newEventsCmd(a),
 		newReprocessCmd(a),
+		newRedeliverCmd(a),
 		newSendCmd(a),
 		newBenchCmd(a),
 		newVersionCmd(),

@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"os"
-	"strconv"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -138,23 +136,32 @@ func newReceiverApp(cfg *config.Config, tc client.Client, rdb redis.UniversalCli
 	return app
 }
 
-// newWorker registers the entity workflow and the activities.
+// newWorker registers the entity workflow and the activities. cfg must have
+// passed Validate, which checks the forward secrets.
+//
+// Workflow task pollers scale with the backlog (the server tells the SDK
+// when to add or drop one) instead of the fixed two: with two, half of the
+// workflow tasks of a burst found no poller waiting and went through the
+// task queue's database table and back (see README, Performance).
 func newWorker(cfg *config.Config, tc client.Client) worker.Worker {
-	wo := worker.Options{}
-	if v := os.Getenv("XP_POLLERS"); v != "" {
-		n, _ := strconv.Atoi(v)
-		wo.MaxConcurrentWorkflowTaskPollers = n
-	}
-	if os.Getenv("XP_AUTOSCALE") != "" {
-		wo.WorkflowTaskPollerBehavior = worker.NewPollerBehaviorAutoscaling(worker.PollerBehaviorAutoscalingOptions{})
-	}
-	w := worker.New(tc, cfg.TaskQueue, wo)
+	w := worker.New(tc, cfg.TaskQueue, worker.Options{
+		WorkflowTaskPollerBehavior: worker.NewPollerBehaviorAutoscaling(worker.PollerBehaviorAutoscalingOptions{}),
+	})
 	w.RegisterWorkflow(workflows.Entity)
+	var forward *activities.Forward
+	if len(cfg.ForwardURLs) > 0 {
+		var err error
+		if forward, err = activities.NewForward(cfg.ForwardURLs, cfg.ForwardSecrets); err != nil {
+			// Unreachable after Validate; deliveries then fail visibly.
+			slog.Default().Error("forward secrets", "error", err.Error())
+		}
+	}
 	w.RegisterActivity(&activities.Activities{
 		HTTP:          &http.Client{Timeout: 10 * time.Second},
 		PhoenixAPIURL: cfg.PhoenixAPIURL,
 		Temporal:      tc,
 		Namespace:     cfg.TemporalNamespace,
+		Forward:       forward,
 	})
 	return w
 }
@@ -181,5 +188,22 @@ func newStarter(cfg *config.Config, tc client.Client) starter.Starter {
 	return starter.Starter{
 		Client: tc, TaskQueue: cfg.TaskQueue,
 		Linger: cfg.Linger, IdleTimeout: cfg.IdleTimeout, NotFoundWindow: cfg.NotFoundWindow,
+		Targets: deliveryTargets(cfg), Horizon: cfg.ForwardHorizon,
 	}
+}
+
+// deliveryTargets are where applied transitions go: each forward URL, named
+// by its hash so the URL stays out of histories, and the user's handler.
+func deliveryTargets(cfg *config.Config) []workflows.Target {
+	var ts []workflows.Target
+	for _, u := range cfg.ForwardURLs {
+		ts = append(ts, workflows.Target{ID: activities.TargetID(u), Label: activities.TargetLabel(u)})
+	}
+	if cfg.HandlerQueue != "" {
+		ts = append(ts, workflows.Target{
+			ID: "handler:" + cfg.HandlerQueue, Label: cfg.HandlerActivity + " on " + cfg.HandlerQueue,
+			Queue: cfg.HandlerQueue, Activity: cfg.HandlerActivity,
+		})
+	}
+	return ts
 }

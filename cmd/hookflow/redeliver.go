@@ -1,0 +1,42 @@
+package main
+
+import (
+	"github.com/spf13/cobra"
+
+	"github.com/hookflow/hookflow/workflows"
+)
+
+func newRedeliverCmd(a *app) *cobra.Command {
+	var o reprocessOptions
+	cmd := &cobra.Command{
+		Use:   "redeliver [workflow-id...]",
+		Short: "Retry entities' failed transition deliveries and release the transitions queued behind them",
+		Long: `Redeliver signals each target workflow with "redeliver" (SignalWithStart, so a closed
+entity gets a new run that loads its deliveries): every delivery recorded as failed (a 4xx, or
+the horizon passed) goes again, in order, and the transitions waiting behind it follow.
+Targets are workflow IDs, or --provider with --entity, or a Temporal visibility --query such
+as 'DeliveryFailed=true'.`,
+		Example: `  hookflow redeliver fenix-shipment:794698751234
+  hookflow redeliver --query 'DeliveryFailed=true' --dry-run
+  hookflow redeliver --query 'DeliveryFailed=true AND WebhookProvider="fenix"' --yes --rate 5`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cfg, tc, err := a.dial(discardLogger(), nil)
+			if err != nil {
+				return err
+			}
+			defer tc.Close()
+			sig := entitySignal{name: workflows.SignalRedeliver, done: "redelivered", payload: func(requestID string) any {
+				return workflows.RedeliverRequest{RequestID: requestID}
+			}}
+			return signalEntities(cmd.Context(), cmd.InOrStdin(), cmd.OutOrStdout(), tc, cfg, args, o, sig)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.provider, "provider", "", "provider of --entity")
+	f.StringVar(&o.entity, "entity", "", "entity ID, with --provider")
+	f.StringVar(&o.query, "query", "", `Temporal visibility query, e.g. 'DeliveryFailed=true'`)
+	f.BoolVar(&o.dryRun, "dry-run", false, "list the targets and their count, change nothing")
+	f.BoolVarP(&o.yes, "yes", "y", false, "do not ask for confirmation of more than one target")
+	f.Float64Var(&o.rate, "rate", 10, "signals per second")
+	return cmd
+}

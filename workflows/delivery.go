@@ -1,0 +1,374 @@
+package workflows
+
+import (
+	"encoding/json"
+	"errors"
+	"strconv"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/hookflow/hookflow/activities"
+	"github.com/hookflow/hookflow/event"
+)
+
+// Target is somewhere applied transitions are delivered (contract sections
+// 10 and 11): a forward URL, named by its activities.TargetID so the URL
+// stays out of histories, or the user's handler activity on their task
+// queue.
+type Target struct {
+	ID       string `json:"id"`                 // activities.TargetID of a URL, or "handler:<task queue>"
+	Label    string `json:"label"`              // what operators see: scheme and host, or the handler
+	Queue    string `json:"queue,omitempty"`    // handler: the user's task queue
+	Activity string `json:"activity,omitempty"` // handler: the activity name
+}
+
+// Delivery statuses.
+const (
+	DeliveryPending   = "pending"   // queued or being retried
+	DeliveryDelivered = "delivered" // acknowledged (2xx, or the handler returned)
+	DeliveryFailed    = "failed"    // a 4xx or the horizon passed; the target's queue waits for redeliver
+	DeliveryStopped   = "stopped"   // the target answered 410: nothing more goes there for this entity
+	DeliverySkipped   = "skipped"   // the target's queue was full behind a failed delivery
+)
+
+// Delivery is one transition on its way to one target.
+type Delivery struct {
+	Target     string    `json:"target"` // Target.ID
+	Label      string    `json:"targetLabel"`
+	Seq        int       `json:"seq"`
+	Status     string    `json:"status"`
+	Attempts   int       `json:"attempts,omitempty"`
+	At         time.Time `json:"at,omitzero"` // when it was delivered, failed, stopped or skipped
+	LastAnswer string    `json:"lastAnswer,omitempty"`
+}
+
+// RedeliverRequest is the payload of SignalRedeliver.
+type RedeliverRequest struct {
+	RequestID string
+}
+
+// Bounds of what deliveries add to a run's state. Transitions waiting in a
+// target's queue keep their place in State.Transitions; behind a failed
+// delivery at most maxQueued wait, later ones are skipped (and counted),
+// so a target that fails for good cannot grow the state without bound.
+const (
+	maxQueued     = 20
+	deliveryBytes = 8 << 10  // finished delivery records kept
+	bodyBytes     = 12 << 10 // original bodies held for pending deliveries
+)
+
+// deliveryRetry retries a delivery through outages of the target, up to the
+// horizon; a 410 or another 4xx ends it.
+var deliveryRetry = &temporal.RetryPolicy{
+	InitialInterval:        time.Second,
+	BackoffCoefficient:     2,
+	MaximumInterval:        10 * time.Minute,
+	NonRetryableErrorTypes: []string{activities.ErrDeliveryGone, activities.ErrDeliveryRejected},
+}
+
+// startDeliveries runs one delivery loop per target: in order per target,
+// in parallel across targets and entities.
+func (e *entity) startDeliveries(ctx workflow.Context) {
+	for _, t := range e.in.Targets {
+		workflow.Go(ctx, func(ctx workflow.Context) {
+			for {
+				var seq int
+				_ = workflow.Await(ctx, func() bool {
+					seq = e.nextDelivery(t.ID)
+					return seq > 0
+				})
+				e.deliver(ctx, t, seq)
+			}
+		})
+	}
+}
+
+// nextDelivery is the seq of the target's next pending delivery, or 0 when
+// there is none or a failed one holds the queue.
+func (e *entity) nextDelivery(target string) int {
+	for _, d := range e.state.Deliveries {
+		switch {
+		case d.Target != target:
+		case d.Status == DeliveryFailed:
+			return 0
+		case d.Status == DeliveryPending:
+			return d.Seq
+		}
+	}
+	return 0
+}
+
+// delivery finds the record of seq for target.
+func (e *entity) delivery(target string, seq int) *Delivery {
+	for i := range e.state.Deliveries {
+		if d := &e.state.Deliveries[i]; d.Target == target && d.Seq == seq {
+			return d
+		}
+	}
+	return nil
+}
+
+// deliver hands one transition to its target and records the outcome.
+func (e *entity) deliver(ctx workflow.Context, t Target, seq int) {
+	msg, ok := e.outbound(seq)
+	if !ok {
+		e.finishDelivery(ctx, t, seq, DeliverySkipped, "the transition is no longer in the entity's history", 0)
+		return
+	}
+	left := msg.At.Add(e.horizon()).Sub(workflow.Now(ctx))
+	if left <= 0 {
+		e.finishDelivery(ctx, t, seq, DeliveryFailed, "the delivery horizon passed", 0)
+		return
+	}
+	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		TaskQueue:              t.Queue, // a handler's queue; "" is the workflow's own
+		StartToCloseTimeout:    30 * time.Second,
+		ScheduleToCloseTimeout: left,
+		RetryPolicy:            deliveryRetry,
+	})
+	var err error
+	if t.Queue != "" {
+		err = workflow.ExecuteActivity(actx, t.Activity, msg).Get(ctx, nil)
+	} else {
+		var a *activities.Activities
+		err = workflow.ExecuteActivity(actx, a.Deliver, activities.DeliverInput{Target: t.ID, Message: msg}).Get(ctx, nil)
+	}
+	var app *temporal.ApplicationError
+	var timeout *temporal.TimeoutError
+	switch {
+	case err == nil:
+		e.finishDelivery(ctx, t, seq, DeliveryDelivered, "", 0)
+		workflow.GetMetricsHandler(ctx).WithTags(map[string]string{"target": t.Label}).
+			Timer(MetricDeliveryLatency).Record(workflow.Now(ctx).Sub(msg.At))
+	case errors.As(err, &app) && app.Type() == activities.ErrDeliveryGone:
+		e.finishDelivery(ctx, t, seq, DeliveryStopped, cause(err), 0)
+	case errors.As(err, &timeout):
+		e.finishDelivery(ctx, t, seq, DeliveryFailed, "the delivery horizon passed: "+cause(err), 0)
+	default:
+		e.finishDelivery(ctx, t, seq, DeliveryFailed, cause(err), 0)
+	}
+}
+
+// finishDelivery records a delivery's outcome, publishes DeliveryFailed and
+// the snapshot, and counts it.
+func (e *entity) finishDelivery(ctx workflow.Context, t Target, seq int, status, answer string, attempts int) {
+	d := e.delivery(t.ID, seq)
+	if d == nil {
+		return
+	}
+	d.Status, d.LastAnswer, d.At, d.Attempts = status, answer, workflow.Now(ctx), attempts
+	if status == DeliveryStopped {
+		// Nothing more goes to this target for this entity.
+		for i := range e.state.Deliveries {
+			if o := &e.state.Deliveries[i]; o.Target == t.ID && o.Status == DeliveryPending {
+				o.Status, o.At, o.LastAnswer = DeliveryStopped, d.At, "delivery to this target stopped at seq "+strconv.Itoa(seq)
+			}
+		}
+	}
+	workflow.GetMetricsHandler(ctx).WithTags(map[string]string{"target": t.Label, "outcome": status}).
+		Counter(MetricDeliveries).Inc(1)
+	e.trimDeliveries()
+	e.publishDeliveryFailed(ctx)
+	e.details(ctx)
+	e.saveTransition(ctx)
+}
+
+// enqueue queues the delivery of transition seq to every target, holding
+// body for it while it fits.
+func (e *entity) enqueue(ctx workflow.Context, seq int, body json.RawMessage) {
+	if len(e.in.Targets) == 0 {
+		return
+	}
+	if len(body) > 0 && e.heldBodyBytes()+len(body) <= bodyBytes {
+		e.bodies[seq] = body
+	}
+	for _, t := range e.in.Targets {
+		if e.delivery(t.ID, seq) != nil {
+			continue // a reprocess of a state still on its way
+		}
+		d := Delivery{Target: t.ID, Label: t.Label, Seq: seq, Status: DeliveryPending}
+		switch {
+		case e.stopped(t.ID):
+			d.Status, d.At, d.LastAnswer = DeliveryStopped, workflow.Now(ctx), "delivery to this target stopped earlier (410)"
+		case e.queued(t.ID) >= maxQueued:
+			d.Status, d.At, d.LastAnswer = DeliverySkipped, workflow.Now(ctx), "queue full behind a failed delivery"
+		}
+		e.state.Deliveries = append(e.state.Deliveries, d)
+	}
+}
+
+// redeliver sets every failed delivery pending again, releasing the queues
+// behind them.
+func (e *entity) redeliver(ctx workflow.Context) {
+	for i := range e.state.Deliveries {
+		if d := &e.state.Deliveries[i]; d.Status == DeliveryFailed {
+			d.Status, d.LastAnswer = DeliveryPending, "redelivered after: "+d.LastAnswer
+		}
+	}
+	e.publishDeliveryFailed(ctx)
+	e.details(ctx)
+}
+
+// deliveriesBusy reports whether a delivery is pending and not held behind
+// a failed one: a run does not close on it.
+func (e *entity) deliveriesBusy() bool {
+	for _, t := range e.in.Targets {
+		if e.nextDelivery(t.ID) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+func (e *entity) stopped(target string) bool {
+	for _, d := range e.state.Deliveries {
+		if d.Target == target && d.Status == DeliveryStopped {
+			return true
+		}
+	}
+	return false
+}
+
+// queued counts the target's pending and failed deliveries.
+func (e *entity) queued(target string) int {
+	n := 0
+	for _, d := range e.state.Deliveries {
+		if d.Target == target && (d.Status == DeliveryPending || d.Status == DeliveryFailed) {
+			n++
+		}
+	}
+	return n
+}
+
+// failedDeliveries counts failed deliveries.
+func (e *entity) failedDeliveries() int {
+	n := 0
+	for _, d := range e.state.Deliveries {
+		if d.Status == DeliveryFailed {
+			n++
+		}
+	}
+	return n
+}
+
+// publishDeliveryFailed keeps the DeliveryFailed search attribute current.
+func (e *entity) publishDeliveryFailed(ctx workflow.Context) {
+	failed := e.failedDeliveries() > 0
+	if failed == e.deliveryFailed {
+		return
+	}
+	if err := workflow.UpsertTypedSearchAttributes(ctx, DeliveryFailedKey.ValueSet(failed)); err != nil {
+		workflow.GetLogger(ctx).Error("upsert search attributes", "error", err)
+	}
+	e.deliveryFailed = failed
+}
+
+// heldBodyBytes is the size of the bodies held for pending deliveries.
+func (e *entity) heldBodyBytes() int {
+	n := 0
+	for _, d := range e.state.Deliveries {
+		if d.Status == DeliveryPending || d.Status == DeliveryFailed {
+			n += len(e.bodies[d.Seq])
+		}
+	}
+	return n
+}
+
+// trimDeliveries keeps every unfinished delivery and the latest finished
+// ones within deliveryBytes, and drops the bodies no delivery needs.
+func (e *entity) trimDeliveries() {
+	var open, done []Delivery
+	for _, d := range e.state.Deliveries {
+		if d.Status == DeliveryPending || d.Status == DeliveryFailed {
+			open = append(open, d)
+		} else {
+			done = append(done, d)
+		}
+	}
+	if len(done) > 0 {
+		done = keepLast(done, deliveryBytes)
+	}
+	needed := map[int]bool{}
+	for _, d := range open {
+		needed[d.Seq] = true
+	}
+	for _, d := range e.state.Deliveries {
+		if !needed[d.Seq] {
+			delete(e.bodies, d.Seq)
+		}
+	}
+	// Finished first, then the open ones in their order: each target's
+	// queue keeps its order.
+	e.state.Deliveries = append(done, open...)
+}
+
+// oldestOpenSeq is the lowest seq a delivery still needs, 0 when none.
+func (e *entity) oldestOpenSeq() int {
+	low := 0
+	for _, d := range e.state.Deliveries {
+		if (d.Status == DeliveryPending || d.Status == DeliveryFailed) && (low == 0 || d.Seq < low) {
+			low = d.Seq
+		}
+	}
+	return low
+}
+
+// outbound is the event delivered for transition seq.
+func (e *entity) outbound(seq int) (event.Outbound, bool) {
+	for _, t := range e.state.Transitions {
+		if t.Seq != seq {
+			continue
+		}
+		body := e.bodies[seq]
+		return event.Outbound{
+			Type: event.OutboundType, Provider: e.state.Provider, EntityType: e.state.EntityType, EntityID: e.state.EntityID,
+			WorkflowID: event.WorkflowID(e.state.Provider, e.state.EntityType, e.state.EntityID),
+			Seq:        t.Seq, From: t.From, To: t.To, EventID: t.EventID, Source: t.Source, ProviderTime: t.ProviderTime, At: t.At,
+			// Transitions caused by a webhook had a body; one no longer held
+			// was too large to keep until delivery.
+			Body: body, BodyOmitted: len(body) == 0 && t.Source != "reprocess",
+		}, true
+	}
+	return event.Outbound{}, false
+}
+
+// horizon is how long a delivery is retried.
+func (e *entity) horizon() time.Duration {
+	if e.in.Horizon > 0 {
+		return e.in.Horizon
+	}
+	return DefaultHorizon
+}
+
+// resendCurrent queues the current state's transition again for every
+// target that had it delivered (a reprocess re-sends the current state,
+// under the same webhook-id), and releases failed deliveries.
+func (e *entity) resendCurrent(ctx workflow.Context) {
+	if len(e.in.Targets) == 0 || e.state.Sequence == 0 {
+		return
+	}
+	e.redeliver(ctx)
+	for i := range e.state.Deliveries {
+		if d := &e.state.Deliveries[i]; d.Seq == e.state.Sequence && d.Status == DeliveryDelivered {
+			d.Status, d.LastAnswer = DeliveryPending, "re-sent by reprocess"
+		}
+	}
+}
+
+// keepTransitions bounds the kept transitions like keepLast, but never
+// drops one a delivery still needs.
+func (e *entity) keepTransitions(ts []event.Transition) []event.Transition {
+	kept := keepLast(ts, transitionBytes)
+	low := e.oldestOpenSeq()
+	if low == 0 || len(kept) == 0 || kept[0].Seq <= low {
+		return kept
+	}
+	for i, t := range ts {
+		if t.Seq >= low {
+			return append([]event.Transition(nil), ts[i:]...)
+		}
+	}
+	return kept
+}
