@@ -193,8 +193,9 @@ func (r *Receiver) handle(c *fiber.Ctx, p *Provider) (Outcome, error) {
 	key := p.Name + ":" + ev.ID
 	// claimed is true when this request may own a pending record: when it
 	// set one, and when a failed claim may have set one unseen (the reply
-	// was lost). Every path that does not end in Finish releases it.
-	claimed := false
+	// was lost). Every path that does not end in Finish releases it. Both
+	// act only on the record holding token, never on another request's.
+	claimed, token := false, ""
 	if r.opts.Dedup != nil {
 		claim, err := r.opts.Dedup.Claim(c.UserContext(), key)
 		switch {
@@ -208,15 +209,15 @@ func (r *Receiver) handle(c *fiber.Ctx, p *Provider) (Outcome, error) {
 			// processing exactly-once while Redis is away.
 			log.Warn("dedup store unavailable, accepting without it", "error", clip(err.Error(), maxLogErrorBytes))
 			r.opts.Metrics.DedupError(p.Name)
-			claimed = true
-		case claim == Done:
+			claimed, token = true, claim.Token
+		case claim.State == Done:
 			log.Info("webhook duplicate")
 			return OutcomeDuplicate, reply(true)
-		case claim == InFlight:
+		case claim.State == InFlight:
 			c.Set(fiber.HeaderRetryAfter, retryAfter)
 			return OutcomeInFlight, c.Status(fiber.StatusConflict).JSON(errorBody{Error: "event is being processed, retry later"})
 		default:
-			claimed = true
+			claimed, token = true, claim.Token
 		}
 	}
 	finished := false
@@ -226,7 +227,7 @@ func (r *Receiver) handle(c *fiber.Ctx, p *Provider) (Outcome, error) {
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		defer cancel()
-		if err := r.opts.Dedup.Release(ctx, key); err != nil {
+		if err := r.opts.Dedup.Release(ctx, key, token); err != nil {
 			// The pending record expires by itself after its short TTL.
 			log.Warn("dedup release failed", "error", clip(err.Error(), maxLogErrorBytes))
 		}
@@ -261,7 +262,7 @@ func (r *Receiver) handle(c *fiber.Ctx, p *Provider) (Outcome, error) {
 	finished = true // Temporal has the event: the record must stay
 	if claimed {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		if err := r.opts.Dedup.Finish(ctx, key); err != nil {
+		if err := r.opts.Dedup.Finish(ctx, key, token); err != nil {
 			// Temporal has the event; a redelivery is caught by the workflow.
 			log.Warn("dedup finish failed", "error", clip(err.Error(), maxLogErrorBytes))
 		}

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"reflect"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -78,13 +79,16 @@ func (f *fakeStarter) Calls() []startCall {
 	return append([]startCall(nil), f.calls...)
 }
 
-// memDedup is an in-memory Dedup with the contract's semantics: pending while
-// claimed, done once finished, forgotten when released while pending.
+// memDedup is an in-memory Dedup with the contract's semantics: a claim's
+// record is "pending:<token>" while claimed, "done" once finished, forgotten
+// when released by its own claim; Finish and Release leave another claim's
+// record alone.
 type memDedup struct {
 	mu       sync.Mutex
-	keys     map[string]string // key -> "pending" or "done"
+	keys     map[string]string // key -> "pending:<token>", "pending" (legacy) or "done"
 	err      error             // returned by every method when set
 	claimErr error             // returned by Claim only, after the record is set, when set
+	tokens   int               // the last token handed out
 	claims   int
 	finishes int
 	releases []string
@@ -97,40 +101,44 @@ func (d *memDedup) Claim(_ context.Context, key string) (receivers.Claim, error)
 	defer d.mu.Unlock()
 	d.claims++
 	if d.err != nil {
-		return receivers.Claimed, d.err
+		return receivers.Claim{}, d.err
 	}
-	switch d.keys[key] {
-	case "done":
-		return receivers.Done, nil
-	case "pending":
-		return receivers.InFlight, nil
+	switch v := d.keys[key]; {
+	case v == "done":
+		return receivers.Claim{State: receivers.Done}, nil
+	case strings.HasPrefix(v, "pending"):
+		return receivers.Claim{State: receivers.InFlight}, nil
 	}
-	d.keys[key] = "pending"
+	d.tokens++
+	token := strconv.Itoa(d.tokens)
+	d.keys[key] = "pending:" + token
 	if d.claimErr != nil { // the record was set, but its reply was lost
-		return receivers.Claimed, d.claimErr
+		return receivers.Claim{Token: token}, d.claimErr
 	}
-	return receivers.Claimed, nil
+	return receivers.Claim{State: receivers.Claimed, Token: token}, nil
 }
 
-func (d *memDedup) Finish(_ context.Context, key string) error {
+func (d *memDedup) Finish(_ context.Context, key, token string) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.finishes++
 	if d.err != nil {
 		return d.err
 	}
-	d.keys[key] = "done"
+	if v, ok := d.keys[key]; !ok || v == "pending:"+token {
+		d.keys[key] = "done"
+	}
 	return nil
 }
 
-func (d *memDedup) Release(_ context.Context, key string) error {
+func (d *memDedup) Release(_ context.Context, key, token string) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.releases = append(d.releases, key)
 	if d.err != nil {
 		return d.err
 	}
-	if d.keys[key] == "pending" {
+	if d.keys[key] == "pending:"+token {
 		delete(d.keys, key)
 	}
 	return nil
@@ -147,12 +155,6 @@ func (d *memDedup) state(key string) string {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	return d.keys[key]
-}
-
-func (d *memDedup) Releases() []string {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return append([]string(nil), d.releases...)
 }
 
 const (
@@ -436,14 +438,14 @@ func TestDisabledProvider(t *testing.T) {
 func TestInFlight(t *testing.T) {
 	body, vec := loadVector(t, fulfilledFile)
 	r := newRig(t, nil)
-	r.dedup.set(fulfilledKey, "pending") // another request is handing it to Temporal
+	r.dedup.set(fulfilledKey, "pending:another") // another request is handing it to Temporal
 	resp := post(t, r.app, "/webhooks/phoenix", body, vec.Headers)
 	wantStatus(t, resp, 409)
 	wantRetryAfter(t, resp)
 	if n := len(r.starter.Calls()); n != 0 {
 		t.Errorf("Starter calls: got %d, want 0", n)
 	}
-	if got := r.dedup.state(fulfilledKey); got != "pending" {
+	if got := r.dedup.state(fulfilledKey); got != "pending:another" {
 		t.Errorf("dedup record: got %q, want the other request's pending kept", got)
 	}
 }
@@ -562,7 +564,10 @@ func TestOverloaded(t *testing.T) {
 	if got := r.dedup.state(pendingNoIDKey); got != "" {
 		t.Errorf("dedup record %s: got %q, want it released", pendingNoIDKey, got)
 	}
-	if got, want := r.dedup.Releases(), []string{pendingNoIDKey}; !reflect.DeepEqual(got, want) {
+	r.dedup.mu.Lock()
+	releases := append([]string(nil), r.dedup.releases...)
+	r.dedup.mu.Unlock()
+	if got, want := releases, []string{pendingNoIDKey}; !reflect.DeepEqual(got, want) {
 		t.Errorf("releases: got %q, want %q", got, want)
 	}
 	if n := len(r.starter.Calls()); n != 1 {
@@ -843,7 +848,7 @@ func TestOutcomesReported(t *testing.T) {
 	}{
 		{"accepted", nil, vec.Headers, body, receivers.OutcomeAccepted, 0},
 		{"duplicate", func(r *rig) { r.dedup.set(fulfilledKey, "done") }, vec.Headers, body, receivers.OutcomeDuplicate, 0},
-		{"in flight", func(r *rig) { r.dedup.set(fulfilledKey, "pending") }, vec.Headers, body, receivers.OutcomeInFlight, 0},
+		{"in flight", func(r *rig) { r.dedup.set(fulfilledKey, "pending:another") }, vec.Headers, body, receivers.OutcomeInFlight, 0},
 		{"unauthorized", nil, bearer("wrong"), body, receivers.OutcomeUnauthorized, 0},
 		{"invalid", nil, vec.Headers, []byte("nope"), receivers.OutcomeInvalid, 0},
 		{"unavailable", func(r *rig) { r.starter.setErr(errors.New("temporal down")) }, vec.Headers, body, receivers.OutcomeUnavailable, 0},

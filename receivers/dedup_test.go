@@ -54,15 +54,17 @@ func wantTTL(t *testing.T, got, want time.Duration) {
 	}
 }
 
-func wantClaim(t *testing.T, d receivers.Dedup, key string, want receivers.Claim) {
+// wantClaim claims key and checks the state found; it returns the claim.
+func wantClaim(t *testing.T, d receivers.Dedup, key string, want receivers.State) receivers.Claim {
 	t.Helper()
 	got, err := d.Claim(context.Background(), key)
 	if err != nil {
 		t.Fatalf("Claim(%s): %v", key, err)
 	}
-	if got != want {
-		t.Fatalf("Claim(%s): got %v, want %v", key, got, want)
+	if got.State != want {
+		t.Fatalf("Claim(%s): got %v, want %v", key, got.State, want)
 	}
+	return got
 }
 
 func TestRedisClaimFinish(t *testing.T) {
@@ -70,16 +72,21 @@ func TestRedisClaimFinish(t *testing.T) {
 	ctx := context.Background()
 	const key = "phoenix:evt_1"
 
-	wantClaim(t, d, key, receivers.Claimed)
+	claim := wantClaim(t, d, key, receivers.Claimed)
+	if len(claim.Token) != 32 {
+		t.Errorf("token %q: want 32 hex digits (16 random bytes)", claim.Token)
+	}
 	v, ttl := record(t, c, key)
-	if v != "pending" {
-		t.Errorf("after Claim: got %q, want pending", v)
+	if want := "pending:" + claim.Token; v != want {
+		t.Errorf("after Claim: got %q, want %q", v, want)
 	}
 	wantTTL(t, ttl, testPendingTTL)
 
-	wantClaim(t, d, key, receivers.InFlight)
+	if other := wantClaim(t, d, key, receivers.InFlight); other.Token != "" {
+		t.Errorf("InFlight claim has token %q, want none: it owns nothing", other.Token)
+	}
 
-	if err := d.Finish(ctx, key); err != nil {
+	if err := d.Finish(ctx, key, claim.Token); err != nil {
 		t.Fatalf("Finish: %v", err)
 	}
 	v, ttl = record(t, c, key)
@@ -96,9 +103,13 @@ func TestRedisClaimFinish(t *testing.T) {
 	}
 	wantTTL(t, ttl, testDoneTTL)
 
-	// Other keys, including another provider's same event ID, are separate.
-	wantClaim(t, d, "phoenix:evt_2", receivers.Claimed)
-	wantClaim(t, d, "up42:evt_1", receivers.Claimed)
+	// Other keys, including another provider's same event ID, are separate,
+	// and every claim gets its own token.
+	a := wantClaim(t, d, "phoenix:evt_2", receivers.Claimed)
+	b := wantClaim(t, d, "up42:evt_1", receivers.Claimed)
+	if a.Token == b.Token || a.Token == claim.Token {
+		t.Errorf("tokens %q, %q, %q: want each claim's own", claim.Token, a.Token, b.Token)
+	}
 }
 
 func TestRedisRelease(t *testing.T) {
@@ -107,8 +118,8 @@ func TestRedisRelease(t *testing.T) {
 
 	t.Run("pending key deleted", func(t *testing.T) {
 		const key = "phoenix:pending"
-		wantClaim(t, d, key, receivers.Claimed)
-		if err := d.Release(ctx, key); err != nil {
+		claim := wantClaim(t, d, key, receivers.Claimed)
+		if err := d.Release(ctx, key, claim.Token); err != nil {
 			t.Fatalf("Release: %v", err)
 		}
 		if v, _ := record(t, c, key); v != "" {
@@ -119,11 +130,11 @@ func TestRedisRelease(t *testing.T) {
 	})
 	t.Run("done key kept", func(t *testing.T) {
 		const key = "phoenix:done"
-		wantClaim(t, d, key, receivers.Claimed)
-		if err := d.Finish(ctx, key); err != nil {
+		claim := wantClaim(t, d, key, receivers.Claimed)
+		if err := d.Finish(ctx, key, claim.Token); err != nil {
 			t.Fatalf("Finish: %v", err)
 		}
-		if err := d.Release(ctx, key); err != nil {
+		if err := d.Release(ctx, key, claim.Token); err != nil {
 			t.Fatalf("Release: %v", err)
 		}
 		v, ttl := record(t, c, key)
@@ -134,8 +145,11 @@ func TestRedisRelease(t *testing.T) {
 		wantClaim(t, d, key, receivers.Done)
 	})
 	t.Run("absent key", func(t *testing.T) {
-		if err := d.Release(ctx, "phoenix:absent"); err != nil {
+		if err := d.Release(ctx, "phoenix:absent", "0123"); err != nil {
 			t.Errorf("Release of an absent key: %v", err)
+		}
+		if v, _ := record(t, c, "phoenix:absent"); v != "" {
+			t.Errorf("after Release of an absent key: got %q, want no record", v)
 		}
 	})
 }
@@ -160,12 +174,12 @@ func TestRedisConcurrentClaims(t *testing.T) {
 	close(start)
 	wg.Wait()
 
-	count := map[receivers.Claim]int{}
+	count := map[receivers.State]int{}
 	for i := range claims {
 		if errs[i] != nil {
 			t.Fatalf("Claim %d: %v", i, errs[i])
 		}
-		count[claims[i]]++
+		count[claims[i].State]++
 	}
 	if count[receivers.Claimed] != 1 || count[receivers.InFlight] != n-1 {
 		t.Errorf("got %d Claimed, %d InFlight, %d Done; want 1, %d, 0",
@@ -183,10 +197,10 @@ func TestRedisUnreachable(t *testing.T) {
 	if _, err := d.Claim(ctx, "phoenix:x"); err == nil {
 		t.Error("Claim: got nil error from a stopped Redis")
 	}
-	if err := d.Finish(ctx, "phoenix:x"); err == nil {
+	if err := d.Finish(ctx, "phoenix:x", "0123"); err == nil {
 		t.Error("Finish: got nil error from a stopped Redis")
 	}
-	if err := d.Release(ctx, "phoenix:x"); err == nil {
+	if err := d.Release(ctx, "phoenix:x", "0123"); err == nil {
 		t.Error("Release: got nil error from a stopped Redis")
 	}
 }
