@@ -921,3 +921,148 @@ func TestCompressedBodyRefused(t *testing.T) {
 		t.Errorf("Starter calls: got %d, want 0", n)
 	}
 }
+
+// gateStarter holds each SignalWithStart until the test answers it: every
+// call is reported on calls, and returns what the test sends on its result.
+type gateStarter struct {
+	calls chan gateCall
+	done  chan struct{} // closed when the test ends: calls return at once
+}
+
+type gateCall struct {
+	workflowID string
+	result     chan error
+}
+
+func newGateStarter(t *testing.T) *gateStarter {
+	g := &gateStarter{calls: make(chan gateCall), done: make(chan struct{})}
+	t.Cleanup(func() { close(g.done) })
+	return g
+}
+
+func (g *gateStarter) SignalWithStartWorkflow(_ context.Context, workflowID, _ string, _ any,
+	_ client.StartWorkflowOptions, _ any, _ ...any) (client.WorkflowRun, error) {
+	c := gateCall{workflowID, make(chan error)}
+	select {
+	case g.calls <- c:
+	case <-g.done:
+		return nil, errors.New("test over")
+	}
+	select {
+	case err := <-c.result:
+		return nil, err
+	case <-g.done:
+		return nil, errors.New("test over")
+	}
+}
+
+// postAsync sends one request in the background; its answer (status -1 when
+// it could not be sent) arrives on the channel.
+func postAsync(app *fiber.App, body []byte, headers map[string]string) <-chan response {
+	answer := make(chan response, 1)
+	go func() {
+		req := httptest.NewRequest(http.MethodPost, "/webhooks/phoenix", bytes.NewReader(body))
+		for k, v := range headers {
+			req.Header.Set(k, v)
+		}
+		resp, err := app.Test(req, -1)
+		if err != nil {
+			answer <- response{status: -1, body: []byte(err.Error())}
+			return
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		answer <- response{resp.StatusCode, resp.Header, b}
+	}()
+	return answer
+}
+
+// TestClaimRace: request A claims an event and its start is slow; its
+// pending record expires, and the provider's retry B claims the event
+// afresh. Whatever A's start then comes to, A's Finish or Release must leave
+// B's claim alone, and B's own finish still records the event.
+func TestClaimRace(t *testing.T) {
+	body, vec := loadVector(t, fulfilledFile)
+	store, c := newRedisDedup(t)
+	ctx := context.Background()
+	tests := []struct {
+		name    string
+		aErr    error // A's start
+		aStatus int
+	}{
+		{"A accepted late: its Finish", nil, 200},
+		{"A's start failed: its Release", errors.New("temporal: deadline exceeded"), 503},
+		{"A refused by Temporal: its Release", serviceerror.NewInvalidArgument("bad"), 400},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Cleanup(func() { c.FlushDB(ctx) })
+			gate := newGateStarter(t)
+			r, _ := redisRig(t, store, func(o *receivers.Options) { o.Temporal = gate })
+
+			a := postAsync(r.app, body, vec.Headers)
+			aStart := <-gate.calls
+			aRecord, _ := record(t, c, fulfilledKey)
+			// A's pending TTL runs out while its start is slow.
+			if err := c.Del(ctx, testPrefix+fulfilledKey).Err(); err != nil {
+				t.Fatal(err)
+			}
+			b := postAsync(r.app, body, vec.Headers)
+			bStart := <-gate.calls
+			bRecord, _ := record(t, c, fulfilledKey)
+			if !strings.HasPrefix(aRecord, "pending:") || !strings.HasPrefix(bRecord, "pending:") || aRecord == bRecord {
+				t.Fatalf("records: A %q, B %q; want each its own pending:<token>", aRecord, bRecord)
+			}
+
+			aStart.result <- tt.aErr
+			wantStatus(t, <-a, tt.aStatus)
+			wantRecord(t, c, fulfilledKey, bRecord, testPendingTTL)
+			// So a third copy still finds B's claim in flight.
+			resp := post(t, r.app, "/webhooks/phoenix", body, vec.Headers)
+			wantStatus(t, resp, 409)
+
+			bStart.result <- nil
+			wantStatus(t, <-b, 200)
+			wantRecord(t, c, fulfilledKey, "done", testDoneTTL)
+		})
+	}
+}
+
+// TestClaimLostReply: the receiver's claim reached Redis but its reply was
+// lost, so it accepts without the dedup store. When its SET applied, the
+// record is its own: released when the start fails (the retry gets
+// through), finished when it succeeds. When another request's record was
+// there, that record is left alone either way.
+func TestClaimLostReply(t *testing.T) {
+	body, vec := loadVector(t, fulfilledFile)
+	down := errors.New("temporal: connection refused")
+	tests := []struct {
+		name     string
+		other    string // the record before the claim, "" for none
+		startErr error
+		status   int
+		want     string // the record afterwards
+		wantTTL  time.Duration
+	}{
+		{"own record, start failed", "", down, 503, "", 0},
+		{"own record, accepted", "", nil, 200, "done", testDoneTTL},
+		{"another's record, start failed", "pending:bbbb", down, 503, "pending:bbbb", otherTTL},
+		{"another's record, accepted", "pending:bbbb", nil, 200, "pending:bbbb", otherTTL},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			store, c, lose := newLossyRedisDedup(t, -1)
+			r, d := redisRig(t, store, nil)
+			r.starter.setErr(tt.startErr)
+			if tt.other != "" {
+				setRecord(t, c, fulfilledKey, tt.other)
+			}
+			lose.Store(true)
+			wantStatus(t, post(t, r.app, "/webhooks/phoenix", body, vec.Headers), tt.status)
+			if lose.Load() || d.claims.Load() != 1 {
+				t.Fatalf("claims %d, reply lost %v: want one claim whose reply was lost", d.claims.Load(), !lose.Load())
+			}
+			wantRecord(t, c, fulfilledKey, tt.want, tt.wantTTL)
+		})
+	}
+}
