@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/redis/go-redis/v9"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 
@@ -259,10 +260,12 @@ func wantBody(t *testing.T, r response, want string) {
 	}
 }
 
-func wantRetryAfter(t *testing.T, r response) {
+// wantRetryAfter checks an answer's Retry-After, in seconds, against the
+// value the README documents for its status.
+func wantRetryAfter(t *testing.T, r response, want string) {
 	t.Helper()
-	if r.header.Get("Retry-After") == "" {
-		t.Errorf("%d answer has no Retry-After", r.status)
+	if got := r.header.Get("Retry-After"); got != want {
+		t.Errorf("%d answer's Retry-After: got %q, want %q", r.status, got, want)
 	}
 }
 
@@ -441,7 +444,7 @@ func TestInFlight(t *testing.T) {
 	r.dedup.set(fulfilledKey, "pending:another") // another request is handing it to Temporal
 	resp := post(t, r.app, "/webhooks/phoenix", body, vec.Headers)
 	wantStatus(t, resp, 409)
-	wantRetryAfter(t, resp)
+	wantRetryAfter(t, resp, "5")
 	if n := len(r.starter.Calls()); n != 0 {
 		t.Errorf("Starter calls: got %d, want 0", n)
 	}
@@ -520,7 +523,7 @@ func TestBodyTooLarge(t *testing.T) {
 }
 
 // TestOverloaded holds one start in flight with MaxInFlight 1 and sends a
-// second event: it must get 429 at once, and leave no dedup record behind.
+// second event: it must get 429 at once, without touching the dedup store.
 func TestOverloaded(t *testing.T) {
 	first, vec := loadVector(t, fulfilledFile)
 	second := fixture(t, "phoenix-order-status-pending-noid.json")
@@ -560,15 +563,16 @@ func TestOverloaded(t *testing.T) {
 
 	resp := post(t, r.app, "/webhooks/phoenix", second, vec.Headers)
 	wantStatus(t, resp, 429)
-	wantRetryAfter(t, resp)
+	wantRetryAfter(t, resp, "1")
+	// Answered before any dedup round trip: no claim, so nothing to release.
 	if got := r.dedup.state(pendingNoIDKey); got != "" {
-		t.Errorf("dedup record %s: got %q, want it released", pendingNoIDKey, got)
+		t.Errorf("dedup record %s: got %q, want none", pendingNoIDKey, got)
 	}
 	r.dedup.mu.Lock()
-	releases := append([]string(nil), r.dedup.releases...)
+	claims, releases := r.dedup.claims, len(r.dedup.releases)
 	r.dedup.mu.Unlock()
-	if got, want := releases, []string{pendingNoIDKey}; !reflect.DeepEqual(got, want) {
-		t.Errorf("releases: got %q, want %q", got, want)
+	if claims != 1 || releases != 0 {
+		t.Errorf("dedup claims %d, releases %d while overloaded; want 1 (the first request's), 0", claims, releases)
 	}
 	if n := len(r.starter.Calls()); n != 1 {
 		t.Errorf("Starter calls while overloaded: got %d, want 1", n)
@@ -599,7 +603,7 @@ func TestUnavailable(t *testing.T) {
 
 	resp := post(t, r.app, "/webhooks/phoenix", body, vec.Headers)
 	wantStatus(t, resp, 503)
-	wantRetryAfter(t, resp)
+	wantRetryAfter(t, resp, "5")
 	if strings.Contains(string(resp.body), "connection refused") {
 		t.Errorf("503 body leaks the internal error: %s", resp.body)
 	}
@@ -1065,4 +1069,148 @@ func TestClaimLostReply(t *testing.T) {
 			wantRecord(t, c, fulfilledKey, tt.want, tt.wantTTL)
 		})
 	}
+}
+
+// hangingRedis accepts connections and reads what is sent, but never
+// answers: a Redis that hangs. Each new connection's first bytes are
+// reported on arrived.
+type hangingRedis struct {
+	ln      net.Listener
+	arrived chan struct{}
+	mu      sync.Mutex
+	conns   []net.Conn
+	stopped bool
+}
+
+func startHangingRedis(t *testing.T) *hangingRedis {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &hangingRedis{ln: ln, arrived: make(chan struct{}, 64)}
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			h.mu.Lock()
+			if h.stopped {
+				c.Close()
+			}
+			h.conns = append(h.conns, c)
+			h.mu.Unlock()
+			go func() {
+				buf := make([]byte, 4096)
+				if _, err := c.Read(buf); err != nil {
+					return
+				}
+				h.arrived <- struct{}{}
+				_, _ = io.Copy(io.Discard, c)
+			}()
+		}
+	}()
+	t.Cleanup(h.stop)
+	return h
+}
+
+// stop closes the listener and every connection: the clients see EOF.
+func (h *hangingRedis) stop() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.stopped = true
+	h.ln.Close()
+	for _, c := range h.conns {
+		c.Close()
+	}
+}
+
+// TestOverloadedRedisHangs: with every in-flight slot held by a delivery
+// waiting on a hung Redis, the next delivery is answered 429 with
+// Retry-After at once, well inside the Redis client's timeout, and without
+// touching Redis.
+func TestOverloadedRedisHangs(t *testing.T) {
+	const redisTimeout = 10 * time.Second
+	h := startHangingRedis(t)
+	rdb := redis.NewClient(&redis.Options{Addr: h.ln.Addr().String(), ReadTimeout: redisTimeout, MaxRetries: -1})
+	t.Cleanup(func() { rdb.Close() })
+	store := &receivers.Redis{Client: rdb, Prefix: testPrefix, PendingTTL: testPendingTTL, DoneTTL: testDoneTTL}
+	const slots = 2
+	r, d := redisRig(t, store, func(o *receivers.Options) { o.MaxInFlight = slots })
+
+	var held []<-chan response
+	for i := range slots {
+		held = append(held, postAsync(r.app, phoenixEvent(t, "evt-held-"+strconv.Itoa(i), "ord-held", "pending"), bearer(phoenixSecret)))
+	}
+	for range slots {
+		<-h.arrived // a delivery holding a slot waits on Redis
+	}
+
+	// The deadline: far under redisTimeout; app.Test fails when it passes.
+	const deadline = 100 * time.Millisecond
+	req := httptest.NewRequest(http.MethodPost, "/webhooks/phoenix", bytes.NewReader(phoenixEvent(t, "evt-next", "ord-next", "pending")))
+	req.Header.Set("Authorization", "Bearer "+phoenixSecret)
+	resp, err := r.app.Test(req, int(deadline/time.Millisecond))
+	if err != nil {
+		t.Fatalf("with every slot held and Redis hung, no answer within %v: %v", deadline, err)
+	}
+	resp.Body.Close()
+	answer := response{status: resp.StatusCode, header: resp.Header}
+	wantStatus(t, answer, 429)
+	wantRetryAfter(t, answer, "1")
+	if n := d.claims.Load(); n != slots {
+		t.Errorf("dedup claims: got %d, want %d (the 429 makes none)", n, slots)
+	}
+
+	// Redis goes away: the held deliveries are accepted without it.
+	h.stop()
+	for _, a := range held {
+		wantStatus(t, <-a, 200)
+	}
+}
+
+// TestOverloadedDuplicates: with Redis answering, a duplicate is answered
+// 200 duplicate from Redis while other deliveries hold in-flight slots;
+// once every slot is held it gets 429 like any delivery, without a Redis
+// round trip, and its retry is answered from Redis again.
+func TestOverloadedDuplicates(t *testing.T) {
+	body, vec := loadVector(t, fulfilledFile)
+	store, _ := newRedisDedup(t)
+	gate := newGateStarter(t)
+	r, d := redisRig(t, store, func(o *receivers.Options) { o.Temporal = gate; o.MaxInFlight = 2 })
+	wantDuplicate := func() {
+		t.Helper()
+		resp := post(t, r.app, "/webhooks/phoenix", body, vec.Headers)
+		wantStatus(t, resp, 200)
+		if got := resp.json(t); got["duplicate"] != true {
+			t.Fatalf("body: got %v, want duplicate true", got)
+		}
+	}
+
+	first := postAsync(r.app, body, vec.Headers)
+	(<-gate.calls).result <- nil
+	wantStatus(t, <-first, 200)
+
+	// One slot held by a slow start: the duplicate is answered from Redis.
+	y := postAsync(r.app, phoenixEvent(t, "evt-y", "ord-y", "pending"), bearer(phoenixSecret))
+	yStart := <-gate.calls
+	wantDuplicate()
+
+	// Both slots held: 429 at once, no claim.
+	z := postAsync(r.app, phoenixEvent(t, "evt-z", "ord-z", "pending"), bearer(phoenixSecret))
+	zStart := <-gate.calls
+	claims := d.claims.Load()
+	resp := post(t, r.app, "/webhooks/phoenix", body, vec.Headers)
+	wantStatus(t, resp, 429)
+	wantRetryAfter(t, resp, "1")
+	if n := d.claims.Load() - claims; n != 0 {
+		t.Errorf("the 429 made %d dedup claim(s), want none", n)
+	}
+
+	yStart.result <- nil
+	zStart.result <- nil
+	wantStatus(t, <-y, 200)
+	wantStatus(t, <-z, 200)
+	wantDuplicate() // the provider's retry
 }
