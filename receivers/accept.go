@@ -31,7 +31,7 @@ type Options struct {
 	Log          *slog.Logger
 	TaskQueue    string
 	MaxBodyBytes int
-	MaxInFlight  int           // concurrent starts before 429
+	MaxInFlight  int           // deliveries in their dedup claim or start at once, before 429
 	StartTimeout time.Duration // per SignalWithStart, before 503
 	Linger       time.Duration // passed to new workflows
 	IdleTimeout  time.Duration // passed to new workflows
@@ -106,8 +106,19 @@ const (
 	OutcomeRejected Outcome = "rejected"
 )
 
-// retryAfter is the Retry-After, in seconds, of the 409, 429 and 503 answers.
-const retryAfter = "5"
+// Retry-After values, in seconds, each sized to what the provider waits for.
+const (
+	// retryAfterInFlight (409): the other request is answered within its
+	// StartTimeout (default 5s), and its record is then done or gone (one
+	// whose request died expires with HOOKFLOW_PENDING_TTL).
+	retryAfterInFlight = "5"
+	// retryAfterOverloaded (429): in-flight slots free as soon as the
+	// deliveries holding them are answered, usually within milliseconds.
+	retryAfterOverloaded = "1"
+	// retryAfterUnavailable (503): Temporal is failing or unreachable;
+	// give it a StartTimeout's worth of time before trying again.
+	retryAfterUnavailable = "5"
+)
 
 // errorBody is the body of every non-2xx answer.
 type errorBody struct {
@@ -190,11 +201,26 @@ func (r *Receiver) handle(c *fiber.Ctx, p *Provider) (Outcome, error) {
 		return c.JSON(base)
 	}
 
+	// An in-flight slot is taken before any Redis round trip, so that an
+	// overloaded receiver answers 429 at once, even while Redis hangs. The
+	// slot covers the claim, the start and the finish or release; a
+	// duplicate refused here is answered from Redis on the provider's retry.
+	select {
+	case r.inFlight <- struct{}{}:
+	default:
+		log.Warn("webhook refused: too many deliveries in flight")
+		c.Set(fiber.HeaderRetryAfter, retryAfterOverloaded)
+		return OutcomeOverloaded, c.Status(fiber.StatusTooManyRequests).JSON(errorBody{Error: "too many requests, retry later"})
+	}
+	// Deferred first, so it runs last: after the release below.
+	defer func() { <-r.inFlight }()
+
 	key := p.Name + ":" + ev.ID
 	// claimed is true when this request may own a pending record: when it
 	// set one, and when a failed claim may have set one unseen (the reply
-	// was lost). Every path that does not end in Finish releases it.
-	claimed := false
+	// was lost). Every path that does not end in Finish releases it. Both
+	// act only on the record holding token, never on another request's.
+	claimed, token := false, ""
 	if r.opts.Dedup != nil {
 		claim, err := r.opts.Dedup.Claim(c.UserContext(), key)
 		switch {
@@ -208,15 +234,15 @@ func (r *Receiver) handle(c *fiber.Ctx, p *Provider) (Outcome, error) {
 			// processing exactly-once while Redis is away.
 			log.Warn("dedup store unavailable, accepting without it", "error", clip(err.Error(), maxLogErrorBytes))
 			r.opts.Metrics.DedupError(p.Name)
-			claimed = true
-		case claim == Done:
+			claimed, token = true, claim.Token
+		case claim.State == Done:
 			log.Info("webhook duplicate")
 			return OutcomeDuplicate, reply(true)
-		case claim == InFlight:
-			c.Set(fiber.HeaderRetryAfter, retryAfter)
+		case claim.State == InFlight:
+			c.Set(fiber.HeaderRetryAfter, retryAfterInFlight)
 			return OutcomeInFlight, c.Status(fiber.StatusConflict).JSON(errorBody{Error: "event is being processed, retry later"})
 		default:
-			claimed = true
+			claimed, token = true, claim.Token
 		}
 	}
 	finished := false
@@ -226,7 +252,7 @@ func (r *Receiver) handle(c *fiber.Ctx, p *Provider) (Outcome, error) {
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		defer cancel()
-		if err := r.opts.Dedup.Release(ctx, key); err != nil {
+		if err := r.opts.Dedup.Release(ctx, key, token); err != nil {
 			// The pending record expires by itself after its short TTL.
 			log.Warn("dedup release failed", "error", clip(err.Error(), maxLogErrorBytes))
 		}
@@ -235,17 +261,7 @@ func (r *Receiver) handle(c *fiber.Ctx, p *Provider) (Outcome, error) {
 	// Deferred, so a panic (answered 500 by the recover middleware) leaves
 	// neither a pending record nor a lost in-flight slot behind.
 	defer release()
-	select {
-	case r.inFlight <- struct{}{}:
-	default:
-		log.Warn("webhook refused: too many in-flight starts")
-		c.Set(fiber.HeaderRetryAfter, "1")
-		return OutcomeOverloaded, c.Status(fiber.StatusTooManyRequests).JSON(errorBody{Error: "too many requests, retry later"})
-	}
-	err = func() error {
-		defer func() { <-r.inFlight }()
-		return r.start(ev)
-	}()
+	err = r.start(ev)
 	var refused *serviceerror.InvalidArgument
 	switch {
 	case errors.As(err, &refused):
@@ -255,13 +271,13 @@ func (r *Receiver) handle(c *fiber.Ctx, p *Provider) (Outcome, error) {
 		return OutcomeRejected, c.Status(fiber.StatusBadRequest).JSON(errorBody{Error: "event refused as invalid; do not retry it"})
 	case err != nil:
 		log.Error("webhook not handed to Temporal", "error", clip(err.Error(), maxLogErrorBytes))
-		c.Set(fiber.HeaderRetryAfter, retryAfter)
+		c.Set(fiber.HeaderRetryAfter, retryAfterUnavailable)
 		return OutcomeUnavailable, c.Status(fiber.StatusServiceUnavailable).JSON(errorBody{Error: "temporarily unavailable, retry later"})
 	}
 	finished = true // Temporal has the event: the record must stay
 	if claimed {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		if err := r.opts.Dedup.Finish(ctx, key); err != nil {
+		if err := r.opts.Dedup.Finish(ctx, key, token); err != nil {
 			// Temporal has the event; a redelivery is caught by the workflow.
 			log.Warn("dedup finish failed", "error", clip(err.Error(), maxLogErrorBytes))
 		}

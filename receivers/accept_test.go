@@ -11,12 +11,14 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"reflect"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/redis/go-redis/v9"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 
@@ -78,13 +80,16 @@ func (f *fakeStarter) Calls() []startCall {
 	return append([]startCall(nil), f.calls...)
 }
 
-// memDedup is an in-memory Dedup with the contract's semantics: pending while
-// claimed, done once finished, forgotten when released while pending.
+// memDedup is an in-memory Dedup with the contract's semantics: a claim's
+// record is "pending:<token>" while claimed, "done" once finished, forgotten
+// when released by its own claim; Finish and Release leave another claim's
+// record alone.
 type memDedup struct {
 	mu       sync.Mutex
-	keys     map[string]string // key -> "pending" or "done"
+	keys     map[string]string // key -> "pending:<token>", "pending" (legacy) or "done"
 	err      error             // returned by every method when set
 	claimErr error             // returned by Claim only, after the record is set, when set
+	tokens   int               // the last token handed out
 	claims   int
 	finishes int
 	releases []string
@@ -97,40 +102,44 @@ func (d *memDedup) Claim(_ context.Context, key string) (receivers.Claim, error)
 	defer d.mu.Unlock()
 	d.claims++
 	if d.err != nil {
-		return receivers.Claimed, d.err
+		return receivers.Claim{}, d.err
 	}
-	switch d.keys[key] {
-	case "done":
-		return receivers.Done, nil
-	case "pending":
-		return receivers.InFlight, nil
+	switch v := d.keys[key]; {
+	case v == "done":
+		return receivers.Claim{State: receivers.Done}, nil
+	case strings.HasPrefix(v, "pending"):
+		return receivers.Claim{State: receivers.InFlight}, nil
 	}
-	d.keys[key] = "pending"
+	d.tokens++
+	token := strconv.Itoa(d.tokens)
+	d.keys[key] = "pending:" + token
 	if d.claimErr != nil { // the record was set, but its reply was lost
-		return receivers.Claimed, d.claimErr
+		return receivers.Claim{Token: token}, d.claimErr
 	}
-	return receivers.Claimed, nil
+	return receivers.Claim{State: receivers.Claimed, Token: token}, nil
 }
 
-func (d *memDedup) Finish(_ context.Context, key string) error {
+func (d *memDedup) Finish(_ context.Context, key, token string) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.finishes++
 	if d.err != nil {
 		return d.err
 	}
-	d.keys[key] = "done"
+	if v, ok := d.keys[key]; !ok || v == "pending:"+token {
+		d.keys[key] = "done"
+	}
 	return nil
 }
 
-func (d *memDedup) Release(_ context.Context, key string) error {
+func (d *memDedup) Release(_ context.Context, key, token string) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.releases = append(d.releases, key)
 	if d.err != nil {
 		return d.err
 	}
-	if d.keys[key] == "pending" {
+	if d.keys[key] == "pending:"+token {
 		delete(d.keys, key)
 	}
 	return nil
@@ -147,12 +156,6 @@ func (d *memDedup) state(key string) string {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	return d.keys[key]
-}
-
-func (d *memDedup) Releases() []string {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return append([]string(nil), d.releases...)
 }
 
 const (
@@ -257,10 +260,12 @@ func wantBody(t *testing.T, r response, want string) {
 	}
 }
 
-func wantRetryAfter(t *testing.T, r response) {
+// wantRetryAfter checks an answer's Retry-After, in seconds, against the
+// value the README documents for its status.
+func wantRetryAfter(t *testing.T, r response, want string) {
 	t.Helper()
-	if r.header.Get("Retry-After") == "" {
-		t.Errorf("%d answer has no Retry-After", r.status)
+	if got := r.header.Get("Retry-After"); got != want {
+		t.Errorf("%d answer's Retry-After: got %q, want %q", r.status, got, want)
 	}
 }
 
@@ -436,14 +441,14 @@ func TestDisabledProvider(t *testing.T) {
 func TestInFlight(t *testing.T) {
 	body, vec := loadVector(t, fulfilledFile)
 	r := newRig(t, nil)
-	r.dedup.set(fulfilledKey, "pending") // another request is handing it to Temporal
+	r.dedup.set(fulfilledKey, "pending:another") // another request is handing it to Temporal
 	resp := post(t, r.app, "/webhooks/phoenix", body, vec.Headers)
 	wantStatus(t, resp, 409)
-	wantRetryAfter(t, resp)
+	wantRetryAfter(t, resp, "5")
 	if n := len(r.starter.Calls()); n != 0 {
 		t.Errorf("Starter calls: got %d, want 0", n)
 	}
-	if got := r.dedup.state(fulfilledKey); got != "pending" {
+	if got := r.dedup.state(fulfilledKey); got != "pending:another" {
 		t.Errorf("dedup record: got %q, want the other request's pending kept", got)
 	}
 }
@@ -518,7 +523,7 @@ func TestBodyTooLarge(t *testing.T) {
 }
 
 // TestOverloaded holds one start in flight with MaxInFlight 1 and sends a
-// second event: it must get 429 at once, and leave no dedup record behind.
+// second event: it must get 429 at once, without touching the dedup store.
 func TestOverloaded(t *testing.T) {
 	first, vec := loadVector(t, fulfilledFile)
 	second := fixture(t, "phoenix-order-status-pending-noid.json")
@@ -558,12 +563,16 @@ func TestOverloaded(t *testing.T) {
 
 	resp := post(t, r.app, "/webhooks/phoenix", second, vec.Headers)
 	wantStatus(t, resp, 429)
-	wantRetryAfter(t, resp)
+	wantRetryAfter(t, resp, "1")
+	// Answered before any dedup round trip: no claim, so nothing to release.
 	if got := r.dedup.state(pendingNoIDKey); got != "" {
-		t.Errorf("dedup record %s: got %q, want it released", pendingNoIDKey, got)
+		t.Errorf("dedup record %s: got %q, want none", pendingNoIDKey, got)
 	}
-	if got, want := r.dedup.Releases(), []string{pendingNoIDKey}; !reflect.DeepEqual(got, want) {
-		t.Errorf("releases: got %q, want %q", got, want)
+	r.dedup.mu.Lock()
+	claims, releases := r.dedup.claims, len(r.dedup.releases)
+	r.dedup.mu.Unlock()
+	if claims != 1 || releases != 0 {
+		t.Errorf("dedup claims %d, releases %d while overloaded; want 1 (the first request's), 0", claims, releases)
 	}
 	if n := len(r.starter.Calls()); n != 1 {
 		t.Errorf("Starter calls while overloaded: got %d, want 1", n)
@@ -594,7 +603,7 @@ func TestUnavailable(t *testing.T) {
 
 	resp := post(t, r.app, "/webhooks/phoenix", body, vec.Headers)
 	wantStatus(t, resp, 503)
-	wantRetryAfter(t, resp)
+	wantRetryAfter(t, resp, "5")
 	if strings.Contains(string(resp.body), "connection refused") {
 		t.Errorf("503 body leaks the internal error: %s", resp.body)
 	}
@@ -843,7 +852,7 @@ func TestOutcomesReported(t *testing.T) {
 	}{
 		{"accepted", nil, vec.Headers, body, receivers.OutcomeAccepted, 0},
 		{"duplicate", func(r *rig) { r.dedup.set(fulfilledKey, "done") }, vec.Headers, body, receivers.OutcomeDuplicate, 0},
-		{"in flight", func(r *rig) { r.dedup.set(fulfilledKey, "pending") }, vec.Headers, body, receivers.OutcomeInFlight, 0},
+		{"in flight", func(r *rig) { r.dedup.set(fulfilledKey, "pending:another") }, vec.Headers, body, receivers.OutcomeInFlight, 0},
 		{"unauthorized", nil, bearer("wrong"), body, receivers.OutcomeUnauthorized, 0},
 		{"invalid", nil, vec.Headers, []byte("nope"), receivers.OutcomeInvalid, 0},
 		{"unavailable", func(r *rig) { r.starter.setErr(errors.New("temporal down")) }, vec.Headers, body, receivers.OutcomeUnavailable, 0},
@@ -915,4 +924,293 @@ func TestCompressedBodyRefused(t *testing.T) {
 	if n := len(r.starter.Calls()); n != 0 {
 		t.Errorf("Starter calls: got %d, want 0", n)
 	}
+}
+
+// gateStarter holds each SignalWithStart until the test answers it: every
+// call is reported on calls, and returns what the test sends on its result.
+type gateStarter struct {
+	calls chan gateCall
+	done  chan struct{} // closed when the test ends: calls return at once
+}
+
+type gateCall struct {
+	workflowID string
+	result     chan error
+}
+
+func newGateStarter(t *testing.T) *gateStarter {
+	g := &gateStarter{calls: make(chan gateCall), done: make(chan struct{})}
+	t.Cleanup(func() { close(g.done) })
+	return g
+}
+
+func (g *gateStarter) SignalWithStartWorkflow(_ context.Context, workflowID, _ string, _ any,
+	_ client.StartWorkflowOptions, _ any, _ ...any) (client.WorkflowRun, error) {
+	c := gateCall{workflowID, make(chan error)}
+	select {
+	case g.calls <- c:
+	case <-g.done:
+		return nil, errors.New("test over")
+	}
+	select {
+	case err := <-c.result:
+		return nil, err
+	case <-g.done:
+		return nil, errors.New("test over")
+	}
+}
+
+// postAsync sends one request in the background; its answer (status -1 when
+// it could not be sent) arrives on the channel.
+func postAsync(app *fiber.App, body []byte, headers map[string]string) <-chan response {
+	answer := make(chan response, 1)
+	go func() {
+		req := httptest.NewRequest(http.MethodPost, "/webhooks/phoenix", bytes.NewReader(body))
+		for k, v := range headers {
+			req.Header.Set(k, v)
+		}
+		resp, err := app.Test(req, -1)
+		if err != nil {
+			answer <- response{status: -1, body: []byte(err.Error())}
+			return
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		answer <- response{resp.StatusCode, resp.Header, b}
+	}()
+	return answer
+}
+
+// TestClaimRace: request A claims an event and its start is slow; its
+// pending record expires, and the provider's retry B claims the event
+// afresh. Whatever A's start then comes to, A's Finish or Release must leave
+// B's claim alone, and B's own finish still records the event.
+func TestClaimRace(t *testing.T) {
+	body, vec := loadVector(t, fulfilledFile)
+	store, c := newRedisDedup(t)
+	ctx := context.Background()
+	tests := []struct {
+		name    string
+		aErr    error // A's start
+		aStatus int
+	}{
+		{"A accepted late: its Finish", nil, 200},
+		{"A's start failed: its Release", errors.New("temporal: deadline exceeded"), 503},
+		{"A refused by Temporal: its Release", serviceerror.NewInvalidArgument("bad"), 400},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Cleanup(func() { c.FlushDB(ctx) })
+			gate := newGateStarter(t)
+			r, _ := redisRig(t, store, func(o *receivers.Options) { o.Temporal = gate })
+
+			a := postAsync(r.app, body, vec.Headers)
+			aStart := <-gate.calls
+			aRecord, _ := record(t, c, fulfilledKey)
+			// A's pending TTL runs out while its start is slow.
+			if err := c.Del(ctx, testPrefix+fulfilledKey).Err(); err != nil {
+				t.Fatal(err)
+			}
+			b := postAsync(r.app, body, vec.Headers)
+			bStart := <-gate.calls
+			bRecord, _ := record(t, c, fulfilledKey)
+			if !strings.HasPrefix(aRecord, "pending:") || !strings.HasPrefix(bRecord, "pending:") || aRecord == bRecord {
+				t.Fatalf("records: A %q, B %q; want each its own pending:<token>", aRecord, bRecord)
+			}
+
+			aStart.result <- tt.aErr
+			wantStatus(t, <-a, tt.aStatus)
+			wantRecord(t, c, fulfilledKey, bRecord, testPendingTTL)
+			// So a third copy still finds B's claim in flight.
+			resp := post(t, r.app, "/webhooks/phoenix", body, vec.Headers)
+			wantStatus(t, resp, 409)
+
+			bStart.result <- nil
+			wantStatus(t, <-b, 200)
+			wantRecord(t, c, fulfilledKey, "done", testDoneTTL)
+		})
+	}
+}
+
+// TestClaimLostReply: the receiver's claim reached Redis but its reply was
+// lost, so it accepts without the dedup store. When its SET applied, the
+// record is its own: released when the start fails (the retry gets
+// through), finished when it succeeds. When another request's record was
+// there, that record is left alone either way.
+func TestClaimLostReply(t *testing.T) {
+	body, vec := loadVector(t, fulfilledFile)
+	down := errors.New("temporal: connection refused")
+	tests := []struct {
+		name     string
+		other    string // the record before the claim, "" for none
+		startErr error
+		status   int
+		want     string // the record afterwards
+		wantTTL  time.Duration
+	}{
+		{"own record, start failed", "", down, 503, "", 0},
+		{"own record, accepted", "", nil, 200, "done", testDoneTTL},
+		{"another's record, start failed", "pending:bbbb", down, 503, "pending:bbbb", otherTTL},
+		{"another's record, accepted", "pending:bbbb", nil, 200, "pending:bbbb", otherTTL},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			store, c, lose := newLossyRedisDedup(t, -1)
+			r, d := redisRig(t, store, nil)
+			r.starter.setErr(tt.startErr)
+			if tt.other != "" {
+				setRecord(t, c, fulfilledKey, tt.other)
+			}
+			lose.Store(true)
+			wantStatus(t, post(t, r.app, "/webhooks/phoenix", body, vec.Headers), tt.status)
+			if lose.Load() || d.claims.Load() != 1 {
+				t.Fatalf("claims %d, reply lost %v: want one claim whose reply was lost", d.claims.Load(), !lose.Load())
+			}
+			wantRecord(t, c, fulfilledKey, tt.want, tt.wantTTL)
+		})
+	}
+}
+
+// hangingRedis accepts connections and reads what is sent, but never
+// answers: a Redis that hangs. Each new connection's first bytes are
+// reported on arrived.
+type hangingRedis struct {
+	ln      net.Listener
+	arrived chan struct{}
+	mu      sync.Mutex
+	conns   []net.Conn
+	stopped bool
+}
+
+func startHangingRedis(t *testing.T) *hangingRedis {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &hangingRedis{ln: ln, arrived: make(chan struct{}, 64)}
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			h.mu.Lock()
+			if h.stopped {
+				c.Close()
+			}
+			h.conns = append(h.conns, c)
+			h.mu.Unlock()
+			go func() {
+				buf := make([]byte, 4096)
+				if _, err := c.Read(buf); err != nil {
+					return
+				}
+				h.arrived <- struct{}{}
+				_, _ = io.Copy(io.Discard, c)
+			}()
+		}
+	}()
+	t.Cleanup(h.stop)
+	return h
+}
+
+// stop closes the listener and every connection: the clients see EOF.
+func (h *hangingRedis) stop() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.stopped = true
+	h.ln.Close()
+	for _, c := range h.conns {
+		c.Close()
+	}
+}
+
+// TestOverloadedRedisHangs: with every in-flight slot held by a delivery
+// waiting on a hung Redis, the next delivery is answered 429 with
+// Retry-After at once, well inside the Redis client's timeout, and without
+// touching Redis.
+func TestOverloadedRedisHangs(t *testing.T) {
+	const redisTimeout = 10 * time.Second
+	h := startHangingRedis(t)
+	rdb := redis.NewClient(&redis.Options{Addr: h.ln.Addr().String(), ReadTimeout: redisTimeout, MaxRetries: -1})
+	t.Cleanup(func() { rdb.Close() })
+	store := &receivers.Redis{Client: rdb, Prefix: testPrefix, PendingTTL: testPendingTTL, DoneTTL: testDoneTTL}
+	const slots = 2
+	r, d := redisRig(t, store, func(o *receivers.Options) { o.MaxInFlight = slots })
+
+	var held []<-chan response
+	for i := range slots {
+		held = append(held, postAsync(r.app, phoenixEvent(t, "evt-held-"+strconv.Itoa(i), "ord-held", "pending"), bearer(phoenixSecret)))
+	}
+	for range slots {
+		<-h.arrived // a delivery holding a slot waits on Redis
+	}
+
+	// The deadline: far under redisTimeout; app.Test fails when it passes.
+	const deadline = 100 * time.Millisecond
+	req := httptest.NewRequest(http.MethodPost, "/webhooks/phoenix", bytes.NewReader(phoenixEvent(t, "evt-next", "ord-next", "pending")))
+	req.Header.Set("Authorization", "Bearer "+phoenixSecret)
+	resp, err := r.app.Test(req, int(deadline/time.Millisecond))
+	if err != nil {
+		t.Fatalf("with every slot held and Redis hung, no answer within %v: %v", deadline, err)
+	}
+	resp.Body.Close()
+	answer := response{status: resp.StatusCode, header: resp.Header}
+	wantStatus(t, answer, 429)
+	wantRetryAfter(t, answer, "1")
+	if n := d.claims.Load(); n != slots {
+		t.Errorf("dedup claims: got %d, want %d (the 429 makes none)", n, slots)
+	}
+
+	// Redis goes away: the held deliveries are accepted without it.
+	h.stop()
+	for _, a := range held {
+		wantStatus(t, <-a, 200)
+	}
+}
+
+// TestOverloadedDuplicates: with Redis answering, a duplicate is answered
+// 200 duplicate from Redis while other deliveries hold in-flight slots;
+// once every slot is held it gets 429 like any delivery, without a Redis
+// round trip, and its retry is answered from Redis again.
+func TestOverloadedDuplicates(t *testing.T) {
+	body, vec := loadVector(t, fulfilledFile)
+	store, _ := newRedisDedup(t)
+	gate := newGateStarter(t)
+	r, d := redisRig(t, store, func(o *receivers.Options) { o.Temporal = gate; o.MaxInFlight = 2 })
+	wantDuplicate := func() {
+		t.Helper()
+		resp := post(t, r.app, "/webhooks/phoenix", body, vec.Headers)
+		wantStatus(t, resp, 200)
+		if got := resp.json(t); got["duplicate"] != true {
+			t.Fatalf("body: got %v, want duplicate true", got)
+		}
+	}
+
+	first := postAsync(r.app, body, vec.Headers)
+	(<-gate.calls).result <- nil
+	wantStatus(t, <-first, 200)
+
+	// One slot held by a slow start: the duplicate is answered from Redis.
+	y := postAsync(r.app, phoenixEvent(t, "evt-y", "ord-y", "pending"), bearer(phoenixSecret))
+	yStart := <-gate.calls
+	wantDuplicate()
+
+	// Both slots held: 429 at once, no claim.
+	z := postAsync(r.app, phoenixEvent(t, "evt-z", "ord-z", "pending"), bearer(phoenixSecret))
+	zStart := <-gate.calls
+	claims := d.claims.Load()
+	resp := post(t, r.app, "/webhooks/phoenix", body, vec.Headers)
+	wantStatus(t, resp, 429)
+	wantRetryAfter(t, resp, "1")
+	if n := d.claims.Load() - claims; n != 0 {
+		t.Errorf("the 429 made %d dedup claim(s), want none", n)
+	}
+
+	yStart.result <- nil
+	zStart.result <- nil
+	wantStatus(t, <-y, 200)
+	wantStatus(t, <-z, 200)
+	wantDuplicate() // the provider's retry
 }

@@ -208,21 +208,21 @@ func (d *fakeDedup3) Claim(_ context.Context, key string) (receivers.Claim, erro
 	switch {
 	case !ok:
 		d.keys[key] = false
-		return receivers.Claimed, nil
+		return receivers.Claim{State: receivers.Claimed}, nil
 	case done:
-		return receivers.Done, nil
+		return receivers.Claim{State: receivers.Done}, nil
 	}
-	return receivers.InFlight, nil
+	return receivers.Claim{State: receivers.InFlight}, nil
 }
 
-func (d *fakeDedup3) Finish(_ context.Context, key string) error {
+func (d *fakeDedup3) Finish(_ context.Context, key, _ string) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.keys[key] = true
 	return nil
 }
 
-func (d *fakeDedup3) Release(_ context.Context, key string) error {
+func (d *fakeDedup3) Release(_ context.Context, key, _ string) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	delete(d.keys, key)
