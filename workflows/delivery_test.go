@@ -257,7 +257,8 @@ func TestDeliveriesCarriedOverContinueAsNew(t *testing.T) {
 // while a delivery is still being retried.
 func TestRunWaitsForDeliveries(t *testing.T) {
 	h := newDeliveryHarness(t, func(target string, _, call int) error {
-		if target == "a" && call < 5 {
+		// Retried for 1+2+4+…+128 s: past the one-minute linger.
+		if target == "a" && call < 8 {
 			return errors.New("https://a.example answered 503 Service Unavailable")
 		}
 		return nil
@@ -267,8 +268,8 @@ func TestRunWaitsForDeliveries(t *testing.T) {
 	in.Targets = targetsAB[:1]
 	st := h.run(in)
 	checkStrings(t, "deliveries", deliveries(st.Deliveries), []string{"a:1 delivered"})
-	if got := len(h.callsTo("a")); got != 6 {
-		t.Errorf("%d calls, want 5 retried failures and a success", got)
+	if got := len(h.callsTo("a")); got != 9 {
+		t.Errorf("%d calls, want 8 retried failures and a success", got)
 	}
 }
 
