@@ -106,13 +106,25 @@ func (f *Forward) Headers(id string, at time.Time, body []byte) (map[string]stri
 	}, nil
 }
 
+// Delivered is what a successful Deliver reports.
+type Delivered struct {
+	Attempts int32 // how many attempts it took
+}
+
 // Deliver POSTs one transition to a forward URL, signed. 2xx is delivered;
 // 410 is returned as ErrDeliveryGone and other 4xx (but 408 and 429) as
 // ErrDeliveryRejected, both non-retryable; 5xx, 408, 429, timeouts and
 // connection errors are returned as retryable, for Temporal to retry up to
 // the horizon. The webhook-id is the same on every attempt, so the target
-// can deduplicate.
-func (a *Activities) Deliver(ctx context.Context, in DeliverInput) error {
+// can deduplicate. Non-retryable errors carry the attempt count as their
+// details.
+func (a *Activities) Deliver(ctx context.Context, in DeliverInput) (Delivered, error) {
+	attempt := activity.GetInfo(ctx).Attempt
+	err := a.deliver(ctx, in, attempt)
+	return Delivered{Attempts: attempt}, err
+}
+
+func (a *Activities) deliver(ctx context.Context, in DeliverInput, attempt int32) error {
 	f := a.Forward
 	var u string
 	if f != nil {
@@ -120,7 +132,7 @@ func (a *Activities) Deliver(ctx context.Context, in DeliverInput) error {
 	}
 	if u == "" {
 		return temporal.NewNonRetryableApplicationError(
-			fmt.Sprintf("forward target %s is no longer configured", in.Target), ErrDeliveryRejected, nil)
+			fmt.Sprintf("forward target %s is no longer configured", in.Target), ErrDeliveryRejected, nil, attempt)
 	}
 	outcome := "delivered"
 	defer func() {
@@ -129,17 +141,17 @@ func (a *Activities) Deliver(ctx context.Context, in DeliverInput) error {
 	body, err := json.Marshal(in.Message)
 	if err != nil {
 		outcome = "rejected"
-		return temporal.NewNonRetryableApplicationError("encode delivery "+in.Message.ID(), ErrDeliveryRejected, err)
+		return temporal.NewNonRetryableApplicationError("encode delivery "+in.Message.ID(), ErrDeliveryRejected, err, attempt)
 	}
 	headers, err := f.Headers(in.Message.ID(), time.Now(), body)
 	if err != nil {
 		outcome = "rejected"
-		return temporal.NewNonRetryableApplicationError(err.Error(), ErrDeliveryRejected, nil)
+		return temporal.NewNonRetryableApplicationError(err.Error(), ErrDeliveryRejected, nil, attempt)
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(body))
 	if err != nil {
 		outcome = "rejected"
-		return temporal.NewNonRetryableApplicationError("build delivery request to "+TargetLabel(u), ErrDeliveryRejected, nil)
+		return temporal.NewNonRetryableApplicationError("build delivery request to "+TargetLabel(u), ErrDeliveryRejected, nil, attempt)
 	}
 	for k, v := range headers {
 		req.Header.Set(k, v)
@@ -157,13 +169,13 @@ func (a *Activities) Deliver(ctx context.Context, in DeliverInput) error {
 		return nil
 	case code == http.StatusGone:
 		outcome = "gone"
-		return temporal.NewNonRetryableApplicationError(fmt.Sprintf("%s answered %s", TargetLabel(u), resp.Status), ErrDeliveryGone, nil)
+		return temporal.NewNonRetryableApplicationError(fmt.Sprintf("%s answered %s", TargetLabel(u), resp.Status), ErrDeliveryGone, nil, attempt)
 	case code == http.StatusTooManyRequests || code == http.StatusRequestTimeout || code >= 500:
 		outcome = "retry"
 		return fmt.Errorf("%s answered %s", TargetLabel(u), resp.Status)
 	default:
 		outcome = "rejected"
-		return temporal.NewNonRetryableApplicationError(fmt.Sprintf("%s answered %s", TargetLabel(u), resp.Status), ErrDeliveryRejected, nil)
+		return temporal.NewNonRetryableApplicationError(fmt.Sprintf("%s answered %s", TargetLabel(u), resp.Status), ErrDeliveryRejected, nil, attempt)
 	}
 }
 

@@ -129,25 +129,33 @@ func (e *entity) deliver(ctx workflow.Context, t Target, seq int) {
 		RetryPolicy:            deliveryRetry,
 	})
 	var err error
+	var done activities.Delivered
 	if t.Queue != "" {
 		err = workflow.ExecuteActivity(actx, t.Activity, msg).Get(ctx, nil)
 	} else {
 		var a *activities.Activities
-		err = workflow.ExecuteActivity(actx, a.Deliver, activities.DeliverInput{Target: t.ID, Message: msg}).Get(ctx, nil)
+		err = workflow.ExecuteActivity(actx, a.Deliver, activities.DeliverInput{Target: t.ID, Message: msg}).Get(ctx, &done)
 	}
 	var app *temporal.ApplicationError
 	var timeout *temporal.TimeoutError
+	attempts := int(done.Attempts)
+	if errors.As(err, &app) && app.HasDetails() {
+		var n int32
+		if app.Details(&n) == nil {
+			attempts = int(n)
+		}
+	}
 	switch {
 	case err == nil:
-		e.finishDelivery(ctx, t, seq, DeliveryDelivered, "", 0)
+		e.finishDelivery(ctx, t, seq, DeliveryDelivered, "", attempts)
 		workflow.GetMetricsHandler(ctx).WithTags(map[string]string{"target": t.Label}).
 			Timer(MetricDeliveryLatency).Record(workflow.Now(ctx).Sub(msg.At))
-	case errors.As(err, &app) && app.Type() == activities.ErrDeliveryGone:
-		e.finishDelivery(ctx, t, seq, DeliveryStopped, cause(err), 0)
+	case app != nil && app.Type() == activities.ErrDeliveryGone:
+		e.finishDelivery(ctx, t, seq, DeliveryStopped, cause(err), attempts)
 	case errors.As(err, &timeout):
-		e.finishDelivery(ctx, t, seq, DeliveryFailed, "the delivery horizon passed: "+cause(err), 0)
+		e.finishDelivery(ctx, t, seq, DeliveryFailed, "the delivery horizon passed: "+cause(err), attempts)
 	default:
-		e.finishDelivery(ctx, t, seq, DeliveryFailed, cause(err), 0)
+		e.finishDelivery(ctx, t, seq, DeliveryFailed, cause(err), attempts)
 	}
 }
 

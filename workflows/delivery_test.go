@@ -62,7 +62,7 @@ func newDeliveryHarness(t *testing.T, answer func(target string, seq, call int) 
 
 // deliver is the Deliver activity's stand-in: it records the call and
 // answers from h.answer.
-func (h *deliveryHarness) deliver(_ context.Context, in activities.DeliverInput) error {
+func (h *deliveryHarness) deliver(_ context.Context, in activities.DeliverInput) (activities.Delivered, error) {
 	h.mu.Lock()
 	n := 0
 	for _, c := range h.calls {

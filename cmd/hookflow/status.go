@@ -1,12 +1,14 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/url"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -204,6 +206,7 @@ func publishedState(info *workflowpb.WorkflowExecutionInfo) (st workflows.State,
 		}
 		st.ResumeFrom, st.Sequence, st.Transitions = snap.ResumeFrom, snap.Sequence, snap.Transitions
 		st.Processed, st.Duplicates, st.Events = snap.Processed, snap.Duplicates, snap.Events
+		st.Deliveries = snap.Deliveries
 		savedAt = snap.SavedAt
 	}
 	if kind, ok := workflows.KindOf(st.Provider, st.EntityType); ok {
@@ -265,6 +268,33 @@ func printReport(w io.Writer, rep entityReport) {
 			from = "-"
 		}
 		fmt.Fprintf(tw, "  %d\t%s\t%s\t%s\t%s\t%s\n", t.Seq, t.At.UTC().Format(time.RFC3339), from, t.To, t.Source, t.EventID)
+	}
+	tw.Flush()
+	printDeliveries(w, st.Deliveries)
+}
+
+// printDeliveries lists each transition's delivery to each target: pending,
+// delivered (when, attempts), failed (the last answer; `hookflow
+// redeliver` retries it), stopped by a 410, or skipped.
+func printDeliveries(w io.Writer, ds []workflows.Delivery) {
+	if len(ds) == 0 {
+		return
+	}
+	sorted := slices.Clone(ds)
+	slices.SortStableFunc(sorted, func(a, b workflows.Delivery) int { return cmp.Compare(a.Seq, b.Seq) })
+	fmt.Fprintln(w, "deliveries:")
+	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "  #\ttarget\tstate\tat\tanswer")
+	for _, d := range sorted {
+		at := "-"
+		if !d.At.IsZero() {
+			at = d.At.UTC().Format(time.RFC3339)
+		}
+		state := d.Status
+		if d.Attempts > 1 {
+			state += fmt.Sprintf(" (%d attempts)", d.Attempts)
+		}
+		fmt.Fprintf(tw, "  %d\t%s\t%s\t%s\t%s\n", d.Seq, d.Label, state, at, d.LastAnswer)
 	}
 	tw.Flush()
 }
