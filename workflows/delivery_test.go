@@ -76,7 +76,7 @@ func (h *deliveryHarness) deliver(_ context.Context, in activities.DeliverInput)
 	if in.Message.WorkflowID != "fenix-shipment:s1" || in.Message.Type != event.OutboundType {
 		h.t.Errorf("message = %+v", in.Message)
 	}
-	return h.answer(in.Target, in.Message.Seq, n)
+	return activities.Delivered{Attempts: 1}, h.answer(in.Target, in.Message.Seq, n)
 }
 
 func (h *deliveryHarness) event(at time.Duration, id, status string) {
