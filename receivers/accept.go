@@ -38,7 +38,11 @@ type Options struct {
 	// NotFoundWindow is passed to new workflows: how long a provider API's
 	// 404 is retried before the webhook's status applies.
 	NotFoundWindow time.Duration
-	Metrics        Metrics // nil counts nothing
+	// Start, when set, is the process's one Starter and replaces Temporal,
+	// TaskQueue, Linger, IdleTimeout and NotFoundWindow, which only build
+	// one when it is not (tests).
+	Start   *starter.Starter
+	Metrics Metrics // nil counts nothing
 }
 
 // Metrics counts deliveries. It is defined here, where it is used; the
@@ -82,6 +86,9 @@ func New(opts Options) *Receiver {
 	st := starter.Starter{
 		Client: opts.Temporal, TaskQueue: opts.TaskQueue,
 		Linger: opts.Linger, IdleTimeout: opts.IdleTimeout, NotFoundWindow: opts.NotFoundWindow,
+	}
+	if opts.Start != nil {
+		st = *opts.Start
 	}
 	return &Receiver{opts: opts, starter: st, inFlight: make(chan struct{}, opts.MaxInFlight)}
 }

@@ -109,19 +109,15 @@ func newReceiverApp(cfg *config.Config, tc client.Client, rdb redis.UniversalCli
 	if m != nil {
 		counts = m
 	}
+	st := newStarter(cfg, tc)
 	r := receivers.New(receivers.Options{
 		Metrics:      counts,
-		Temporal:     tc,
+		Start:        &st,
 		Dedup:        dedup,
 		Log:          log,
-		TaskQueue:    cfg.TaskQueue,
 		MaxBodyBytes: cfg.MaxBodyBytes,
 		MaxInFlight:  cfg.MaxInFlight,
 		StartTimeout: cfg.StartTimeout,
-		Linger:       cfg.Linger,
-		IdleTimeout:  cfg.IdleTimeout,
-		// NotFoundWindow is passed to new entity workflows.
-		NotFoundWindow: cfg.NotFoundWindow,
 	})
 	ps := providers(cfg)
 	for _, p := range ps {
