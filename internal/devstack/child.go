@@ -25,6 +25,8 @@ type Child struct {
 	addr    string
 	logFile string
 	command func() *exec.Cmd
+	// sharedGroup keeps the child in this program's process group.
+	sharedGroup bool
 	// ready answers nil once the service takes requests.
 	ready func(ctx context.Context) error
 	// stopSignal asks the service to shut down cleanly; after stopGrace it
@@ -144,7 +146,9 @@ func (c *Child) Start(ctx context.Context) error {
 		return fmt.Errorf("start %s: %s %w", c.name, c.addr, ErrAddrInUse)
 	}
 	cmd := c.command()
-	ownProcessGroup(cmd)
+	if !c.sharedGroup {
+		ownProcessGroup(cmd)
+	}
 	var logFile *os.File
 	if c.logFile != "" {
 		f, err := os.OpenFile(c.logFile, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)

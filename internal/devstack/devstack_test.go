@@ -32,7 +32,7 @@ func startRedis(t *testing.T) *devstack.Child {
 	if _, err := exec.LookPath("redis-server"); err != nil {
 		t.Skip("redis-server is not on PATH")
 	}
-	c, err := devstack.StartRedis(t.Context(), devstack.RedisOptions{Port: testenv.FreePort(t), Dir: t.TempDir(), Save: "3600 1"})
+	c, err := devstack.StartRedis(t.Context(), devstack.RedisOptions{Port: testenv.FreePort(t), Dir: t.TempDir(), Save: "3600 1", SharedProcessGroup: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,6 +49,8 @@ func startTemporal(t *testing.T) *devstack.Child {
 		DBFile:   filepath.Join(dir, "temporal.db"),
 		LogLevel: "error",
 		LogFile:  filepath.Join(dir, "temporal.log"),
+		// Ends with the test binary on a Ctrl-C.
+		SharedProcessGroup: true,
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -22,6 +22,8 @@ type RedisOptions struct {
 	// changed), so a restart finds the data again. Empty keeps nothing on
 	// disk.
 	Save string
+	// SharedProcessGroup: as TemporalOptions.SharedProcessGroup.
+	SharedProcessGroup bool
 }
 
 // Redis returns the redis-server described by opts, not yet started.
@@ -41,14 +43,14 @@ func Redis(opts RedisOptions) (*Child, error) {
 		return nil, fmt.Errorf("redis-server directory: %w", err)
 	}
 	addr := "127.0.0.1:" + strconv.Itoa(opts.Port)
-	logFile := filepath.Join(dir, "redis.log")
 	args := []string{"--port", strconv.Itoa(opts.Port), "--bind", "127.0.0.1",
-		"--dir", dir, "--save", opts.Save, "--appendonly", "no", "--logfile", logFile}
+		"--dir", dir, "--save", opts.Save, "--appendonly", "no", "--logfile", filepath.Join(dir, "redis.log")}
 	return &Child{
-		name:    "redis-server",
-		addr:    addr,
-		logFile: logFile,
-		command: func() *exec.Cmd { return exec.Command(opts.Server, args...) },
+		name:        "redis-server",
+		addr:        addr,
+		logFile:     filepath.Join(opts.Dir, "redis.log"),
+		command:     func() *exec.Cmd { return exec.Command(opts.Server, args...) },
+		sharedGroup: opts.SharedProcessGroup,
 		ready: func(ctx context.Context) error {
 			// A plain dial first: go-redis logs every refused connection.
 			conn, err := (&net.Dialer{}).DialContext(ctx, "tcp", addr)

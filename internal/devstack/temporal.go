@@ -23,6 +23,11 @@ type TemporalOptions struct {
 	UIPort    int    // the Web UI's port; 0 runs without the UI
 	LogLevel  string // "warn" when empty
 	LogFile   string // appended with the server's output; "" discards it
+	// SharedProcessGroup keeps the server in this program's process group,
+	// so a Ctrl-C at the terminal ends it too, cleanups or not (tests). By
+	// default it gets a group of its own and only Stop ends it, so a
+	// Ctrl-C is not mistaken for a crash.
+	SharedProcessGroup bool
 }
 
 // sqlitePragmas make the dev server's SQLite file about three times faster
@@ -60,10 +65,11 @@ func Temporal(opts TemporalOptions) (*Child, error) {
 	args = append(args, sqlitePragmas...)
 	quiet := tlog.NewStructuredLogger(slog.New(slog.DiscardHandler))
 	return &Child{
-		name:    "Temporal dev server",
-		addr:    opts.HostPort,
-		logFile: opts.LogFile,
-		command: func() *exec.Cmd { return exec.Command(opts.CLI, args...) },
+		name:        "Temporal dev server",
+		addr:        opts.HostPort,
+		logFile:     opts.LogFile,
+		command:     func() *exec.Cmd { return exec.Command(opts.CLI, args...) },
+		sharedGroup: opts.SharedProcessGroup,
 		ready: func(ctx context.Context) error {
 			// Dialing checks the frontend's health.
 			c, err := client.DialContext(ctx, client.Options{HostPort: opts.HostPort, Namespace: opts.Namespace, Logger: quiet})
