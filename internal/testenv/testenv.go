@@ -60,7 +60,7 @@ func StartRedis(t testing.TB) *Redis {
 		t.Skip("redis-server is not on PATH; install Redis 7 to run this test")
 	}
 	r := &Redis{Port: FreePort(t), t: t}
-	child, err := devstack.Redis(devstack.RedisOptions{Port: r.Port, Dir: t.TempDir()})
+	child, err := devstack.Redis(devstack.RedisOptions{Port: r.Port, Dir: t.TempDir(), SharedProcessGroup: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -134,6 +134,8 @@ func StartTemporal(t testing.TB) *Temporal {
 		UIPort:   tp.UIPort,
 		LogLevel: "error",
 		LogFile:  db + ".log",
+		// A Ctrl-C on go test ends the server with the test binary.
+		SharedProcessGroup: true,
 	})
 	if err != nil {
 		t.Fatal(err)
