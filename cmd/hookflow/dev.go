@@ -182,8 +182,11 @@ func devTemporal(ctx context.Context, cfg *config.Config, opts devOptions, log *
 		LogLevel:  "warn",
 		LogFile:   filepath.Join(opts.dir, "temporal.log"),
 	})
+	if errors.Is(err, devstack.ErrAddrInUse) {
+		return nil, nil, nil, fmt.Errorf("%w: set TEMPORAL_ADDRESS=%s to use the server there, or stop it", err, cfg.TemporalAddress)
+	}
 	if err != nil {
-		return nil, nil, nil, fmt.Errorf("start Temporal dev server (%s): %w", cli, err)
+		return nil, nil, nil, fmt.Errorf("%w (Temporal CLI %s)", err, cli)
 	}
 	stop := func() {
 		if err := srv.Stop(); err != nil {
@@ -228,8 +231,13 @@ func devRedis(ctx context.Context, cfg *config.Config, dir string, log *slog.Log
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	if rdb.Ping(ctx).Err() == nil {
-		return rdb, nil, func() { rdb.Close() }, nil
+	// A plain dial first: go-redis would log each refused connection.
+	o := rdb.Options()
+	if conn, err := (&net.Dialer{Timeout: o.DialTimeout}).DialContext(ctx, o.Network, o.Addr); err == nil {
+		conn.Close()
+		if rdb.Ping(ctx).Err() == nil {
+			return rdb, nil, func() { rdb.Close() }, nil
+		}
 	}
 	path, err := exec.LookPath("redis-server")
 	if err != nil {
