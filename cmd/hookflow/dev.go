@@ -11,24 +11,27 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 	"github.com/spf13/cobra"
 	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/testsuite"
 
 	"github.com/hookflow/hookflow/config"
+	"github.com/hookflow/hookflow/internal/devstack"
 	"github.com/hookflow/hookflow/metrics"
 )
 
-// devDir holds what hookflow dev keeps between runs: the Temporal SQLite
-// file, Redis's data and the children's logs.
-const devDir = ".hookflow"
-
-// devUIPort is the Temporal Web UI's port under hookflow dev.
-const devUIPort = "8233"
+// devOptions are where hookflow dev keeps its children's data and where
+// the Temporal Web UI listens; tests move both out of the way.
+type devOptions struct {
+	// dir holds what hookflow dev keeps between runs: the Temporal SQLite
+	// file, Redis's data and the children's logs.
+	dir    string
+	uiPort int
+}
 
 func newDevCmd(a *app) *cobra.Command {
 	return &cobra.Command{
@@ -40,17 +43,17 @@ func newDevCmd(a *app) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return runDev(cmd.Context(), cmd.OutOrStdout(), cfg)
+			return runDev(cmd.Context(), cmd.OutOrStdout(), cfg, devOptions{dir: ".hookflow", uiPort: 8233})
 		},
 	}
 }
 
-// runDev starts what is missing, runs until ctx ends, then stops what it
-// started, in reverse order.
-func runDev(ctx context.Context, out io.Writer, cfg *config.Config) error {
+// runDev starts what is missing, runs until ctx ends or a child it started
+// dies, then stops what it started, in reverse order.
+func runDev(ctx context.Context, out io.Writer, cfg *config.Config, opts devOptions) error {
 	log := newLogger()
-	if err := os.MkdirAll(devDir, 0o755); err != nil {
-		return fmt.Errorf("create %s: %w", devDir, err)
+	if err := os.MkdirAll(opts.dir, 0o755); err != nil {
+		return fmt.Errorf("create %s: %w", opts.dir, err)
 	}
 	devSecrets := cfg.UseDevSecrets()
 	sandbox := !cfg.IsSet("PHOENIX_API_URL")
@@ -82,7 +85,7 @@ func runDev(ctx context.Context, out io.Writer, cfg *config.Config) error {
 	if err != nil {
 		return err
 	}
-	tc, stopTemporal, err := devTemporal(ctx, cfg, log, m)
+	tc, temporal, stopTemporal, err := devTemporal(ctx, cfg, opts, log, m)
 	if err != nil {
 		return err
 	}
@@ -91,11 +94,22 @@ func runDev(ctx context.Context, out io.Writer, cfg *config.Config) error {
 		return err
 	}
 
-	rdb, stopRedis, err := devRedis(ctx, cfg)
+	rdb, redisServer, stopRedis, err := devRedis(ctx, cfg, opts.dir, log)
 	if err != nil {
 		return err
 	}
 	stops = append(stops, stopRedis)
+
+	// Only what dev started is watched: an existing Temporal or Redis
+	// going away is answered with 503s and retries, as under serve.
+	var started []*devstack.Child
+	for _, c := range []*devstack.Child{temporal, redisServer} {
+		if c != nil {
+			started = append(started, c)
+		}
+	}
+	ctx, stopWatching := devstack.Watch(ctx, started...)
+	defer stopWatching()
 
 	w := newWorker(cfg, tc)
 	if err := w.Start(); err != nil {
@@ -110,9 +124,11 @@ func runDev(ctx context.Context, out io.Writer, cfg *config.Config) error {
 
 	fmt.Fprintf(out, "\nhookflow dev is up\n")
 	fmt.Fprintf(out, "  receivers     %s/webhooks/<provider>\n", base)
-	fmt.Fprintf(out, "  Temporal UI   http://127.0.0.1:%s/namespaces/%s/workflows\n", devUIPort, cfg.TemporalNamespace)
-	fmt.Fprintf(out, "  Temporal      %s (namespace %s, task queue %s)\n", cfg.TemporalAddress, cfg.TemporalNamespace, cfg.TaskQueue)
-	fmt.Fprintf(out, "  Redis         %s\n", redactURL(cfg.RedisURL))
+	if temporal != nil {
+		fmt.Fprintf(out, "  Temporal UI   http://127.0.0.1:%d/namespaces/%s/workflows\n", opts.uiPort, cfg.TemporalNamespace)
+	}
+	fmt.Fprintf(out, "  Temporal      %s (namespace %s, task queue %s)%s\n", cfg.TemporalAddress, cfg.TemporalNamespace, cfg.TaskQueue, startedBy(temporal))
+	fmt.Fprintf(out, "  Redis         %s%s\n", redactURL(cfg.RedisURL), startedBy(redisServer))
 	fmt.Fprintf(out, "  operations    %s/metrics  %s/healthz  %s/readyz\n", base, base, base)
 	if sandbox {
 		fmt.Fprintf(out, "  SANDBOX       Phoenix orders API is the in-process sandbox at %s (set PHOENIX_API_URL to use a real one)\n", cfg.PhoenixAPIURL)
@@ -122,58 +138,68 @@ func runDev(ctx context.Context, out io.Writer, cfg *config.Config) error {
 	}
 	fmt.Fprintf(out, "\nTry:\n  bin/hookflow send phoenix --order order-1 --status fulfilled\n  bin/hookflow status phoenix-order:order-1\n"+
 		"  bin/hookflow send fenix --entity shipment-1 --status DELIVERED   (also: phosphor, up42, phantom)\n\nCtrl-C stops everything.\n\n")
-	return serveUntilDone(ctx, app, cfg.HTTPAddr)
+	err = serveUntilDone(ctx, app, cfg.HTTPAddr)
+	var exited *devstack.ExitError
+	if errors.As(context.Cause(ctx), &exited) {
+		return fmt.Errorf("dev: the %s it started exited (%s; log in %s); stopped everything", exited.Name, exited.Reason(), exited.Log)
+	}
+	return err
+}
+
+// startedBy says, for the start-up output, which process dev started and
+// where its log is; nothing for a server dev found running.
+func startedBy(c *devstack.Child) string {
+	if c == nil {
+		return ""
+	}
+	return fmt.Sprintf("  [%s pid %d, log %s]", c.Name(), c.Pid(), c.LogFile())
 }
 
 // devTemporal starts the pinned Temporal CLI's dev server with its SQLite
 // file in WAL mode and the Web UI, unless TEMPORAL_ADDRESS was given, in
-// which case that server is used as it is.
-func devTemporal(ctx context.Context, cfg *config.Config, log *slog.Logger, m *metrics.Metrics) (client.Client, func(), error) {
-	opts := temporalOptions(cfg, log, m)
+// which case that server is used as it is and the returned child is nil.
+func devTemporal(ctx context.Context, cfg *config.Config, opts devOptions, log *slog.Logger, m *metrics.Metrics) (client.Client, *devstack.Child, func(), error) {
+	copts := temporalOptions(cfg, log, m)
 	if cfg.IsSet("TEMPORAL_ADDRESS") {
-		tc, err := client.DialContext(ctx, opts)
+		tc, err := client.DialContext(ctx, copts)
 		if err != nil {
-			return nil, nil, fmt.Errorf("connect to Temporal at %s: %w", cfg.TemporalAddress, err)
+			return nil, nil, nil, fmt.Errorf("connect to Temporal at %s: %w", cfg.TemporalAddress, err)
 		}
-		return tc, tc.Close, nil
+		return tc, nil, tc.Close, nil
 	}
 	cli, err := temporalCLI()
 	if err != nil {
-		return nil, nil, err
-	}
-	logFile, err := os.OpenFile(filepath.Join(devDir, "temporal.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
-	if err != nil {
-		return nil, nil, fmt.Errorf("open temporal log: %w", err)
+		return nil, nil, nil, err
 	}
 	startCtx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
-	srv, err := testsuite.StartDevServer(startCtx, testsuite.DevServerOptions{
-		ExistingPath:  cli,
-		ClientOptions: &opts,
-		DBFilename:    filepath.Join(devDir, "temporal.db"),
-		EnableUI:      true,
-		UIPort:        devUIPort,
-		LogLevel:      "warn",
-		ExtraArgs:     sqlitePragmas,
-		Stdout:        logFile,
-		Stderr:        logFile,
+	srv, err := devstack.StartTemporal(startCtx, devstack.TemporalOptions{
+		CLI:       cli,
+		HostPort:  cfg.TemporalAddress,
+		Namespace: cfg.TemporalNamespace,
+		DBFile:    filepath.Join(opts.dir, "temporal.db"),
+		UIPort:    opts.uiPort,
+		LogLevel:  "warn",
+		LogFile:   filepath.Join(opts.dir, "temporal.log"),
 	})
-	if err != nil {
-		logFile.Close()
-		return nil, nil, fmt.Errorf("start Temporal dev server (%s, log in %s): %w", cli, logFile.Name(), err)
+	if errors.Is(err, devstack.ErrAddrInUse) {
+		return nil, nil, nil, fmt.Errorf("%w: set TEMPORAL_ADDRESS=%s to use the server there, or stop it", err, cfg.TemporalAddress)
 	}
-	return srv.Client(), func() {
-		srv.Client().Close()
-		if err := srv.Stop(); err != nil && !isExitBySignal(err) {
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("%w (Temporal CLI %s)", err, cli)
+	}
+	stop := func() {
+		if err := srv.Stop(); err != nil {
 			log.Warn("temporal dev server stop", "error", err.Error())
 		}
-		logFile.Close()
-	}, nil
+	}
+	tc, err := client.DialContext(startCtx, copts)
+	if err != nil {
+		stop()
+		return nil, nil, nil, fmt.Errorf("connect to the Temporal dev server at %s: %w", cfg.TemporalAddress, err)
+	}
+	return tc, srv, func() { tc.Close(); stop() }, nil
 }
-
-// sqlitePragmas make the dev server's SQLite file about three times faster at
-// starting workflows than its defaults.
-var sqlitePragmas = []string{"--sqlite-pragma", "journal_mode=wal", "--sqlite-pragma", "synchronous=normal"}
 
 // temporalCLI finds the pinned Temporal CLI: HOOKFLOW_TEMPORAL_CLI, then
 // bin/temporal beside this binary or in the working directory, then PATH.
@@ -198,44 +224,49 @@ func temporalCLI() (string, error) {
 }
 
 // devRedis uses REDIS_URL when it answers, else starts redis-server from PATH
-// with its data under .hookflow/, else says how to get Redis.
-func devRedis(ctx context.Context, cfg *config.Config) (*redis.Client, func(), error) {
+// with its data under dir, else says how to get Redis. The returned child is
+// nil when dev uses a Redis it did not start.
+func devRedis(ctx context.Context, cfg *config.Config, dir string, log *slog.Logger) (*redis.Client, *devstack.Child, func(), error) {
 	rdb, err := newRedis(cfg)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	if rdb.Ping(ctx).Err() == nil {
-		return rdb, func() { rdb.Close() }, nil
+	// A plain dial first: go-redis would log each refused connection.
+	o := rdb.Options()
+	if conn, err := (&net.Dialer{Timeout: o.DialTimeout}).DialContext(ctx, o.Network, o.Addr); err == nil {
+		conn.Close()
+		if rdb.Ping(ctx).Err() == nil {
+			return rdb, nil, func() { rdb.Close() }, nil
+		}
 	}
 	path, err := exec.LookPath("redis-server")
 	if err != nil {
-		return nil, nil, fmt.Errorf("redis at %s does not answer and redis-server is not on PATH: install Redis 7 (apt-get install redis-server, brew install redis) or set REDIS_URL", redactURL(cfg.RedisURL))
+		rdb.Close()
+		return nil, nil, nil, fmt.Errorf("redis at %s does not answer and redis-server is not on PATH: install Redis 7 (apt-get install redis-server, brew install redis) or set REDIS_URL", redactURL(cfg.RedisURL))
 	}
 	u, _ := url.Parse(cfg.RedisURL)
-	port := u.Port()
-	if port == "" {
-		port = "6379"
+	port, err := 6379, error(nil)
+	if u.Port() != "" {
+		port, err = strconv.Atoi(u.Port())
 	}
-	dir, _ := filepath.Abs(devDir)
-	cmd := exec.Command(path, "--port", port, "--bind", "127.0.0.1", "--dir", dir,
-		"--save", "60 1", "--appendonly", "no", "--logfile", filepath.Join(dir, "redis.log"))
-	if err := cmd.Start(); err != nil {
-		return nil, nil, fmt.Errorf("start redis-server: %w", err)
-	}
-	stop := func() {
+	if err != nil {
 		rdb.Close()
-		_ = cmd.Process.Signal(os.Interrupt)
-		_ = cmd.Wait()
+		return nil, nil, nil, fmt.Errorf("REDIS_URL port %q: %w", u.Port(), err)
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for rdb.Ping(ctx).Err() != nil {
-		if time.Now().After(deadline) {
-			stop()
-			return nil, nil, fmt.Errorf("redis-server on port %s did not answer within 10s (log: %s/redis.log)", port, devDir)
+	startCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	// A snapshot a minute after a change, so dedup records survive restarts of dev.
+	srv, err := devstack.StartRedis(startCtx, devstack.RedisOptions{Server: path, Port: port, Dir: dir, Save: "60 1"})
+	if err != nil {
+		rdb.Close()
+		return nil, nil, nil, err
+	}
+	return rdb, srv, func() {
+		rdb.Close()
+		if err := srv.Stop(); err != nil {
+			log.Warn("redis-server stop", "error", err.Error())
 		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	return rdb, stop, nil
+	}, nil
 }
 
 // redactURL drops any password from a URL before it is printed.
@@ -245,9 +276,4 @@ func redactURL(raw string) string {
 		return "(unparsable URL)"
 	}
 	return u.Redacted()
-}
-
-func isExitBySignal(err error) bool {
-	var ee *exec.ExitError
-	return errors.As(err, &ee)
 }

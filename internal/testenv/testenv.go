@@ -1,6 +1,7 @@
 // Package testenv starts the real services hookflow's integration tests run
-// against: a redis-server and the pinned Temporal CLI's dev server, each on
-// a free loopback port, stopped when the test ends.
+// against: a redis-server and the pinned Temporal CLI's dev server (through
+// devstack, as `hookflow dev` does), each on a free loopback port, stopped
+// when the test ends.
 package testenv
 
 import (
@@ -13,9 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/testsuite"
+	"github.com/hookflow/hookflow/internal/devstack"
 )
 
 // FreePort returns a loopback port that was free a moment ago.
@@ -46,12 +45,11 @@ func Eventually(t testing.TB, within time.Duration, cond func() (bool, string)) 
 	}
 }
 
-// Redis is a redis-server child process.
+// Redis is a redis-server child process, without persistence.
 type Redis struct {
-	Port int
-	dir  string
-	cmd  *exec.Cmd
-	t    testing.TB
+	Port  int
+	child *devstack.Child
+	t     testing.TB
 }
 
 // StartRedis starts redis-server on a free port, or skips the test when
@@ -61,7 +59,12 @@ func StartRedis(t testing.TB) *Redis {
 	if _, err := exec.LookPath("redis-server"); err != nil {
 		t.Skip("redis-server is not on PATH; install Redis 7 to run this test")
 	}
-	r := &Redis{Port: FreePort(t), dir: t.TempDir(), t: t}
+	r := &Redis{Port: FreePort(t), t: t}
+	child, err := devstack.Redis(devstack.RedisOptions{Port: r.Port, Dir: t.TempDir(), SharedProcessGroup: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.child = child
 	r.Start()
 	t.Cleanup(r.Stop)
 	return r
@@ -73,27 +76,18 @@ func (r *Redis) URL() string { return "redis://127.0.0.1:" + strconv.Itoa(r.Port
 // Start (re)starts the server and waits until it answers PING.
 func (r *Redis) Start() {
 	r.t.Helper()
-	r.cmd = exec.Command("redis-server", "--port", strconv.Itoa(r.Port), "--bind", "127.0.0.1",
-		"--save", "", "--appendonly", "no", "--dir", r.dir, "--logfile", filepath.Join(r.dir, "redis.log"))
-	if err := r.cmd.Start(); err != nil {
-		r.t.Fatalf("start redis-server: %v", err)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := r.child.Start(ctx); err != nil {
+		r.t.Fatal(err)
 	}
-	c := redis.NewClient(&redis.Options{Addr: "127.0.0.1:" + strconv.Itoa(r.Port)})
-	defer c.Close()
-	Eventually(r.t, 10*time.Second, func() (bool, string) {
-		err := c.Ping(context.Background()).Err()
-		return err == nil, "redis PING: " + errString(err)
-	})
 }
 
 // Stop stops the server; Start brings it back on the same port.
 func (r *Redis) Stop() {
-	if r.cmd == nil || r.cmd.Process == nil {
-		return
+	if err := r.child.Stop(); err != nil {
+		r.t.Log(err)
 	}
-	_ = r.cmd.Process.Kill()
-	_ = r.cmd.Wait()
-	r.cmd = nil
 }
 
 // Temporal is a Temporal dev server child process with its SQLite file, so
@@ -101,8 +95,7 @@ func (r *Redis) Stop() {
 type Temporal struct {
 	HostPort string
 	UIPort   int // the Web UI's port, whose /api/v1 is what operators see
-	db       string
-	srv      *testsuite.DevServer
+	child    *devstack.Child
 	t        testing.TB
 }
 
@@ -131,9 +124,23 @@ func StartTemporal(t testing.TB) *Temporal {
 	tp := &Temporal{
 		HostPort: "127.0.0.1:" + strconv.Itoa(FreePort(t)),
 		UIPort:   FreePort(t),
-		db:       filepath.Join(t.TempDir(), "temporal.db"),
 		t:        t,
 	}
+	db := filepath.Join(t.TempDir(), "temporal.db")
+	child, err := devstack.Temporal(devstack.TemporalOptions{
+		CLI:      CLI(t),
+		HostPort: tp.HostPort,
+		DBFile:   db,
+		UIPort:   tp.UIPort,
+		LogLevel: "error",
+		LogFile:  db + ".log",
+		// A Ctrl-C on go test ends the server with the test binary.
+		SharedProcessGroup: true,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tp.child = child
 	tp.Start()
 	t.Cleanup(tp.Stop)
 	return tp
@@ -144,41 +151,14 @@ func (tp *Temporal) Start() {
 	tp.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	logFile, err := os.OpenFile(tp.db+".log", os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
-	if err != nil {
-		tp.t.Fatalf("temporal log: %v", err)
+	if err := tp.child.Start(ctx); err != nil {
+		tp.t.Fatal(err)
 	}
-	tp.t.Cleanup(func() { logFile.Close() })
-	srv, err := testsuite.StartDevServer(ctx, testsuite.DevServerOptions{
-		ExistingPath:  CLI(tp.t),
-		ClientOptions: &client.Options{HostPort: tp.HostPort, Namespace: "default"},
-		DBFilename:    tp.db,
-		EnableUI:      true,
-		UIPort:        strconv.Itoa(tp.UIPort),
-		LogLevel:      "error",
-		ExtraArgs:     []string{"--sqlite-pragma", "journal_mode=wal", "--sqlite-pragma", "synchronous=normal"},
-		Stdout:        logFile,
-		Stderr:        logFile,
-	})
-	if err != nil {
-		tp.t.Fatalf("start temporal dev server (log %s): %v", logFile.Name(), err)
-	}
-	tp.srv = srv
 }
 
 // Stop stops the server.
 func (tp *Temporal) Stop() {
-	if tp.srv == nil {
-		return
+	if err := tp.child.Stop(); err != nil {
+		tp.t.Log(err)
 	}
-	tp.srv.Client().Close()
-	_ = tp.srv.Stop()
-	tp.srv = nil
-}
-
-func errString(err error) string {
-	if err == nil {
-		return "ok"
-	}
-	return err.Error()
 }
