@@ -64,6 +64,10 @@ func runDev(ctx context.Context, out io.Writer, cfg *config.Config) error {
 		return fmt.Errorf("HOOKFLOW_HTTP_ADDR %q: %w", cfg.HTTPAddr, err)
 	}
 	base := "http://127.0.0.1:" + port
+	opsBase, err := loopbackURL("HOOKFLOW_METRICS_ADDR", cfg.MetricsAddr)
+	if err != nil {
+		return err
+	}
 	if sandbox {
 		cfg.PhoenixAPIURL = base + sandboxPrefix
 	}
@@ -113,7 +117,7 @@ func runDev(ctx context.Context, out io.Writer, cfg *config.Config) error {
 	fmt.Fprintf(out, "  Temporal UI   http://127.0.0.1:%s/namespaces/%s/workflows\n", devUIPort, cfg.TemporalNamespace)
 	fmt.Fprintf(out, "  Temporal      %s (namespace %s, task queue %s)\n", cfg.TemporalAddress, cfg.TemporalNamespace, cfg.TaskQueue)
 	fmt.Fprintf(out, "  Redis         %s\n", redactURL(cfg.RedisURL))
-	fmt.Fprintf(out, "  operations    %s/metrics  %s/healthz  %s/readyz\n", base, base, base)
+	fmt.Fprintf(out, "  operations    %s/metrics  %s/readyz  %s/healthz\n", opsBase, opsBase, opsBase)
 	if sandbox {
 		fmt.Fprintf(out, "  SANDBOX       Phoenix orders API is the in-process sandbox at %s (set PHOENIX_API_URL to use a real one)\n", cfg.PhoenixAPIURL)
 	}
@@ -122,7 +126,9 @@ func runDev(ctx context.Context, out io.Writer, cfg *config.Config) error {
 	}
 	fmt.Fprintf(out, "\nTry:\n  bin/hookflow send phoenix --order order-1 --status fulfilled\n  bin/hookflow status phoenix-order:order-1\n"+
 		"  bin/hookflow send fenix --entity shipment-1 --status DELIVERED   (also: phosphor, up42, phantom)\n\nCtrl-C stops everything.\n\n")
-	return serveUntilDone(ctx, app, cfg.HTTPAddr)
+	return serveAll(ctx,
+		listener{"HOOKFLOW_HTTP_ADDR", app, cfg.HTTPAddr},
+		listener{"HOOKFLOW_METRICS_ADDR", newOpsApp(log, m, tc, rdb), cfg.MetricsAddr})
 }
 
 // devTemporal starts the pinned Temporal CLI's dev server with its SQLite
