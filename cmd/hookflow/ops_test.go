@@ -118,6 +118,19 @@ func TestReadinessWordsOnly(t *testing.T) {
 	}
 }
 
+// running is a command started by a test.
+type running struct {
+	cancel context.CancelFunc
+	done   chan struct{} // closed when it has returned
+	err    error         // what it returned, once done is closed
+}
+
+// stop ends the command, as SIGTERM does, and waits for it to return.
+func (r *running) stop() {
+	r.cancel()
+	<-r.done
+}
+
 // TestStartupChecksSearchAttributes runs the serve, worker and setup
 // commands as an operator does, against a Temporal dev server that starts
 // without hookflow's search attributes.
@@ -137,22 +150,24 @@ func TestStartupChecksSearchAttributes(t *testing.T) {
 	for _, env := range []string{"HOOKFLOW_CONFIG", "TEMPORAL_ADDRESS", "TEMPORAL_NAMESPACE", "REDIS_URL", "HOOKFLOW_HTTP_ADDR", "HOOKFLOW_METRICS_ADDR"} {
 		t.Setenv(env, "") // the file decides
 	}
-	// start runs one command until ctx ends; the channel gets its error.
-	start := func(ctx context.Context, command string) <-chan error {
+	// start runs one command until it stops or the test ends.
+	start := func(t *testing.T, command string) *running {
+		ctx, cancel := context.WithCancel(context.Background())
 		root := newRootCmd()
 		root.SetArgs([]string{"--config", cfgPath, command})
 		root.SetOut(io.Discard)
-		errc := make(chan error, 1)
-		go func() { errc <- root.ExecuteContext(ctx) }()
-		return errc
+		r := &running{cancel: cancel, done: make(chan struct{})}
+		go func() { r.err = root.ExecuteContext(ctx); close(r.done) }()
+		t.Cleanup(r.stop)
+		return r
 	}
 	// stopsWith waits for a command to stop by itself with want.
-	stopsWith := func(t *testing.T, errc <-chan error, within time.Duration, want string) {
+	stopsWith := func(t *testing.T, r *running, within time.Duration, want string) {
 		t.Helper()
 		select {
-		case err := <-errc:
-			if err == nil || err.Error() != want {
-				t.Errorf("stopped with %v, want the one line %q", err, want)
+		case <-r.done:
+			if r.err == nil || r.err.Error() != want {
+				t.Errorf("stopped with %v, want the one line %q", r.err, want)
 			}
 		case <-time.After(within):
 			t.Fatalf("still running after %s, want it stopped with %q", within, want)
@@ -162,9 +177,7 @@ func TestStartupChecksSearchAttributes(t *testing.T) {
 
 	t.Run("serve and worker stop without the attributes", func(t *testing.T) {
 		for _, command := range []string{"serve", "worker"} {
-			ctx, cancel := context.WithCancel(context.Background())
-			stopsWith(t, start(ctx, command), 30*time.Second, missing)
-			cancel()
+			stopsWith(t, start(t, command), 30*time.Second, missing)
 		}
 	})
 
@@ -176,9 +189,7 @@ func TestStartupChecksSearchAttributes(t *testing.T) {
 				tp.Start()
 			}
 		}()
-		ctx, cancel := context.WithCancel(context.Background())
-		defer cancel()
-		errc := start(ctx, "serve")
+		serve := start(t, "serve")
 		testenv.Eventually(t, 30*time.Second, func() (bool, string) {
 			resp, err := http.Get("http://" + opsAddr + "/healthz")
 			if err != nil {
@@ -193,7 +204,7 @@ func TestStartupChecksSearchAttributes(t *testing.T) {
 		}
 		tp.Start()
 		restarted = true
-		stopsWith(t, errc, time.Minute, missing)
+		stopsWith(t, serve, time.Minute, missing)
 	})
 
 	t.Run("after setup, serve and worker start, with the ops endpoints on their own listener", func(t *testing.T) {
@@ -205,8 +216,7 @@ func TestStartupChecksSearchAttributes(t *testing.T) {
 			t.Fatalf("setup: %v", err)
 		}
 
-		ctx, cancel := context.WithCancel(context.Background())
-		errc := start(ctx, "serve")
+		serve := start(t, "serve")
 		ready := func(want map[string]string) {
 			t.Helper()
 			testenv.Eventually(t, 30*time.Second, func() (bool, string) {
@@ -241,17 +251,14 @@ func TestStartupChecksSearchAttributes(t *testing.T) {
 				t.Errorf("%s/healthz = %d, want 200", addr, code)
 			}
 		}
-		cancel()
-		if err := <-errc; err != nil {
-			t.Errorf("serve stopped with %v, want nil", err)
+		if serve.stop(); serve.err != nil {
+			t.Errorf("serve stopped with %v, want nil", serve.err)
 		}
 
-		ctx, cancel = context.WithCancel(context.Background())
-		errc = start(ctx, "worker")
+		worker := start(t, "worker")
 		ready(map[string]string{"status": "ok", "temporal": "ok"})
-		cancel()
-		if err := <-errc; err != nil {
-			t.Errorf("worker stopped with %v, want nil", err)
+		if worker.stop(); worker.err != nil {
+			t.Errorf("worker stopped with %v, want nil", worker.err)
 		}
 	})
 }
