@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/url"
 	"os"
 	"strconv"
@@ -64,7 +65,7 @@ type Config struct {
 
 	PhoenixAPIURL string // Phoenix orders API base URL
 	UIURL         string // Temporal Web UI base URL, for links in CLI output
-	MetricsAddr   string // the worker's /metrics, /healthz and /readyz listen address
+	MetricsAddr   string // the operations endpoints' listen address (serve, worker, dev); loopback by default
 
 	PhoenixSecrets  Secrets // Bearer secrets
 	PhosphorSecrets Secrets // Phosphor-Webhook-Secret values
@@ -124,7 +125,7 @@ var fields = []field{
 	{"HOOKFLOW_LINGER", "1h", "how long a workflow stays open after a terminal status", dur(func(c *Config) *time.Duration { return &c.Linger })},
 	{"HOOKFLOW_IDLE_TIMEOUT", "720h", "how long a workflow whose entity never reaches a terminal status stays open after its last event (0: for ever); a later event reopens it with its state", dur(func(c *Config) *time.Duration { return &c.IdleTimeout })},
 	{"HOOKFLOW_PHOENIX_NOT_FOUND_WINDOW", "2m", "how long the Phoenix API's 404 for an order is retried (it may not have caught up with the webhook) before the webhook's own status applies", dur(func(c *Config) *time.Duration { return &c.NotFoundWindow })},
-	{"HOOKFLOW_METRICS_ADDR", ":9090", "the worker's /metrics, /healthz and /readyz address (serve uses HOOKFLOW_HTTP_ADDR)", str(func(c *Config) *string { return &c.MetricsAddr })},
+	{"HOOKFLOW_METRICS_ADDR", "127.0.0.1:9090", "operations endpoints (/metrics, /readyz, /healthz) of serve, worker and dev, off the webhook port", str(func(c *Config) *string { return &c.MetricsAddr })},
 	{"HOOKFLOW_UI_URL", "http://127.0.0.1:8233", "Temporal Web UI, for the links hookflow status prints", str(func(c *Config) *string { return &c.UIURL })},
 	{"PHOENIX_API_URL", DefaultPhoenixAPIURL, "Phoenix orders API (GET /orders/:orderId)", str(func(c *Config) *string { return &c.PhoenixAPIURL })},
 	{"PHOENIX_WEBHOOK_SECRET", "", "Phoenix Bearer secret(s), comma-separated", secrets(func(c *Config) *Secrets { return &c.PhoenixSecrets })},
@@ -271,6 +272,9 @@ func (c *Config) Validate() error {
 	}
 	if c.HTTPAddr == "" {
 		bad("HOOKFLOW_HTTP_ADDR", "must not be empty")
+	}
+	if _, _, err := net.SplitHostPort(c.MetricsAddr); err != nil {
+		bad("HOOKFLOW_METRICS_ADDR", "must be host:port, like 127.0.0.1:9090")
 	}
 	if c.TemporalAddress == "" {
 		bad("TEMPORAL_ADDRESS", "must not be empty")

@@ -47,6 +47,7 @@ func TestLoadDefaults(t *testing.T) {
 		got, want any
 	}{
 		{"HOOKFLOW_HTTP_ADDR", c.HTTPAddr, ":8080"},
+		{"HOOKFLOW_METRICS_ADDR", c.MetricsAddr, "127.0.0.1:9090"}, // operations endpoints stay off the network unless asked
 		{"TEMPORAL_ADDRESS", c.TemporalAddress, "127.0.0.1:7233"},
 		{"TEMPORAL_NAMESPACE", c.TemporalNamespace, "default"},
 		{"HOOKFLOW_TASK_QUEUE", c.TaskQueue, "hookflow"},
@@ -80,6 +81,7 @@ func TestLoadDefaults(t *testing.T) {
 func TestFieldsMatchDefaults(t *testing.T) {
 	want := map[string]string{
 		"HOOKFLOW_HTTP_ADDR":      ":8080",
+		"HOOKFLOW_METRICS_ADDR":   "127.0.0.1:9090",
 		"TEMPORAL_ADDRESS":        "127.0.0.1:7233",
 		"TEMPORAL_NAMESPACE":      "default",
 		"HOOKFLOW_TASK_QUEUE":     "hookflow",
@@ -333,6 +335,8 @@ func TestValidate(t *testing.T) {
 	}{
 		{name: "defaults", change: func(*config.Config) {}},
 		{name: "empty http addr", change: func(c *config.Config) { c.HTTPAddr = "" }, want: []string{"HOOKFLOW_HTTP_ADDR"}},
+		{name: "metrics addr without port", change: func(c *config.Config) { c.MetricsAddr = "127.0.0.1" }, want: []string{"HOOKFLOW_METRICS_ADDR"}},
+		{name: "metrics addr on all interfaces allowed", change: func(c *config.Config) { c.MetricsAddr = ":9090" }},
 		{name: "empty temporal address", change: func(c *config.Config) { c.TemporalAddress = "" }, want: []string{"TEMPORAL_ADDRESS"}},
 		{name: "empty namespace", change: func(c *config.Config) { c.TemporalNamespace = "" }, want: []string{"TEMPORAL_NAMESPACE"}},
 		{name: "empty task queue", change: func(c *config.Config) { c.TaskQueue = "" }, want: []string{"HOOKFLOW_TASK_QUEUE"}},

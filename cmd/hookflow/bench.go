@@ -115,7 +115,7 @@ with its final status before the clock starts, so the workflows read it successf
 	f.IntVar(&o.concurrency, "concurrency", 16, "requests in flight at once")
 	f.BoolVar(&o.baseline, "baseline", false, "also measure raw SDK SignalWithStart against the same Temporal")
 	f.BoolVar(&o.applied, "applied", false, "wait until the workflows have handled every accepted event and print the applied rate")
-	f.StringVar(&o.metricsURL, "metrics-url", "", "where --applied reads the handled-events counter (default: <url>/metrics)")
+	f.StringVar(&o.metricsURL, "metrics-url", "", "where --applied reads the handled-events counter (default: http://127.0.0.1 on HOOKFLOW_METRICS_ADDR's port, /metrics)")
 	f.DurationVar(&o.appliedTimeout, "applied-timeout", 10*time.Minute, "how long --applied waits for the workflows")
 	f.BoolVar(&o.json, "json", false, "print one JSON object instead of the text report")
 	return cmd
@@ -742,7 +742,12 @@ func bench(ctx context.Context, out io.Writer, cfg *config.Config, tc client.Cli
 		return err
 	}
 	if o.metricsURL == "" {
-		o.metricsURL = base + "/metrics"
+		// The counter is the worker's, on its operations listener.
+		ops, err := loopbackURL("HOOKFLOW_METRICS_ADDR", cfg.MetricsAddr)
+		if err != nil {
+			return err
+		}
+		o.metricsURL = ops + "/metrics"
 	}
 	t := benchTarget{
 		hc: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{

@@ -477,7 +477,7 @@ func TestBenchApplied(t *testing.T) {
 			f := newFakeReceiver(t)
 			f.handled = tt.handled
 			rep, err := benchJSON(t, nil, benchOptions{url: f.srv.URL, provider: "fenix", mode: "existing", entities: 8, requests: n,
-				duration: time.Minute, concurrency: 4, applied: true, appliedTimeout: 2 * time.Second})
+				duration: time.Minute, concurrency: 4, applied: true, metricsURL: f.srv.URL + "/metrics", appliedTimeout: 2 * time.Second})
 			if tt.err == "" {
 				if err != nil {
 					t.Fatalf("bench: %v", err)
@@ -500,9 +500,39 @@ func TestBenchApplied(t *testing.T) {
 		f := newFakeReceiver(t)
 		var out bytes.Buffer
 		err := bench(context.Background(), &out, sendConfig(t, nil), nil, benchOptions{url: f.srv.URL, provider: "fenix", mode: "unique",
-			requests: 5, duration: time.Minute, concurrency: 1, applied: true, appliedTimeout: time.Second})
+			requests: 5, duration: time.Minute, concurrency: 1, applied: true, metricsURL: f.srv.URL + "/metrics", appliedTimeout: time.Second})
 		if err == nil || !strings.Contains(err.Error(), "404") || len(f.entities()) != 0 {
 			t.Errorf("bench error = %v after %d events, want a 404 before any", err, len(f.entities()))
+		}
+	})
+
+	// The counter is on the operations listener, not the receiver's port
+	// (whose /metrics answers 404 here): without --metrics-url bench reads
+	// it at HOOKFLOW_METRICS_ADDR's port on loopback.
+	t.Run("default metrics URL: HOOKFLOW_METRICS_ADDR", func(t *testing.T) {
+		f := newFakeReceiver(t)
+		count := exposition(n)
+		ops := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path != "/metrics" {
+				http.NotFound(w, r)
+				return
+			}
+			f.mu.Lock()
+			accepted := f.accepted
+			f.mu.Unlock()
+			fmt.Fprint(w, count(accepted))
+		}))
+		t.Cleanup(ops.Close)
+		cfg := sendConfig(t, map[string]string{"HOOKFLOW_METRICS_ADDR": strings.TrimPrefix(ops.URL, "http://")})
+		var out bytes.Buffer
+		err := bench(context.Background(), &out, cfg, nil, benchOptions{url: f.srv.URL, provider: "fenix", mode: "existing", entities: 8,
+			requests: n, duration: time.Minute, concurrency: 4, applied: true, appliedTimeout: 2 * time.Second, json: true})
+		if err != nil {
+			t.Fatalf("bench: %v\n%s", err, out.String())
+		}
+		var rep map[string]any
+		if err := json.Unmarshal(out.Bytes(), &rep); err != nil || rep["handled"] != float64(n) {
+			t.Errorf("report %s (%v), want %d handled", out.String(), err, n)
 		}
 	})
 }

@@ -67,6 +67,10 @@ func runDev(ctx context.Context, out io.Writer, cfg *config.Config, opts devOpti
 		return fmt.Errorf("HOOKFLOW_HTTP_ADDR %q: %w", cfg.HTTPAddr, err)
 	}
 	base := "http://127.0.0.1:" + port
+	opsBase, err := loopbackURL("HOOKFLOW_METRICS_ADDR", cfg.MetricsAddr)
+	if err != nil {
+		return err
+	}
 	if sandbox {
 		cfg.PhoenixAPIURL = base + sandboxPrefix
 	}
@@ -129,7 +133,7 @@ func runDev(ctx context.Context, out io.Writer, cfg *config.Config, opts devOpti
 	}
 	fmt.Fprintf(out, "  Temporal      %s (namespace %s, task queue %s)%s\n", cfg.TemporalAddress, cfg.TemporalNamespace, cfg.TaskQueue, startedBy(temporal))
 	fmt.Fprintf(out, "  Redis         %s%s\n", redactURL(cfg.RedisURL), startedBy(redisServer))
-	fmt.Fprintf(out, "  operations    %s/metrics  %s/healthz  %s/readyz\n", base, base, base)
+	fmt.Fprintf(out, "  operations    %s/metrics  %s/readyz  %s/healthz\n", opsBase, opsBase, opsBase)
 	if sandbox {
 		fmt.Fprintf(out, "  SANDBOX       Phoenix orders API is the in-process sandbox at %s (set PHOENIX_API_URL to use a real one)\n", cfg.PhoenixAPIURL)
 	}
@@ -138,7 +142,9 @@ func runDev(ctx context.Context, out io.Writer, cfg *config.Config, opts devOpti
 	}
 	fmt.Fprintf(out, "\nTry:\n  bin/hookflow send phoenix --order order-1 --status fulfilled\n  bin/hookflow status phoenix-order:order-1\n"+
 		"  bin/hookflow send fenix --entity shipment-1 --status DELIVERED   (also: phosphor, up42, phantom)\n\nCtrl-C stops everything.\n\n")
-	err = serveUntilDone(ctx, app, cfg.HTTPAddr)
+	err = serveAll(ctx,
+		listener{"HOOKFLOW_HTTP_ADDR", app, cfg.HTTPAddr},
+		listener{"HOOKFLOW_METRICS_ADDR", newOpsApp(log, m, tc, rdb), cfg.MetricsAddr})
 	var exited *devstack.ExitError
 	if errors.As(context.Cause(ctx), &exited) {
 		return fmt.Errorf("dev: the %s it started exited (%s; log in %s); stopped everything", exited.Name, exited.Reason(), exited.Log)

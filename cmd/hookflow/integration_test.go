@@ -102,7 +102,8 @@ type stack struct {
 	tc       client.Client
 	worker   worker.Worker // stopped early by tests of a workflow no worker answers for
 	api      *phoenixAPI
-	base     string
+	base     string // the receivers' (webhook) port
+	ops      string // the operations listener: /metrics, /readyz, /healthz
 	logs     *syncBuffer
 	metrics  *metrics.Metrics
 	rpcs     *rpcCounter
@@ -190,6 +191,15 @@ func newStack(t *testing.T, env map[string]string) *stack {
 	go func() { _ = app.Listener(ln) }()
 	t.Cleanup(func() { _ = app.Shutdown() })
 	s.base = "http://" + ln.Addr().String()
+
+	ops := newOpsApp(log, s.metrics, s.tc, s.rdb)
+	opsLn, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = ops.Listener(opsLn) }()
+	t.Cleanup(func() { _ = ops.Shutdown() })
+	s.ops = "http://" + opsLn.Addr().String()
 	s.rpcs.reset() // count from here: setup waits on visibility itself
 	return s
 }

@@ -4,9 +4,9 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -19,10 +19,10 @@ import (
 	"github.com/hookflow/hookflow/workflows"
 )
 
-// metricValue reads one sample from the receiver's /metrics.
+// metricValue reads one sample from the operations listener's /metrics.
 func (s *stack) metricValue(name string, labels map[string]string) float64 {
 	s.t.Helper()
-	resp, err := http.Get(s.base + "/metrics")
+	resp, err := http.Get(s.ops + "/metrics")
 	if err != nil {
 		s.t.Fatal(err)
 	}
@@ -48,16 +48,11 @@ func (s *stack) metricValue(name string, labels map[string]string) float64 {
 	return 0
 }
 
-func (s *stack) readyz() (int, map[string]any) {
+// readyz is the operations listener's /readyz: its status code and its
+// whole body, which must be a JSON object of words.
+func (s *stack) readyz() (int, map[string]string) {
 	s.t.Helper()
-	resp, err := http.Get(s.base + "/readyz")
-	if err != nil {
-		s.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var body map[string]any
-	_ = json.NewDecoder(resp.Body).Decode(&body)
-	return resp.StatusCode, body
+	return getReadyz(s.t, s.ops)
 }
 
 func TestOperators(t *testing.T) {
@@ -115,7 +110,7 @@ func TestOperators(t *testing.T) {
 			t.Errorf("accept latency histogram has %v accepted samples, want at least 1", got)
 		}
 		if testing.Verbose() {
-			resp, _ := http.Get(s.base + "/metrics")
+			resp, _ := http.Get(s.ops + "/metrics")
 			raw, _ := io.ReadAll(resp.Body)
 			resp.Body.Close()
 			for _, l := range strings.Split(string(raw), "\n") {
@@ -248,16 +243,17 @@ func TestOperators(t *testing.T) {
 		}
 	})
 
-	t.Run("readyz flips with Redis and Temporal", func(t *testing.T) {
+	t.Run("readyz says ok, degraded or down, and logs the errors", func(t *testing.T) {
 		s.t = t
-		if code, body := s.readyz(); code != 200 || body["status"] != "ready" {
-			t.Fatalf("readyz = %d %v, want 200 ready", code, body)
+		ok := map[string]string{"status": "ok", "temporal": "ok", "redis": "ok"}
+		if code, body := s.readyz(); code != 200 || !maps.Equal(body, ok) {
+			t.Fatalf("readyz = %d %v, want 200 %v", code, body, ok)
 		}
 		s.redis.Stop()
 		code, body := s.readyz()
 		s.redis.Start()
-		if code != 200 || body["status"] != "degraded" {
-			t.Errorf("Redis down: readyz = %d %v, want 200 degraded", code, body)
+		if want := map[string]string{"status": "degraded", "temporal": "ok", "redis": "degraded"}; code != 200 || !maps.Equal(body, want) {
+			t.Errorf("Redis down: readyz = %d %v, want 200 %v", code, body, want)
 		}
 		s.temporal.Stop()
 		code, body = s.readyz()
@@ -268,15 +264,36 @@ func TestOperators(t *testing.T) {
 		ev, headers := phoenixEvent(secret, "evt-op-unavailable", "op-unavailable", "pending")
 		r := s.post("/webhooks/phoenix", ev, headers)
 		s.temporal.Start()
-		if code != 503 || body["status"] != "unavailable" {
-			t.Errorf("Temporal down: readyz = %d %v, want 503 unavailable", code, body)
+		if want := map[string]string{"status": "down", "temporal": "down", "redis": "ok"}; code != 503 || !maps.Equal(body, want) {
+			t.Errorf("Temporal down: readyz = %d %v, want 503 %v", code, body, want)
 		}
 		if got := unavailable() - unavailableBefore; r.status != 503 || got != 1 {
 			t.Errorf("Temporal down: answered %d and unavailable moved by %v, want 503 and 1", r.status, got)
 		}
+		// The raw errors are in the log instead, once per change.
+		logged := failingLogs(t, s.logs.String())
+		for _, dep := range []string{"redis", "temporal"} {
+			if errs := logged[dep]; len(errs) != 1 || errs[0] == "" {
+				t.Errorf("logged %q about %s failing, want its error once", errs, dep)
+			}
+		}
 		testenv.Eventually(t, 30*time.Second, func() (bool, string) {
 			code, body := s.readyz()
-			return code == 200, fmt.Sprintf("%d %v", code, body)
+			return code == 200 && maps.Equal(body, ok), fmt.Sprintf("%d %v", code, body)
 		})
+	})
+
+	t.Run("ops endpoints are off the webhook port", func(t *testing.T) {
+		s.t = t
+		for _, path := range []string{"/metrics", "/readyz"} {
+			if code, _ := get(t, s.base+path); code != 404 {
+				t.Errorf("webhook port %s = %d, want 404", path, code)
+			}
+		}
+		for _, base := range []string{s.base, s.ops} {
+			if code, body := get(t, base+"/healthz"); code != 200 || body != `{"status":"ok"}` {
+				t.Errorf("%s/healthz = %d %s, want 200 ok", base, code, body)
+			}
+		}
 	})
 }

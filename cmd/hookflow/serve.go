@@ -1,6 +1,9 @@
 package main
 
 import (
+	"context"
+	"errors"
+
 	"github.com/spf13/cobra"
 
 	"github.com/hookflow/hookflow/metrics"
@@ -9,7 +12,7 @@ import (
 func newServeCmd(a *app) *cobra.Command {
 	return &cobra.Command{
 		Use:   "serve",
-		Short: "Run the webhook receivers (HTTP)",
+		Short: "Run the webhook receivers (HTTP), with the operations endpoints on HOOKFLOW_METRICS_ADDR",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			log := newLogger()
@@ -22,14 +25,38 @@ func newServeCmd(a *app) *cobra.Command {
 				return err
 			}
 			defer tc.Close()
+			ctx, stop := context.WithCancelCause(cmd.Context())
+			defer stop(nil)
+			if err := checkSearchAttributes(ctx, tc, cfg.TemporalNamespace); err != nil {
+				if !errors.Is(err, errTemporalUnreachable) {
+					return err
+				}
+				// Receivers start while Temporal is away and answer 503, so
+				// providers retry; the check runs once Temporal answers and
+				// stops the receivers if it fails then.
+				log.Warn("temporal does not answer: receivers answer 503 until it does; search attributes will be checked then",
+					"temporal", cfg.TemporalAddress, "error", err.Error())
+				go func() {
+					if err := awaitSearchAttributes(ctx, tc, cfg.TemporalNamespace); err != nil {
+						stop(err)
+					}
+				}()
+			}
 			rdb, err := newRedis(cfg)
 			if err != nil {
 				return err
 			}
 			defer rdb.Close()
 			app := newReceiverApp(cfg, tc, rdb, log, m)
-			log.Info("receivers listening", "addr", cfg.HTTPAddr)
-			return serveUntilDone(cmd.Context(), app, cfg.HTTPAddr)
+			ops := newOpsApp(log, m, tc, rdb)
+			log.Info("receivers listening", "addr", cfg.HTTPAddr, "ops", cfg.MetricsAddr)
+			err = serveAll(ctx,
+				listener{"HOOKFLOW_HTTP_ADDR", app, cfg.HTTPAddr},
+				listener{"HOOKFLOW_METRICS_ADDR", ops, cfg.MetricsAddr})
+			if cause := context.Cause(ctx); ctx.Err() != nil && cmd.Context().Err() == nil {
+				return cause // the late search-attribute check failed
+			}
+			return err
 		},
 	}
 }

@@ -128,7 +128,7 @@ func newReceiverApp(cfg *config.Config, tc client.Client, rdb redis.UniversalCli
 		}
 	}
 	app := receivers.NewApp(r, ps)
-	mountOps(app, m, tc, rdb)
+	mountHealthz(app) // the rest of the ops endpoints are on HOOKFLOW_METRICS_ADDR
 	return app
 }
 

@@ -1,9 +1,9 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 
-	"github.com/gofiber/fiber/v2"
 	"github.com/spf13/cobra"
 
 	"github.com/hookflow/hookflow/metrics"
@@ -25,16 +25,22 @@ func newWorkerCmd(a *app) *cobra.Command {
 				return err
 			}
 			defer tc.Close()
+			// Unlike the receivers, a worker cannot start without Temporal
+			// (the SDK refuses), so an unreachable Temporal stops it here too.
+			if err := checkSearchAttributes(cmd.Context(), tc, cfg.TemporalNamespace); err != nil {
+				if errors.Is(err, errTemporalUnreachable) {
+					return fmt.Errorf("TEMPORAL_ADDRESS %s: %w", cfg.TemporalAddress, err)
+				}
+				return err
+			}
 			w := newWorker(cfg, tc)
 			if err := w.Start(); err != nil {
 				return fmt.Errorf("start worker on task queue %s: %w", cfg.TaskQueue, err)
 			}
 			// Stop after the ops endpoints: in-flight tasks finish first.
 			defer w.Stop()
-			log.Info("worker started", "task_queue", cfg.TaskQueue, "temporal", cfg.TemporalAddress, "metrics", cfg.MetricsAddr)
-			ops := fiber.New(fiber.Config{DisableStartupMessage: true})
-			mountOps(ops, m, tc, nil)
-			return serveUntilDone(cmd.Context(), ops, cfg.MetricsAddr)
+			log.Info("worker started", "task_queue", cfg.TaskQueue, "temporal", cfg.TemporalAddress, "ops", cfg.MetricsAddr)
+			return serveAll(cmd.Context(), listener{"HOOKFLOW_METRICS_ADDR", newOpsApp(log, m, tc, nil), cfg.MetricsAddr})
 		},
 	}
 }
