@@ -31,10 +31,14 @@ type devOptions struct {
 	// file, Redis's data and the children's logs.
 	dir    string
 	uiPort int
+	// forwardToLog runs a local sink that verifies and prints every
+	// delivered transition, as HOOKFLOW_FORWARD_URL.
+	forwardToLog bool
 }
 
 func newDevCmd(a *app) *cobra.Command {
-	return &cobra.Command{
+	opts := devOptions{dir: ".hookflow", uiPort: 8233}
+	cmd := &cobra.Command{
 		Use:   "dev",
 		Short: "Run everything in one process: Temporal dev server, Redis, worker, receivers and the Phoenix sandbox",
 		Args:  cobra.NoArgs,
@@ -43,9 +47,12 @@ func newDevCmd(a *app) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return runDev(cmd.Context(), cmd.OutOrStdout(), cfg, devOptions{dir: ".hookflow", uiPort: 8233})
+			return runDev(cmd.Context(), cmd.OutOrStdout(), cfg, opts)
 		},
 	}
+	cmd.Flags().BoolVar(&opts.forwardToLog, "forward-to-log", false,
+		"deliver applied transitions to a local sink that verifies their signature and prints them")
+	return cmd
 }
 
 // runDev starts what is missing, runs until ctx ends or a child it started
@@ -73,6 +80,12 @@ func runDev(ctx context.Context, out io.Writer, cfg *config.Config, opts devOpti
 	}
 	if sandbox {
 		cfg.PhoenixAPIURL = base + sandboxPrefix
+	}
+	var sink *logSink
+	if opts.forwardToLog {
+		if sink, err = newLogSink(out, cfg, base); err != nil {
+			return err
+		}
 	}
 	if err := cfg.Validate(); err != nil {
 		return err
@@ -122,6 +135,9 @@ func runDev(ctx context.Context, out io.Writer, cfg *config.Config, opts devOpti
 	stops = append(stops, w.Stop)
 
 	app := newReceiverApp(cfg, tc, rdb, log, m)
+	if sink != nil {
+		app.Post(logSinkPath, sink.handle)
+	}
 	if sandbox {
 		mountPhoenixSandbox(app)
 	}
@@ -134,6 +150,9 @@ func runDev(ctx context.Context, out io.Writer, cfg *config.Config, opts devOpti
 	fmt.Fprintf(out, "  Temporal      %s (namespace %s, task queue %s)%s\n", cfg.TemporalAddress, cfg.TemporalNamespace, cfg.TaskQueue, startedBy(temporal))
 	fmt.Fprintf(out, "  Redis         %s%s\n", redactURL(cfg.RedisURL), startedBy(redisServer))
 	fmt.Fprintf(out, "  operations    %s/metrics  %s/readyz  %s/healthz\n", opsBase, opsBase, opsBase)
+	if sink != nil {
+		fmt.Fprintf(out, "  FORWARD       applied transitions are delivered, signed, to %s%s and printed here\n", base, logSinkPath)
+	}
 	if sandbox {
 		fmt.Fprintf(out, "  SANDBOX       Phoenix orders API is the in-process sandbox at %s (set PHOENIX_API_URL to use a real one)\n", cfg.PhoenixAPIURL)
 	}
