@@ -13,6 +13,7 @@ import (
 
 	"github.com/hookflow/hookflow/activities"
 	"github.com/hookflow/hookflow/event"
+	"github.com/hookflow/hookflow/lifecycle"
 )
 
 // Change IDs of workflow.GetVersion, one per behaviour change that running
@@ -71,6 +72,10 @@ type EntityInput struct {
 	// MaxEventsPerRun bounds the signals one run handles before it continues
 	// as new, besides the server's suggestion; 0 means DefaultMaxEventsPerRun.
 	MaxEventsPerRun int
+	// Table is the entity's state table, the provider's when the entity's
+	// run started; nil in inputs from before tables travelled in the input
+	// (see tableOf). ContinueAsNew carries it on.
+	Table *lifecycle.Table `json:",omitempty"`
 	// Carry is the previous run's state, set only by ContinueAsNew.
 	Carry *Carry `json:",omitempty"`
 }
@@ -114,7 +119,7 @@ type State struct {
 // its history small; and completes a Linger after a terminal status, or an
 // IdleTimeout after its last event.
 func Entity(ctx workflow.Context, in EntityInput) (State, error) {
-	if _, ok := KindOf(in.Provider, in.EntityType); !ok {
+	if _, ok := tableOf(in); !ok {
 		// Nothing could ever complete it: fail at once rather than linger.
 		return State{}, temporal.NewNonRetryableApplicationError(
 			fmt.Sprintf("no state table for %s %s", in.Provider, in.EntityType), "UnknownEntityKind", nil)
@@ -193,6 +198,9 @@ func Entity(ctx workflow.Context, in EntityInput) (State, error) {
 			e.drain(ctx, events, reprocess)
 			next := in
 			next.Revision, next.PreviousRunID = Revision, ""
+			// The continuation follows this run's table, also when it came
+			// from tables-before-input.json: from there on it is in the input.
+			next.Table = &e.kind
 			next.Carry = &Carry{State: e.state, Seen: e.memory.packed(), TerminalAt: e.terminalAt, LastActivity: e.lastActivity}
 			if e.rev >= 1 {
 				// The continuation starts with this memo: leave it current.
@@ -210,7 +218,7 @@ func Entity(ctx workflow.Context, in EntityInput) (State, error) {
 type entity struct {
 	in         EntityInput
 	rev        int
-	kind       Kind
+	kind       lifecycle.Table
 	state      State
 	memory     *memory
 	linger     time.Duration
@@ -226,7 +234,7 @@ type entity struct {
 }
 
 func newEntity(in EntityInput) *entity {
-	kind, _ := KindOf(in.Provider, in.EntityType)
+	kind, _ := tableOf(in)
 	e := &entity{
 		in:        in,
 		rev:       in.Revision,
