@@ -2,9 +2,12 @@
 // can be overridden by an environment variable, validated once at start-up.
 //
 // The names, defaults and meanings are the contract's (section 2); they are
-// written once, in the fields table below, and the YAML keys are the
-// environment names in lower case (redis_url, phoenix_api_url), where the
-// HOOKFLOW_ prefix may be left out (http_addr for HOOKFLOW_HTTP_ADDR).
+// written once, in the fields table below for hookflow's own and in each
+// provider's file for the providers', and the YAML keys are the environment
+// names in lower case (redis_url, phoenix_api_url), where the HOOKFLOW_
+// prefix may be left out (http_addr for HOOKFLOW_HTTP_ADDR). The file may
+// also define providers under `providers:` (contract section 12; see
+// providers.Spec).
 package config
 
 import (
@@ -16,11 +19,14 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/hookflow/hookflow/providers"
 )
 
 // DefaultPhoenixAPIURL is the Phoenix production orders API.
@@ -67,14 +73,18 @@ type Config struct {
 	UIURL         string // Temporal Web UI base URL, for links in CLI output
 	MetricsAddr   string // the operations endpoints' listen address (serve, worker, dev); loopback by default
 
-	PhoenixSecrets  Secrets // Bearer secrets
-	PhosphorSecrets Secrets // Phosphor-Webhook-Secret values
-	UP42Secrets     Secrets // HMAC secrets
-	FenixSecrets    Secrets // HMAC client secrets
-	PhantomTokens   Secrets // full 64-character tokens
+	MaxEventsPerRun int // signals one workflow run handles before it continues as new
 
-	UP42SignatureHeader   string // header carrying UP42's signature
-	UP42SignatureEncoding string // hex or base64
+	// Providers are the built-in providers and those the file defines
+	// under `providers:`.
+	Providers *providers.Registry
+	// ProviderSecrets are every provider's secrets, by the environment name
+	// of its secret setting (PHOENIX_WEBHOOK_SECRET, a configured
+	// provider's secret_env); printed as counts only.
+	ProviderSecrets map[string]Secrets
+	// ProviderSettings are the providers' other settings, by environment
+	// name (UP42_SIGNATURE_HEADER).
+	ProviderSettings map[string]string
 
 	// Transition delivery (contract sections 10 and 11).
 	ForwardURLs     Secrets       // where applied transitions are POSTed; kept out of logs like secrets, since URLs can carry tokens
@@ -92,6 +102,31 @@ type Config struct {
 // given explicitly, in the file or the environment, rather than defaulted.
 func (c *Config) IsSet(env string) bool { return c.set[env] }
 
+// Secrets returns the secrets of a provider's secret setting, by its
+// environment name.
+func (c *Config) Secrets(env string) Secrets { return c.ProviderSecrets[env] }
+
+// Setting returns a provider setting's value by environment name, a secret
+// setting's values joined by commas; it is a providers.Settings.
+func (c *Config) Setting(env string) string {
+	if s, ok := c.ProviderSecrets[env]; ok {
+		return strings.Join(s, ",")
+	}
+	return c.ProviderSettings[env]
+}
+
+// Set stores raw as the setting named by its environment variable, as if
+// the file or the environment had given it.
+func (c *Config) Set(env, raw string) error {
+	for _, f := range c.fields() {
+		if f.env == env {
+			c.set[env] = true
+			return f.store(c, raw)
+		}
+	}
+	return fmt.Errorf("unknown setting %s", env)
+}
+
 // field is one configuration setting: its environment name, its default and
 // how to store a raw value into a Config.
 type field struct {
@@ -102,13 +137,45 @@ type field struct {
 }
 
 // Fields lists every setting's environment name, default and meaning, in the
-// order the README documents them.
+// order the README documents them: hookflow's own, then the built-in
+// providers'.
 func Fields() []struct{ Env, Default, Usage string } {
-	out := make([]struct{ Env, Default, Usage string }, 0, len(fields))
-	for _, f := range fields {
+	all := append(slices.Clone(fields), providerFields(providers.Builtins())...)
+	out := make([]struct{ Env, Default, Usage string }, 0, len(all))
+	for _, f := range all {
 		out = append(out, struct{ Env, Default, Usage string }{f.env, f.def, f.usage})
 	}
 	return out
+}
+
+// providerFields are the settings of ps, each once.
+func providerFields(ps []providers.Provider) []field {
+	var out []field
+	seen := map[string]bool{}
+	for _, p := range ps {
+		for i, s := range p.Settings() {
+			if seen[s.Env] {
+				continue
+			}
+			seen[s.Env] = true
+			env := s.Env
+			store := func(c *Config, raw string) error { c.ProviderSettings[env] = raw; return nil }
+			if i == 0 { // the secret setting
+				store = func(c *Config, raw string) error {
+					c.ProviderSecrets[env] = Secrets(providers.SplitSecrets(raw))
+					return nil
+				}
+			}
+			out = append(out, field{env: s.Env, def: s.Default, usage: s.Usage, store: store})
+		}
+	}
+	return out
+}
+
+// fields are the settings of this configuration: hookflow's own, then its
+// providers'.
+func (c *Config) fields() []field {
+	return append(slices.Clone(fields), providerFields(c.Providers.All())...)
 }
 
 var fields = []field{
@@ -125,16 +192,10 @@ var fields = []field{
 	{"HOOKFLOW_LINGER", "1h", "how long a workflow stays open after a terminal status", dur(func(c *Config) *time.Duration { return &c.Linger })},
 	{"HOOKFLOW_IDLE_TIMEOUT", "720h", "how long a workflow whose entity never reaches a terminal status stays open after its last event (0: for ever); a later event reopens it with its state", dur(func(c *Config) *time.Duration { return &c.IdleTimeout })},
 	{"HOOKFLOW_PHOENIX_NOT_FOUND_WINDOW", "2m", "how long the Phoenix API's 404 for an order is retried (it may not have caught up with the webhook) before the webhook's own status applies", dur(func(c *Config) *time.Duration { return &c.NotFoundWindow })},
+	{"HOOKFLOW_MAX_EVENTS_PER_RUN", "1000", "webhook events one workflow run handles before it continues as new (a fresh history); the state and event-ID memory carry over", integer(func(c *Config) *int { return &c.MaxEventsPerRun })},
 	{"HOOKFLOW_METRICS_ADDR", "127.0.0.1:9090", "operations endpoints (/metrics, /readyz, /healthz) of serve, worker and dev, off the webhook port", str(func(c *Config) *string { return &c.MetricsAddr })},
 	{"HOOKFLOW_UI_URL", "http://127.0.0.1:8233", "Temporal Web UI, for the links hookflow status prints", str(func(c *Config) *string { return &c.UIURL })},
 	{"PHOENIX_API_URL", DefaultPhoenixAPIURL, "Phoenix orders API (GET /orders/:orderId)", str(func(c *Config) *string { return &c.PhoenixAPIURL })},
-	{"PHOENIX_WEBHOOK_SECRET", "", "Phoenix Bearer secret(s), comma-separated", secrets(func(c *Config) *Secrets { return &c.PhoenixSecrets })},
-	{"PHOSPHOR_WEBHOOK_SECRET", "", "Phosphor shared secret(s), comma-separated", secrets(func(c *Config) *Secrets { return &c.PhosphorSecrets })},
-	{"UP42_WEBHOOK_SECRET", "", "UP42 HMAC secret(s), comma-separated", secrets(func(c *Config) *Secrets { return &c.UP42Secrets })},
-	{"UP42_SIGNATURE_HEADER", "X-Up42-Signature", "header carrying UP42's HMAC signature", str(func(c *Config) *string { return &c.UP42SignatureHeader })},
-	{"UP42_SIGNATURE_ENCODING", "hex", "encoding of UP42's HMAC signature: hex or base64", str(func(c *Config) *string { return &c.UP42SignatureEncoding })},
-	{"FENIX_CLIENT_SECRET", "", "Fenix HMAC client secret(s), comma-separated", secrets(func(c *Config) *Secrets { return &c.FenixSecrets })},
-	{"PHANTOM_WEBHOOK_TOKEN", "", "Phantom Core full 64-character token(s), comma-separated", secrets(func(c *Config) *Secrets { return &c.PhantomTokens })},
 	{"HOOKFLOW_FORWARD_URL", "", "URL(s), comma-separated, that every applied transition is POSTed to, signed (Standard Webhooks); none: no HTTP delivery", secrets(func(c *Config) *Secrets { return &c.ForwardURLs })},
 	{"HOOKFLOW_FORWARD_SECRET", "", "Standard Webhooks signing secret(s) `whsec_<base64>`, comma-separated; each signs every delivery (rotation)", secrets(func(c *Config) *Secrets { return &c.ForwardSecrets })},
 	{"HOOKFLOW_FORWARD_HORIZON", "72h", "how long a transition's delivery is retried (5xx, 429, timeouts) before it is recorded as failed", dur(func(c *Config) *time.Duration { return &c.ForwardHorizon })},
@@ -168,38 +229,43 @@ func integer(p func(*Config) *int) func(*Config, string) error {
 	}
 }
 
-func secrets(p func(*Config) *Secrets) func(*Config, string) error {
-	return func(c *Config, raw string) error {
-		var out Secrets
-		for _, s := range strings.Split(raw, ",") {
-			if s = strings.TrimSpace(s); s != "" {
-				out = append(out, s)
-			}
-		}
-		*p(c) = out
-		return nil
-	}
-}
-
 // Load reads the YAML file at path (none when path is empty), then the
 // environment through getenv (os.Getenv when nil), over the defaults. It
-// fails on unreadable files, unknown keys and malformed values, naming each;
-// call Validate for the checks that span settings.
+// fails on unreadable files, unknown keys, malformed values and providers
+// defined wrongly, naming each; call Validate for the checks that span
+// settings.
 func Load(path string, getenv func(string) string) (*Config, error) {
 	if getenv == nil {
 		getenv = os.Getenv
 	}
-	raw := map[string]string{}
+	var doc map[string]yaml.Node
+	var specs []providers.Spec
 	if path != "" {
-		fromFile, err := readFile(path)
-		if err != nil {
+		var err error
+		if doc, err = readDoc(path); err != nil {
 			return nil, err
 		}
-		raw = fromFile
+		if node, ok := doc["providers"]; ok {
+			delete(doc, "providers")
+			if specs, err = providers.DecodeSpecs(&node); err != nil {
+				return nil, fmt.Errorf("config %s: %w", path, err)
+			}
+		}
 	}
-	c := &Config{set: map[string]bool{}}
+	reg, err := newRegistry(specs)
+	if err != nil {
+		return nil, fmt.Errorf("config %s: %w", path, err)
+	}
+	raw, err := fileValues(path, doc, reg)
+	if err != nil {
+		return nil, err
+	}
+	c := &Config{
+		set: map[string]bool{}, Providers: reg,
+		ProviderSecrets: map[string]Secrets{}, ProviderSettings: map[string]string{},
+	}
 	var errs []error
-	for _, f := range fields {
+	for _, f := range c.fields() {
 		v, ok := raw[f.env]
 		if env := getenv(f.env); env != "" {
 			v, ok = env, true
@@ -218,10 +284,33 @@ func Load(path string, getenv func(string) string) (*Config, error) {
 	return c, nil
 }
 
-// readFile returns the file's settings keyed by environment name. Values may
-// be scalars or, for secrets, lists. Scalars are taken as written: a secret
-// such as 0123 stays 0123, not the number YAML would read.
-func readFile(path string) (map[string]string, error) {
+// newRegistry builds the providers, refusing a configured provider whose
+// secret_env names one of hookflow's own settings.
+func newRegistry(specs []providers.Spec) (*providers.Registry, error) {
+	own := map[string]bool{}
+	for _, f := range fields {
+		own[f.env] = true
+	}
+	for _, p := range providers.Builtins() {
+		for _, s := range p.Settings() {
+			own[s.Env] = true
+		}
+	}
+	var errs []error
+	for _, s := range specs {
+		if own[s.Auth.SecretEnv] {
+			errs = append(errs, fmt.Errorf("providers[%s].auth.secret_env: %s is a hookflow setting; name a variable of this provider's own", s.Name, s.Auth.SecretEnv))
+		}
+	}
+	reg, err := providers.NewRegistry(specs)
+	if err := errors.Join(append(errs, err)...); err != nil {
+		return nil, err
+	}
+	return reg, nil
+}
+
+// readDoc parses the YAML file's top level.
+func readDoc(path string) (map[string]yaml.Node, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("read config: %w", err)
@@ -230,8 +319,15 @@ func readFile(path string) (map[string]string, error) {
 	if err := yaml.Unmarshal(data, &doc); err != nil {
 		return nil, fmt.Errorf("parse config %s: %w", path, err)
 	}
+	return doc, nil
+}
+
+// fileValues returns the file's settings keyed by environment name. Values
+// may be scalars or, for secrets, lists. Scalars are taken as written: a
+// secret such as 0123 stays 0123, not the number YAML would read.
+func fileValues(path string, doc map[string]yaml.Node, reg *providers.Registry) (map[string]string, error) {
 	known := map[string]bool{}
-	for _, f := range fields {
+	for _, f := range (&Config{Providers: reg}).fields() {
 		known[f.env] = true
 	}
 	out := map[string]string{}
@@ -336,44 +432,42 @@ func (c *Config) Validate() error {
 	if u, err := url.Parse(c.PhoenixAPIURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		bad("PHOENIX_API_URL", "must be an http:// or https:// URL")
 	}
-	if c.UP42SignatureHeader == "" {
-		bad("UP42_SIGNATURE_HEADER", "must not be empty")
+	if c.MaxEventsPerRun <= 0 {
+		bad("HOOKFLOW_MAX_EVENTS_PER_RUN", "must be positive")
 	}
-	if c.UP42SignatureEncoding != "hex" && c.UP42SignatureEncoding != "base64" {
-		bad("UP42_SIGNATURE_ENCODING", "must be hex or base64, not %q", c.UP42SignatureEncoding)
-	}
-	for _, tok := range c.PhantomTokens {
-		if len(tok) != 64 {
-			// The length is safe to say; the value is not.
-			bad("PHANTOM_WEBHOOK_TOKEN", "each token must be 64 characters, one is %d", len(tok))
+	for _, p := range c.Providers.All() {
+		for _, setting := range p.Options {
+			if setting.Check != nil {
+				if err := setting.Check(c.ProviderSettings[setting.Env]); err != nil {
+					bad(setting.Env, "%s", err)
+				}
+			}
+		}
+		if p.Secret.Check != nil {
+			for _, secret := range c.ProviderSecrets[p.Secret.Env] {
+				if err := p.Secret.Check(secret); err != nil {
+					bad(p.Secret.Env, "%s", err)
+				}
+			}
 		}
 	}
 	return errors.Join(errs...)
 }
 
-// DevSecrets are the publicly known secrets `hookflow dev` gives providers
-// that have none configured, and `hookflow send` signs with when it finds
-// none, so the embedded default works offline with no setup. They are never
-// used by serve or worker.
-var DevSecrets = map[string]string{
-	"PHOENIX_WEBHOOK_SECRET":  "dev-phoenix-secret",
-	"PHOSPHOR_WEBHOOK_SECRET": "dev-phosphor-secret",
-	"UP42_WEBHOOK_SECRET":     "dev-up42-secret",
-	"FENIX_CLIENT_SECRET":     "dev-fenix-secret",
-	"PHANTOM_WEBHOOK_TOKEN":   "devdevdevdevdevdevdevdevdevdevde0123456789abcdef0123456789abcdef",
-}
-
-// UseDevSecrets fills every provider without a secret with its DevSecrets
-// value and returns the environment names it filled, in field order.
+// UseDevSecrets fills every provider without a secret with its publicly
+// known development secret (providers.Provider.DevSecret), as `hookflow
+// dev` does so the embedded default works offline with no setup, and
+// returns the environment names it filled, in registry order. serve and
+// worker never call it.
 func (c *Config) UseDevSecrets() []string {
 	var filled []string
-	for _, f := range fields {
-		dev, ok := DevSecrets[f.env]
-		if !ok || c.set[f.env] {
+	for _, p := range c.Providers.All() {
+		env := p.Secret.Env
+		if c.set[env] || len(c.ProviderSecrets[env]) > 0 || slices.Contains(filled, env) {
 			continue
 		}
-		_ = f.store(c, dev)
-		filled = append(filled, f.env)
+		c.ProviderSecrets[env] = Secrets{p.DevSecret}
+		filled = append(filled, env)
 	}
 	return filled
 }
@@ -387,4 +481,11 @@ func validWebhookSecret(s string) bool {
 	}
 	b, err := base64.StdEncoding.DecodeString(key)
 	return err == nil && len(b) > 0
+}
+
+func secrets(p func(*Config) *Secrets) func(*Config, string) error {
+	return func(c *Config, raw string) error {
+		*p(c) = Secrets(providers.SplitSecrets(raw))
+		return nil
+	}
 }

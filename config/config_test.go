@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/hookflow/hookflow/config"
+	"github.com/hookflow/hookflow/providers"
 )
 
 // env returns a getenv over m, so tests never read the process environment.
@@ -55,11 +56,11 @@ func TestLoadDefaults(t *testing.T) {
 		{"HOOKFLOW_DEDUP_TTL", c.DedupTTL, 72 * time.Hour},
 		{"HOOKFLOW_MAX_BODY_BYTES", c.MaxBodyBytes, 262144},
 		{"PHOENIX_API_URL", c.PhoenixAPIURL, "https://prod-phoenix-api-kwr2.encr.app"},
-		{"PHOENIX_WEBHOOK_SECRET", c.PhoenixSecrets.Enabled(), false},
-		{"PHOSPHOR_WEBHOOK_SECRET", c.PhosphorSecrets.Enabled(), false},
-		{"UP42_WEBHOOK_SECRET", c.UP42Secrets.Enabled(), false},
-		{"FENIX_CLIENT_SECRET", c.FenixSecrets.Enabled(), false},
-		{"PHANTOM_WEBHOOK_TOKEN", c.PhantomTokens.Enabled(), false},
+		{"PHOENIX_WEBHOOK_SECRET", c.Secrets("PHOENIX_WEBHOOK_SECRET").Enabled(), false},
+		{"PHOSPHOR_WEBHOOK_SECRET", c.Secrets("PHOSPHOR_WEBHOOK_SECRET").Enabled(), false},
+		{"UP42_WEBHOOK_SECRET", c.Secrets("UP42_WEBHOOK_SECRET").Enabled(), false},
+		{"FENIX_CLIENT_SECRET", c.Secrets("FENIX_CLIENT_SECRET").Enabled(), false},
+		{"PHANTOM_WEBHOOK_TOKEN", c.Secrets("PHANTOM_WEBHOOK_TOKEN").Enabled(), false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.env, func(t *testing.T) {
@@ -147,11 +148,11 @@ phoenix_webhook_secret: file-secret
 			}
 		})
 	}
-	if got, want := []string(c.PhoenixSecrets), []string{"file-secret"}; !reflect.DeepEqual(got, want) {
+	if got, want := []string(c.Secrets("PHOENIX_WEBHOOK_SECRET")), []string{"file-secret"}; !reflect.DeepEqual(got, want) {
 		t.Errorf("PhoenixSecrets: got %q, want %q", got, want)
 	}
 	// Settings the file does not name keep their defaults.
-	if got, want := c.UP42SignatureHeader, "X-Up42-Signature"; got != want {
+	if got, want := c.Setting("UP42_SIGNATURE_HEADER"), "X-Up42-Signature"; got != want {
 		t.Errorf("UP42SignatureHeader: got %q, want %q", got, want)
 	}
 	if c.IsSet("UP42_SIGNATURE_HEADER") {
@@ -191,7 +192,7 @@ temporal_namespace: file-ns
 	}{
 		{"TEMPORAL_ADDRESS", c.TemporalAddress, "from-env:7233"},
 		{"HOOKFLOW_DEDUP_TTL", c.DedupTTL, time.Hour},
-		{"PHOENIX_WEBHOOK_SECRET", strings.Join(c.PhoenixSecrets, "|"), "env-secret"},
+		{"PHOENIX_WEBHOOK_SECRET", strings.Join(c.Secrets("PHOENIX_WEBHOOK_SECRET"), "|"), "env-secret"},
 		{"TEMPORAL_NAMESPACE", c.TemporalNamespace, "file-ns"},
 	}
 	for _, tt := range tests {
@@ -228,10 +229,10 @@ func TestLoadSecretsList(t *testing.T) {
 				path = writeFile(t, tt.yaml)
 			}
 			c := mustLoad(t, path, map[string]string{"PHOENIX_WEBHOOK_SECRET": tt.env})
-			if got := []string(c.PhoenixSecrets); !reflect.DeepEqual(got, tt.want) {
+			if got := []string(c.Secrets("PHOENIX_WEBHOOK_SECRET")); !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("got %q, want %q", got, tt.want)
 			}
-			if got, want := c.PhoenixSecrets.Enabled(), len(tt.want) > 0; got != want {
+			if got, want := c.Secrets("PHOENIX_WEBHOOK_SECRET").Enabled(), len(tt.want) > 0; got != want {
 				t.Errorf("Enabled: got %v, want %v", got, want)
 			}
 		})
@@ -243,10 +244,10 @@ func TestLoadSecretsList(t *testing.T) {
 func TestLoadFileSecretVerbatim(t *testing.T) {
 	path := writeFile(t, "phoenix_webhook_secret: [0123, 1e3, 0x10]\nup42_webhook_secret: 00042\n")
 	c := mustLoad(t, path, nil)
-	if got, want := []string(c.PhoenixSecrets), []string{"0123", "1e3", "0x10"}; !reflect.DeepEqual(got, want) {
+	if got, want := []string(c.Secrets("PHOENIX_WEBHOOK_SECRET")), []string{"0123", "1e3", "0x10"}; !reflect.DeepEqual(got, want) {
 		t.Errorf("PhoenixSecrets: got %q, want %q", got, want)
 	}
-	if got, want := []string(c.UP42Secrets), []string{"00042"}; !reflect.DeepEqual(got, want) {
+	if got, want := []string(c.Secrets("UP42_WEBHOOK_SECRET")), []string{"00042"}; !reflect.DeepEqual(got, want) {
 		t.Errorf("UP42Secrets: got %q, want %q", got, want)
 	}
 }
@@ -352,20 +353,24 @@ func TestValidate(t *testing.T) {
 		{name: "negative idle timeout", change: func(c *config.Config) { c.IdleTimeout = -time.Hour }, want: []string{"HOOKFLOW_IDLE_TIMEOUT"}},
 		{name: "phoenix url scheme", change: func(c *config.Config) { c.PhoenixAPIURL = "ftp://phoenix.example" }, want: []string{"PHOENIX_API_URL"}},
 		{name: "phoenix url no host", change: func(c *config.Config) { c.PhoenixAPIURL = "https://" }, want: []string{"PHOENIX_API_URL"}},
-		{name: "empty up42 header", change: func(c *config.Config) { c.UP42SignatureHeader = "" }, want: []string{"UP42_SIGNATURE_HEADER"}},
-		{name: "up42 encoding", change: func(c *config.Config) { c.UP42SignatureEncoding = "b64" }, want: []string{"UP42_SIGNATURE_ENCODING"}},
-		{name: "up42 base64 allowed", change: func(c *config.Config) { c.UP42SignatureEncoding = "base64" }},
-		{name: "phantom token length", change: func(c *config.Config) { c.PhantomTokens = config.Secrets{"short-token"} }, want: []string{"PHANTOM_WEBHOOK_TOKEN"}},
-		{name: "phantom token 64 ok", change: func(c *config.Config) { c.PhantomTokens = config.Secrets{strings.Repeat("a", 64)} }},
+		{name: "empty up42 header", change: func(c *config.Config) { _ = c.Set("UP42_SIGNATURE_HEADER", "") }, want: []string{"UP42_SIGNATURE_HEADER"}},
+		{name: "up42 encoding", change: func(c *config.Config) { _ = c.Set("UP42_SIGNATURE_ENCODING", "b64") }, want: []string{"UP42_SIGNATURE_ENCODING"}},
+		{name: "up42 base64 allowed", change: func(c *config.Config) { _ = c.Set("UP42_SIGNATURE_ENCODING", "base64") }},
+		{name: "phantom token length", change: func(c *config.Config) { c.ProviderSecrets["PHANTOM_WEBHOOK_TOKEN"] = config.Secrets{"short-token"} }, want: []string{"PHANTOM_WEBHOOK_TOKEN"}},
+		{name: "phantom token 64 ok", change: func(c *config.Config) {
+			c.ProviderSecrets["PHANTOM_WEBHOOK_TOKEN"] = config.Secrets{strings.Repeat("a", 64)}
+		}},
 		{
 			name:   "two problems give two errors",
 			change: func(c *config.Config) { c.HTTPAddr = ""; c.MaxBodyBytes = -5 },
 			want:   []string{"HOOKFLOW_HTTP_ADDR", "HOOKFLOW_MAX_BODY_BYTES"},
 		},
 		{
-			name:   "two bad phantom tokens give two errors",
-			change: func(c *config.Config) { c.PhantomTokens = config.Secrets{"a", strings.Repeat("b", 64), "ccc"} },
-			want:   []string{"PHANTOM_WEBHOOK_TOKEN", "PHANTOM_WEBHOOK_TOKEN"},
+			name: "two bad phantom tokens give two errors",
+			change: func(c *config.Config) {
+				c.ProviderSecrets["PHANTOM_WEBHOOK_TOKEN"] = config.Secrets{"a", strings.Repeat("b", 64), "ccc"}
+			},
+			want: []string{"PHANTOM_WEBHOOK_TOKEN", "PHANTOM_WEBHOOK_TOKEN"},
 		},
 	}
 	for _, tt := range tests {
@@ -388,7 +393,7 @@ func TestValidate(t *testing.T) {
 func TestValidateNeverShowsTokens(t *testing.T) {
 	c := mustLoad(t, "", nil)
 	const tok = "my-phantom-token-that-is-too-short"
-	c.PhantomTokens = config.Secrets{tok}
+	c.ProviderSecrets["PHANTOM_WEBHOOK_TOKEN"] = config.Secrets{tok}
 	err := c.Validate()
 	if err == nil {
 		t.Fatal("got nil, want an error for a 34-character token")
@@ -438,11 +443,11 @@ func TestSecretsNeverPrinted(t *testing.T) {
 	for _, verb := range []string{"%v", "%+v", "%#v", "%s"} {
 		add("*Config "+verb, fmt.Sprintf(verb, c))
 		add("Config "+verb, fmt.Sprintf(verb, *c))
-		add("PhoenixSecrets "+verb, fmt.Sprintf(verb, c.PhoenixSecrets))
+		add("PhoenixSecrets "+verb, fmt.Sprintf(verb, c.Secrets("PHOENIX_WEBHOOK_SECRET")))
 	}
-	add("String", c.PhoenixSecrets.String())
-	add("GoString", c.PhoenixSecrets.GoString())
-	add("Sprint", fmt.Sprint(c, c.PhantomTokens))
+	add("String", c.Secrets("PHOENIX_WEBHOOK_SECRET").String())
+	add("GoString", c.Secrets("PHOENIX_WEBHOOK_SECRET").GoString())
+	add("Sprint", fmt.Sprint(c, c.Secrets("PHANTOM_WEBHOOK_TOKEN")))
 	add("Sprintln", fmt.Sprintln(*c))
 	for _, tt := range cases {
 		t.Run(tt.name, func(t *testing.T) {
@@ -454,10 +459,10 @@ func TestSecretsNeverPrinted(t *testing.T) {
 		})
 	}
 	// The count is what is shown instead.
-	if got, want := fmt.Sprint(c.PhoenixSecrets), "[2 secret(s)]"; got != want {
+	if got, want := fmt.Sprint(c.Secrets("PHOENIX_WEBHOOK_SECRET")), "[2 secret(s)]"; got != want {
 		t.Errorf("Sprint(PhoenixSecrets): got %q, want %q", got, want)
 	}
-	if got := fmt.Sprintf("%+v", c); !strings.Contains(got, "PhoenixSecrets:[2 secret(s)]") {
+	if got := fmt.Sprintf("%+v", c); !strings.Contains(got, "PHOENIX_WEBHOOK_SECRET:[2 secret(s)]") {
 		t.Errorf("%%+v of *Config does not show the secret count: %s", got)
 	}
 }
@@ -468,7 +473,7 @@ func TestSecretsNeverLogged(t *testing.T) {
 	const secret = "phx-s3cret-one"
 	c := mustLoad(t, "", map[string]string{"PHOENIX_WEBHOOK_SECRET": secret})
 	var buf bytes.Buffer
-	slog.New(slog.NewJSONHandler(&buf, nil)).Info("config", "config", c, "secrets", c.PhoenixSecrets)
+	slog.New(slog.NewJSONHandler(&buf, nil)).Info("config", "config", c, "secrets", c.Secrets("PHOENIX_WEBHOOK_SECRET"))
 	if strings.Contains(buf.String(), secret) {
 		t.Errorf("slog JSON output reveals the secret: %s", buf.String())
 	}
@@ -495,11 +500,11 @@ func TestUseDevSecrets(t *testing.T) {
 		got  config.Secrets
 		want []string
 	}{
-		{"PHOENIX_WEBHOOK_SECRET", c.PhoenixSecrets, []string{"phoenix-real"}},
-		{"UP42_WEBHOOK_SECRET", c.UP42Secrets, []string{"up42-real"}},
-		{"PHOSPHOR_WEBHOOK_SECRET", c.PhosphorSecrets, []string{config.DevSecrets["PHOSPHOR_WEBHOOK_SECRET"]}},
-		{"FENIX_CLIENT_SECRET", c.FenixSecrets, []string{config.DevSecrets["FENIX_CLIENT_SECRET"]}},
-		{"PHANTOM_WEBHOOK_TOKEN", c.PhantomTokens, []string{config.DevSecrets["PHANTOM_WEBHOOK_TOKEN"]}},
+		{"PHOENIX_WEBHOOK_SECRET", c.Secrets("PHOENIX_WEBHOOK_SECRET"), []string{"phoenix-real"}},
+		{"UP42_WEBHOOK_SECRET", c.Secrets("UP42_WEBHOOK_SECRET"), []string{"up42-real"}},
+		{"PHOSPHOR_WEBHOOK_SECRET", c.Secrets("PHOSPHOR_WEBHOOK_SECRET"), []string{devSecret(t, "PHOSPHOR_WEBHOOK_SECRET")}},
+		{"FENIX_CLIENT_SECRET", c.Secrets("FENIX_CLIENT_SECRET"), []string{devSecret(t, "FENIX_CLIENT_SECRET")}},
+		{"PHANTOM_WEBHOOK_TOKEN", c.Secrets("PHANTOM_WEBHOOK_TOKEN"), []string{devSecret(t, "PHANTOM_WEBHOOK_TOKEN")}},
 	}
 	for _, tt := range secrets {
 		t.Run(tt.env, func(t *testing.T) {
@@ -525,7 +530,20 @@ func TestUseDevSecretsAllSet(t *testing.T) {
 	if got := c.UseDevSecrets(); len(got) != 0 {
 		t.Errorf("filled %v, want nothing", got)
 	}
-	if got, want := []string(c.PhoenixSecrets), []string{"a"}; !reflect.DeepEqual(got, want) {
+	if got, want := []string(c.Secrets("PHOENIX_WEBHOOK_SECRET")), []string{"a"}; !reflect.DeepEqual(got, want) {
 		t.Errorf("PhoenixSecrets: got %q, want %q", got, want)
 	}
+}
+
+// devSecret is the development secret of the built-in provider whose secret
+// setting is env.
+func devSecret(t *testing.T, env string) string {
+	t.Helper()
+	for _, p := range providers.Builtins() {
+		if p.Secret.Env == env {
+			return p.DevSecret
+		}
+	}
+	t.Fatalf("no built-in provider's secret is %s", env)
+	return ""
 }

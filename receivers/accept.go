@@ -16,6 +16,7 @@ import (
 	"go.temporal.io/api/serviceerror"
 
 	"github.com/hookflow/hookflow/event"
+	"github.com/hookflow/hookflow/lifecycle"
 	"github.com/hookflow/hookflow/starter"
 	"github.com/hookflow/hookflow/workflows"
 )
@@ -38,6 +39,12 @@ type Options struct {
 	// NotFoundWindow is passed to new workflows: how long a provider API's
 	// 404 is retried before the webhook's status applies.
 	NotFoundWindow time.Duration
+	// MaxEventsPerRun is passed to new workflows: the signals a run handles
+	// before it continues as new; 0 means the workflow's default.
+	MaxEventsPerRun int
+	// Tables gives new workflows their state table (providers.Registry's
+	// Table).
+	Tables func(provider, entityType string) (lifecycle.Table, bool)
 	// Start, when set, is the process's one Starter and replaces Temporal,
 	// TaskQueue, Linger, IdleTimeout and NotFoundWindow, which only build
 	// one when it is not (tests).
@@ -86,6 +93,7 @@ func New(opts Options) *Receiver {
 	st := starter.Starter{
 		Client: opts.Temporal, TaskQueue: opts.TaskQueue,
 		Linger: opts.Linger, IdleTimeout: opts.IdleTimeout, NotFoundWindow: opts.NotFoundWindow,
+		MaxEventsPerRun: opts.MaxEventsPerRun, Tables: opts.Tables,
 	}
 	if opts.Start != nil {
 		st = *opts.Start
@@ -189,7 +197,7 @@ func (r *Receiver) handle(c *fiber.Ctx, p *Provider) (Outcome, error) {
 	}
 	// Before the dedup claim: an unusable ID must leave no record, and
 	// Temporal would refuse it for ever, so the provider must not retry.
-	if field := p.unusableIDField(ev); field != "" {
+	if field := unusableIDField(p, ev); field != "" {
 		log.Warn("webhook refused: unusable identifier", "field", field,
 			"entity_id", clip(ev.EntityID, maxLogValueBytes), "event_id", clip(ev.ID, maxLogValueBytes))
 		return OutcomeInvalid, c.Status(fiber.StatusBadRequest).JSON(errorBody{Error: "invalid " + field})

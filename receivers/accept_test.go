@@ -23,7 +23,9 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/hookflow/hookflow/event"
+	"github.com/hookflow/hookflow/providers"
 	"github.com/hookflow/hookflow/receivers"
+	"github.com/hookflow/hookflow/webhook"
 	"github.com/hookflow/hookflow/workflows"
 )
 
@@ -197,7 +199,7 @@ func newRig(t *testing.T, opts func(*receivers.Options)) *rig {
 		opts(&o)
 	}
 	rcv := receivers.New(o)
-	r.app = receivers.NewApp(rcv, []receivers.Provider{receivers.Phoenix(receivers.NewBearer([]string{phoenixSecret}))})
+	r.app = receivers.NewApp(rcv, []receivers.Provider{providers.Phoenix(webhook.NewBearer([]string{phoenixSecret}))})
 	return r
 }
 
@@ -423,7 +425,7 @@ func TestDisabledProvider(t *testing.T) {
 	body, vec := loadVector(t, fulfilledFile)
 	starter := &fakeStarter{}
 	rcv := receivers.New(receivers.Options{Temporal: starter, Log: slog.New(slog.DiscardHandler)})
-	app := receivers.NewApp(rcv, []receivers.Provider{receivers.Phoenix(nil)})
+	app := receivers.NewApp(rcv, []receivers.Provider{providers.Phoenix(nil)})
 	for _, route := range phoenixRoutes {
 		t.Run(route, func(t *testing.T) {
 			resp := post(t, app, route, body, vec.Headers)
@@ -806,7 +808,7 @@ func TestEventBodyOwned(t *testing.T) {
 		}
 		overwritten = len(buf)
 		return err
-	}, rcv.Handler(receivers.Phoenix(receivers.NewBearer([]string{phoenixSecret}))))
+	}, rcv.Handler(providers.Phoenix(webhook.NewBearer([]string{phoenixSecret}))))
 
 	wantStatus(t, post(t, app, "/webhooks/phoenix", body, vec.Headers), 200)
 	if overwritten != len(body) {

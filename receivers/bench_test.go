@@ -13,6 +13,8 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/hookflow/hookflow/internal/testenv"
+	"github.com/hookflow/hookflow/providers"
+	"github.com/hookflow/hookflow/webhook"
 )
 
 // instantStarter stands in for Temporal, so the benchmarks measure the
@@ -33,7 +35,7 @@ func benchHandler(b *testing.B) fasthttp.RequestHandler {
 		Dedup:    &Redis{Client: rdb, Prefix: "bench:", PendingTTL: time.Minute, DoneTTL: time.Hour},
 		Log:      slog.New(slog.DiscardHandler),
 	})
-	return NewApp(r, []Provider{Phoenix(NewBearer([]string{"bench-secret"}))}).Handler()
+	return NewApp(r, []Provider{providers.Phoenix(webhook.NewBearer([]string{"bench-secret"}))}).Handler()
 }
 
 func serveOnce(b *testing.B, h fasthttp.RequestHandler, body []byte) {

@@ -3,11 +3,12 @@ package receivers_test
 import (
 	"testing"
 
+	"github.com/hookflow/hookflow/providers"
 	"github.com/hookflow/hookflow/receivers"
 )
 
 func fenixProvider3(secrets []string) receivers.Provider {
-	return receivers.Fenix(receivers.FenixVerifier(secrets))
+	return providers.Fenix(providers.FenixVerifier(secrets))
 }
 
 func TestFenixFixtures(t *testing.T) {
@@ -31,7 +32,7 @@ func TestFenixAuth(t *testing.T) {
 	checkAuth3(t, authCase3{
 		provider:     fenixProvider3,
 		file:         "fenix-tracking-updated.json",
-		header:       receivers.FenixSignatureHeader,
+		header:       providers.FenixSignatureHeader,
 		signsBody:    true,
 		unauthorized: "Invalid Source: Unmatched HMAC code",
 	})
@@ -39,7 +40,7 @@ func TestFenixAuth(t *testing.T) {
 
 func TestFenixSignature(t *testing.T) {
 	body, vec := loadVector(t, "fenix-tracking-updated.json")
-	if got, want := receivers.FenixSignature([]byte(vec.Secret), body), vec.Headers["X-Fenix-Hmac-Sha256"]; got != want {
+	if got, want := providers.FenixSignature([]byte(vec.Secret), body), vec.Headers["X-Fenix-Hmac-Sha256"]; got != want {
 		t.Errorf("FenixSignature: got %q, want the vector's %q", got, want)
 	}
 }
@@ -47,7 +48,7 @@ func TestFenixSignature(t *testing.T) {
 // fenixHeaders3 are the headers of a tracking update, signed over body.
 func fenixHeaders3(secret, body string, set ...string) map[string]string {
 	h := map[string]string{
-		"X-Fenix-Hmac-Sha256": receivers.FenixSignature([]byte(secret), []byte(body)),
+		"X-Fenix-Hmac-Sha256": providers.FenixSignature([]byte(secret), []byte(body)),
 		"X-Fenix-Topic":       "tracking/updated",
 		"X-Fenix-Event-Id":    "evt-1",
 	}

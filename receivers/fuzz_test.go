@@ -12,7 +12,9 @@ import (
 
 	"github.com/hookflow/hookflow/event"
 	"github.com/hookflow/hookflow/internal/testenv"
+	"github.com/hookflow/hookflow/providers"
 	"github.com/hookflow/hookflow/receivers"
+	"github.com/hookflow/hookflow/webhook"
 )
 
 // FuzzParse feeds every provider's Parse arbitrary bodies and Fenix headers,
@@ -26,12 +28,10 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte(`{"type":"TOKEN_TX","data":{"item":null}}`), "", "")
 	f.Add([]byte(`{"event":"transaction.applied","data":{"id":12}}`), "", "")
 	f.Add([]byte(`null`), "tracking/updated", "e1")
-	providers := []receivers.Provider{
-		receivers.Phoenix(nil), receivers.Phosphor(nil), receivers.UP42(nil), receivers.Fenix(nil), receivers.Phantom(nil),
-	}
+	all := providers.Builtins()
 	f.Fuzz(func(t *testing.T, body []byte, topic, eventID string) {
-		header := headerOf(map[string]string{receivers.FenixTopicHeader: topic, receivers.FenixEventIDHeader: eventID})
-		for _, p := range providers {
+		header := headerOf(map[string]string{providers.FenixTopicHeader: topic, providers.FenixEventIDHeader: eventID})
+		for _, p := range all {
 			ev, err := p.Parse(body, header)
 			var missing *receivers.MissingFieldsError
 			switch {
@@ -62,8 +62,8 @@ func FuzzVerify(f *testing.F) {
 	f.Add([]byte(`{"id":"x"}`), "Bearer "+secret)
 	f.Add([]byte(`{}`), secret)
 	f.Add([]byte(`{}`), token[:32])
-	f.Add([]byte(`{}`), "sha256="+hex.EncodeToString(receivers.Sign([]byte(secret), []byte(`{}`))))
-	f.Add([]byte(`{}`), base64.StdEncoding.EncodeToString(receivers.Sign([]byte(secret), []byte(`{}`))))
+	f.Add([]byte(`{}`), "sha256="+hex.EncodeToString(webhook.Sign([]byte(secret), []byte(`{}`))))
+	f.Add([]byte(`{}`), base64.StdEncoding.EncodeToString(webhook.Sign([]byte(secret), []byte(`{}`))))
 	f.Add([]byte(``), "")
 
 	signed := func(body []byte, sig []byte) bool {
@@ -76,16 +76,16 @@ func FuzzVerify(f *testing.F) {
 		v     receivers.Verifier
 		right func(body []byte, cred string) bool // the oracle, written apart from the verifier
 	}{
-		{"bearer", receivers.NewBearer([]string{secret}), func(_ []byte, cred string) bool {
+		{"bearer", webhook.NewBearer([]string{secret}), func(_ []byte, cred string) bool {
 			return len(cred) > 7 && strings.EqualFold(cred[:7], "bearer ") && strings.TrimSpace(cred[7:]) == secret
 		}},
-		{"shared secret", receivers.NewSharedSecret("X-Cred", []string{secret}), func(_ []byte, cred string) bool {
+		{"shared secret", webhook.NewSharedSecret("X-Cred", []string{secret}), func(_ []byte, cred string) bool {
 			return cred == secret
 		}},
-		{"split token", receivers.NewSplitToken("X-Cred", []string{token}), func(_ []byte, cred string) bool {
+		{"split token", webhook.NewSplitToken("X-Cred", []string{token}), func(_ []byte, cred string) bool {
 			return cred == token[:32]
 		}},
-		{"hmac hex", receivers.NewHMAC("X-Cred", receivers.Hex, "sha256=", []string{secret}), func(body []byte, cred string) bool {
+		{"hmac hex", webhook.NewHMAC("X-Cred", webhook.Hex, "sha256=", []string{secret}), func(body []byte, cred string) bool {
 			cred = strings.TrimSpace(cred)
 			if len(cred) >= 7 && strings.EqualFold(cred[:7], "sha256=") {
 				cred = cred[7:]
@@ -93,7 +93,7 @@ func FuzzVerify(f *testing.F) {
 			sig, err := hex.DecodeString(cred)
 			return err == nil && signed(body, sig)
 		}},
-		{"hmac base64", receivers.NewHMAC("X-Cred", receivers.Base64, "", []string{secret}), func(body []byte, cred string) bool {
+		{"hmac base64", webhook.NewHMAC("X-Cred", webhook.Base64, "", []string{secret}), func(body []byte, cred string) bool {
 			sig, err := base64.StdEncoding.DecodeString(strings.TrimSpace(cred))
 			return err == nil && signed(body, sig)
 		}},

@@ -3,11 +3,12 @@ package receivers_test
 import (
 	"testing"
 
+	"github.com/hookflow/hookflow/providers"
 	"github.com/hookflow/hookflow/receivers"
 )
 
 func phantomProvider3(tokens []string) receivers.Provider {
-	return receivers.Phantom(receivers.PhantomVerifier(tokens))
+	return providers.Phantom(providers.PhantomVerifier(tokens))
 }
 
 func TestPhantomFixtures(t *testing.T) {
@@ -29,7 +30,7 @@ func TestPhantomAuth(t *testing.T) {
 	checkAuth3(t, authCase3{
 		provider: phantomProvider3,
 		file:     "phantom-block-forged.json",
-		header:   receivers.PhantomTokenHeader,
+		header:   providers.PhantomTokenHeader,
 		// The token's first half is sent as it is; it does not cover the body.
 		signsBody: false,
 	})
@@ -38,7 +39,7 @@ func TestPhantomAuth(t *testing.T) {
 func TestPhantomSplitToken(t *testing.T) {
 	body, vec := loadVector(t, "phantom-block-forged.json")
 	token := vec.Secret
-	if got, want := receivers.PhantomAuthorization(token), vec.Headers["Authorization"]; got != want {
+	if got, want := providers.PhantomAuthorization(token), vec.Headers["Authorization"]; got != want {
 		t.Fatalf("PhantomAuthorization: got %q, want the vector's %q", got, want)
 	}
 	// Phantom never sends the second half: the check is that the header is

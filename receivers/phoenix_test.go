@@ -7,20 +7,21 @@ import (
 	"testing"
 
 	"github.com/hookflow/hookflow/event"
+	"github.com/hookflow/hookflow/providers"
 	"github.com/hookflow/hookflow/receivers"
 )
 
 // parsePhoenix parses body the way the receiver does, filling Provider as the
 // accept path does before it asks for the workflow ID.
 func parsePhoenix(body []byte) (event.Event, error) {
-	p := receivers.Phoenix(nil)
+	p := providers.Phoenix(nil)
 	ev, err := p.Parse(body, headerOf(nil))
 	ev.Provider = p.Name
 	return ev, err
 }
 
 func TestPhoenixProvider(t *testing.T) {
-	p := receivers.Phoenix(nil)
+	p := providers.Phoenix(nil)
 	if got, want := p.Name, "phoenix"; got != want {
 		t.Errorf("Name: got %q, want %q", got, want)
 	}

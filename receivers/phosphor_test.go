@@ -18,6 +18,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/hookflow/hookflow/event"
+	"github.com/hookflow/hookflow/providers"
 	"github.com/hookflow/hookflow/receivers"
 )
 
@@ -26,7 +27,7 @@ import (
 // accept path's own test helpers in this package.
 
 func phosphorProvider3(secrets []string) receivers.Provider {
-	return receivers.Phosphor(receivers.PhosphorVerifier(secrets))
+	return providers.Phosphor(providers.PhosphorVerifier(secrets))
 }
 
 func TestPhosphorFixtures(t *testing.T) {
@@ -55,7 +56,7 @@ func TestPhosphorAuth(t *testing.T) {
 	checkAuth3(t, authCase3{
 		provider: phosphorProvider3,
 		file:     "phosphor-token-tx.json",
-		header:   receivers.PhosphorSecretHeader,
+		header:   providers.PhosphorSecretHeader,
 		// The shared secret is sent as it is; it does not cover the body.
 		signsBody: false,
 	})
@@ -123,7 +124,7 @@ func TestPhosphorParse(t *testing.T) {
 
 func TestPhosphorAnswers(t *testing.T) {
 	secret := []string{"s3"}
-	headers := map[string]string{receivers.PhosphorSecretHeader: "s3"}
+	headers := map[string]string{providers.PhosphorSecretHeader: "s3"}
 	checkAnswers3(t, phosphorProvider3(secret), []answerCase3{
 		{
 			name: "ignored type", body: `{"id":"x","type":"PURCHASE_INTENT"}`, headers: headers,

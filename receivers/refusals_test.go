@@ -15,7 +15,9 @@ import (
 	"github.com/redis/go-redis/v9"
 	"go.temporal.io/api/serviceerror"
 
+	"github.com/hookflow/hookflow/providers"
 	"github.com/hookflow/hookflow/receivers"
+	"github.com/hookflow/hookflow/webhook"
 )
 
 // countingDedup counts the claims made of a Dedup.
@@ -136,23 +138,23 @@ func TestUnusableIDFieldNames(t *testing.T) {
 	long := strings.Repeat("x", 600)
 	up42 := func(id, orderID string) ([]byte, map[string]string) {
 		b := fmt.Appendf(nil, `{"id":%q,"event":"order.status","data":{"orderId":%q,"status":"RUNNING"}}`, id, orderID)
-		return b, map[string]string{receivers.UP42SignatureHeader: receivers.UP42Signature([]byte(secret), b, receivers.Hex)}
+		return b, map[string]string{providers.UP42SignatureHeader: providers.UP42Signature([]byte(secret), b, webhook.Hex)}
 	}
 	fenix := func(eventID, tracking string) ([]byte, map[string]string) {
 		b := fmt.Appendf(nil, `{"tracking_number":%q,"status":"in_transit"}`, tracking)
 		return b, map[string]string{
-			receivers.FenixSignatureHeader: receivers.FenixSignature([]byte(secret), b),
-			receivers.FenixTopicHeader:     receivers.FenixTrackingUpdated,
-			receivers.FenixEventIDHeader:   eventID,
+			providers.FenixSignatureHeader: providers.FenixSignature([]byte(secret), b),
+			providers.FenixTopicHeader:     providers.FenixTrackingUpdated,
+			providers.FenixEventIDHeader:   eventID,
 		}
 	}
 	phosphor := func(id, item string) ([]byte, map[string]string) {
 		b := fmt.Appendf(nil, `{"id":%q,"type":"TOKEN_TX","data":{"item":{"id":%q},"tx_type":"TRANSFER"}}`, id, item)
-		return b, map[string]string{receivers.PhosphorSecretHeader: secret}
+		return b, map[string]string{providers.PhosphorSecretHeader: secret}
 	}
 	phantom := func(typ, id string) ([]byte, map[string]string) {
 		b := fmt.Appendf(nil, `{"type":%q,"created":1,"data":{"id":%q}}`, typ, id)
-		return b, map[string]string{receivers.PhantomTokenHeader: receivers.PhantomAuthorization(token)}
+		return b, map[string]string{providers.PhantomTokenHeader: providers.PhantomAuthorization(token)}
 	}
 	tests := []struct {
 		name      string
@@ -175,10 +177,10 @@ func TestUnusableIDFieldNames(t *testing.T) {
 			starter, dedup := &fakeStarter{}, newMemDedup()
 			rcv := receivers.New(receivers.Options{Temporal: starter, Dedup: dedup, Log: slog.New(slog.DiscardHandler), MaxBodyBytes: 4096})
 			app := receivers.NewApp(rcv, []receivers.Provider{
-				receivers.UP42(receivers.UP42Verifier(receivers.UP42SignatureHeader, receivers.Hex, []string{secret})),
-				receivers.Fenix(receivers.FenixVerifier([]string{secret})),
-				receivers.Phosphor(receivers.PhosphorVerifier([]string{secret})),
-				receivers.Phantom(receivers.PhantomVerifier([]string{token})),
+				providers.UP42(providers.UP42Verifier(providers.UP42SignatureHeader, webhook.Hex, []string{secret})),
+				providers.Fenix(providers.FenixVerifier([]string{secret})),
+				providers.Phosphor(providers.PhosphorVerifier([]string{secret})),
+				providers.Phantom(providers.PhantomVerifier([]string{token})),
 			})
 			body, headers := tt.build(tt.a, tt.b)
 			resp := post(t, app, tt.route, body, headers)

@@ -4,11 +4,13 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hookflow/hookflow/providers"
 	"github.com/hookflow/hookflow/receivers"
+	"github.com/hookflow/hookflow/webhook"
 )
 
 func up42Provider3(secrets []string) receivers.Provider {
-	return receivers.UP42(receivers.UP42Verifier(receivers.UP42SignatureHeader, receivers.Hex, secrets))
+	return providers.UP42(providers.UP42Verifier(providers.UP42SignatureHeader, webhook.Hex, secrets))
 }
 
 func TestUP42Fixtures(t *testing.T) {
@@ -24,7 +26,7 @@ func TestUP42Auth(t *testing.T) {
 	checkAuth3(t, authCase3{
 		provider:  up42Provider3,
 		file:      "up42-order-status-fulfilled.json",
-		header:    receivers.UP42SignatureHeader,
+		header:    providers.UP42SignatureHeader,
 		signsBody: true,
 	})
 }
@@ -34,30 +36,30 @@ func TestUP42Auth(t *testing.T) {
 func TestUP42SignatureOptions(t *testing.T) {
 	body, vec := loadVector(t, "up42-order-status-fulfilled.json")
 	secret := []byte(vec.Secret)
-	hexSig := receivers.UP42Signature(secret, body, receivers.Hex)
-	b64Sig := receivers.UP42Signature(secret, body, receivers.Base64)
+	hexSig := providers.UP42Signature(secret, body, webhook.Hex)
+	b64Sig := providers.UP42Signature(secret, body, webhook.Base64)
 	if got, want := hexSig, vec.Headers["X-Up42-Signature"]; got != want {
 		t.Fatalf("UP42Signature hex: got %q, want the vector's %q", got, want)
 	}
 	tests := []struct {
 		name   string
 		header string
-		enc    receivers.Encoding
+		enc    webhook.Encoding
 		sent   map[string]string
 		want   int
 	}{
-		{"sha256= prefix", receivers.UP42SignatureHeader, receivers.Hex, map[string]string{"X-Up42-Signature": "sha256=" + hexSig}, 200},
-		{"SHA256= prefix", receivers.UP42SignatureHeader, receivers.Hex, map[string]string{"X-Up42-Signature": "SHA256=" + hexSig}, 200},
-		{"other prefix", receivers.UP42SignatureHeader, receivers.Hex, map[string]string{"X-Up42-Signature": "sha1=" + hexSig}, 401},
-		{"upper-case hex", receivers.UP42SignatureHeader, receivers.Hex, map[string]string{"X-Up42-Signature": strings.ToUpper(hexSig)}, 200},
-		{"configured header and base64", "X-Signature", receivers.Base64, map[string]string{"x-signature": b64Sig}, 200},
-		{"configured base64, hex sent", "X-Signature", receivers.Base64, map[string]string{"X-Signature": hexSig}, 401},
-		{"configured header, default header sent", "X-Signature", receivers.Hex, map[string]string{"X-Up42-Signature": hexSig}, 401},
-		{"truncated signature", receivers.UP42SignatureHeader, receivers.Hex, map[string]string{"X-Up42-Signature": hexSig[:62]}, 401},
+		{"sha256= prefix", providers.UP42SignatureHeader, webhook.Hex, map[string]string{"X-Up42-Signature": "sha256=" + hexSig}, 200},
+		{"SHA256= prefix", providers.UP42SignatureHeader, webhook.Hex, map[string]string{"X-Up42-Signature": "SHA256=" + hexSig}, 200},
+		{"other prefix", providers.UP42SignatureHeader, webhook.Hex, map[string]string{"X-Up42-Signature": "sha1=" + hexSig}, 401},
+		{"upper-case hex", providers.UP42SignatureHeader, webhook.Hex, map[string]string{"X-Up42-Signature": strings.ToUpper(hexSig)}, 200},
+		{"configured header and base64", "X-Signature", webhook.Base64, map[string]string{"x-signature": b64Sig}, 200},
+		{"configured base64, hex sent", "X-Signature", webhook.Base64, map[string]string{"X-Signature": hexSig}, 401},
+		{"configured header, default header sent", "X-Signature", webhook.Hex, map[string]string{"X-Up42-Signature": hexSig}, 401},
+		{"truncated signature", providers.UP42SignatureHeader, webhook.Hex, map[string]string{"X-Up42-Signature": hexSig[:62]}, 401},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			a := newApp3(receivers.UP42(receivers.UP42Verifier(tt.header, tt.enc, []string{vec.Secret})))
+			a := newApp3(providers.UP42(providers.UP42Verifier(tt.header, tt.enc, []string{vec.Secret})))
 			status, got := a.post(t, "/webhooks/up42", body, tt.sent)
 			if status != tt.want {
 				t.Errorf("got %d %v, want %d", status, got, tt.want)
@@ -96,7 +98,7 @@ func TestUP42Parse(t *testing.T) {
 func TestUP42Answers(t *testing.T) {
 	const secret = "up42-test-secret"
 	signed := func(body string) map[string]string {
-		return map[string]string{"X-Up42-Signature": receivers.UP42Signature([]byte(secret), []byte(body), receivers.Hex)}
+		return map[string]string{"X-Up42-Signature": providers.UP42Signature([]byte(secret), []byte(body), webhook.Hex)}
 	}
 	job := `{"id":"e3","event":"job.status","data":{"jobId":"j1","status":"SUCCEEDED"}}`
 	missing := `{"id":"e6","event":"order.status","data":{"status":"PLACED"}}`

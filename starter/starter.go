@@ -16,6 +16,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/hookflow/hookflow/event"
+	"github.com/hookflow/hookflow/lifecycle"
 	"github.com/hookflow/hookflow/workflows"
 )
 
@@ -40,17 +41,27 @@ type Starter struct {
 	// for how long each delivery is retried.
 	Targets []workflows.Target
 	Horizon time.Duration
+	// Tables looks up the state table each new run carries in its input
+	// (providers.Registry's Table); a run started without one replays
+	// with the frozen built-in tables (see workflows.EntityInput.Table).
+	Tables func(provider, entityType string) (lifecycle.Table, bool)
 }
 
 // Input is the input of a new run of the entity's workflow.
 func (s Starter) Input(provider, entityType, entityID string) workflows.EntityInput {
-	return workflows.EntityInput{
+	in := workflows.EntityInput{
 		Provider: provider, EntityType: entityType, EntityID: entityID,
 		Revision: workflows.Revision,
 		Linger:   s.Linger, IdleTimeout: s.IdleTimeout, NotFoundWindow: s.NotFoundWindow,
 		MaxEventsPerRun: s.MaxEventsPerRun,
 		Targets:         s.Targets, Horizon: s.Horizon,
 	}
+	if s.Tables != nil {
+		if t, ok := s.Tables(provider, entityType); ok {
+			in.Table = &t
+		}
+	}
+	return in
 }
 
 // Options are the start options of the entity's workflow: its ID, its

@@ -10,6 +10,7 @@ import (
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 
+	"github.com/hookflow/hookflow/lifecycle"
 	"github.com/hookflow/hookflow/workflows"
 )
 
@@ -81,5 +82,28 @@ func TestSignal(t *testing.T) {
 				t.Errorf("second call reuse policy = %v, want ALLOW_DUPLICATE", fc.calls[1].policy)
 			}
 		})
+	}
+}
+
+// TestInputCarriesTableAndSettings: every new run's input holds its kind's
+// state table from Tables and the configured MaxEventsPerRun; a kind
+// Tables does not know gets none.
+func TestInputCarriesTableAndSettings(t *testing.T) {
+	table := lifecycle.Ranked([][]string{{"created"}, {"paid"}}, []string{"paid"}, nil)
+	s := Starter{
+		Client: &fakeClient{}, TaskQueue: "q", MaxEventsPerRun: 7,
+		Tables: func(provider, entityType string) (lifecycle.Table, bool) {
+			return table, provider == "acme" && entityType == "order"
+		},
+	}
+	if _, err := s.Signal(context.Background(), "acme", "order", "o-1", workflows.SignalWebhookEvent, nil); err != nil {
+		t.Fatal(err)
+	}
+	in := s.Client.(*fakeClient).calls[0].in
+	if in.Table == nil || in.Table.Rank["paid"] != 1 || !in.Table.Terminal["paid"] || in.MaxEventsPerRun != 7 {
+		t.Errorf("input %+v, want acme's table and MaxEventsPerRun 7", in)
+	}
+	if in := s.Input("acme", "shipment", "s-1"); in.Table != nil {
+		t.Errorf("input of an unknown kind carries table %+v", in.Table)
 	}
 }

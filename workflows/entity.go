@@ -13,6 +13,7 @@ import (
 
 	"github.com/hookflow/hookflow/activities"
 	"github.com/hookflow/hookflow/event"
+	"github.com/hookflow/hookflow/lifecycle"
 )
 
 // Change IDs of workflow.GetVersion, one per behaviour change that running
@@ -78,6 +79,10 @@ type EntityInput struct {
 	// MaxEventsPerRun bounds the signals one run handles before it continues
 	// as new, besides the server's suggestion; 0 means DefaultMaxEventsPerRun.
 	MaxEventsPerRun int
+	// Table is the entity's state table, the provider's when the entity's
+	// run started; nil in inputs from before tables travelled in the input
+	// (see tableOf). ContinueAsNew carries it on.
+	Table *lifecycle.Table `json:",omitempty"`
 	// Carry is the previous run's state, set only by ContinueAsNew.
 	Carry *Carry `json:",omitempty"`
 }
@@ -126,7 +131,7 @@ type State struct {
 // its history small; and completes a Linger after a terminal status, or an
 // IdleTimeout after its last event.
 func Entity(ctx workflow.Context, in EntityInput) (State, error) {
-	if _, ok := KindOf(in.Provider, in.EntityType); !ok {
+	if _, ok := tableOf(in); !ok {
 		// Nothing could ever complete it: fail at once rather than linger.
 		return State{}, temporal.NewNonRetryableApplicationError(
 			fmt.Sprintf("no state table for %s %s", in.Provider, in.EntityType), "UnknownEntityKind", nil)
@@ -245,6 +250,9 @@ func (e *entity) closeDue(ctx workflow.Context, c closeClock) bool {
 func (e *entity) continueAsNew(ctx workflow.Context, in EntityInput) error {
 	next := in
 	next.Revision, next.PreviousRunID = Revision, ""
+	// The continuation follows this run's table, also when it came from
+	// tables-before-input.json: from there on it is in the input.
+	next.Table = &e.kind
 	next.Carry = &Carry{State: e.state, Seen: e.memory.packed(), Bodies: e.bodies, TerminalAt: e.terminalAt, LastActivity: e.lastActivity}
 	if e.rev >= 1 {
 		// The continuation starts with this run's memo: leave it current.
@@ -259,7 +267,7 @@ func (e *entity) continueAsNew(ctx workflow.Context, in EntityInput) error {
 type entity struct {
 	in         EntityInput
 	rev        int
-	kind       Kind
+	kind       lifecycle.Table
 	state      State
 	memory     *memory
 	linger     time.Duration
@@ -280,7 +288,7 @@ type entity struct {
 }
 
 func newEntity(in EntityInput) *entity {
-	kind, _ := KindOf(in.Provider, in.EntityType)
+	kind, _ := tableOf(in)
 	e := &entity{
 		in:        in,
 		rev:       in.Revision,

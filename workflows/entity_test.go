@@ -665,46 +665,6 @@ func TestEntityContinuesClosedEntity(t *testing.T) {
 	}
 }
 
-func TestPhoenixMachineAllows(t *testing.T) {
-	kind, ok := KindOf("phoenix", "order")
-	if !ok {
-		t.Fatal(`KindOf("phoenix", "order") not found`)
-	}
-	tests := []struct {
-		from, to string
-		want     Verdict
-	}{
-		{"", "pending", Apply},
-		{"", "fulfilled", Apply},
-		{"pending", "fulfilled", Apply},
-		{"pending", "expired", Apply},
-		{"fulfilled", "pending", Backwards},
-		{"fulfilled", "expired", Backwards},
-		{"expired", "fulfilled", Backwards},
-		{"pending", "pending", Same},
-		{"fulfilled", "fulfilled", Same},
-		{"pending", "bogus", Unknown},
-		{"", "bogus", Unknown},
-	}
-	for _, tt := range tests {
-		from := tt.from
-		if from == "" {
-			from = "∅"
-		}
-		t.Run(from+"→"+tt.to, func(t *testing.T) {
-			if got := kind.Allows(tt.from, tt.to); got != tt.want {
-				t.Errorf("Allows(%q, %q) = %q, want %q", tt.from, tt.to, got, tt.want)
-			}
-		})
-	}
-}
-
-func TestKindOfUnknown(t *testing.T) {
-	if _, ok := KindOf("phoenix", "shipment"); ok {
-		t.Error(`KindOf("phoenix", "shipment") found, want not found`)
-	}
-}
-
 func TestMemoryForgetsOldest(t *testing.T) {
 	m := newMemory()
 	for i := range maxRemembered + 2 {

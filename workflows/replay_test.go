@@ -6,8 +6,10 @@ import (
 	"testing"
 
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/worker"
 
+	"github.com/hookflow/hookflow/providers"
 	"github.com/hookflow/hookflow/workflows"
 )
 
@@ -44,5 +46,37 @@ func TestReplay(t *testing.T) {
 				t.Errorf("replay: %v", err)
 			}
 		})
+	}
+}
+
+// TestReplayFollowsTableInInput: a run started with a state table in its
+// input replays with that table, not the provider's. The recorded run's
+// table makes DELIVERED an ordinary status before OUT_FOR_DELIVERY, where
+// Fenix's table (and the frozen one for inputs without a table) ends the
+// shipment at DELIVERED; replayed with either of those, the run would
+// start its linger timer early and fail as non-deterministic.
+func TestReplayFollowsTableInInput(t *testing.T) {
+	f, err := os.Open(filepath.Join("testdata", "fenix-shipment-table-in-input.history.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	history, err := client.HistoryFromJSON(f, client.HistoryJSONOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var in workflows.EntityInput
+	start := history.GetEvents()[0].GetWorkflowExecutionStartedEventAttributes()
+	if err := converter.GetDefaultDataConverter().FromPayloads(start.GetInput(), &in); err != nil {
+		t.Fatal(err)
+	}
+	registry := providers.Fenix(nil).Tables["shipment"]
+	if in.Table == nil || in.Table.Terminal["DELIVERED"] == registry.Terminal["DELIVERED"] {
+		t.Fatalf("the recorded input's table %+v does not differ from Fenix's on DELIVERED", in.Table)
+	}
+	replayer := worker.NewWorkflowReplayer()
+	replayer.RegisterWorkflow(workflows.Entity)
+	if err := replayer.ReplayWorkflowHistory(nil, history); err != nil {
+		t.Errorf("replay with the table in the input: %v", err)
 	}
 }

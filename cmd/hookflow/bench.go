@@ -24,7 +24,8 @@ import (
 
 	"github.com/hookflow/hookflow/config"
 	"github.com/hookflow/hookflow/event"
-	"github.com/hookflow/hookflow/receivers"
+	"github.com/hookflow/hookflow/providers"
+	"github.com/hookflow/hookflow/webhook"
 	"github.com/hookflow/hookflow/workflows"
 )
 
@@ -46,17 +47,6 @@ type benchOptions struct {
 
 // benchModes are the values of --mode.
 var benchModes = []string{"unique", "existing", "duplicate", "mix"}
-
-// benchLifecycles are the statuses bench --mode existing sends each entity,
-// in order: each provider's forward path through its state table in
-// workflows/machine.go, with `hookflow send`'s spelling of the statuses.
-var benchLifecycles = map[string][]string{
-	"phoenix":  {"pending", "fulfilled"},
-	"phosphor": {"MINT", "TRANSFER", "BURN"},
-	"up42":     {"PLACED", "BEING_FULFILLED", "FULFILLED"},
-	"fenix":    {"LABEL_CREATED", "PICKED_BY_CARRIER", "IN_TRANSIT", "OUT_FOR_DELIVERY", "DELIVERED"},
-	"phantom":  {"pool.added", "forged", "applied"},
-}
 
 func newBenchCmd(a *app) *cobra.Command {
 	var o benchOptions
@@ -122,27 +112,27 @@ with its final status before the clock starts, so the workflows read it successf
 }
 
 // check rejects options that cannot make a run and returns the provider's
-// sender.
-func (o benchOptions) check() (sender, error) {
-	s, ok := senders[o.provider]
-	if !ok {
-		return sender{}, fmt.Errorf("unknown provider %q", o.provider)
+// provider.
+func (o benchOptions) check(cfg *config.Config) (providers.Provider, error) {
+	s, err := providerNamed(cfg, o.provider)
+	if err != nil {
+		return providers.Provider{}, err
 	}
 	switch {
 	case !slices.Contains(benchModes, o.mode):
-		return sender{}, fmt.Errorf("--mode must be one of %s, not %q", strings.Join(benchModes, ", "), o.mode)
+		return providers.Provider{}, fmt.Errorf("--mode must be one of %s, not %q", strings.Join(benchModes, ", "), o.mode)
 	case o.requests <= 0 || o.concurrency <= 0 || o.duration <= 0:
-		return sender{}, errors.New("--requests, --concurrency and --duration must be positive")
+		return providers.Provider{}, errors.New("--requests, --concurrency and --duration must be positive")
 	case o.mode == "existing" && o.entities <= 0:
-		return sender{}, errors.New("--entities must be positive")
+		return providers.Provider{}, errors.New("--entities must be positive")
 	case o.applied && o.appliedTimeout <= 0:
-		return sender{}, errors.New("--applied-timeout must be positive")
+		return providers.Provider{}, errors.New("--applied-timeout must be positive")
 	case o.applied && o.baseline:
 		// The baseline's events are handled by workflows too and would
 		// count as the receiver's.
-		return sender{}, errors.New("--applied and --baseline measure different things: run them separately")
+		return providers.Provider{}, errors.New("--applied and --baseline measure different things: run them separately")
 	case o.applied && o.mode == "duplicate":
-		return sender{}, errors.New("--applied needs events to apply: --mode duplicate accepts none while timed")
+		return providers.Provider{}, errors.New("--applied needs events to apply: --mode duplicate accepts none while timed")
 	}
 	return s, nil
 }
@@ -284,12 +274,12 @@ type benchPlan struct {
 
 // plan signs o.requests events for the mode. Unique, duplicate and mix
 // events are streams of one; existing mode has one stream per entity.
-func plan(cfg *config.Config, s sender, o benchOptions, runID string) benchPlan {
-	secret := s.secret(cfg)
+func plan(cfg *config.Config, s providers.Provider, o benchOptions, runID string) benchPlan {
+	secret := s.SendSecret(cfg.Setting)
 	sign := func(entity, status, eventID string) prepared {
 		so := sendOptions{entity: entity, status: status, eventID: eventID, webhookID: "bench-" + runID}
-		body := s.sample(so)
-		return prepared{entity: entity, status: status, body: body, headers: s.headers(cfg, so, body, secret)}
+		body := s.Sample.Body(so.delivery())
+		return prepared{entity: entity, status: status, body: body, headers: s.Sample.Headers(so.delivery(), body, secret, cfg.Setting)}
 	}
 	var p benchPlan
 	if o.mode == "existing" {
@@ -299,7 +289,7 @@ func plan(cfg *config.Config, s sender, o benchOptions, runID string) benchPlan 
 		if o.mode == "existing" {
 			// Round-robin over the entities: request i is entity k's step.
 			k, step := i%len(p.streams), i/len(p.streams)
-			p.reqs = append(p.reqs, sign(fmt.Sprintf("bench-%s-%d", runID, k), lifecycleStatus(o.provider, step),
+			p.reqs = append(p.reqs, sign(fmt.Sprintf("bench-%s-%d", runID, k), lifecycleStatus(s, step),
 				fmt.Sprintf("bench-%s-%d-%d", runID, k, step)))
 			p.streams[k] = append(p.streams[k], i)
 			continue
@@ -316,7 +306,7 @@ func plan(cfg *config.Config, s sender, o benchOptions, runID string) benchPlan 
 			}
 		}
 		name := fmt.Sprintf("bench-%s-%d", runID, id)
-		p.reqs = append(p.reqs, sign(name, s.status, name))
+		p.reqs = append(p.reqs, sign(name, s.Sample.Status, name))
 		p.streams = append(p.streams, []int{i})
 	}
 	return p
@@ -325,8 +315,8 @@ func plan(cfg *config.Config, s sender, o benchOptions, runID string) benchPlan 
 // lifecycleStatus is an entity's status at step: its lifecycle in order,
 // then the last status again (which the workflow judges unchanged) for an
 // entity given more events than its lifecycle has statuses.
-func lifecycleStatus(provider string, step int) string {
-	l := benchLifecycles[provider]
+func lifecycleStatus(p providers.Provider, step int) string {
+	l := p.Sample.Lifecycle
 	return l[min(step, len(l)-1)]
 }
 
@@ -421,7 +411,7 @@ type baseliner struct {
 	cfg      *config.Config
 	tc       client.Client
 	provider string
-	parse    func([]byte, receivers.Header) (event.Event, error)
+	parse    func([]byte, webhook.Header) (event.Event, error)
 }
 
 // signal parses p as the receiver does and signals its workflow with it.
@@ -730,7 +720,7 @@ type benchTarget struct {
 }
 
 func bench(ctx context.Context, out io.Writer, cfg *config.Config, tc client.Client, o benchOptions) error {
-	s, err := o.check()
+	s, err := o.check(cfg)
 	if err != nil {
 		return err
 	}
@@ -753,12 +743,12 @@ func bench(ctx context.Context, out io.Writer, cfg *config.Config, tc client.Cli
 		hc: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{
 			MaxIdleConns: o.concurrency, MaxIdleConnsPerHost: o.concurrency, IdleConnTimeout: time.Minute,
 		}},
-		base: base, route: s.route, metricsURL: o.metricsURL,
+		base: base, route: s.Routes[0], metricsURL: o.metricsURL,
 	}
 	p := plan(cfg, s, o, randomHex(4))
 	if !o.json {
 		fmt.Fprintf(out, "bench: %s %s, %d requests at most, %d in flight, %s at most, against %s\n\n",
-			o.provider, o.mode, o.requests, o.concurrency, o.duration, base+s.route)
+			o.provider, o.mode, o.requests, o.concurrency, o.duration, base+s.Routes[0])
 	}
 	if err := prepare(ctx, t, s, p, o); err != nil {
 		return err
@@ -794,9 +784,9 @@ func bench(ctx context.Context, out io.Writer, cfg *config.Config, tc client.Cli
 // every Phoenix order the run sends, and in duplicate mode the event is
 // delivered once, so every timed answer comes from Redis rather than being
 // a 409 for an event still in flight.
-func prepare(ctx context.Context, t benchTarget, s sender, p benchPlan, o benchOptions) error {
-	if s.sandbox != "" {
-		if err := registerSandboxOrders(ctx, t.hc, t.base+strings.TrimSuffix(s.sandbox, "/"), p.orders(o.baseline)); err != nil {
+func prepare(ctx context.Context, t benchTarget, s providers.Provider, p benchPlan, o benchOptions) error {
+	if s.Sample.Sandbox != "" {
+		if err := registerSandboxOrders(ctx, t.hc, t.base+sandboxPrefix+strings.TrimSuffix(s.Sample.Sandbox, "/"), p.orders(o.baseline)); err != nil {
 			return err
 		}
 	}
@@ -824,10 +814,8 @@ func measure(ctx context.Context, cfg *config.Config, tc client.Client, t benchT
 		return run(ctx, p.streams, o.concurrency, deadline, expect, viaReceiver), raw
 	}
 	b := baseliner{cfg: cfg, tc: tc, provider: o.provider}
-	for _, pr := range providers(cfg) {
-		if pr.Name == o.provider {
-			b.parse = pr.Parse
-		}
+	if pr, ok := cfg.Providers.Get(o.provider); ok {
+		b.parse = pr.Parse
 	}
 	viaSDK := func(ctx context.Context, i int) answer { return b.signal(ctx, p.reqs[i]) }
 	sdkOK := func(a answer) bool { return a.code == "ok" }

@@ -20,8 +20,7 @@ import (
 
 	"go.temporal.io/sdk/client"
 
-	"github.com/hookflow/hookflow/config"
-	"github.com/hookflow/hookflow/receivers"
+	"github.com/hookflow/hookflow/providers"
 	"github.com/hookflow/hookflow/workflows"
 )
 
@@ -69,10 +68,11 @@ var benchEntityTypes = map[string]string{
 // its sample carries each status as the receiver parses it.
 func TestBenchLifecycles(t *testing.T) {
 	cfg := sendConfig(t, sendSecrets)
-	for name, s := range senders {
+	for _, s := range providers.Builtins() {
+		name := s.Name
 		t.Run(name, func(t *testing.T) {
-			life := benchLifecycles[name]
-			kind, ok := workflows.KindOf(name, benchEntityTypes[name])
+			life := builtin(name).Sample.Lifecycle
+			kind, ok := builtinTable(name, benchEntityTypes[name])
 			if len(life) == 0 || !ok {
 				t.Fatalf("lifecycle %v, state table found %v", life, ok)
 			}
@@ -80,8 +80,8 @@ func TestBenchLifecycles(t *testing.T) {
 			from := ""
 			for _, status := range life {
 				so := sendOptions{entity: "e-1", status: status, eventID: "evt-" + status}
-				body := s.sample(so)
-				h := s.headers(cfg, so, body, s.secret(cfg))
+				body := s.Sample.Body(so.delivery())
+				h := s.Sample.Headers(so.delivery(), body, s.SendSecret(cfg.Setting), cfg.Setting)
 				ev, err := parse(body, func(k string) string { return headerValue(h, k) })
 				if err != nil || ev.Status != status || ev.EntityType != benchEntityTypes[name] {
 					t.Fatalf("sample for %s parses to %+v, %v", status, ev, err)
@@ -145,7 +145,7 @@ func (f *fakeReceiver) webhook(w http.ResponseWriter, r *http.Request) {
 	// Answers take a random while, as a real receiver's do, so requests
 	// sent concurrently arrive out of order unless bench orders them.
 	time.Sleep(time.Duration(rand.IntN(300)) * time.Microsecond)
-	id := r.Header.Get(receivers.FenixEventIDHeader)
+	id := r.Header.Get(providers.FenixEventIDHeader)
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.order[body.Entity] = append(f.order[body.Entity], body.Status)
@@ -309,7 +309,7 @@ func TestBenchUnexpectedAnswers(t *testing.T) {
 // lifecycle in order, however the answers interleave, and sends an entity
 // nothing more after an answer that is not 200.
 func TestBenchExistingOrder(t *testing.T) {
-	life := benchLifecycles["fenix"]
+	life := builtin("fenix").Sample.Lifecycle
 	const entities = 24
 	f := newFakeReceiver(t)
 	o := benchOptions{url: f.srv.URL, provider: "fenix", mode: "existing", entities: entities,
@@ -584,7 +584,7 @@ func TestBenchPhoenixSandbox(t *testing.T) {
 				t.Errorf("%d orders sent, want 5", len(sent))
 			}
 			for id, statuses := range sent {
-				if want := benchLifecycles["phoenix"]; !slices.Equal(statuses, want) {
+				if want := builtin("phoenix").Sample.Lifecycle; !slices.Equal(statuses, want) {
 					t.Errorf("order %s got %v, want %v", id, statuses, want)
 				}
 				if withSandbox && registered[id] != "fulfilled" {
@@ -603,7 +603,7 @@ func TestBenchAgainstStack(t *testing.T) {
 		t.Skip("integration test")
 	}
 	env := map[string]string{}
-	for name, secret := range config.DevSecrets {
+	for name, secret := range devSecrets() {
 		env[name] = secret
 	}
 	s := newStack(t, env)

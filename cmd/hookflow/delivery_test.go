@@ -15,7 +15,6 @@ import (
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/worker"
 
-	"github.com/hookflow/hookflow/config"
 	"github.com/hookflow/hookflow/examples/handler-go/handler"
 	"github.com/hookflow/hookflow/internal/testenv"
 	"github.com/hookflow/hookflow/workflows"
@@ -86,7 +85,7 @@ func TestTransitionsReachTheUser(t *testing.T) {
 
 	const queue = "test-user-handlers"
 	s := newStack(t, map[string]string{
-		"FENIX_CLIENT_SECRET":         config.DevSecrets["FENIX_CLIENT_SECRET"],
+		"FENIX_CLIENT_SECRET":         devSecrets()["FENIX_CLIENT_SECRET"],
 		"HOOKFLOW_FORWARD_URL":        srv.URL + "/hooks?token=test",
 		"HOOKFLOW_FORWARD_SECRET":     "whsec_c2Vjb25kLXNlY3JldC1mb3Itcm90YXRpb24=, " + secret,
 		"HOOKFLOW_HANDLER_TASK_QUEUE": queue,
@@ -110,7 +109,7 @@ func TestTransitionsReachTheUser(t *testing.T) {
 	statuses := []string{"LABEL_CREATED", "IN_TRANSIT", "OUT_FOR_DELIVERY", "DELIVERED"}
 	for i, status := range statuses {
 		o := sendOptions{url: s.base, entity: "dl-1", status: status}
-		if err := send(context.Background(), io.Discard, s.cfg, senders["fenix"], o); err != nil {
+		if err := send(context.Background(), io.Discard, s.cfg, builtin("fenix"), o); err != nil {
 			t.Fatalf("send %s: %v", status, err)
 		}
 		s.waitState(wfID, func(st workflows.State) bool { return len(st.Events) == i+1 })

@@ -148,7 +148,8 @@ func newStack(t *testing.T, env map[string]string) *stack {
 	for k, v := range env {
 		vars[k] = v
 	}
-	cfg, err := config.Load("", func(k string) string { return vars[k] })
+	// HOOKFLOW_CONFIG, when set, names a configuration file (providers:).
+	cfg, err := config.Load(vars["HOOKFLOW_CONFIG"], func(k string) string { return vars[k] })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -417,7 +418,7 @@ func TestPhoenixEndToEnd(t *testing.T) {
 		if logs == "" {
 			t.Fatal("no logs captured")
 		}
-		for _, secret := range s.cfg.PhoenixSecrets {
+		for _, secret := range s.cfg.Secrets("PHOENIX_WEBHOOK_SECRET") {
 			if strings.Contains(logs, secret) {
 				t.Errorf("a configured secret appears in the logs")
 			}

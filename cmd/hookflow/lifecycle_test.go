@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hookflow/hookflow/config"
 	"github.com/hookflow/hookflow/internal/testenv"
 	"github.com/hookflow/hookflow/workflows"
 )
@@ -20,7 +19,7 @@ func TestProviderLifecycles(t *testing.T) {
 		t.Skip("integration test")
 	}
 	env := map[string]string{}
-	for name, secret := range config.DevSecrets {
+	for name, secret := range devSecrets() {
 		env[name] = secret
 	}
 	s := newStack(t, env)
@@ -45,7 +44,7 @@ func TestProviderLifecycles(t *testing.T) {
 					s.api.set(tt.entity, status)
 				}
 				o := sendOptions{url: s.base, entity: tt.entity, status: status}
-				if err := send(context.Background(), io.Discard, s.cfg, senders[tt.provider], o); err != nil {
+				if err := send(context.Background(), io.Discard, s.cfg, builtin(tt.provider), o); err != nil {
 					t.Fatalf("send %s %s: %v", tt.provider, status, err)
 				}
 				// In order: each step is applied before the next is sent,
@@ -69,12 +68,12 @@ func TestIdleEntityClosesAndReopens(t *testing.T) {
 	if testing.Short() {
 		t.Skip("integration test")
 	}
-	s := newStack(t, map[string]string{"FENIX_CLIENT_SECRET": config.DevSecrets["FENIX_CLIENT_SECRET"], "HOOKFLOW_IDLE_TIMEOUT": "2s"})
+	s := newStack(t, map[string]string{"FENIX_CLIENT_SECRET": devSecrets()["FENIX_CLIENT_SECRET"], "HOOKFLOW_IDLE_TIMEOUT": "2s"})
 	const wfID = "fenix-shipment:idle-1"
 	sendStatus := func(status string) {
 		t.Helper()
 		o := sendOptions{url: s.base, entity: "idle-1", status: status}
-		if err := send(context.Background(), io.Discard, s.cfg, senders["fenix"], o); err != nil {
+		if err := send(context.Background(), io.Discard, s.cfg, builtin("fenix"), o); err != nil {
 			t.Fatalf("send fenix %s: %v", status, err)
 		}
 	}

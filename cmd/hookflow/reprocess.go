@@ -54,7 +54,7 @@ IDs, or --provider with --entity, or a Temporal visibility --query.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.provider, "provider", "", "provider of --entity (phoenix, phosphor, up42, fenix, phantom)")
+	f.StringVar(&o.provider, "provider", "", "provider of --entity (phoenix, phosphor, up42, fenix, phantom, or one the configuration defines)")
 	f.StringVar(&o.entity, "entity", "", "entity ID, with --provider")
 	f.StringVar(&o.query, "query", "", `Temporal visibility query, e.g. 'EntityStatus="pending"'`)
 	f.BoolVar(&o.dryRun, "dry-run", false, "list the targets and their count, change nothing")
@@ -139,12 +139,14 @@ func signalEntities(ctx context.Context, in io.Reader, out io.Writer, tc client.
 
 // signalEntity signals one entity workflow, starting a new run if it closed.
 func signalEntity(ctx context.Context, tc client.Client, cfg *config.Config, workflowID, signal string, payload any) error {
-	provider, entityType, entityID, ok := event.ParseWorkflowID(workflowID)
+	// Configured providers count: their names may hold hyphens, and the
+	// new run needs their table.
+	provider, entityType, entityID, ok := cfg.Providers.ParseWorkflowID(workflowID)
 	if !ok {
+		if _, _, _, form := event.ParseWorkflowID(workflowID); form {
+			return fmt.Errorf("hookflow has no provider entities of the kind %s names", workflowID)
+		}
 		return fmt.Errorf("not an entity workflow ID (want provider-type:id)")
-	}
-	if _, known := workflows.KindOf(provider, entityType); !known {
-		return fmt.Errorf("hookflow has no %s %s entities", provider, entityType)
 	}
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()

@@ -11,14 +11,13 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"sort"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/hookflow/hookflow/config"
-	"github.com/hookflow/hookflow/receivers"
+	"github.com/hookflow/hookflow/providers"
 )
 
 // sendOptions are the flags of `hookflow send`.
@@ -32,237 +31,53 @@ type sendOptions struct {
 	webhookID string // Fenix X-Fenix-Webhook-Id
 }
 
-// sender is how one provider builds and signs a delivery.
-type sender struct {
-	route     string
-	secretEnv string
-	secrets   func(*config.Config) config.Secrets
-	// entity and status are the sample's defaults, the start of the
-	// provider's lifecycle, when --entity and --status are not given.
-	entity, status string
-	// sample builds a body from the flags.
-	sample func(o sendOptions) []byte
-	// headers returns every header the provider sends with body, signed
-	// with secret exactly as the provider does; cfg and o supply what the
-	// body does not say (UP42's configured header, Fenix's event ID).
-	headers func(cfg *config.Config, o sendOptions, body []byte, secret string) map[string]string
-	// sandbox, when set, is the sandbox path whose status is set first.
-	sandbox string
+// delivery is what the flags say the sample is about.
+func (o sendOptions) delivery() providers.Delivery {
+	return providers.Delivery{Entity: o.entity, Status: o.status, EventID: o.eventID, Topic: o.topic, WebhookID: o.webhookID}
 }
 
 // jsonType is the Content-Type every provider sends.
-const jsonType = "application/json"
-
-// fenixAPIVersion is the X-Fenix-API-Version `hookflow send fenix` claims.
-const fenixAPIVersion = "2024-07"
-
-var senders = map[string]sender{
-	"phoenix": {
-		route:     "/webhooks/phoenix",
-		secretEnv: "PHOENIX_WEBHOOK_SECRET",
-		secrets:   func(c *config.Config) config.Secrets { return c.PhoenixSecrets },
-		entity:    "order-1",
-		status:    "fulfilled",
-		sample: func(o sendOptions) []byte {
-			return mustJSON(map[string]any{
-				"event":     "order.status.change",
-				"id":        o.eventID,
-				"timestamp": time.Now().UTC().Format("2006-01-02T15:04:05.000Z"),
-				"data":      map[string]any{"orderId": o.entity, "orderStatus": o.status},
-			})
-		},
-		headers: func(_ *config.Config, _ sendOptions, _ []byte, secret string) map[string]string {
-			return map[string]string{"Content-Type": jsonType, "Authorization": "Bearer " + secret}
-		},
-		sandbox: sandboxPrefix + "/orders/",
-	},
-	"phosphor": {
-		route:     "/webhooks/phosphor",
-		secretEnv: "PHOSPHOR_WEBHOOK_SECRET",
-		secrets:   func(c *config.Config) config.Secrets { return c.PhosphorSecrets },
-		entity:    "item-1",
-		status:    "MINT",
-		sample:    phosphorSample,
-		headers: func(_ *config.Config, _ sendOptions, _ []byte, secret string) map[string]string {
-			return map[string]string{
-				"Content-Type":                 jsonType,
-				receivers.PhosphorSecretHeader: secret,
-				"User-Agent":                   "phosphor-webhook-bot/0.0.1",
-			}
-		},
-	},
-	"up42": {
-		route:     "/webhooks/up42",
-		secretEnv: "UP42_WEBHOOK_SECRET",
-		secrets:   func(c *config.Config) config.Secrets { return c.UP42Secrets },
-		entity:    "order-1",
-		status:    "PLACED",
-		sample: func(o sendOptions) []byte {
-			return mustJSON(map[string]any{
-				"id":        o.eventID,
-				"event":     "order.status",
-				"timestamp": time.Now().UTC().Format("2006-01-02T15:04:05.000Z"),
-				"data":      map[string]any{"orderId": o.entity, "status": o.status},
-			})
-		},
-		headers: func(cfg *config.Config, _ sendOptions, body []byte, secret string) map[string]string {
-			// Sign as the receiver is configured to read; Validate has
-			// allowed only hex and base64, and hex is Encoding's zero.
-			enc, _ := receivers.ParseEncoding(cfg.UP42SignatureEncoding)
-			return map[string]string{
-				"Content-Type":          jsonType,
-				cfg.UP42SignatureHeader: receivers.UP42Signature([]byte(secret), body, enc),
-			}
-		},
-	},
-	"fenix": {
-		route:     "/webhooks/fenix",
-		secretEnv: "FENIX_CLIENT_SECRET",
-		secrets:   func(c *config.Config) config.Secrets { return c.FenixSecrets },
-		entity:    "shipment-1",
-		status:    "LABEL_CREATED",
-		sample: func(o sendOptions) []byte {
-			return mustJSON(map[string]any{
-				"store_name":      "hookflow-dev.myshopify.com",
-				"tracking_number": o.entity,
-				"carrier":         "FEDEX",
-				"status":          o.status,
-				"event_time":      time.Now().Format(time.RFC3339),
-			})
-		},
-		headers: fenixHeaders,
-	},
-	"phantom": {
-		route:     "/webhooks/phantom",
-		secretEnv: "PHANTOM_WEBHOOK_TOKEN",
-		secrets:   func(c *config.Config) config.Secrets { return c.PhantomTokens },
-		entity:    "tx-1",
-		status:    "transaction.pool.added",
-		sample: func(o sendOptions) []byte {
-			// Core 3's shape; --status is the event name, or a
-			// transaction's status alone.
-			name := o.status
-			if !strings.HasPrefix(name, "transaction.") && !strings.HasPrefix(name, "block.") {
-				name = "transaction." + name
-			}
-			return mustJSON(map[string]any{
-				"timestamp": time.Now().Unix(),
-				"event":     name,
-				"data":      map[string]any{"id": o.entity},
-			})
-		},
-		headers: func(_ *config.Config, _ sendOptions, _ []byte, token string) map[string]string {
-			return map[string]string{"Content-Type": jsonType, receivers.PhantomTokenHeader: receivers.PhantomAuthorization(token)}
-		},
-	},
-}
-
-// phosphorSample is a listing event for a listing status (CREATED,
-// CANCELLED, COMPLETED) and otherwise a TOKEN_TX of the item with --status
-// as its tx_type (MINT, TRANSFER, BURN).
-func phosphorSample(o sendOptions) []byte {
-	status := strings.ToUpper(o.status)
-	switch status {
-	case "CREATED", "CANCELLED", "COMPLETED":
-		return mustJSON(map[string]any{
-			"type":    status,
-			"listing": map[string]any{"id": o.entity, "price": "0", "currency": "ETH"},
-		})
-	}
-	from, to := "0x"+randomHex(20), "0x"+randomHex(20)
-	switch status {
-	case "MINT":
-		from = "0x0000000000000000000000000000000000000000"
-	case "BURN":
-		to = "0x0000000000000000000000000000000000000000"
-	}
-	return mustJSON(map[string]any{
-		"id":   o.eventID,
-		"type": "TOKEN_TX",
-		"data": map[string]any{
-			"item":             map[string]any{"id": o.entity},
-			"tx_type":          status,
-			"tx_hash":          "0x" + randomHex(32),
-			"from_addr":        from,
-			"to_addr":          to,
-			"contract_address": "0xde6afDD5bD30745542cDfabD001916A365Dc4c42",
-			"token_id":         "1",
-			"quantity":         "1",
-			"block_number":     fmt.Sprint(time.Now().Unix()),
-			"block_timestamp":  time.Now().UTC().Format(time.RFC3339),
-		},
-	})
-}
-
-// fenixHeaders are Fenix's: the signature, the event ID and topic from the
-// flags, and the store and trigger time from the body when it has them.
-func fenixHeaders(_ *config.Config, o sendOptions, body []byte, secret string) map[string]string {
-	var b struct {
-		StoreName string `json:"store_name"`
-		EventTime string `json:"event_time"`
-	}
-	_ = json.Unmarshal(body, &b) // a --file that is not JSON is sent as it is, to see the 400
-	triggered := b.EventTime
-	if triggered == "" {
-		triggered = time.Now().Format(time.RFC3339)
-	}
-	topic := o.topic
-	if topic == "" {
-		topic = receivers.FenixTrackingUpdated
-	}
-	h := map[string]string{
-		"Content-Type":                 jsonType,
-		receivers.FenixSignatureHeader: receivers.FenixSignature([]byte(secret), body),
-		receivers.FenixTopicHeader:     topic,
-		receivers.FenixEventIDHeader:   o.eventID,
-		"X-Fenix-Webhook-Id":           o.webhookID,
-		"X-Fenix-API-Version":          fenixAPIVersion,
-		"X-Fenix-Triggered-Dttm":       triggered,
-	}
-	if b.StoreName != "" {
-		h["X-Client-Storename"] = b.StoreName
-	}
-	return h
-}
+const jsonType = providers.JSONType
 
 func newSendCmd(a *app) *cobra.Command {
 	var o sendOptions
-	names := make([]string, 0, len(senders))
-	for name := range senders {
-		names = append(names, name)
+	// The help lists the built-in providers; configured ones are known
+	// once the configuration is read.
+	var statuses strings.Builder
+	var names []string
+	for _, p := range providers.Builtins() {
+		names = append(names, p.Name)
+		fmt.Fprintf(&statuses, "  %-9s --status %s\n", p.Name, p.Sample.Statuses)
 	}
-	sort.Strings(names)
 	cmd := &cobra.Command{
-		Use:   "send <" + strings.Join(names, "|") + ">",
+		Use:   "send <provider>",
 		Short: "Sign and POST a sample or given event to a receiver, exactly as the provider would",
 		Long: `Sign and POST an event as the provider would. Without --file a sample body is built
 from --entity, --status and --event-id, so a whole lifecycle can be driven by hand:
 
-  phoenix   --status pending|fulfilled|expired
-  phosphor  --status MINT|TRANSFER|BURN (item) or CREATED|CANCELLED|COMPLETED (listing)
-  up42      --status PLACED|BEING_FULFILLED|FAILED|FULFILLED|FAILED_PERMANENTLY
-  fenix     --status LABEL_CREATED|PICKED_BY_CARRIER|IN_TRANSIT|OUT_FOR_DELIVERY|DELIVERED|EXCEPTION|RETURNED
-  phantom   --status transaction.<pool.added|forged|applied|reverted|expired|pool.rejected>
-                     or block.<received|forged|applied|disregarded|reverted>
+` + statuses.String() + `
+A provider defined in the configuration (providers:) is sent the same way, its sample
+built from its fields and signed with its authentication preset.
 
 Against hookflow dev, the Phoenix sandbox order is set to --status first, so the
 workflow's API lookup agrees.`,
 		Example: `  hookflow send phoenix --entity order-1 --status fulfilled
   hookflow send fenix --entity 794698751234 --status IN_TRANSIT
   hookflow send phantom --entity 7176646138626297930 --status block.forged
-  hookflow send up42 --file ../shared/fixtures/up42-order-status-fulfilled.json`,
+  hookflow send up42 --file ../shared/fixtures/up42-order-status-fulfilled.json
+  hookflow send acme --config hookflow.yaml --entity o-1 --status paid`,
 		Args:      cobra.ExactArgs(1),
 		ValidArgs: names,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			s, ok := senders[args[0]]
-			if !ok {
-				return fmt.Errorf("unknown provider %q (one of %s)", args[0], strings.Join(names, ", "))
-			}
 			cfg, err := a.config()
 			if err != nil {
 				return err
 			}
-			return send(cmd.Context(), cmd.OutOrStdout(), cfg, s, o)
+			p, err := providerNamed(cfg, args[0])
+			if err != nil {
+				return err
+			}
+			return send(cmd.Context(), cmd.OutOrStdout(), cfg, p, o)
 		},
 	}
 	f := cmd.Flags()
@@ -271,19 +86,19 @@ workflow's API lookup agrees.`,
 	f.StringVar(&o.entity, "entity", "", "entity ID of the sample: order, item, listing, shipment, transaction or block (default: one per provider)")
 	f.StringVar(&o.entity, "order", "", "alias of --entity for orders")
 	f.StringVar(&o.status, "status", "", "status of the sample (default: the first of the provider's lifecycle; phoenix: fulfilled)")
-	f.StringVar(&o.eventID, "event-id", "", "event ID of the sample where the provider sends one: phoenix, phosphor TOKEN_TX, up42, fenix (default: a new random one)")
-	f.StringVar(&o.topic, "topic", receivers.FenixTrackingUpdated, "fenix: X-Fenix-Topic")
+	f.StringVar(&o.eventID, "event-id", "", "event ID of the sample where the provider sends one (default: a new random one)")
+	f.StringVar(&o.topic, "topic", providers.FenixTrackingUpdated, "fenix: X-Fenix-Topic")
 	f.StringVar(&o.webhookID, "webhook-id", "", "fenix: X-Fenix-Webhook-Id, the subscription's ID (default: a new random one)")
 	return cmd
 }
 
-// secret is the first configured secret, or the provider's development
-// secret when none is configured (what hookflow dev accepts).
-func (s sender) secret(cfg *config.Config) string {
-	if secrets := s.secrets(cfg); len(secrets) > 0 {
-		return secrets[0]
+// providerNamed is the configured provider called name.
+func providerNamed(cfg *config.Config, name string) (providers.Provider, error) {
+	p, ok := cfg.Providers.Get(name)
+	if !ok {
+		return providers.Provider{}, fmt.Errorf("unknown provider %q (one of %s)", name, strings.Join(cfg.Providers.Names(), ", "))
 	}
-	return config.DevSecrets[s.secretEnv]
+	return p, nil
 }
 
 // receiverURL is url, or the local receiver on HOOKFLOW_HTTP_ADDR's port.
@@ -298,7 +113,7 @@ func receiverURL(cfg *config.Config, url string) (string, error) {
 	return strings.TrimRight(url, "/"), nil
 }
 
-func send(ctx context.Context, out io.Writer, cfg *config.Config, s sender, o sendOptions) error {
+func send(ctx context.Context, out io.Writer, cfg *config.Config, p providers.Provider, o sendOptions) error {
 	base, err := receiverURL(cfg, o.url)
 	if err != nil {
 		return err
@@ -306,16 +121,14 @@ func send(ctx context.Context, out io.Writer, cfg *config.Config, s sender, o se
 	if o.eventID == "" {
 		o.eventID = "evt_" + randomHex(8)
 	}
-	if o.webhookID == "" {
-		o.webhookID = randomUUID()
-	}
 	if o.entity == "" {
-		o.entity = s.entity
+		o.entity = p.Sample.Entity
 	}
 	if o.status == "" {
-		o.status = s.status
+		o.status = p.Sample.Status
 	}
-	secret := s.secret(cfg)
+	secret := p.SendSecret(cfg.Setting)
+	route := p.Routes[0]
 	hc := &http.Client{Timeout: 15 * time.Second}
 
 	var body []byte
@@ -326,22 +139,22 @@ func send(ctx context.Context, out io.Writer, cfg *config.Config, s sender, o se
 		}
 		body = b
 	} else {
-		body = s.sample(o)
-		if s.sandbox != "" {
-			if err := setSandboxStatus(ctx, hc, base+s.sandbox+o.entity, o.status); err != nil {
+		body = p.Sample.Body(o.delivery())
+		if p.Sample.Sandbox != "" {
+			if err := setSandboxStatus(ctx, hc, base+sandboxPrefix+p.Sample.Sandbox+o.entity, o.status); err != nil {
 				return err
 			}
 		}
 	}
 
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+s.route, bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+route, bytes.NewReader(body))
 	if err != nil {
 		return fmt.Errorf("build request: %w", err)
 	}
-	setHeaders(req, s.headers(cfg, o, body, secret))
+	setHeaders(req, p.Sample.Headers(o.delivery(), body, secret, cfg.Setting))
 	resp, err := hc.Do(req)
 	if err != nil {
-		return fmt.Errorf("post %s: %w", base+s.route, err)
+		return fmt.Errorf("post %s: %w", base+route, err)
 	}
 	defer resp.Body.Close()
 	reply, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<16))
@@ -385,16 +198,6 @@ func mustJSON(v any) []byte {
 		panic(err) // only maps of strings, numbers and maps are marshalled here
 	}
 	return b
-}
-
-// randomUUID is a random (version 4) UUID, the form of Fenix's IDs.
-func randomUUID() string {
-	b := make([]byte, 16)
-	_, _ = rand.Read(b)
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	h := hex.EncodeToString(b)
-	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
 }
 
 func randomHex(n int) string {

@@ -16,8 +16,10 @@ import (
 	"github.com/hookflow/hookflow/config"
 	"github.com/hookflow/hookflow/event"
 	"github.com/hookflow/hookflow/internal/testenv"
+	"github.com/hookflow/hookflow/lifecycle"
+	"github.com/hookflow/hookflow/providers"
 	"github.com/hookflow/hookflow/receivers"
-	"github.com/hookflow/hookflow/workflows"
+	"github.com/hookflow/hookflow/webhook"
 )
 
 // sendSecrets are the secrets the sample tests configure, one per provider.
@@ -45,7 +47,7 @@ func sendConfig(t *testing.T, env map[string]string) *config.Config {
 // providerByName returns the configured provider called name.
 func providerByName(t *testing.T, cfg *config.Config, name string) receivers.Provider {
 	t.Helper()
-	for _, p := range providers(cfg) {
+	for _, p := range enabledProviders(cfg) {
 		if p.Name == name {
 			return p
 		}
@@ -54,25 +56,25 @@ func providerByName(t *testing.T, cfg *config.Config, name string) receivers.Pro
 	return receivers.Provider{}
 }
 
-// TestSendersCoverProviders checks there is one sender per provider, posting
-// to one of its routes.
-func TestSendersCoverProviders(t *testing.T) {
-	cfg := sendConfig(t, nil)
-	var got, want []string
-	for name := range senders {
-		got = append(got, name)
+// TestProvidersOwnBothSides checks every provider of a configuration, built
+// in or configured, is one whole value: both sides, its settings and its
+// tables, so that send, bench, config and the receivers find it all there.
+func TestProvidersOwnBothSides(t *testing.T) {
+	cfg := configuredConfig(t, nil)
+	if got := len(cfg.Providers.All()); got != len(providers.Builtins())+1 {
+		t.Fatalf("%d providers, want the built-ins and acme", got)
 	}
-	for _, p := range providers(cfg) {
-		want = append(want, p.Name)
-		s, ok := senders[p.Name]
-		if ok && !containsString(p.Routes, s.route) {
-			t.Errorf("sender %s posts to %s, not one of the provider's routes %v", p.Name, s.route, p.Routes)
-		}
-	}
-	sort.Strings(got)
-	sort.Strings(want)
-	if !reflect.DeepEqual(got, want) {
-		t.Errorf("senders: got %v, want %v", got, want)
+	for _, p := range cfg.Providers.All() {
+		t.Run(p.Name, func(t *testing.T) {
+			switch {
+			case p.Doc == "" || len(p.Routes) == 0 || p.Secret.Env == "" || p.DevSecret == "":
+				t.Errorf("doc %q, routes %v, secret %q, dev secret set %v", p.Doc, p.Routes, p.Secret.Env, p.DevSecret != "")
+			case p.Parse == nil || p.NewVerifier == nil || p.Sample.Body == nil || p.Sample.Headers == nil:
+				t.Error("a side is missing: Parse, NewVerifier, Sample.Body or Sample.Headers")
+			case len(p.Tables) == 0 || len(p.Sample.Lifecycle) == 0 || p.Sample.Entity == "" || p.Sample.Status == "":
+				t.Errorf("tables %d, lifecycle %v, sample %q %q", len(p.Tables), p.Sample.Lifecycle, p.Sample.Entity, p.Sample.Status)
+			}
+		})
 	}
 }
 
@@ -99,10 +101,7 @@ func TestSenderHeadersMatchVectors(t *testing.T) {
 		vec := vectors[file]
 		t.Run(file, func(t *testing.T) {
 			provider, _, _ := strings.Cut(file, "-")
-			s, ok := senders[provider]
-			if !ok {
-				t.Fatalf("no sender for %s", provider)
-			}
+			s := builtin(provider)
 			body := testenv.Fixture(t, file)
 			// What no body says comes from the flags, as it would by hand.
 			o := sendOptions{
@@ -110,7 +109,7 @@ func TestSenderHeadersMatchVectors(t *testing.T) {
 				webhookID: vec.Headers["X-Fenix-Webhook-Id"],
 				topic:     vec.Headers["X-Fenix-Topic"],
 			}
-			got := s.headers(cfg, o, body, vec.Secret)
+			got := s.Sample.Headers(o.delivery(), body, vec.Secret, cfg.Setting)
 			if !reflect.DeepEqual(got, vec.Headers) {
 				t.Errorf("headers:\n got %v\nwant %v", got, vec.Headers)
 			}
@@ -147,11 +146,11 @@ func TestSenderSamples(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.provider+" "+tt.status, func(t *testing.T) {
-			s := senders[tt.provider]
+			s := builtin(tt.provider)
 			p := providerByName(t, cfg, tt.provider)
-			o := sendOptions{entity: tt.entity, status: tt.status, eventID: "evt-1", webhookID: "wh-1", topic: receivers.FenixTrackingUpdated}
-			body := s.sample(o)
-			headers := s.headers(cfg, o, body, sendSecrets[s.secretEnv])
+			o := sendOptions{entity: tt.entity, status: tt.status, eventID: "evt-1", webhookID: "wh-1", topic: providers.FenixTrackingUpdated}
+			body := s.Sample.Body(o.delivery())
+			headers := s.Sample.Headers(o.delivery(), body, sendSecrets[s.Secret.Env], cfg.Setting)
 			if err := p.Verifier.Verify(body, testenv.Lookup(headers)); err != nil {
 				t.Fatalf("receiver refuses the sample's signature: %v", err)
 			}
@@ -162,7 +161,7 @@ func TestSenderSamples(t *testing.T) {
 			if ev.EntityType != tt.wantType || ev.EntityID != tt.entity || ev.Status != tt.wantStatus {
 				t.Errorf("got %s:%s %s, want %s:%s %s", ev.EntityType, ev.EntityID, ev.Status, tt.wantType, tt.entity, tt.wantStatus)
 			}
-			k, ok := workflows.KindOf(p.Name, ev.EntityType)
+			k, ok := builtinTable(p.Name, ev.EntityType)
 			if _, known := k.Rank[ev.Status]; !ok || !known {
 				t.Errorf("status %q is not in the %s-%s state table", ev.Status, p.Name, ev.EntityType)
 			}
@@ -178,10 +177,10 @@ func TestSenderUP42ConfiguredSignature(t *testing.T) {
 	}
 	cfg := sendConfig(t, env)
 	body := []byte(`{"id":"e","event":"order.status","data":{"orderId":"o","status":"PLACED"}}`)
-	got := senders["up42"].headers(cfg, sendOptions{}, body, "s")
+	got := builtin("up42").Sample.Headers(sendOptions{}.delivery(), body, "s", cfg.Setting)
 	want := map[string]string{
 		"Content-Type": "application/json",
-		"X-Signature":  receivers.UP42Signature([]byte("s"), body, receivers.Base64),
+		"X-Signature":  providers.UP42Signature([]byte("s"), body, webhook.Base64),
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("headers: got %v, want %v", got, want)
@@ -266,7 +265,7 @@ func TestSendCommand(t *testing.T) {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
 			starter := &fakeStarterSend{}
 			r := receivers.New(receivers.Options{Temporal: starter, Log: slog.New(slog.DiscardHandler)})
-			receiver := receivers.NewApp(r, providers(cfg))
+			receiver := receivers.NewApp(r, enabledProviders(cfg))
 			ln, err := net.Listen("tcp", "127.0.0.1:0")
 			if err != nil {
 				t.Fatal(err)
@@ -301,4 +300,39 @@ func TestSendCommand(t *testing.T) {
 			}
 		})
 	}
+}
+
+// builtin is the built-in provider called name, disabled.
+func builtin(name string) providers.Provider {
+	p, ok := builtinNamed(name)
+	if !ok {
+		panic("no built-in provider " + name)
+	}
+	return p
+}
+
+func builtinNamed(name string) (providers.Provider, bool) {
+	for _, p := range providers.Builtins() {
+		if p.Name == name {
+			return p, true
+		}
+	}
+	return providers.Provider{}, false
+}
+
+// builtinTable is a built-in provider's state table of an entity type.
+func builtinTable(provider, entityType string) (lifecycle.Table, bool) {
+	p, _ := builtinNamed(provider)
+	t, ok := p.Tables[entityType]
+	return t, ok
+}
+
+// devSecrets are the built-in providers' development secrets, by the
+// environment name of their secret setting.
+func devSecrets() map[string]string {
+	out := map[string]string{}
+	for _, p := range providers.Builtins() {
+		out[p.Secret.Env] = p.DevSecret
+	}
+	return out
 }

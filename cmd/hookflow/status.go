@@ -21,6 +21,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/hookflow/hookflow/config"
+	"github.com/hookflow/hookflow/lifecycle"
 	"github.com/hookflow/hookflow/workflows"
 )
 
@@ -148,7 +149,7 @@ func describeEntity(ctx context.Context, tc client.Client, cfg *config.Config, w
 	// No worker answered: a backlog, no worker running, or a closed run
 	// that no worker replays. What the run published is current as of its
 	// last applied transition.
-	st, savedAt, err := publishedState(info)
+	st, savedAt, err := publishedState(info, cfg.Providers.Table)
 	if err != nil {
 		return rep, fmt.Errorf("query %s: %w; published state: %w", workflowID, qerr, err)
 	}
@@ -169,8 +170,9 @@ func describeEntity(ctx context.Context, tc client.Client, cfg *config.Config, w
 // search attributes, kept current at every change, and the snapshot memo
 // (workflows.MemoKey) for the history, saved at every applied transition.
 // savedAt is the snapshot's time, zero when the run has saved none yet (its
-// first event still queued). The live-only LastError is not published.
-func publishedState(info *workflowpb.WorkflowExecutionInfo) (st workflows.State, savedAt time.Time, err error) {
+// first event still queued). The live-only LastError is not published;
+// whether the status is terminal is read from the provider's table.
+func publishedState(info *workflowpb.WorkflowExecutionInfo, tables func(provider, entityType string) (lifecycle.Table, bool)) (st workflows.State, savedAt time.Time, err error) {
 	attrs := info.GetSearchAttributes().GetIndexedFields()
 	keyword := func(key temporal.SearchAttributeKeyKeyword) (string, error) {
 		var s string
@@ -209,7 +211,7 @@ func publishedState(info *workflowpb.WorkflowExecutionInfo) (st workflows.State,
 		st.Deliveries = snap.Deliveries
 		savedAt = snap.SavedAt
 	}
-	if kind, ok := workflows.KindOf(st.Provider, st.EntityType); ok {
+	if kind, ok := tables(st.Provider, st.EntityType); ok {
 		st.Terminal = kind.Terminal[st.Status]
 	}
 	return st, savedAt, nil

@@ -113,7 +113,7 @@ func TestPublishedState(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, savedAt, err := publishedState(describedRun(t, tt.attrs, tt.snap))
+			got, savedAt, err := publishedState(describedRun(t, tt.attrs, tt.snap), builtinTable)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -132,7 +132,7 @@ func TestPublishedState(t *testing.T) {
 			Metadata: map[string][]byte{converter.MetadataEncoding: []byte(converter.MetadataEncodingJSON)},
 			Data:     []byte(`{"status":`),
 		}}}
-		if _, _, err := publishedState(info); err == nil {
+		if _, _, err := publishedState(info, builtinTable); err == nil {
 			t.Error("no error for a truncated snapshot")
 		}
 	})

@@ -16,6 +16,7 @@ import (
 	"github.com/hookflow/hookflow/activities"
 	"github.com/hookflow/hookflow/config"
 	"github.com/hookflow/hookflow/metrics"
+	"github.com/hookflow/hookflow/providers"
 	"github.com/hookflow/hookflow/receivers"
 	"github.com/hookflow/hookflow/starter"
 	"github.com/hookflow/hookflow/workflows"
@@ -61,36 +62,20 @@ func newRedis(cfg *config.Config) (*redis.Client, error) {
 	return redis.NewClient(opts), nil
 }
 
-// providers are the configured providers, disabled where no secret is set.
-func providers(cfg *config.Config) []receivers.Provider {
-	// Each stays nil, which disables its provider, unless its secret is set.
-	var phoenix, phosphor, up42, fenix, phantom receivers.Verifier
-	if cfg.PhoenixSecrets.Enabled() {
-		phoenix = receivers.NewBearer(cfg.PhoenixSecrets)
-	}
-	if cfg.PhosphorSecrets.Enabled() {
-		phosphor = receivers.PhosphorVerifier(cfg.PhosphorSecrets)
-	}
-	if cfg.UP42Secrets.Enabled() {
-		// Validate has rejected any other encoding; should one get here,
-		// the provider stays disabled rather than guess.
-		if enc, err := receivers.ParseEncoding(cfg.UP42SignatureEncoding); err == nil {
-			up42 = receivers.UP42Verifier(cfg.UP42SignatureHeader, enc, cfg.UP42Secrets)
+// enabledProviders are the configured providers, each with its verifier,
+// or disabled where no secret is set. Validate has refused the settings
+// Bind would fail on; should one get here, its provider stays disabled
+// rather than guess.
+func enabledProviders(cfg *config.Config) []providers.Provider {
+	var out []providers.Provider
+	for _, p := range cfg.Providers.All() {
+		bound, err := p.Bind(cfg.Setting)
+		if err != nil {
+			bound.Verifier = nil
 		}
+		out = append(out, bound)
 	}
-	if cfg.FenixSecrets.Enabled() {
-		fenix = receivers.FenixVerifier(cfg.FenixSecrets)
-	}
-	if cfg.PhantomTokens.Enabled() {
-		phantom = receivers.PhantomVerifier(cfg.PhantomTokens)
-	}
-	return []receivers.Provider{
-		receivers.Phoenix(phoenix),
-		receivers.Phosphor(phosphor),
-		receivers.UP42(up42),
-		receivers.Fenix(fenix),
-		receivers.Phantom(phantom),
-	}
+	return out
 }
 
 // newReceiverApp wires the receivers' Fiber app and logs which providers
@@ -119,7 +104,7 @@ func newReceiverApp(cfg *config.Config, tc client.Client, rdb redis.UniversalCli
 		MaxInFlight:  cfg.MaxInFlight,
 		StartTimeout: cfg.StartTimeout,
 	})
-	ps := providers(cfg)
+	ps := enabledProviders(cfg)
 	for _, p := range ps {
 		if p.Verifier == nil {
 			log.Warn("provider disabled: no secret configured", "provider", p.Name, "routes", p.Routes)
@@ -185,6 +170,7 @@ func newStarter(cfg *config.Config, tc client.Client) starter.Starter {
 		Client: tc, TaskQueue: cfg.TaskQueue,
 		Linger: cfg.Linger, IdleTimeout: cfg.IdleTimeout, NotFoundWindow: cfg.NotFoundWindow,
 		Targets: deliveryTargets(cfg), Horizon: cfg.ForwardHorizon,
+		MaxEventsPerRun: cfg.MaxEventsPerRun, Tables: cfg.Providers.Table,
 	}
 }
 

@@ -1,4 +1,4 @@
-package receivers
+package webhook
 
 import (
 	"crypto/hmac"

@@ -1,10 +1,42 @@
-package workflows
+package providers
 
 import (
 	"reflect"
 	"sort"
 	"testing"
+
+	"github.com/hookflow/hookflow/lifecycle"
 )
+
+// Kind is a state table, as the tests name it.
+type Kind = lifecycle.Table
+
+// Verdicts, as the tests name them.
+const (
+	Apply     = lifecycle.Apply
+	Same      = lifecycle.Same
+	Backwards = lifecycle.Backwards
+	Unknown   = lifecycle.Unknown
+)
+
+type Verdict = lifecycle.Verdict
+
+// kinds are the built-in tables by provider-entityType.
+var kinds = func() map[string]Kind {
+	m := map[string]Kind{}
+	for _, p := range Builtins() {
+		for et, t := range p.Tables {
+			m[p.Name+"-"+et] = t
+		}
+	}
+	return m
+}()
+
+// KindOf returns a built-in provider's table of an entity type.
+func KindOf(provider, entityType string) (Kind, bool) {
+	k, ok := kinds[provider+"-"+entityType]
+	return k, ok
+}
 
 // kindOf3 returns a Kind the test needs, failing when there is none.
 func kindOf3(t *testing.T, provider, entityType string) Kind {
@@ -329,5 +361,45 @@ func TestRankless(t *testing.T) {
 		if got := kinds[tt.kind].Rankless(tt.from, tt.to); got != tt.want {
 			t.Errorf("%s Rankless(%q, %q) = %v, want %v", tt.kind, tt.from, tt.to, got, tt.want)
 		}
+	}
+}
+
+func TestPhoenixMachineAllows(t *testing.T) {
+	kind, ok := KindOf("phoenix", "order")
+	if !ok {
+		t.Fatal(`KindOf("phoenix", "order") not found`)
+	}
+	tests := []struct {
+		from, to string
+		want     Verdict
+	}{
+		{"", "pending", Apply},
+		{"", "fulfilled", Apply},
+		{"pending", "fulfilled", Apply},
+		{"pending", "expired", Apply},
+		{"fulfilled", "pending", Backwards},
+		{"fulfilled", "expired", Backwards},
+		{"expired", "fulfilled", Backwards},
+		{"pending", "pending", Same},
+		{"fulfilled", "fulfilled", Same},
+		{"pending", "bogus", Unknown},
+		{"", "bogus", Unknown},
+	}
+	for _, tt := range tests {
+		from := tt.from
+		if from == "" {
+			from = "∅"
+		}
+		t.Run(from+"→"+tt.to, func(t *testing.T) {
+			if got := kind.Allows(tt.from, tt.to); got != tt.want {
+				t.Errorf("Allows(%q, %q) = %q, want %q", tt.from, tt.to, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestKindOfUnknown(t *testing.T) {
+	if _, ok := KindOf("phoenix", "shipment"); ok {
+		t.Error(`KindOf("phoenix", "shipment") found, want not found`)
 	}
 }

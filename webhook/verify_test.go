@@ -1,4 +1,4 @@
-package receivers_test
+package webhook_test
 
 import (
 	"bytes"
@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/hookflow/hookflow/receivers"
+	"github.com/hookflow/hookflow/webhook"
 )
 
 // verifyCase is one request against a Verifier and the error it must give
@@ -20,7 +20,7 @@ type verifyCase struct {
 	want    error
 }
 
-func runVerify(t *testing.T, v receivers.Verifier, tests []verifyCase) {
+func runVerify(t *testing.T, v webhook.Verifier, tests []verifyCase) {
 	t.Helper()
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -35,7 +35,7 @@ func runVerify(t *testing.T, v receivers.Verifier, tests []verifyCase) {
 func TestBearer(t *testing.T) {
 	body, vec := loadVector(t, "phoenix-order-status-fulfilled.json")
 	const rotated = "whsec_phoenix_next_9d1e"
-	v := receivers.NewBearer([]string{vec.Secret, rotated})
+	v := webhook.NewBearer([]string{vec.Secret, rotated})
 	auth := func(v string) map[string]string { return map[string]string{"Authorization": v} }
 
 	runVerify(t, v, []verifyCase{
@@ -44,31 +44,31 @@ func TestBearer(t *testing.T) {
 		{"rotated second secret", body, auth("Bearer " + rotated), nil},
 		{"scheme is case-insensitive lowercase", body, auth("bearer " + vec.Secret), nil},
 		{"scheme is case-insensitive uppercase", body, auth("BEARER " + vec.Secret), nil},
-		{"wrong secret", body, auth("Bearer wrong"), receivers.ErrInvalidCredentials},
-		{"secret prefix only", body, auth("Bearer " + vec.Secret[:len(vec.Secret)-1]), receivers.ErrInvalidCredentials},
-		{"secret with suffix", body, auth("Bearer " + vec.Secret + "x"), receivers.ErrInvalidCredentials},
-		{"both secrets joined", body, auth("Bearer " + vec.Secret + "," + rotated), receivers.ErrInvalidCredentials},
-		{"missing header", body, nil, receivers.ErrMissingCredentials},
-		{"empty header", body, auth(""), receivers.ErrMissingCredentials},
-		{"basic scheme", body, auth("Basic x"), receivers.ErrMissingCredentials},
-		{"basic scheme with the secret", body, auth("Basic " + vec.Secret), receivers.ErrMissingCredentials},
-		{"bare secret", body, auth(vec.Secret), receivers.ErrMissingCredentials},
-		{"Bearer without token", body, auth("Bearer"), receivers.ErrMissingCredentials},
-		{"Bearer with empty token", body, auth("Bearer "), receivers.ErrMissingCredentials},
-		{"Bearer without space", body, auth("Bearer" + vec.Secret), receivers.ErrMissingCredentials},
+		{"wrong secret", body, auth("Bearer wrong"), webhook.ErrInvalidCredentials},
+		{"secret prefix only", body, auth("Bearer " + vec.Secret[:len(vec.Secret)-1]), webhook.ErrInvalidCredentials},
+		{"secret with suffix", body, auth("Bearer " + vec.Secret + "x"), webhook.ErrInvalidCredentials},
+		{"both secrets joined", body, auth("Bearer " + vec.Secret + "," + rotated), webhook.ErrInvalidCredentials},
+		{"missing header", body, nil, webhook.ErrMissingCredentials},
+		{"empty header", body, auth(""), webhook.ErrMissingCredentials},
+		{"basic scheme", body, auth("Basic x"), webhook.ErrMissingCredentials},
+		{"basic scheme with the secret", body, auth("Basic " + vec.Secret), webhook.ErrMissingCredentials},
+		{"bare secret", body, auth(vec.Secret), webhook.ErrMissingCredentials},
+		{"Bearer without token", body, auth("Bearer"), webhook.ErrMissingCredentials},
+		{"Bearer with empty token", body, auth("Bearer "), webhook.ErrMissingCredentials},
+		{"Bearer without space", body, auth("Bearer" + vec.Secret), webhook.ErrMissingCredentials},
 	})
 
 	t.Run("first secret still accepted after rotation", func(t *testing.T) {
-		v := receivers.NewBearer([]string{rotated, vec.Secret})
+		v := webhook.NewBearer([]string{rotated, vec.Secret})
 		if err := v.Verify(body, headerOf(auth("Bearer "+vec.Secret))); err != nil {
 			t.Errorf("got %v, want nil", err)
 		}
 	})
 	t.Run("no secrets accept nothing", func(t *testing.T) {
-		v := receivers.NewBearer(nil)
+		v := webhook.NewBearer(nil)
 		for _, h := range []string{"Bearer " + vec.Secret, "Bearer x"} {
-			if err := v.Verify(body, headerOf(auth(h))); !errors.Is(err, receivers.ErrInvalidCredentials) {
-				t.Errorf("%q: got %v, want %v", h, err, receivers.ErrInvalidCredentials)
+			if err := v.Verify(body, headerOf(auth(h))); !errors.Is(err, webhook.ErrInvalidCredentials) {
+				t.Errorf("%q: got %v, want %v", h, err, webhook.ErrInvalidCredentials)
 			}
 		}
 	})
@@ -78,17 +78,17 @@ func TestSharedSecret(t *testing.T) {
 	body, vec := loadVector(t, "phosphor-token-tx.json")
 	const header = "Phosphor-Webhook-Secret"
 	const rotated = "next-secret-key"
-	v := receivers.NewSharedSecret(header, []string{vec.Secret, rotated})
+	v := webhook.NewSharedSecret(header, []string{vec.Secret, rotated})
 	h := func(v string) map[string]string { return map[string]string{header: v} }
 
 	runVerify(t, v, []verifyCase{
 		{"fixture header", body, vec.Headers, nil},
 		{"rotated second secret", body, h(rotated), nil},
 		{"header name case-insensitive", body, map[string]string{"phosphor-webhook-secret": vec.Secret}, nil},
-		{"wrong secret", body, h("not-the-secret"), receivers.ErrInvalidCredentials},
-		{"secret prefix only", body, h(vec.Secret[:4]), receivers.ErrInvalidCredentials},
-		{"missing header", body, nil, receivers.ErrMissingCredentials},
-		{"secret in another header", body, map[string]string{"Authorization": vec.Secret}, receivers.ErrMissingCredentials},
+		{"wrong secret", body, h("not-the-secret"), webhook.ErrInvalidCredentials},
+		{"secret prefix only", body, h(vec.Secret[:4]), webhook.ErrInvalidCredentials},
+		{"missing header", body, nil, webhook.ErrMissingCredentials},
+		{"secret in another header", body, map[string]string{"Authorization": vec.Secret}, webhook.ErrMissingCredentials},
 	})
 }
 
@@ -111,7 +111,7 @@ func TestSignMatchesVectors(t *testing.T) {
 			if want == "" {
 				t.Fatalf("vectors.json has no %s for %s", tt.header, tt.file)
 			}
-			if got := tt.encode(receivers.Sign([]byte(vec.Secret), body)); got != want {
+			if got := tt.encode(webhook.Sign([]byte(vec.Secret), body)); got != want {
 				t.Errorf("got %s, want %s", got, want)
 			}
 		})
@@ -123,14 +123,14 @@ func TestHMACHex(t *testing.T) {
 	const header = "X-Up42-Signature"
 	sig := vec.Headers[header]
 	const rotated = "rotated-up42-secret"
-	v := receivers.NewHMAC(header, receivers.Hex, "sha256=", []string{rotated, vec.Secret})
+	v := webhook.NewHMAC(header, webhook.Hex, "sha256=", []string{rotated, vec.Secret})
 	h := func(v string) map[string]string { return map[string]string{header: v} }
 	tampered := bytes.Replace(body, []byte("FULFILLED"), []byte("FAILED_PERMANENTLY"), 1)
 	if bytes.Equal(tampered, body) {
 		t.Fatal("tampering did not change the fixture")
 	}
-	otherSig := hex.EncodeToString(receivers.Sign([]byte("some-other-secret"), body))
-	rotatedSig := hex.EncodeToString(receivers.Sign([]byte(rotated), body))
+	otherSig := hex.EncodeToString(webhook.Sign([]byte("some-other-secret"), body))
+	rotatedSig := hex.EncodeToString(webhook.Sign([]byte(rotated), body))
 
 	runVerify(t, v, []verifyCase{
 		{"fixture header", body, vec.Headers, nil},
@@ -139,21 +139,21 @@ func TestHMACHex(t *testing.T) {
 		{"uppercase hex", body, h(strings.ToUpper(sig)), nil},
 		{"surrounding spaces", body, h(" " + sig + " "), nil},
 		{"signed with rotated secret", body, h(rotatedSig), nil},
-		{"tampered body", tampered, vec.Headers, receivers.ErrInvalidCredentials},
-		{"body without trailing newline", bytes.TrimSuffix(body, []byte("\n")), vec.Headers, receivers.ErrInvalidCredentials},
-		{"wrong secret", body, h(otherSig), receivers.ErrInvalidCredentials},
-		{"not hex", body, h(strings.Repeat("zz", 32)), receivers.ErrInvalidCredentials},
-		{"truncated", body, h(sig[:62]), receivers.ErrInvalidCredentials},
-		{"base64 instead of hex", body, h(base64.StdEncoding.EncodeToString(receivers.Sign([]byte(vec.Secret), body))), receivers.ErrInvalidCredentials},
-		{"other prefix", body, h("sha1=" + sig), receivers.ErrInvalidCredentials},
-		{"missing header", body, nil, receivers.ErrMissingCredentials},
-		{"prefix only", body, h("sha256="), receivers.ErrMissingCredentials},
+		{"tampered body", tampered, vec.Headers, webhook.ErrInvalidCredentials},
+		{"body without trailing newline", bytes.TrimSuffix(body, []byte("\n")), vec.Headers, webhook.ErrInvalidCredentials},
+		{"wrong secret", body, h(otherSig), webhook.ErrInvalidCredentials},
+		{"not hex", body, h(strings.Repeat("zz", 32)), webhook.ErrInvalidCredentials},
+		{"truncated", body, h(sig[:62]), webhook.ErrInvalidCredentials},
+		{"base64 instead of hex", body, h(base64.StdEncoding.EncodeToString(webhook.Sign([]byte(vec.Secret), body))), webhook.ErrInvalidCredentials},
+		{"other prefix", body, h("sha1=" + sig), webhook.ErrInvalidCredentials},
+		{"missing header", body, nil, webhook.ErrMissingCredentials},
+		{"prefix only", body, h("sha256="), webhook.ErrMissingCredentials},
 	})
 
 	t.Run("wrong secret configured", func(t *testing.T) {
-		v := receivers.NewHMAC(header, receivers.Hex, "sha256=", []string{"QWZTFnMEXhqZKNmv"})
-		if err := v.Verify(body, headerOf(vec.Headers)); !errors.Is(err, receivers.ErrInvalidCredentials) {
-			t.Errorf("got %v, want %v", err, receivers.ErrInvalidCredentials)
+		v := webhook.NewHMAC(header, webhook.Hex, "sha256=", []string{"QWZTFnMEXhqZKNmv"})
+		if err := v.Verify(body, headerOf(vec.Headers)); !errors.Is(err, webhook.ErrInvalidCredentials) {
+			t.Errorf("got %v, want %v", err, webhook.ErrInvalidCredentials)
 		}
 	})
 }
@@ -163,39 +163,39 @@ func TestHMACBase64(t *testing.T) {
 	const header = "X-Fenix-Hmac-Sha256"
 	sig := vec.Headers[header]
 	const rotated = "rotated-fenix-secret"
-	v := receivers.NewHMAC(header, receivers.Base64, "", []string{vec.Secret, rotated})
+	v := webhook.NewHMAC(header, webhook.Base64, "", []string{vec.Secret, rotated})
 	h := func(v string) map[string]string { return map[string]string{header: v} }
 	tampered := bytes.Replace(body, []byte("OUT_FOR_DELIVERY"), []byte("DELIVERED"), 1)
-	rotatedSig := base64.StdEncoding.EncodeToString(receivers.Sign([]byte(rotated), body))
-	hexSig := hex.EncodeToString(receivers.Sign([]byte(vec.Secret), body))
+	rotatedSig := base64.StdEncoding.EncodeToString(webhook.Sign([]byte(rotated), body))
+	hexSig := hex.EncodeToString(webhook.Sign([]byte(vec.Secret), body))
 
 	runVerify(t, v, []verifyCase{
 		{"fixture header", body, vec.Headers, nil},
 		{"signed with rotated secret", body, h(rotatedSig), nil},
 		{"surrounding spaces", body, h(" " + sig + " "), nil},
-		{"truncated", body, h(sig[:len(sig)-4]), receivers.ErrInvalidCredentials},
-		{"tampered body", tampered, vec.Headers, receivers.ErrInvalidCredentials},
-		{"wrong secret", body, h(base64.StdEncoding.EncodeToString(receivers.Sign([]byte("x"), body))), receivers.ErrInvalidCredentials},
-		{"hex instead of base64", body, h(hexSig), receivers.ErrInvalidCredentials},
-		{"not base64", body, h("!!!not base64!!!"), receivers.ErrInvalidCredentials},
-		{"missing header", body, nil, receivers.ErrMissingCredentials},
+		{"truncated", body, h(sig[:len(sig)-4]), webhook.ErrInvalidCredentials},
+		{"tampered body", tampered, vec.Headers, webhook.ErrInvalidCredentials},
+		{"wrong secret", body, h(base64.StdEncoding.EncodeToString(webhook.Sign([]byte("x"), body))), webhook.ErrInvalidCredentials},
+		{"hex instead of base64", body, h(hexSig), webhook.ErrInvalidCredentials},
+		{"not base64", body, h("!!!not base64!!!"), webhook.ErrInvalidCredentials},
+		{"missing header", body, nil, webhook.ErrMissingCredentials},
 	})
 }
 
 func TestParseEncoding(t *testing.T) {
 	tests := []struct {
 		in      string
-		want    receivers.Encoding
+		want    webhook.Encoding
 		wantErr bool
 	}{
-		{"hex", receivers.Hex, false},
-		{"base64", receivers.Base64, false},
+		{"hex", webhook.Hex, false},
+		{"base64", webhook.Base64, false},
 		{"HEX", 0, true},
 		{"", 0, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
-			got, err := receivers.ParseEncoding(tt.in)
+			got, err := webhook.ParseEncoding(tt.in)
 			if (err != nil) != tt.wantErr {
 				t.Fatalf("error: got %v, want error %v", err, tt.wantErr)
 			}
@@ -213,18 +213,18 @@ func TestSplitToken(t *testing.T) {
 		t.Fatalf("fixture token has %d characters, want 64", len(token))
 	}
 	rotated := strings.Repeat("0123456789abcdef", 4)
-	v := receivers.NewSplitToken("Authorization", []string{rotated, token})
+	v := webhook.NewSplitToken("Authorization", []string{rotated, token})
 	auth := func(v string) map[string]string { return map[string]string{"Authorization": v} }
 
 	runVerify(t, v, []verifyCase{
 		{"fixture header", body, vec.Headers, nil},
 		{"first half", body, auth(token[:32]), nil},
 		{"rotated token's first half", body, auth(rotated[:32]), nil},
-		{"whole token", body, auth(token), receivers.ErrInvalidCredentials},
-		{"second half", body, auth(token[32:]), receivers.ErrInvalidCredentials},
-		{"first half mixing both tokens", body, auth(rotated[:31] + token[31:32]), receivers.ErrInvalidCredentials},
-		{"wrong first half", body, auth(strings.Repeat("f", 32)), receivers.ErrInvalidCredentials},
-		{"first half minus one character", body, auth(token[:31]), receivers.ErrInvalidCredentials},
-		{"missing header", body, nil, receivers.ErrMissingCredentials},
+		{"whole token", body, auth(token), webhook.ErrInvalidCredentials},
+		{"second half", body, auth(token[32:]), webhook.ErrInvalidCredentials},
+		{"first half mixing both tokens", body, auth(rotated[:31] + token[31:32]), webhook.ErrInvalidCredentials},
+		{"wrong first half", body, auth(strings.Repeat("f", 32)), webhook.ErrInvalidCredentials},
+		{"first half minus one character", body, auth(token[:31]), webhook.ErrInvalidCredentials},
+		{"missing header", body, nil, webhook.ErrMissingCredentials},
 	})
 }

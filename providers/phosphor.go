@@ -1,10 +1,13 @@
-package receivers
+package providers
 
 import (
-	"encoding/json"
+	"fmt"
 	"strings"
+	"time"
 
 	"github.com/hookflow/hookflow/event"
+	"github.com/hookflow/hookflow/lifecycle"
+	"github.com/hookflow/hookflow/webhook"
 )
 
 // PhosphorSecretHeader carries Phosphor's shared secret, as configured in
@@ -42,24 +45,55 @@ type phosphorBody struct {
 var phosphorListingTypes = map[string]bool{"CREATED": true, "CANCELLED": true, "COMPLETED": true}
 
 // PhosphorVerifier accepts Phosphor's shared secret header.
-func PhosphorVerifier(secrets []string) *SharedSecret {
-	return NewSharedSecret(PhosphorSecretHeader, secrets)
+func PhosphorVerifier(secrets []string) *webhook.SharedSecret {
+	return webhook.NewSharedSecret(PhosphorSecretHeader, secrets)
 }
 
 // Phosphor is the Phosphor NFT provider: one workflow per item
 // (phosphor-item:<item id>) following its token transactions, and one per
 // listing (phosphor-listing:<listing id>). verifier is nil when no secret is
 // set.
-func Phosphor(verifier Verifier) Provider {
+func Phosphor(verifier webhook.Verifier) Provider {
 	return Provider{
-		Name:     "phosphor",
-		Routes:   []string{"/webhooks/phosphor"},
-		Verifier: verifier,
-		Parse:    parsePhosphor,
+		Name:   "phosphor",
+		Doc:    "Phosphor NFT items (TOKEN_TX) and listings: shared secret in Phosphor-Webhook-Secret",
+		Routes: []string{"/webhooks/phosphor"},
+		Secret: Setting{Env: "PHOSPHOR_WEBHOOK_SECRET", Usage: "Phosphor shared secret(s), comma-separated"},
+		NewVerifier: func(secrets []string, _ Settings) (webhook.Verifier, error) {
+			return PhosphorVerifier(secrets), nil
+		},
+		DevSecret: "dev-phosphor-secret",
+		Verifier:  verifier,
+		Parse:     parsePhosphor,
+		Tables: map[string]lifecycle.Table{
+			// An item's token is minted, transferred any number of times, burnt.
+			"item": {
+				Rank:     map[string]int{"MINT": 0, "TRANSFER": 1, "BURN": 2},
+				Terminal: set("BURN"),
+				Repeat:   set("TRANSFER"),
+			},
+			"listing": {
+				Rank:     map[string]int{"CREATED": 0, "COMPLETED": 1, "CANCELLED": 1},
+				Terminal: set("COMPLETED", "CANCELLED"),
+			},
+		},
+		Sample: Sample{
+			Entity: "item-1", Status: "MINT",
+			Statuses:  "MINT|TRANSFER|BURN (item) or CREATED|CANCELLED|COMPLETED (listing)",
+			Lifecycle: []string{"MINT", "TRANSFER", "BURN"},
+			Body:      phosphorSample,
+			Headers: func(_ Delivery, _ []byte, secret string, _ Settings) map[string]string {
+				return map[string]string{
+					"Content-Type":       JSONType,
+					PhosphorSecretHeader: secret,
+					"User-Agent":         "phosphor-webhook-bot/0.0.1",
+				}
+			},
+		},
 	}
 }
 
-func parsePhosphor(body []byte, _ Header) (event.Event, error) {
+func parsePhosphor(body []byte, _ webhook.Header) (event.Event, error) {
 	var b phosphorBody
 	if err := decode(body, &b); err != nil {
 		return event.Event{}, err
@@ -69,7 +103,7 @@ func parsePhosphor(body []byte, _ Header) (event.Event, error) {
 		return phosphorTokenTx(b)
 	case phosphorListingTypes[b.Type] && b.Listing != nil:
 		if b.Listing.ID == "" {
-			return event.Event{}, &MissingFieldsError{Required: []string{"type", "listing.id"}}
+			return event.Event{}, &webhook.MissingFieldsError{Required: []string{"type", "listing.id"}}
 		}
 		return event.Event{
 			// A listing event carries no ID of its own, and each of its
@@ -82,9 +116,9 @@ func parsePhosphor(body []byte, _ Header) (event.Event, error) {
 			Attributes: nonEmpty(map[string]string{"item_id": b.Listing.ItemID}),
 		}, nil
 	case b.Type == "":
-		return event.Event{}, &MissingFieldsError{Required: []string{"type"}}
+		return event.Event{}, &webhook.MissingFieldsError{Required: []string{"type"}}
 	}
-	return event.Event{Type: b.Type}, ErrIgnored
+	return event.Event{Type: b.Type}, webhook.ErrIgnored
 }
 
 // phosphorTokenTx maps a mint, transfer or burn of an item's token.
@@ -99,7 +133,7 @@ func phosphorTokenTx(b phosphorBody) (event.Event, error) {
 		entity = d.ContractAddress + ":" + string(d.TokenID)
 	}
 	if b.ID == "" || entity == "" || d.TxType == "" {
-		return event.Event{}, &MissingFieldsError{Required: []string{
+		return event.Event{}, &webhook.MissingFieldsError{Required: []string{
 			"id", "type", "data.item.id (or data.contract_address and data.token_id)", "data.tx_type",
 		}}
 	}
@@ -123,37 +157,39 @@ func phosphorTokenTx(b phosphorBody) (event.Event, error) {
 	}, nil
 }
 
-// nonEmpty drops the empty values of m, and returns nil when none is left,
-// so events carry only the details the provider sent.
-func nonEmpty(m map[string]string) map[string]string {
-	for k, v := range m {
-		if v == "" {
-			delete(m, k)
-		}
+// phosphorSample is a listing event for a listing status (CREATED,
+// CANCELLED, COMPLETED) and otherwise a TOKEN_TX of the item with the
+// status as its tx_type (MINT, TRANSFER, BURN).
+func phosphorSample(d Delivery) []byte {
+	status := strings.ToUpper(d.Status)
+	switch status {
+	case "CREATED", "CANCELLED", "COMPLETED":
+		return mustJSON(map[string]any{
+			"type":    status,
+			"listing": map[string]any{"id": d.Entity, "price": "0", "currency": "ETH"},
+		})
 	}
-	if len(m) == 0 {
-		return nil
+	from, to := "0x"+randomHex(20), "0x"+randomHex(20)
+	switch status {
+	case "MINT":
+		from = "0x0000000000000000000000000000000000000000"
+	case "BURN":
+		to = "0x0000000000000000000000000000000000000000"
 	}
-	return m
-}
-
-// flexString is a JSON string or number kept as its text: providers send
-// token IDs, block numbers and entity IDs either way. Any other JSON value
-// leaves it empty, so the required-field check names the field.
-type flexString string
-
-// UnmarshalJSON implements json.Unmarshaler.
-func (f *flexString) UnmarshalJSON(b []byte) error {
-	switch {
-	case len(b) == 0:
-	case b[0] == '"':
-		var s string
-		if err := json.Unmarshal(b, &s); err != nil {
-			return err
-		}
-		*f = flexString(s)
-	case b[0] == '-' || (b[0] >= '0' && b[0] <= '9'):
-		*f = flexString(b)
-	}
-	return nil
+	return mustJSON(map[string]any{
+		"id":   d.EventID,
+		"type": "TOKEN_TX",
+		"data": map[string]any{
+			"item":             map[string]any{"id": d.Entity},
+			"tx_type":          status,
+			"tx_hash":          "0x" + randomHex(32),
+			"from_addr":        from,
+			"to_addr":          to,
+			"contract_address": "0xde6afDD5bD30745542cDfabD001916A365Dc4c42",
+			"token_id":         "1",
+			"quantity":         "1",
+			"block_number":     fmt.Sprint(time.Now().Unix()),
+			"block_timestamp":  time.Now().UTC().Format(time.RFC3339),
+		},
+	})
 }

@@ -1,0 +1,17 @@
+package webhook_test
+
+import (
+	"testing"
+
+	"github.com/hookflow/hookflow/internal/testenv"
+	"github.com/hookflow/hookflow/webhook"
+)
+
+// loadVector returns one body file's exact bytes and its vector.
+func loadVector(t *testing.T, name string) ([]byte, testenv.Vector) {
+	return testenv.LoadVector(t, name)
+}
+
+// headerOf returns a case-insensitive Header lookup over m, as a request's
+// headers behave.
+func headerOf(m map[string]string) webhook.Header { return testenv.Lookup(m) }
