@@ -45,9 +45,13 @@ $(BIN)/temporal-sql-tool:
 run: build temporal
 	$(BIN)/hookflow dev
 
-## test: unit, workflow, replay and integration tests (real Temporal dev server and Redis), with the race detector
-test: build temporal
-	HOOKFLOW_TEMPORAL_CLI=$(BIN)/temporal $(GO) test -race -count=1 -timeout 20m ./...
+## test: unit, workflow, replay and integration tests (real Temporal dev server and Redis), with the race detector;
+## the short fault suite, and the short cluster run when PostgreSQL answers at 127.0.0.1:5432
+test: build temporal temporal-server
+	@if pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null && deploy/temporal/setup-db.sh $(BIN)/temporal-sql-tool; then \
+		export HOOKFLOW_E2E_CLUSTER=$(BIN)/temporal-server HOOKFLOW_E2E_SIZE=3; \
+	else echo "test: no PostgreSQL at 127.0.0.1:5432, e2e TestCluster skipped"; fi; \
+	HOOKFLOW_TEMPORAL_CLI=$(BIN)/temporal HOOKFLOW_BIN=$(BIN)/hookflow $(GO) test -race -count=1 -timeout 20m ./...
 
 ## test-faults: the fault suite, every scenario, against the dev topology (separate processes)
 test-faults: build temporal
