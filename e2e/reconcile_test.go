@@ -1,0 +1,230 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"go.temporal.io/sdk/client"
+
+	"github.com/hookflow/hookflow/workflows"
+)
+
+// entityState is the part of the workflow's `state` query answer
+// (workflows.State) the reconciliation reads.
+type entityState struct {
+	Status      string `json:"status"`
+	Terminal    bool   `json:"terminal"`
+	Transitions []struct {
+		EventID string `json:"eventId"`
+		From    string `json:"from"`
+		To      string `json:"to"`
+	} `json:"transitions"`
+	Events []struct {
+		EventID string `json:"eventId"`
+		Outcome string `json:"outcome"`
+	} `json:"events"`
+	LastError string `json:"lastError"`
+}
+
+// tally is a scenario's reconciliation: what the sender saw next to what
+// the workflows recorded.
+type tally struct {
+	scenario   string
+	sent       int64 // deliveries, redeliveries included
+	accepted   int   // distinct events a receiver answered 200 for
+	retried    int64 // attempts after a non-2xx or connection error
+	applied    int   // accepted events whose handling applied a transition
+	stale      int   // accepted events handled without a change (unchanged, ignored-stale, -backwards)
+	duplicates int   // redeliveries the workflow recognised by event ID
+	lost       int   // accepted events no workflow recorded as handled
+	doubled    int   // events handled twice, or transitions applied twice
+	handledAt  time.Time
+	problems   []string
+}
+
+func (t tally) line() string {
+	return fmt.Sprintf("scenario=%s sent=%d accepted=%d retried=%d applied=%d stale=%d duplicates=%d lost=%d doubled=%d",
+		t.scenario, t.sent, t.accepted, t.retried, t.applied, t.stale, t.duplicates, t.lost, t.doubled)
+}
+
+// ok reports whether nothing was lost, doubled or otherwise wrong.
+func (t tally) ok() bool { return t.lost == 0 && t.doubled == 0 && len(t.problems) == 0 }
+
+// reconcile waits until every event the sender was told was accepted has
+// been handled by its workflow and every entity is in its final status,
+// then checks, from each workflow's state query:
+//   - every accepted event is recorded by the workflow the receiver named
+//     (the plan's), handled exactly once (applied or judged stale), any
+//     other record of it a recognised duplicate;
+//   - no transition is applied twice (the same event, or the same status:
+//     the plans' lifecycles never revisit one);
+//   - every entity ends in its plan's final status.
+func reconcile(ctx context.Context, tc client.Client, s *sender, plans []entityPlan, within time.Duration, scenario string) tally {
+	t := tally{scenario: scenario, sent: s.sent.Load(), retried: s.retried.Load()}
+	acc := s.snapshot()
+	t.accepted = len(acc)
+	t.problems = append(t.problems, s.permanent...)
+
+	byKey := map[string]string{} // delivery key → planned workflow ID
+	final := map[string]string{}
+	for _, p := range plans {
+		final[p.workflowID] = p.final
+		for _, d := range p.deliveries {
+			byKey[d.key] = p.workflowID
+		}
+	}
+	events := map[string][]accepted{} // workflow ID → its accepted events
+	for id, a := range acc {
+		if want := byKey[a.key]; want != "" && want != a.workflowID {
+			t.problems = append(t.problems, fmt.Sprintf("event %s: receiver named workflow %s, want %s", id, a.workflowID, want))
+		}
+		events[a.workflowID] = append(events[a.workflowID], a)
+	}
+	for wid := range final {
+		if _, ok := events[wid]; !ok {
+			t.problems = append(t.problems, fmt.Sprintf("%s: no event accepted", wid))
+		}
+	}
+
+	states := map[string]entityState{}
+	var mu sync.Mutex
+	err := eventually(ctx, within, func() (bool, string) {
+		var pending []string
+		for wid := range events {
+			if _, done := states[wid]; !done {
+				pending = append(pending, wid)
+			}
+		}
+		var why []string
+		parallel(8, pending, func(wid string) {
+			st, err := queryState(ctx, tc, wid)
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err != nil:
+				why = append(why, fmt.Sprintf("%s: %v", wid, err))
+			case !settled(st, events[wid], final[wid]):
+				why = append(why, fmt.Sprintf("%s: status %q (want %q), %d events recorded, last error %q", wid, st.Status, final[wid], len(st.Events), st.LastError))
+			default:
+				states[wid] = st
+			}
+		})
+		sort.Strings(why)
+		if len(why) > 3 {
+			why = append(why[:3], fmt.Sprintf("and %d more", len(why)-3))
+		}
+		return len(why) == 0, strings.Join(why, "; ")
+	})
+	t.handledAt = time.Now()
+	if err != nil {
+		t.problems = append(t.problems, "waiting for the workflows: "+err.Error())
+	}
+
+	for wid, accs := range events {
+		st, ok := states[wid]
+		if !ok {
+			t.lost += len(accs)
+			continue
+		}
+		handled := map[string]string{}
+		dups := map[string]int{}
+		for _, e := range st.Events {
+			switch e.Outcome {
+			case "duplicate":
+				dups[e.EventID]++
+			case "error":
+			default:
+				if _, twice := handled[e.EventID]; twice {
+					t.doubled++
+					t.problems = append(t.problems, fmt.Sprintf("%s: event %s handled twice", wid, e.EventID))
+				}
+				handled[e.EventID] = e.Outcome
+			}
+		}
+		for _, a := range accs {
+			id := a.eventID
+			switch outcome, ok := handled[id]; {
+			case !ok:
+				t.lost++
+				t.problems = append(t.problems, fmt.Sprintf("%s: accepted event %s not handled", wid, id))
+			case outcome == "applied":
+				t.applied++
+			default:
+				t.stale++
+			}
+			t.duplicates += dups[id]
+		}
+		seenEvent, seenTo := map[string]bool{}, map[string]bool{}
+		for _, tr := range st.Transitions {
+			if seenEvent[tr.EventID] || seenTo[tr.To] {
+				t.doubled++
+				t.problems = append(t.problems, fmt.Sprintf("%s: transition %s→%s (event %s) applied twice", wid, tr.From, tr.To, tr.EventID))
+			}
+			seenEvent[tr.EventID], seenTo[tr.To] = true, true
+		}
+		if st.Status != final[wid] {
+			t.problems = append(t.problems, fmt.Sprintf("%s: ended %q, want %q", wid, st.Status, final[wid]))
+		}
+	}
+	sort.Strings(t.problems)
+	return t
+}
+
+// settled reports whether the workflow has handled every accepted event,
+// recorded every delivery a receiver signalled, and reached its final
+// status.
+func settled(st entityState, accs []accepted, final string) bool {
+	if st.Status != final {
+		return false
+	}
+	handled, records := map[string]bool{}, map[string]int{}
+	for _, e := range st.Events {
+		if e.Outcome != "error" {
+			records[e.EventID]++
+		}
+		if e.Outcome != "duplicate" && e.Outcome != "error" {
+			handled[e.EventID] = true
+		}
+	}
+	for _, a := range accs {
+		if !handled[a.eventID] || records[a.eventID] < a.signals {
+			return false
+		}
+	}
+	return true
+}
+
+func queryState(ctx context.Context, tc client.Client, workflowID string) (entityState, error) {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	var st entityState
+	v, err := tc.QueryWorkflow(ctx, workflowID, "", workflows.QueryState)
+	if err != nil {
+		return st, err
+	}
+	return st, v.Get(&st)
+}
+
+// parallel calls f for every item, n at a time.
+func parallel(n int, items []string, f func(string)) {
+	work := make(chan string)
+	var wg sync.WaitGroup
+	for range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for it := range work {
+				f(it)
+			}
+		}()
+	}
+	for _, it := range items {
+		work <- it
+	}
+	close(work)
+	wg.Wait()
+}
