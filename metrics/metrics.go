@@ -19,7 +19,7 @@ import (
 	"go.temporal.io/sdk/client"
 	temporalotel "go.temporal.io/sdk/contrib/opentelemetry"
 
-	"github.com/hookflow/hookflow/receivers"
+	"github.com/hookflow/hookflow/webhook"
 )
 
 // Metrics is one process's metrics registry. It implements
@@ -69,7 +69,7 @@ func New(log *slog.Logger) (*Metrics, error) {
 }
 
 // Delivery implements receivers.Metrics.
-func (m *Metrics) Delivery(provider string, o receivers.Outcome, took time.Duration) {
+func (m *Metrics) Delivery(provider string, o webhook.Outcome, took time.Duration) {
 	m.deliveries.WithLabelValues(provider, string(o)).Inc()
 	m.latency.WithLabelValues(provider, string(o)).Observe(took.Seconds())
 }

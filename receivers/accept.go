@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"github.com/hookflow/hookflow/webhook"
 	"log/slog"
 	"strconv"
 	"time"
@@ -56,15 +57,15 @@ type Options struct {
 // Prometheus implementation lives with the process wiring.
 type Metrics interface {
 	// Delivery records one answered delivery and how long it took.
-	Delivery(provider string, o Outcome, took time.Duration)
+	Delivery(provider string, o webhook.Outcome, took time.Duration)
 	// DedupError records a dedup store failure that was worked around.
 	DedupError(provider string)
 }
 
 type noMetrics struct{}
 
-func (noMetrics) Delivery(string, Outcome, time.Duration) {}
-func (noMetrics) DedupError(string)                       {}
+func (noMetrics) Delivery(string, webhook.Outcome, time.Duration) {}
+func (noMetrics) DedupError(string)                               {}
 
 // Receiver is the shared accept path of every provider.
 type Receiver struct {
@@ -101,26 +102,6 @@ func New(opts Options) *Receiver {
 	return &Receiver{opts: opts, starter: st, inFlight: make(chan struct{}, opts.MaxInFlight)}
 }
 
-// Outcome classifies how a delivery was answered, for logs and metrics.
-type Outcome string
-
-// The outcomes of a delivery, one per row of the contract's section 3.
-const (
-	OutcomeAccepted     Outcome = "accepted"
-	OutcomeDuplicate    Outcome = "duplicate"
-	OutcomeIgnored      Outcome = "ignored"
-	OutcomeInFlight     Outcome = "in_flight"
-	OutcomeUnauthorized Outcome = "unauthorized"
-	OutcomeInvalid      Outcome = "invalid"
-	OutcomeDisabled     Outcome = "disabled"
-	OutcomeTooLarge     Outcome = "too_large"
-	OutcomeOverloaded   Outcome = "overloaded"
-	OutcomeUnavailable  Outcome = "unavailable"
-	// OutcomeRejected is a permanent refusal by Temporal (invalid
-	// argument), answered 400 so the provider does not retry it for ever.
-	OutcomeRejected Outcome = "rejected"
-)
-
 // Retry-After values, in seconds, each sized to what the provider waits for.
 const (
 	// retryAfterInFlight (409): the other request is answered within its
@@ -151,21 +132,21 @@ func (r *Receiver) Handler(p Provider) fiber.Handler {
 	}
 }
 
-func (r *Receiver) handle(c *fiber.Ctx, p *Provider) (Outcome, error) {
+func (r *Receiver) handle(c *fiber.Ctx, p *Provider) (webhook.Outcome, error) {
 	reqID := RequestID(c)
 	log := r.opts.Log.With("request_id", reqID, "provider", p.Name)
 
 	if p.Verifier == nil {
-		return OutcomeDisabled, c.Status(fiber.StatusNotFound).JSON(errorBody{Error: "provider " + p.Name + " is not enabled"})
+		return webhook.OutcomeDisabled, c.Status(fiber.StatusNotFound).JSON(errorBody{Error: "provider " + p.Name + " is not enabled"})
 	}
 	// The raw bytes as sent: signatures are over them, and c.Body() would
 	// inflate a compressed body, unauthenticated and without a size limit.
 	if enc := c.Request().Header.ContentEncoding(); len(enc) > 0 && !bytes.EqualFold(enc, []byte("identity")) {
-		return OutcomeInvalid, c.Status(fiber.StatusUnsupportedMediaType).JSON(errorBody{Error: "Content-Encoding not supported; send the body uncompressed"})
+		return webhook.OutcomeInvalid, c.Status(fiber.StatusUnsupportedMediaType).JSON(errorBody{Error: "Content-Encoding not supported; send the body uncompressed"})
 	}
 	body := c.Request().Body()
 	if len(body) > r.opts.MaxBodyBytes {
-		return OutcomeTooLarge, c.Status(fiber.StatusRequestEntityTooLarge).JSON(errorBody{Error: "body too large"})
+		return webhook.OutcomeTooLarge, c.Status(fiber.StatusRequestEntityTooLarge).JSON(errorBody{Error: "body too large"})
 	}
 	header := Header(func(name string) string { return string(c.Request().Header.Peek(name)) })
 
@@ -181,7 +162,7 @@ func (r *Receiver) handle(c *fiber.Ctx, p *Provider) (Outcome, error) {
 			msg = "Missing or invalid authorization header"
 		}
 		log.Warn("webhook rejected", "reason", clip(err.Error(), maxLogValueBytes))
-		return OutcomeUnauthorized, c.Status(fiber.StatusUnauthorized).JSON(errorBody{Error: msg})
+		return webhook.OutcomeUnauthorized, c.Status(fiber.StatusUnauthorized).JSON(errorBody{Error: msg})
 	}
 
 	ev, err := p.Parse(body, header)
@@ -189,18 +170,18 @@ func (r *Receiver) handle(c *fiber.Ctx, p *Provider) (Outcome, error) {
 	switch {
 	case errors.Is(err, ErrIgnored):
 		log.Info("webhook ignored", "event_type", clip(ev.Type, maxLogValueBytes))
-		return OutcomeIgnored, c.JSON(fiber.Map{"success": true, "ignored": true})
+		return webhook.OutcomeIgnored, c.JSON(fiber.Map{"success": true, "ignored": true})
 	case errors.As(err, &missing):
-		return OutcomeInvalid, c.Status(fiber.StatusBadRequest).JSON(errorBody{Error: "Missing required fields", Required: missing.Required})
+		return webhook.OutcomeInvalid, c.Status(fiber.StatusBadRequest).JSON(errorBody{Error: "Missing required fields", Required: missing.Required})
 	case err != nil:
-		return OutcomeInvalid, c.Status(fiber.StatusBadRequest).JSON(errorBody{Error: ErrInvalidJSON.Error()})
+		return webhook.OutcomeInvalid, c.Status(fiber.StatusBadRequest).JSON(errorBody{Error: ErrInvalidJSON.Error()})
 	}
 	// Before the dedup claim: an unusable ID must leave no record, and
 	// Temporal would refuse it for ever, so the provider must not retry.
 	if field := unusableIDField(p, ev); field != "" {
 		log.Warn("webhook refused: unusable identifier", "field", field,
 			"entity_id", clip(ev.EntityID, maxLogValueBytes), "event_id", clip(ev.ID, maxLogValueBytes))
-		return OutcomeInvalid, c.Status(fiber.StatusBadRequest).JSON(errorBody{Error: "invalid " + field})
+		return webhook.OutcomeInvalid, c.Status(fiber.StatusBadRequest).JSON(errorBody{Error: "invalid " + field})
 	}
 	ev.Provider = p.Name
 	ev.RequestID = reqID
@@ -225,7 +206,7 @@ func (r *Receiver) handle(c *fiber.Ctx, p *Provider) (Outcome, error) {
 	default:
 		log.Warn("webhook refused: too many deliveries in flight")
 		c.Set(fiber.HeaderRetryAfter, retryAfterOverloaded)
-		return OutcomeOverloaded, c.Status(fiber.StatusTooManyRequests).JSON(errorBody{Error: "too many requests, retry later"})
+		return webhook.OutcomeOverloaded, c.Status(fiber.StatusTooManyRequests).JSON(errorBody{Error: "too many requests, retry later"})
 	}
 	// Deferred first, so it runs last: after the release below.
 	defer func() { <-r.inFlight }()
@@ -252,10 +233,10 @@ func (r *Receiver) handle(c *fiber.Ctx, p *Provider) (Outcome, error) {
 			claimed, token = true, claim.Token
 		case claim.State == Done:
 			log.Info("webhook duplicate")
-			return OutcomeDuplicate, reply(true)
+			return webhook.OutcomeDuplicate, reply(true)
 		case claim.State == InFlight:
 			c.Set(fiber.HeaderRetryAfter, retryAfterInFlight)
-			return OutcomeInFlight, c.Status(fiber.StatusConflict).JSON(errorBody{Error: "event is being processed, retry later"})
+			return webhook.OutcomeInFlight, c.Status(fiber.StatusConflict).JSON(errorBody{Error: "event is being processed, retry later"})
 		default:
 			claimed, token = true, claim.Token
 		}
@@ -283,11 +264,11 @@ func (r *Receiver) handle(c *fiber.Ctx, p *Provider) (Outcome, error) {
 		// Temporal will refuse this event every time: a 503 would make the
 		// provider retry it for ever. The deferred release drops the record.
 		log.Error("webhook refused by Temporal", "error", clip(err.Error(), maxLogErrorBytes))
-		return OutcomeRejected, c.Status(fiber.StatusBadRequest).JSON(errorBody{Error: "event refused as invalid; do not retry it"})
+		return webhook.OutcomeRejected, c.Status(fiber.StatusBadRequest).JSON(errorBody{Error: "event refused as invalid; do not retry it"})
 	case err != nil:
 		log.Error("webhook not handed to Temporal", "error", clip(err.Error(), maxLogErrorBytes))
 		c.Set(fiber.HeaderRetryAfter, retryAfterUnavailable)
-		return OutcomeUnavailable, c.Status(fiber.StatusServiceUnavailable).JSON(errorBody{Error: "temporarily unavailable, retry later"})
+		return webhook.OutcomeUnavailable, c.Status(fiber.StatusServiceUnavailable).JSON(errorBody{Error: "temporarily unavailable, retry later"})
 	}
 	finished = true // Temporal has the event: the record must stay
 	if claimed {
@@ -299,7 +280,7 @@ func (r *Receiver) handle(c *fiber.Ctx, p *Provider) (Outcome, error) {
 		cancel()
 	}
 	log.Info("webhook accepted", "event_type", clip(ev.Type, maxLogValueBytes), "status", clip(ev.Status, maxLogValueBytes))
-	return OutcomeAccepted, reply(false)
+	return webhook.OutcomeAccepted, reply(false)
 }
 
 // start signals the entity's workflow, starting it when it is not running.

@@ -826,11 +826,11 @@ func TestEventBodyOwned(t *testing.T) {
 // countingMetrics records what the receiver reports.
 type countingMetrics struct {
 	mu          sync.Mutex
-	outcomes    []receivers.Outcome
+	outcomes    []webhook.Outcome
 	dedupErrors int
 }
 
-func (m *countingMetrics) Delivery(provider string, o receivers.Outcome, _ time.Duration) {
+func (m *countingMetrics) Delivery(provider string, o webhook.Outcome, _ time.Duration) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.outcomes = append(m.outcomes, o)
@@ -849,18 +849,18 @@ func TestOutcomesReported(t *testing.T) {
 		setup      func(r *rig)
 		headers    map[string]string
 		body       []byte
-		want       receivers.Outcome
+		want       webhook.Outcome
 		dedupError int
 	}{
-		{"accepted", nil, vec.Headers, body, receivers.OutcomeAccepted, 0},
-		{"duplicate", func(r *rig) { r.dedup.set(fulfilledKey, "done") }, vec.Headers, body, receivers.OutcomeDuplicate, 0},
-		{"in flight", func(r *rig) { r.dedup.set(fulfilledKey, "pending:another") }, vec.Headers, body, receivers.OutcomeInFlight, 0},
-		{"unauthorized", nil, bearer("wrong"), body, receivers.OutcomeUnauthorized, 0},
-		{"invalid", nil, vec.Headers, []byte("nope"), receivers.OutcomeInvalid, 0},
-		{"unavailable", func(r *rig) { r.starter.setErr(errors.New("temporal down")) }, vec.Headers, body, receivers.OutcomeUnavailable, 0},
-		{"rejected by Temporal", func(r *rig) { r.starter.setErr(serviceerror.NewInvalidArgument("bad")) }, vec.Headers, body, receivers.OutcomeRejected, 0},
-		{"unusable ID", nil, bearer(phoenixSecret), []byte(`{"event":"e","data":{"orderId":"a\nb","orderStatus":"pending"}}`), receivers.OutcomeInvalid, 0},
-		{"dedup store down", func(r *rig) { r.dedup.err = errors.New("redis down") }, vec.Headers, body, receivers.OutcomeAccepted, 1},
+		{"accepted", nil, vec.Headers, body, webhook.OutcomeAccepted, 0},
+		{"duplicate", func(r *rig) { r.dedup.set(fulfilledKey, "done") }, vec.Headers, body, webhook.OutcomeDuplicate, 0},
+		{"in flight", func(r *rig) { r.dedup.set(fulfilledKey, "pending:another") }, vec.Headers, body, webhook.OutcomeInFlight, 0},
+		{"unauthorized", nil, bearer("wrong"), body, webhook.OutcomeUnauthorized, 0},
+		{"invalid", nil, vec.Headers, []byte("nope"), webhook.OutcomeInvalid, 0},
+		{"unavailable", func(r *rig) { r.starter.setErr(errors.New("temporal down")) }, vec.Headers, body, webhook.OutcomeUnavailable, 0},
+		{"rejected by Temporal", func(r *rig) { r.starter.setErr(serviceerror.NewInvalidArgument("bad")) }, vec.Headers, body, webhook.OutcomeRejected, 0},
+		{"unusable ID", nil, bearer(phoenixSecret), []byte(`{"event":"e","data":{"orderId":"a\nb","orderStatus":"pending"}}`), webhook.OutcomeInvalid, 0},
+		{"dedup store down", func(r *rig) { r.dedup.err = errors.New("redis down") }, vec.Headers, body, webhook.OutcomeAccepted, 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

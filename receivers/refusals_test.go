@@ -205,12 +205,12 @@ func TestTemporalRefusal(t *testing.T) {
 		err         error
 		status      int
 		retryAfter  bool
-		wantOutcome receivers.Outcome
+		wantOutcome webhook.Outcome
 	}{
-		{"invalid argument", invalid, 400, false, receivers.OutcomeRejected},
-		{"invalid argument wrapped", fmt.Errorf("shared starter: %w", invalid), 400, false, receivers.OutcomeRejected},
-		{"unavailable", serviceerror.NewUnavailable("frontend down"), 503, true, receivers.OutcomeUnavailable},
-		{"other error", errors.New("connection refused"), 503, true, receivers.OutcomeUnavailable},
+		{"invalid argument", invalid, 400, false, webhook.OutcomeRejected},
+		{"invalid argument wrapped", fmt.Errorf("shared starter: %w", invalid), 400, false, webhook.OutcomeRejected},
+		{"unavailable", serviceerror.NewUnavailable("frontend down"), 503, true, webhook.OutcomeUnavailable},
+		{"other error", errors.New("connection refused"), 503, true, webhook.OutcomeUnavailable},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
