@@ -93,6 +93,20 @@ type Config struct {
 	HandlerQueue    string        // the user's task queue for HandlerActivity; empty: no handler
 	HandlerActivity string        // the activity each transition is handed to on HandlerQueue
 
+	// ---- Connecting to real clusters (cluster.go): Temporal TLS and API
+	// key, Redis credentials and TLS. Keep this block together.
+	TemporalTLS           bool    // TLS to Temporal; when not set, on with an API key or any TLS setting (TemporalTLSEnabled)
+	TemporalTLSCert       string  // client certificate file (PEM), for mTLS
+	TemporalTLSKey        string  // its private key file (PEM)
+	TemporalTLSCA         string  // CA file (PEM) that verifies the server; none: the system's roots
+	TemporalTLSServerName string  // name the server's certificate must carry, when not the host of TEMPORAL_ADDRESS
+	TemporalAPIKey        Secrets // Temporal Cloud API key (one)
+	RedisUsername         string  // ACL user, over the URL's
+	RedisPassword         Secrets // password (one), over the URL's
+	RedisSentinelPassword Secrets // the sentinels' own password (one), redis-sentinel URLs only
+	RedisTLSCA            string  // CA file (PEM) that verifies Redis over TLS; none: the system's roots
+	// ---- end of connecting to real clusters
+
 	// set records which environment names were given explicitly (file or
 	// environment), so callers can tell a default from a choice.
 	set map[string]bool
@@ -201,6 +215,19 @@ var fields = []field{
 	{"HOOKFLOW_FORWARD_HORIZON", "72h", "how long a transition's delivery is retried (5xx, 429, timeouts) before it is recorded as failed", dur(func(c *Config) *time.Duration { return &c.ForwardHorizon })},
 	{"HOOKFLOW_HANDLER_TASK_QUEUE", "", "your task queue: every applied transition is also handed, in order, to your activity there; none: no handler", str(func(c *Config) *string { return &c.HandlerQueue })},
 	{"HOOKFLOW_HANDLER_ACTIVITY", "HandleTransition", "the name of that activity", str(func(c *Config) *string { return &c.HandlerActivity })},
+
+	// ---- Connecting to real clusters (cluster.go). Keep this block together.
+	{"TEMPORAL_TLS", "", "TLS to Temporal (true or false); when not set, on as soon as TEMPORAL_API_KEY or any TEMPORAL_TLS_* setting is", boolean(func(c *Config) *bool { return &c.TemporalTLS })},
+	{"TEMPORAL_TLS_CERT", "", "client certificate file (PEM) for mTLS; with TEMPORAL_TLS_KEY", str(func(c *Config) *string { return &c.TemporalTLSCert })},
+	{"TEMPORAL_TLS_KEY", "", "the client certificate's private key file (PEM)", str(func(c *Config) *string { return &c.TemporalTLSKey })},
+	{"TEMPORAL_TLS_CA", "", "CA certificate file (PEM) that verifies the Temporal server; none: the system's roots", str(func(c *Config) *string { return &c.TemporalTLSCA })},
+	{"TEMPORAL_TLS_SERVER_NAME", "", "the name the server's certificate must carry, when not the host of TEMPORAL_ADDRESS", str(func(c *Config) *string { return &c.TemporalTLSServerName })},
+	{"TEMPORAL_API_KEY", "", "Temporal Cloud API key (turns TLS on unless TEMPORAL_TLS=false)", secrets(func(c *Config) *Secrets { return &c.TemporalAPIKey })},
+	{"REDIS_USERNAME", "", "Redis ACL user, over the one in REDIS_URL", str(func(c *Config) *string { return &c.RedisUsername })},
+	{"REDIS_PASSWORD", "", "Redis password, over the one in REDIS_URL", secrets(func(c *Config) *Secrets { return &c.RedisPassword })},
+	{"REDIS_SENTINEL_PASSWORD", "", "the sentinels' own password (redis-sentinel URLs), when they require one", secrets(func(c *Config) *Secrets { return &c.RedisSentinelPassword })},
+	{"REDIS_TLS_CA", "", "CA certificate file (PEM) that verifies Redis over TLS (rediss schemes); none: the system's roots", str(func(c *Config) *string { return &c.RedisTLSCA })},
+	// ---- end of connecting to real clusters
 }
 
 func str(p func(*Config) *string) func(*Config, string) error {
@@ -225,6 +252,20 @@ func integer(p func(*Config) *int) func(*Config, string) error {
 			return fmt.Errorf("not an integer: %q", raw)
 		}
 		*p(c) = n
+		return nil
+	}
+}
+
+func boolean(p func(*Config) *bool) func(*Config, string) error {
+	return func(c *Config, raw string) error {
+		if raw == "" { // the default: not set
+			return nil
+		}
+		b, err := strconv.ParseBool(raw)
+		if err != nil {
+			return fmt.Errorf("not true or false: %q", raw)
+		}
+		*p(c) = b
 		return nil
 	}
 }
@@ -381,9 +422,6 @@ func (c *Config) Validate() error {
 	if c.TaskQueue == "" {
 		bad("HOOKFLOW_TASK_QUEUE", "must not be empty")
 	}
-	if u, err := url.Parse(c.RedisURL); err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") {
-		bad("REDIS_URL", "must be a redis:// or rediss:// URL")
-	}
 	if c.DedupTTL <= 0 {
 		bad("HOOKFLOW_DEDUP_TTL", "must be positive")
 	}
@@ -451,6 +489,7 @@ func (c *Config) Validate() error {
 			}
 		}
 	}
+	errs = append(errs, c.validateCluster()...) // REDIS_URL and the TLS settings
 	return errors.Join(errs...)
 }
 

@@ -5,58 +5,47 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
-
-	"gopkg.in/yaml.v3"
 )
 
-// TestComposeUsesConfigNames checks what can be checked of docker-compose.yml
-// without a Docker engine: it parses, and every variable it gives hookflow's
-// services is a configuration name hookflow reads.
+// TestComposeUsesConfigNames checks what can be checked of the compose
+// files without a Docker engine: they parse, and every variable they give
+// hookflow's services is a configuration name hookflow reads.
 func TestComposeUsesConfigNames(t *testing.T) {
-	raw, err := os.ReadFile(filepath.Join("..", "docker-compose.yml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var doc struct {
-		Services map[string]struct {
-			Build       any            `yaml:"build"`
-			Command     []string       `yaml:"command"`
-			Environment map[string]any `yaml:"environment"`
-		} `yaml:"services"`
-	}
-	if err := yaml.Unmarshal(raw, &doc); err != nil {
-		t.Fatalf("docker-compose.yml does not parse: %v", err)
-	}
 	known := map[string]bool{}
 	for _, f := range Fields() {
 		known[f.Env] = true
 	}
-	want := map[string]string{"setup": "setup", "worker": "worker", "receiver": "serve"}
-	for name, command := range want {
-		svc, ok := doc.Services[name]
-		if !ok {
-			t.Errorf("service %s missing", name)
-			continue
-		}
-		if len(svc.Command) != 1 || svc.Command[0] != command {
-			t.Errorf("service %s runs %v, want hookflow %s", name, svc.Command, command)
-		}
-		if len(svc.Environment) == 0 {
-			t.Errorf("service %s has no environment", name)
-		}
-		for env := range svc.Environment {
-			if env == "<<" {
-				continue
+	for _, file := range composeFiles {
+		t.Run(file, func(t *testing.T) {
+			doc := readCompose(t, file)
+			want := map[string]string{"setup": "setup", "worker": "worker", "receiver": "serve"}
+			for name, command := range want {
+				svc, ok := doc.Services[name]
+				if !ok {
+					t.Errorf("service %s missing", name)
+					continue
+				}
+				if len(svc.Command) != 1 || svc.Command[0] != command {
+					t.Errorf("service %s runs %v, want hookflow %s", name, svc.Command, command)
+				}
+				if len(svc.Environment) == 0 {
+					t.Errorf("service %s has no environment", name)
+				}
+				for env := range svc.Environment {
+					if env == "<<" {
+						continue
+					}
+					if !known[env] {
+						t.Errorf("service %s sets %s, which hookflow does not read", name, env)
+					}
+				}
+				for _, must := range []string{"TEMPORAL_ADDRESS", "REDIS_URL"} {
+					if _, ok := svc.Environment[must]; !ok {
+						t.Errorf("service %s does not set %s", name, must)
+					}
+				}
 			}
-			if !known[env] {
-				t.Errorf("service %s sets %s, which hookflow does not read", name, env)
-			}
-		}
-		for _, must := range []string{"TEMPORAL_ADDRESS", "REDIS_URL"} {
-			if _, ok := svc.Environment[must]; !ok {
-				t.Errorf("service %s does not set %s", name, must)
-			}
-		}
+		})
 	}
 }
 

@@ -184,7 +184,10 @@ func startedBy(c *devstack.Child) string {
 // file in WAL mode and the Web UI, unless TEMPORAL_ADDRESS was given, in
 // which case that server is used as it is and the returned child is nil.
 func devTemporal(ctx context.Context, cfg *config.Config, opts devOptions, log *slog.Logger, m *metrics.Metrics) (client.Client, *devstack.Child, func(), error) {
-	copts := temporalOptions(cfg, log, m)
+	copts, err := temporalOptions(cfg, log, m)
+	if err != nil {
+		return nil, nil, nil, err
+	}
 	if cfg.IsSet("TEMPORAL_ADDRESS") {
 		tc, err := client.DialContext(ctx, copts)
 		if err != nil {
@@ -251,15 +254,25 @@ func temporalCLI() (string, error) {
 // devRedis uses REDIS_URL when it answers, else starts redis-server from PATH
 // with its data under dir, else says how to get Redis. The returned child is
 // nil when dev uses a Redis it did not start.
-func devRedis(ctx context.Context, cfg *config.Config, dir string, log *slog.Logger) (*redis.Client, *devstack.Child, func(), error) {
-	rdb, err := newRedis(cfg)
+func devRedis(ctx context.Context, cfg *config.Config, dir string, log *slog.Logger) (redis.UniversalClient, *devstack.Child, func(), error) {
+	conn, err := redisOptions(cfg)
 	if err != nil {
 		return nil, nil, nil, err
 	}
+	rdb := conn.client()
+	if conn.single == nil {
+		// Sentinel or Cluster: dev uses it or stops; it starts only one server.
+		if err := rdb.Ping(ctx).Err(); err != nil {
+			rdb.Close()
+			target, _ := cfg.RedisTarget() // its String has no password
+			return nil, nil, nil, fmt.Errorf("redis at %s does not answer: %w", target, err)
+		}
+		return rdb, nil, func() { rdb.Close() }, nil
+	}
 	// A plain dial first: go-redis would log each refused connection.
-	o := rdb.Options()
-	if conn, err := (&net.Dialer{Timeout: o.DialTimeout}).DialContext(ctx, o.Network, o.Addr); err == nil {
-		conn.Close()
+	o := conn.single
+	if c, err := (&net.Dialer{Timeout: o.DialTimeout}).DialContext(ctx, o.Network, o.Addr); err == nil {
+		c.Close()
 		if rdb.Ping(ctx).Err() == nil {
 			return rdb, nil, func() { rdb.Close() }, nil
 		}

@@ -98,7 +98,7 @@ type stack struct {
 	cfg      *config.Config
 	temporal *testenv.Temporal
 	redis    *testenv.Redis
-	rdb      *redis.Client
+	rdb      redis.UniversalClient
 	tc       client.Client
 	worker   worker.Worker // stopped early by tests of a workflow no worker answers for
 	api      *phoenixAPI
@@ -162,7 +162,10 @@ func newStack(t *testing.T, env map[string]string) *stack {
 		t.Fatal(err)
 	}
 	s.rpcs = &rpcCounter{n: map[string]int{}}
-	opts := temporalOptions(cfg, log, s.metrics)
+	opts, err := temporalOptions(cfg, log, s.metrics)
+	if err != nil {
+		t.Fatal(err)
+	}
 	opts.ConnectionOptions.DialOptions = append(opts.ConnectionOptions.DialOptions, grpc.WithChainUnaryInterceptor(s.rpcs.intercept))
 	if s.tc, err = client.NewLazyClient(opts); err != nil {
 		t.Fatal(err)

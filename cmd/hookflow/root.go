@@ -38,6 +38,7 @@ func newRootCmd() *cobra.Command {
 		newRedeliverCmd(a),
 		newSendCmd(a),
 		newBenchCmd(a),
+		newHealthcheckCmd(a),
 		newVersionCmd(),
 	)
 	return root
