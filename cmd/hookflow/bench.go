@@ -23,6 +23,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/hookflow/hookflow/config"
+	"github.com/hookflow/hookflow/devtools"
 	"github.com/hookflow/hookflow/event"
 	"github.com/hookflow/hookflow/providers"
 	"github.com/hookflow/hookflow/webhook"
@@ -431,43 +432,6 @@ func (b baseliner) signal(ctx context.Context, p prepared) answer {
 	return answer{code: "ok"}
 }
 
-// sandboxBatch is how many orders one sandbox request registers, well
-// under the receiver's body limit.
-const sandboxBatch = 1000
-
-// registerSandboxOrders sets the sandbox's orders (orderId → status) in
-// batches, so the workflows' API reads succeed. A server without the
-// sandbox (not hookflow dev) answers 404 or 405 and is left alone.
-func registerSandboxOrders(ctx context.Context, hc *http.Client, url string, orders map[string]string) error {
-	ids := slices.Sorted(maps.Keys(orders))
-	for len(ids) > 0 {
-		n := min(sandboxBatch, len(ids))
-		batch := make(map[string]string, n)
-		for _, id := range ids[:n] {
-			batch[id] = orders[id]
-		}
-		ids = ids[n:]
-		req, err := http.NewRequestWithContext(ctx, http.MethodPatch, url, bytes.NewReader(mustJSON(batch)))
-		if err != nil {
-			return fmt.Errorf("build sandbox request: %w", err)
-		}
-		req.Header.Set("Content-Type", jsonType)
-		resp, err := hc.Do(req)
-		if err != nil {
-			return fmt.Errorf("reach receiver at %s: %w", url, err)
-		}
-		_, _ = io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		switch {
-		case resp.StatusCode == http.StatusNotFound || resp.StatusCode == http.StatusMethodNotAllowed:
-			return nil
-		case resp.StatusCode/100 != 2:
-			return fmt.Errorf("register sandbox orders at %s: %s", url, resp.Status)
-		}
-	}
-	return nil
-}
-
 // handledMetric is the worker's counter of webhook events whose handling
 // by the entity workflow finished, with labels provider and outcome.
 const handledMetric = "hookflow_events_handled"
@@ -786,7 +750,7 @@ func bench(ctx context.Context, out io.Writer, cfg *config.Config, tc client.Cli
 // a 409 for an event still in flight.
 func prepare(ctx context.Context, t benchTarget, s providers.Provider, p benchPlan, o benchOptions) error {
 	if s.Sample.Sandbox != "" {
-		if err := registerSandboxOrders(ctx, t.hc, t.base+sandboxPrefix+strings.TrimSuffix(s.Sample.Sandbox, "/"), p.orders(o.baseline)); err != nil {
+		if err := devtools.SetSandboxOrders(ctx, t.hc, t.base+devtools.SandboxPrefix+strings.TrimSuffix(s.Sample.Sandbox, "/"), p.orders(o.baseline)); err != nil {
 			return err
 		}
 	}

@@ -20,6 +20,7 @@ import (
 
 	"go.temporal.io/sdk/client"
 
+	"github.com/hookflow/hookflow/devtools"
 	"github.com/hookflow/hookflow/providers"
 	"github.com/hookflow/hookflow/workflows"
 )
@@ -548,7 +549,7 @@ func TestBenchPhoenixSandbox(t *testing.T) {
 			sent := map[string][]string{}
 			mux := http.NewServeMux()
 			if withSandbox {
-				mux.HandleFunc("PATCH "+sandboxPrefix+"/orders", func(w http.ResponseWriter, r *http.Request) {
+				mux.HandleFunc("PATCH "+devtools.SandboxPrefix+"/orders", func(w http.ResponseWriter, r *http.Request) {
 					var in map[string]string
 					_ = json.NewDecoder(r.Body).Decode(&in)
 					mu.Lock()

@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -17,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/hookflow/hookflow/config"
+	"github.com/hookflow/hookflow/devtools"
 	"github.com/hookflow/hookflow/providers"
 )
 
@@ -141,7 +141,7 @@ func send(ctx context.Context, out io.Writer, cfg *config.Config, p providers.Pr
 	} else {
 		body = p.Sample.Body(o.delivery())
 		if p.Sample.Sandbox != "" {
-			if err := setSandboxStatus(ctx, hc, base+sandboxPrefix+p.Sample.Sandbox+o.entity, o.status); err != nil {
+			if err := devtools.SetSandboxStatus(ctx, hc, base+devtools.SandboxPrefix+p.Sample.Sandbox+o.entity, o.status); err != nil {
 				return err
 			}
 		}
@@ -174,30 +174,6 @@ func setHeaders(req *http.Request, headers map[string]string) {
 		req.Header.Del(k)
 		req.Header[k] = []string{v}
 	}
-}
-
-// setSandboxStatus sets the sandbox order's status; a server without the
-// sandbox (not hookflow dev) answers 404 or 405 and is left alone.
-func setSandboxStatus(ctx context.Context, hc *http.Client, url, status string) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPut, url, bytes.NewReader(mustJSON(map[string]string{"status": status})))
-	if err != nil {
-		return fmt.Errorf("build sandbox request: %w", err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := hc.Do(req)
-	if err != nil {
-		return fmt.Errorf("reach receiver at %s: %w", url, err)
-	}
-	resp.Body.Close()
-	return nil
-}
-
-func mustJSON(v any) []byte {
-	b, err := json.Marshal(v)
-	if err != nil {
-		panic(err) // only maps of strings, numbers and maps are marshalled here
-	}
-	return b
 }
 
 func randomHex(n int) string {
