@@ -73,7 +73,7 @@ workflow's API lookup agrees.`,
 			if err != nil {
 				return err
 			}
-			p, err := providerNamed(cfg, args[0])
+			p, err := cfg.Providers.Lookup(args[0])
 			if err != nil {
 				return err
 			}
@@ -90,15 +90,6 @@ workflow's API lookup agrees.`,
 	f.StringVar(&o.topic, "topic", providers.FenixTrackingUpdated, "fenix: X-Fenix-Topic")
 	f.StringVar(&o.webhookID, "webhook-id", "", "fenix: X-Fenix-Webhook-Id, the subscription's ID (default: a new random one)")
 	return cmd
-}
-
-// providerNamed is the configured provider called name.
-func providerNamed(cfg *config.Config, name string) (providers.Provider, error) {
-	p, ok := cfg.Providers.Get(name)
-	if !ok {
-		return providers.Provider{}, fmt.Errorf("unknown provider %q (one of %s)", name, strings.Join(cfg.Providers.Names(), ", "))
-	}
-	return p, nil
 }
 
 // receiverURL is url, or the local receiver on HOOKFLOW_HTTP_ADDR's port.
@@ -151,7 +142,7 @@ func send(ctx context.Context, out io.Writer, cfg *config.Config, p providers.Pr
 	if err != nil {
 		return fmt.Errorf("build request: %w", err)
 	}
-	setHeaders(req, p.Sample.Headers(o.delivery(), body, secret, cfg.Setting))
+	providers.SetHeaders(req, p.Sample.Headers(o.delivery(), body, secret, cfg.Setting))
 	resp, err := hc.Do(req)
 	if err != nil {
 		return fmt.Errorf("post %s: %w", base+route, err)
@@ -163,17 +154,6 @@ func send(ctx context.Context, out io.Writer, cfg *config.Config, p providers.Pr
 		return fmt.Errorf("receiver answered %s", resp.Status)
 	}
 	return nil
-}
-
-// setHeaders sets the provider's headers in the provider's spelling
-// (X-Fenix-API-Version) rather than Go's canonical form, so the request is
-// the provider's to the byte.
-func setHeaders(req *http.Request, headers map[string]string) {
-	req.Header.Set("Content-Type", jsonType)
-	for k, v := range headers {
-		req.Header.Del(k)
-		req.Header[k] = []string{v}
-	}
 }
 
 func randomHex(n int) string {
