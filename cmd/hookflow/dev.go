@@ -23,6 +23,7 @@ import (
 	"github.com/hookflow/hookflow/devtools"
 	"github.com/hookflow/hookflow/internal/devstack"
 	"github.com/hookflow/hookflow/metrics"
+	"github.com/hookflow/hookflow/ops"
 )
 
 // devOptions are where hookflow dev keeps its children's data and where
@@ -108,7 +109,7 @@ func runDev(ctx context.Context, out io.Writer, cfg *config.Config, opts devOpti
 		return err
 	}
 	stops = append(stops, stopTemporal)
-	if _, err := registerSearchAttributes(ctx, tc, cfg.TemporalNamespace); err != nil {
+	if _, err := ops.RegisterSearchAttributes(ctx, tc, cfg.TemporalNamespace); err != nil {
 		return err
 	}
 
