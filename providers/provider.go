@@ -16,6 +16,7 @@ package providers
 
 import (
 	"fmt"
+	"net/http"
 	"slices"
 	"strings"
 
@@ -121,6 +122,17 @@ type Delivery struct {
 // JSONType is the Content-Type every provider sends.
 const JSONType = "application/json"
 
+// SetHeaders sets a sample's headers on req, and JSONType, in the
+// provider's spelling (X-Fenix-API-Version) rather than Go's canonical form,
+// so the request is the provider's to the byte.
+func SetHeaders(req *http.Request, headers map[string]string) {
+	req.Header.Set("Content-Type", JSONType)
+	for k, v := range headers {
+		req.Header.Del(k)
+		req.Header[k] = []string{v}
+	}
+}
+
 // Builtins are the providers compiled into hookflow, disabled.
 func Builtins() []Provider {
 	return []Provider{Phoenix(nil), Phosphor(nil), UP42(nil), Fenix(nil), Phantom(nil)}
@@ -188,6 +200,16 @@ func NewRegistry(specs []Spec) (*Registry, error) {
 
 // All returns every provider, built-ins first.
 func (r *Registry) All() []Provider { return slices.Clone(r.list) }
+
+// Lookup returns the provider called name, or an error that lists the
+// known ones.
+func (r *Registry) Lookup(name string) (Provider, error) {
+	p, ok := r.Get(name)
+	if !ok {
+		return Provider{}, fmt.Errorf("unknown provider %q (one of %s)", name, strings.Join(r.Names(), ", "))
+	}
+	return p, nil
+}
 
 // Names returns every provider's name, in registry order.
 func (r *Registry) Names() []string {

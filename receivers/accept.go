@@ -16,6 +16,7 @@ import (
 	"github.com/gofiber/fiber/v2/middleware/recover"
 	"go.temporal.io/api/serviceerror"
 
+	"github.com/hookflow/hookflow/dedup"
 	"github.com/hookflow/hookflow/event"
 	"github.com/hookflow/hookflow/lifecycle"
 	"github.com/hookflow/hookflow/starter"
@@ -220,7 +221,7 @@ func (r *Receiver) handle(c *fiber.Ctx, p *Provider) (webhook.Outcome, error) {
 	if r.opts.Dedup != nil {
 		claim, err := r.opts.Dedup.Claim(c.UserContext(), key)
 		switch {
-		case errors.Is(err, ErrDedupSkipped):
+		case errors.Is(err, dedup.ErrSkipped):
 			// Failing moments ago (that failure was logged): accept
 			// without it; nothing was written, so nothing to release.
 			log.Debug("dedup store skipped after a recent failure")
@@ -231,10 +232,10 @@ func (r *Receiver) handle(c *fiber.Ctx, p *Provider) (webhook.Outcome, error) {
 			log.Warn("dedup store unavailable, accepting without it", "error", clip(err.Error(), maxLogErrorBytes))
 			r.opts.Metrics.DedupError(p.Name)
 			claimed, token = true, claim.Token
-		case claim.State == Done:
+		case claim.State == dedup.Done:
 			log.Info("webhook duplicate")
 			return webhook.OutcomeDuplicate, reply(true)
-		case claim.State == InFlight:
+		case claim.State == dedup.InFlight:
 			c.Set(fiber.HeaderRetryAfter, retryAfterInFlight)
 			return webhook.OutcomeInFlight, c.Status(fiber.StatusConflict).JSON(errorBody{Error: "event is being processed, retry later"})
 		default:

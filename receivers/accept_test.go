@@ -22,6 +22,8 @@ import (
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 
+	"github.com/hookflow/hookflow/dedup"
+	"github.com/hookflow/hookflow/dedup/deduptest"
 	"github.com/hookflow/hookflow/event"
 	"github.com/hookflow/hookflow/providers"
 	"github.com/hookflow/hookflow/receivers"
@@ -99,26 +101,26 @@ type memDedup struct {
 
 func newMemDedup() *memDedup { return &memDedup{keys: map[string]string{}} }
 
-func (d *memDedup) Claim(_ context.Context, key string) (receivers.Claim, error) {
+func (d *memDedup) Claim(_ context.Context, key string) (dedup.Claim, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.claims++
 	if d.err != nil {
-		return receivers.Claim{}, d.err
+		return dedup.Claim{}, d.err
 	}
 	switch v := d.keys[key]; {
 	case v == "done":
-		return receivers.Claim{State: receivers.Done}, nil
+		return dedup.Claim{State: dedup.Done}, nil
 	case strings.HasPrefix(v, "pending"):
-		return receivers.Claim{State: receivers.InFlight}, nil
+		return dedup.Claim{State: dedup.InFlight}, nil
 	}
 	d.tokens++
 	token := strconv.Itoa(d.tokens)
 	d.keys[key] = "pending:" + token
 	if d.claimErr != nil { // the record was set, but its reply was lost
-		return receivers.Claim{Token: token}, d.claimErr
+		return dedup.Claim{Token: token}, d.claimErr
 	}
-	return receivers.Claim{State: receivers.Claimed, Token: token}, nil
+	return dedup.Claim{State: dedup.Claimed, Token: token}, nil
 }
 
 func (d *memDedup) Finish(_ context.Context, key, token string) error {
@@ -691,7 +693,7 @@ func TestDedupBreaker(t *testing.T) {
 	var store *memDedup
 	r := newRig(t, func(o *receivers.Options) {
 		store = o.Dedup.(*memDedup)
-		o.Dedup = &receivers.Breaker{Dedup: store, Cooldown: time.Hour}
+		o.Dedup = &dedup.Breaker{Store: store, Cooldown: time.Hour}
 		o.Metrics = m
 	})
 	store.err = errors.New("redis: i/o timeout")
@@ -989,7 +991,7 @@ func postAsync(app *fiber.App, body []byte, headers map[string]string) <-chan re
 // B's claim alone, and B's own finish still records the event.
 func TestClaimRace(t *testing.T) {
 	body, vec := loadVector(t, fulfilledFile)
-	store, c := newRedisDedup(t)
+	store, c := deduptest.NewRedis(t)
 	ctx := context.Background()
 	tests := []struct {
 		name    string
@@ -1008,28 +1010,28 @@ func TestClaimRace(t *testing.T) {
 
 			a := postAsync(r.app, body, vec.Headers)
 			aStart := <-gate.calls
-			aRecord, _ := record(t, c, fulfilledKey)
+			aRecord, _ := deduptest.Record(t, c, fulfilledKey)
 			// A's pending TTL runs out while its start is slow.
-			if err := c.Del(ctx, testPrefix+fulfilledKey).Err(); err != nil {
+			if err := c.Del(ctx, deduptest.Prefix+fulfilledKey).Err(); err != nil {
 				t.Fatal(err)
 			}
 			b := postAsync(r.app, body, vec.Headers)
 			bStart := <-gate.calls
-			bRecord, _ := record(t, c, fulfilledKey)
+			bRecord, _ := deduptest.Record(t, c, fulfilledKey)
 			if !strings.HasPrefix(aRecord, "pending:") || !strings.HasPrefix(bRecord, "pending:") || aRecord == bRecord {
 				t.Fatalf("records: A %q, B %q; want each its own pending:<token>", aRecord, bRecord)
 			}
 
 			aStart.result <- tt.aErr
 			wantStatus(t, <-a, tt.aStatus)
-			wantRecord(t, c, fulfilledKey, bRecord, testPendingTTL)
+			deduptest.WantRecord(t, c, fulfilledKey, bRecord, deduptest.PendingTTL)
 			// So a third copy still finds B's claim in flight.
 			resp := post(t, r.app, "/webhooks/phoenix", body, vec.Headers)
 			wantStatus(t, resp, 409)
 
 			bStart.result <- nil
 			wantStatus(t, <-b, 200)
-			wantRecord(t, c, fulfilledKey, "done", testDoneTTL)
+			deduptest.WantRecord(t, c, fulfilledKey, "done", deduptest.DoneTTL)
 		})
 	}
 }
@@ -1051,24 +1053,24 @@ func TestClaimLostReply(t *testing.T) {
 		wantTTL  time.Duration
 	}{
 		{"own record, start failed", "", down, 503, "", 0},
-		{"own record, accepted", "", nil, 200, "done", testDoneTTL},
-		{"another's record, start failed", "pending:bbbb", down, 503, "pending:bbbb", otherTTL},
-		{"another's record, accepted", "pending:bbbb", nil, 200, "pending:bbbb", otherTTL},
+		{"own record, accepted", "", nil, 200, "done", deduptest.DoneTTL},
+		{"another's record, start failed", "pending:bbbb", down, 503, "pending:bbbb", deduptest.OtherTTL},
+		{"another's record, accepted", "pending:bbbb", nil, 200, "pending:bbbb", deduptest.OtherTTL},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			store, c, lose := newLossyRedisDedup(t, -1)
+			store, c, lose := deduptest.NewLossyRedis(t, -1)
 			r, d := redisRig(t, store, nil)
 			r.starter.setErr(tt.startErr)
 			if tt.other != "" {
-				setRecord(t, c, fulfilledKey, tt.other)
+				deduptest.SetRecord(t, c, fulfilledKey, tt.other)
 			}
 			lose.Store(true)
 			wantStatus(t, post(t, r.app, "/webhooks/phoenix", body, vec.Headers), tt.status)
 			if lose.Load() || d.claims.Load() != 1 {
 				t.Fatalf("claims %d, reply lost %v: want one claim whose reply was lost", d.claims.Load(), !lose.Load())
 			}
-			wantRecord(t, c, fulfilledKey, tt.want, tt.wantTTL)
+			deduptest.WantRecord(t, c, fulfilledKey, tt.want, tt.wantTTL)
 		})
 	}
 }
@@ -1137,7 +1139,7 @@ func TestOverloadedRedisHangs(t *testing.T) {
 	h := startHangingRedis(t)
 	rdb := redis.NewClient(&redis.Options{Addr: h.ln.Addr().String(), ReadTimeout: redisTimeout, MaxRetries: -1})
 	t.Cleanup(func() { rdb.Close() })
-	store := &receivers.Redis{Client: rdb, Prefix: testPrefix, PendingTTL: testPendingTTL, DoneTTL: testDoneTTL}
+	store := &dedup.Redis{Client: rdb, Prefix: deduptest.Prefix, PendingTTL: deduptest.PendingTTL, DoneTTL: deduptest.DoneTTL}
 	const slots = 2
 	r, d := redisRig(t, store, func(o *receivers.Options) { o.MaxInFlight = slots })
 
@@ -1178,7 +1180,7 @@ func TestOverloadedRedisHangs(t *testing.T) {
 // round trip, and its retry is answered from Redis again.
 func TestOverloadedDuplicates(t *testing.T) {
 	body, vec := loadVector(t, fulfilledFile)
-	store, _ := newRedisDedup(t)
+	store, _ := deduptest.NewRedis(t)
 	gate := newGateStarter(t)
 	r, d := redisRig(t, store, func(o *receivers.Options) { o.Temporal = gate; o.MaxInFlight = 2 })
 	wantDuplicate := func() {

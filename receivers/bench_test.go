@@ -12,6 +12,7 @@ import (
 	"github.com/valyala/fasthttp"
 	"go.temporal.io/sdk/client"
 
+	"github.com/hookflow/hookflow/dedup"
 	"github.com/hookflow/hookflow/internal/testenv"
 	"github.com/hookflow/hookflow/providers"
 	"github.com/hookflow/hookflow/webhook"
@@ -32,7 +33,7 @@ func benchHandler(b *testing.B) fasthttp.RequestHandler {
 	b.Cleanup(func() { rdb.Close() })
 	r := New(Options{
 		Temporal: instantStarter{},
-		Dedup:    &Redis{Client: rdb, Prefix: "bench:", PendingTTL: time.Minute, DoneTTL: time.Hour},
+		Dedup:    &dedup.Redis{Client: rdb, Prefix: "bench:", PendingTTL: time.Minute, DoneTTL: time.Hour},
 		Log:      slog.New(slog.DiscardHandler),
 	})
 	return NewApp(r, []Provider{providers.Phoenix(webhook.NewBearer([]string{"bench-secret"}))}).Handler()

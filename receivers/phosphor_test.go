@@ -17,6 +17,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"go.temporal.io/sdk/client"
 
+	"github.com/hookflow/hookflow/dedup"
 	"github.com/hookflow/hookflow/event"
 	"github.com/hookflow/hookflow/providers"
 	"github.com/hookflow/hookflow/receivers"
@@ -202,18 +203,18 @@ type fakeDedup3 struct {
 	keys map[string]bool // true once done
 }
 
-func (d *fakeDedup3) Claim(_ context.Context, key string) (receivers.Claim, error) {
+func (d *fakeDedup3) Claim(_ context.Context, key string) (dedup.Claim, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	done, ok := d.keys[key]
 	switch {
 	case !ok:
 		d.keys[key] = false
-		return receivers.Claim{State: receivers.Claimed}, nil
+		return dedup.Claim{State: dedup.Claimed}, nil
 	case done:
-		return receivers.Claim{State: receivers.Done}, nil
+		return dedup.Claim{State: dedup.Done}, nil
 	}
-	return receivers.Claim{State: receivers.InFlight}, nil
+	return dedup.Claim{State: dedup.InFlight}, nil
 }
 
 func (d *fakeDedup3) Finish(_ context.Context, key, _ string) error {

@@ -15,6 +15,8 @@ import (
 	"github.com/redis/go-redis/v9"
 	"go.temporal.io/api/serviceerror"
 
+	"github.com/hookflow/hookflow/dedup"
+	"github.com/hookflow/hookflow/dedup/deduptest"
 	"github.com/hookflow/hookflow/providers"
 	"github.com/hookflow/hookflow/receivers"
 	"github.com/hookflow/hookflow/webhook"
@@ -26,14 +28,14 @@ type countingDedup struct {
 	claims atomic.Int32
 }
 
-func (d *countingDedup) Claim(ctx context.Context, key string) (receivers.Claim, error) {
+func (d *countingDedup) Claim(ctx context.Context, key string) (dedup.Claim, error) {
 	d.claims.Add(1)
 	return d.Dedup.Claim(ctx, key)
 }
 
 // redisRig is the Phoenix rig on a real Redis dedup store, whose claims
 // are counted.
-func redisRig(t *testing.T, store *receivers.Redis, opts func(*receivers.Options)) (*rig, *countingDedup) {
+func redisRig(t *testing.T, store *dedup.Redis, opts func(*receivers.Options)) (*rig, *countingDedup) {
 	t.Helper()
 	d := &countingDedup{Dedup: store}
 	r := newRig(t, func(o *receivers.Options) {
@@ -75,7 +77,7 @@ func phoenixEvent(t *testing.T, id, orderID, status string) []byte {
 // is answered 400 naming the field, before the dedup claim and without
 // reaching Temporal; IDs at the limits are accepted.
 func TestUnusableIDs(t *testing.T) {
-	store, c := newRedisDedup(t)
+	store, c := deduptest.NewRedis(t)
 	const (
 		invalidOrderID = `{"error":"invalid data.orderId"}`
 		invalidEventID = `{"error":"invalid eventId"}`
@@ -198,7 +200,7 @@ func TestUnusableIDFieldNames(t *testing.T) {
 // retrying; any other failure stays a 503 to retry.
 func TestTemporalRefusal(t *testing.T) {
 	body, vec := loadVector(t, fulfilledFile)
-	store, c := newRedisDedup(t)
+	store, c := deduptest.NewRedis(t)
 	invalid := serviceerror.NewInvalidArgument("WorkflowId length exceeds limit.")
 	tests := []struct {
 		name        string

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
-	"math"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
@@ -20,43 +19,12 @@ import (
 
 	"go.temporal.io/sdk/client"
 
+	"github.com/hookflow/hookflow/devtools"
+	"github.com/hookflow/hookflow/internal/testenv"
+	"github.com/hookflow/hookflow/loadgen"
 	"github.com/hookflow/hookflow/providers"
 	"github.com/hookflow/hookflow/workflows"
 )
-
-func TestPercentile(t *testing.T) {
-	ms := func(n ...int) []time.Duration {
-		out := make([]time.Duration, len(n))
-		for i, v := range n {
-			out[i] = time.Duration(v) * time.Millisecond
-		}
-		return out
-	}
-	sorted := ms(1, 2, 3, 4, 5, 6, 7, 8, 9, 10)
-	tests := []struct {
-		p    float64
-		want time.Duration
-	}{{50, 5 * time.Millisecond}, {95, 10 * time.Millisecond}, {99, 10 * time.Millisecond}, {10, time.Millisecond}, {100, 10 * time.Millisecond}}
-	for _, tt := range tests {
-		if got := percentile(sorted, tt.p); got != tt.want {
-			t.Errorf("p%v = %s, want %s", tt.p, got, tt.want)
-		}
-	}
-	if got := percentile(nil, 50); got != 0 {
-		t.Errorf("p50 of nothing = %s, want 0", got)
-	}
-}
-
-func TestRequireLoopback(t *testing.T) {
-	for url, ok := range map[string]bool{
-		"http://127.0.0.1:8080": true, "http://127.3.2.1": true, "http://localhost:8080": true, "http://[::1]:8080": true,
-		"http://10.0.0.1:8080": false, "http://192.168.1.2": false, "https://example.com": false, "http://0.0.0.0:8080": false,
-	} {
-		if err := requireLoopback(url); (err == nil) != ok {
-			t.Errorf("requireLoopback(%s) = %v, want allowed %v", url, err, ok)
-		}
-	}
-}
 
 // benchEntityTypes are the entity types bench's lifecycles walk, by provider.
 var benchEntityTypes = map[string]string{
@@ -82,7 +50,7 @@ func TestBenchLifecycles(t *testing.T) {
 				so := sendOptions{entity: "e-1", status: status, eventID: "evt-" + status}
 				body := s.Sample.Body(so.delivery())
 				h := s.Sample.Headers(so.delivery(), body, s.SendSecret(cfg.Setting), cfg.Setting)
-				ev, err := parse(body, func(k string) string { return headerValue(h, k) })
+				ev, err := parse(body, testenv.Lookup(h))
 				if err != nil || ev.Status != status || ev.EntityType != benchEntityTypes[name] {
 					t.Fatalf("sample for %s parses to %+v, %v", status, ev, err)
 				}
@@ -259,7 +227,7 @@ func TestBenchUnexpectedAnswers(t *testing.T) {
 			}
 			return 0
 		}, codes: map[string]int{"200": 19, "503": 1}, fails: true},
-		{name: "no receiver", url: closed.URL, codes: map[string]int{codeError: 20}, fails: true},
+		{name: "no receiver", url: closed.URL, codes: map[string]int{loadgen.CodeError: 20}, fails: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -273,7 +241,7 @@ func TestBenchUnexpectedAnswers(t *testing.T) {
 			var out bytes.Buffer
 			err := bench(context.Background(), &out, sendConfig(t, nil), &fakeTemporal{}, o)
 			text := out.String()
-			if !strings.Contains(text, "outcomes   "+benchResult{codes: tt.codes}.outcomes()+"\n") {
+			if !strings.Contains(text, "outcomes   "+loadgen.Stats{Codes: tt.codes}.Outcomes()+"\n") {
 				t.Errorf("report does not count %v:\n%s", tt.codes, text)
 			}
 			if !tt.fails {
@@ -372,75 +340,6 @@ func TestBenchJSON(t *testing.T) {
 	}
 	if rep["mode"] != "unique" || rep["provider"] != "fenix" || rep["requests"] != 30.0 || tc.calls.Load() != 30 {
 		t.Errorf("report %v after %d baseline calls, want unique fenix 30 and 30 calls", rep, tc.calls.Load())
-	}
-}
-
-// handledText is an exposition of the handled counter as the OTel
-// exporter writes the SDK's counters (a gauge without UseMonotonicCounters),
-// beside other metrics and other providers.
-const handledText = `# HELP hookflow_transitions_applied_total 
-# TYPE hookflow_transitions_applied_total gauge
-hookflow_transitions_applied_total{otel_scope_name="hookflow",provider="fenix",status="DELIVERED"} 40
-# HELP hookflow_events_handled_total 
-# TYPE hookflow_events_handled_total gauge
-hookflow_events_handled_total{namespace="default",otel_scope_name="hookflow",otel_scope_schema_url="",otel_scope_version="",outcome="applied",provider="fenix",workflow_type="Entity"} 7
-hookflow_events_handled_total{namespace="default",otel_scope_name="hookflow",outcome="stale",provider="fenix",workflow_type="Entity"} 2
-hookflow_events_handled_total{namespace="default",otel_scope_name="hookflow",outcome="applied",provider="phoenix",workflow_type="Entity"} 100
-hookflow_events_handled_total{note="a \"quoted\", provider=\"fenix\" value",outcome="error",provider="up42"} 1000
-hookflow_events_handled{outcome="duplicate",provider="fenix"} 1e1
-temporal_hookflow_events_handled_total{outcome="error",provider="fenix"} 3 1700000000000
-hookflow_events_handled_seconds_bucket{le="+Inf",provider="fenix"} 999
-`
-
-func TestParseHandled(t *testing.T) {
-	tests := []struct {
-		name, text, provider string
-		want                 float64
-		found                bool
-	}{
-		{"every fenix series, whatever the prefix or suffix", handledText, "fenix", 7 + 2 + 10 + 3, true},
-		{"escaped label values", handledText, "up42", 1000, true},
-		{"other provider", handledText, "phoenix", 100, true},
-		{"no series for the provider", handledText, "phantom", 0, false},
-		{"no counter at all", "# TYPE go_goroutines gauge\ngo_goroutines 12\n", "fenix", 0, false},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got, found, err := parseHandled(strings.NewReader(tt.text), tt.provider)
-			if err != nil || got != tt.want || found != tt.found {
-				t.Errorf("parseHandled = %v, %v, %v; want %v, %v", got, found, err, tt.want, tt.found)
-			}
-		})
-	}
-	if _, _, err := parseHandled(strings.NewReader(`hookflow_events_handled_total{provider="fenix} 3`+"\n"), "fenix"); err == nil {
-		t.Error("unterminated label value: no error")
-	}
-}
-
-func TestParseSample(t *testing.T) {
-	tests := []struct {
-		line   string
-		name   string
-		labels map[string]string
-		value  float64
-	}{
-		{`up 1`, "up", map[string]string{}, 1},
-		{`m{} 2.5 1700000000000`, "m", map[string]string{}, 2.5},
-		{`m{a="x",b=""} 3`, "m", map[string]string{"a": "x", "b": ""}, 3},
-		{`m{path="C:\\dir",q="say \"hi\", provider=\"x\"",nl="a\nb"} 4`, "m",
-			map[string]string{"path": `C:\dir`, "q": `say "hi", provider="x"`, "nl": "a\nb"}, 4},
-		{`m{a="1",} +Inf`, "m", map[string]string{"a": "1"}, math.Inf(1)},
-	}
-	for _, tt := range tests {
-		name, labels, value, err := parseSample(tt.line)
-		if err != nil || name != tt.name || !reflect.DeepEqual(labels, tt.labels) || value != tt.value {
-			t.Errorf("parseSample(%s) = %s %v %v %v, want %s %v %v", tt.line, name, labels, value, err, tt.name, tt.labels, tt.value)
-		}
-	}
-	for _, line := range []string{`m`, `m{a="1"`, `m{a="1"} x`, `{a="1"} 1`, `m{a} 1`} {
-		if _, _, _, err := parseSample(line); err == nil {
-			t.Errorf("parseSample(%s): no error", line)
-		}
 	}
 }
 
@@ -548,7 +447,7 @@ func TestBenchPhoenixSandbox(t *testing.T) {
 			sent := map[string][]string{}
 			mux := http.NewServeMux()
 			if withSandbox {
-				mux.HandleFunc("PATCH "+sandboxPrefix+"/orders", func(w http.ResponseWriter, r *http.Request) {
+				mux.HandleFunc("PATCH "+devtools.SandboxPrefix+"/orders", func(w http.ResponseWriter, r *http.Request) {
 					var in map[string]string
 					_ = json.NewDecoder(r.Body).Decode(&in)
 					mu.Lock()

@@ -13,6 +13,7 @@ import (
 	"go.temporal.io/sdk/converter"
 
 	"github.com/hookflow/hookflow/config"
+	"github.com/hookflow/hookflow/inspect"
 	"github.com/hookflow/hookflow/internal/testenv"
 	"github.com/hookflow/hookflow/workflows"
 )
@@ -146,7 +147,7 @@ func TestConfiguredProviderLifecycle(t *testing.T) {
 		t.Fatalf("terminal: %s after %d transitions, want delivered after 3 (%+v)", st.Status, st.Sequence, st.Transitions)
 	}
 
-	rep, err := describeEntity(context.Background(), s.tc, s.cfg, wfID, liveQueryWait)
+	rep, err := inspect.Describe(context.Background(), s.tc, s.cfg, wfID, inspect.LiveQueryWait)
 	if err != nil {
 		t.Fatal(err)
 	}

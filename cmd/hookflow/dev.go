@@ -20,8 +20,10 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/hookflow/hookflow/config"
+	"github.com/hookflow/hookflow/devtools"
 	"github.com/hookflow/hookflow/internal/devstack"
 	"github.com/hookflow/hookflow/metrics"
+	"github.com/hookflow/hookflow/ops"
 )
 
 // devOptions are where hookflow dev keeps its children's data and where
@@ -79,11 +81,11 @@ func runDev(ctx context.Context, out io.Writer, cfg *config.Config, opts devOpti
 		return err
 	}
 	if sandbox {
-		cfg.PhoenixAPIURL = base + sandboxPrefix
+		cfg.PhoenixAPIURL = base + devtools.SandboxPrefix
 	}
-	var sink *logSink
+	var sink *devtools.LogSink
 	if opts.forwardToLog {
-		if sink, err = newLogSink(out, cfg, base); err != nil {
+		if sink, err = devtools.NewLogSink(out, cfg, base); err != nil {
 			return err
 		}
 	}
@@ -107,7 +109,7 @@ func runDev(ctx context.Context, out io.Writer, cfg *config.Config, opts devOpti
 		return err
 	}
 	stops = append(stops, stopTemporal)
-	if _, err := registerSearchAttributes(ctx, tc, cfg.TemporalNamespace); err != nil {
+	if _, err := ops.RegisterSearchAttributes(ctx, tc, cfg.TemporalNamespace); err != nil {
 		return err
 	}
 
@@ -136,10 +138,10 @@ func runDev(ctx context.Context, out io.Writer, cfg *config.Config, opts devOpti
 
 	app := newReceiverApp(cfg, tc, rdb, log, m)
 	if sink != nil {
-		app.Post(logSinkPath, sink.handle)
+		app.Post(devtools.LogSinkPath, sink.Handle)
 	}
 	if sandbox {
-		mountPhoenixSandbox(app)
+		devtools.MountPhoenixSandbox(app)
 	}
 
 	fmt.Fprintf(out, "\nhookflow dev is up\n")
@@ -151,7 +153,7 @@ func runDev(ctx context.Context, out io.Writer, cfg *config.Config, opts devOpti
 	fmt.Fprintf(out, "  Redis         %s%s\n", redactURL(cfg.RedisURL), startedBy(redisServer))
 	fmt.Fprintf(out, "  operations    %s/metrics  %s/readyz  %s/healthz\n", opsBase, opsBase, opsBase)
 	if sink != nil {
-		fmt.Fprintf(out, "  FORWARD       applied transitions are delivered, signed, to %s%s and printed here\n", base, logSinkPath)
+		fmt.Fprintf(out, "  FORWARD       applied transitions are delivered, signed, to %s%s and printed here\n", base, devtools.LogSinkPath)
 	}
 	if sandbox {
 		fmt.Fprintf(out, "  SANDBOX       Phoenix orders API is the in-process sandbox at %s (set PHOENIX_API_URL to use a real one)\n", cfg.PhoenixAPIURL)

@@ -22,7 +22,7 @@ func newEventsCmd(a *app) *cobra.Command {
 			// The events are as of the note's time when the workflow did not
 			// answer. --json keeps printing the bare list scripts expect, so
 			// its note goes to stderr.
-			note := fallbackNote(rep)
+			note := rep.Note()
 			if asJSON {
 				if note != "" {
 					fmt.Fprintln(cmd.ErrOrStderr(), "note: "+note)

@@ -24,6 +24,7 @@ import (
 	"github.com/hookflow/hookflow/config"
 	"github.com/hookflow/hookflow/internal/testenv"
 	"github.com/hookflow/hookflow/metrics"
+	"github.com/hookflow/hookflow/ops"
 	"github.com/hookflow/hookflow/workflows"
 )
 
@@ -173,7 +174,7 @@ func newStack(t *testing.T, env map[string]string) *stack {
 	t.Cleanup(s.tc.Close)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	if _, err := registerSearchAttributes(ctx, s.tc, cfg.TemporalNamespace); err != nil {
+	if _, err := ops.RegisterSearchAttributes(ctx, s.tc, cfg.TemporalNamespace); err != nil {
 		t.Fatal(err)
 	}
 	if s.rdb, err = newRedis(cfg); err != nil {

@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net"
 	"sync"
-	"time"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/adaptor"
@@ -15,22 +14,13 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/hookflow/hookflow/metrics"
-)
-
-// The words /readyz answers with, for each dependency and overall. A
-// dependency's word says what its state does to the process: without
-// Temporal nothing can be accepted (down); without Redis events are still
-// accepted, deduplicated by the workflows alone (degraded).
-const (
-	readyOK       = "ok"
-	readyDegraded = "degraded"
-	readyDown     = "down"
+	"github.com/hookflow/hookflow/ops"
 )
 
 // mountHealthz adds /healthz (the process is up), the one operations
 // endpoint the public webhook port keeps, for load balancers.
 func mountHealthz(app *fiber.App) {
-	app.Get("/healthz", func(c *fiber.Ctx) error { return c.JSON(fiber.Map{"status": readyOK}) })
+	app.Get("/healthz", func(c *fiber.Ctx) error { return c.JSON(fiber.Map{"status": ops.Ready}) })
 }
 
 // newOpsApp returns the operators' app, served on HOOKFLOW_METRICS_ADDR
@@ -42,69 +32,12 @@ func newOpsApp(log *slog.Logger, m *metrics.Metrics, tc client.Client, rdb redis
 		app.Get("/metrics", adaptor.HTTPHandler(m.Handler()))
 	}
 	mountHealthz(app)
-	r := &readiness{tc: tc, rdb: rdb, log: log, last: map[string]string{}}
+	r := &ops.Readiness{Temporal: tc, Redis: rdb, Log: log}
 	app.Get("/readyz", func(c *fiber.Ctx) error {
-		code, body := r.check(c.UserContext())
+		code, body := r.Check(c.UserContext())
 		return c.Status(code).JSON(body)
 	})
 	return app
-}
-
-// readiness checks the process's dependencies for /readyz. Its answers hold
-// only the words above: raw errors can name hosts and echo server messages,
-// so they go to the log, once per change of a dependency's state rather
-// than on every probe.
-type readiness struct {
-	tc  client.Client
-	rdb redis.UniversalClient // nil: no Redis in this process
-	log *slog.Logger
-
-	mu   sync.Mutex
-	last map[string]string // dependency -> its word at the previous check
-}
-
-// check answers 200 while Temporal answers (status ok, or degraded without
-// Redis) and 503 when it does not (status down).
-func (r *readiness) check(ctx context.Context) (int, map[string]string) {
-	body := map[string]string{"status": readyOK}
-	tctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-	defer cancel()
-	_, err := r.tc.CheckHealth(tctx, &client.CheckHealthRequest{})
-	body["temporal"] = r.record("temporal", readyDown, err)
-	if r.rdb != nil {
-		rctx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
-		defer cancel()
-		body["redis"] = r.record("redis", readyDegraded, r.rdb.Ping(rctx).Err())
-	}
-	for _, dep := range []string{"redis", "temporal"} { // the worse word wins
-		if w := body[dep]; w != "" && w != readyOK {
-			body["status"] = w
-		}
-	}
-	if body["status"] == readyDown {
-		return fiber.StatusServiceUnavailable, body
-	}
-	return fiber.StatusOK, body
-}
-
-// record returns dep's word, ok or failed, and logs when it changes.
-func (r *readiness) record(dep, failed string, err error) string {
-	word := readyOK
-	if err != nil {
-		word = failed
-	}
-	r.mu.Lock()
-	prev, seen := r.last[dep]
-	r.last[dep] = word
-	r.mu.Unlock()
-	switch {
-	case word == prev:
-	case err != nil:
-		r.log.Warn("readiness: dependency failing", "dependency", dep, "readyz", word, "error", err.Error())
-	case seen:
-		r.log.Info("readiness: dependency answers again", "dependency", dep)
-	}
-	return word
 }
 
 // listener is one Fiber app and the address it serves on; name says which

@@ -8,15 +8,13 @@ import (
 	"io"
 	"os"
 	"strings"
-	"time"
 
 	"github.com/mattn/go-isatty"
 	"github.com/spf13/cobra"
-	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 
 	"github.com/hookflow/hookflow/config"
-	"github.com/hookflow/hookflow/event"
+	"github.com/hookflow/hookflow/operate"
 	"github.com/hookflow/hookflow/workflows"
 )
 
@@ -83,7 +81,7 @@ func reprocess(ctx context.Context, in io.Reader, out io.Writer, tc client.Clien
 // so a closed entity gets a new run), rate-limited, with progress and a
 // summary.
 func signalEntities(ctx context.Context, in io.Reader, out io.Writer, tc client.Client, cfg *config.Config, args []string, o reprocessOptions, sig entitySignal) error {
-	targets, err := reprocessTargets(ctx, tc, cfg.TemporalNamespace, args, o)
+	targets, err := operate.Targets(ctx, tc, cfg.TemporalNamespace, operate.Selection{IDs: args, Provider: o.provider, Entity: o.entity, Query: o.query})
 	if err != nil {
 		return err
 	}
@@ -106,116 +104,21 @@ func signalEntities(ctx context.Context, in io.Reader, out io.Writer, tc client.
 	if o.rate <= 0 {
 		return errors.New("--rate must be positive")
 	}
-	tick := time.NewTicker(time.Duration(float64(time.Second) / o.rate))
-	defer tick.Stop()
 	bar := newProgress(out, len(targets))
-	requestID := sig.name + "-" + time.Now().UTC().Format("20060102T150405Z") + "-" + randomHex(3)
-	failed := map[string]string{}
-	var failedOrder []string
-	for i, id := range targets {
-		if i > 0 {
-			select {
-			case <-ctx.Done():
-				return ctx.Err()
-			case <-tick.C:
-			}
-		}
-		if err := signalEntity(ctx, tc, cfg, id, sig.name, sig.payload(requestID)); err != nil {
-			failed[id] = err.Error()
-			failedOrder = append(failedOrder, id)
-		}
-		bar.step(i + 1)
+	sender := operate.Sender{Starter: newStarter(cfg, tc), Providers: cfg.Providers, Rate: o.rate}
+	requestID, failed, err := sender.Send(ctx, targets, operate.Signal{Name: sig.name, Payload: sig.payload}, bar.step)
+	if err != nil {
+		return err
 	}
 	bar.done()
 	fmt.Fprintf(out, "%s %d, failed %d (request %s)\n", sig.done, len(targets)-len(failed), len(failed), requestID)
-	for _, id := range failedOrder {
-		fmt.Fprintf(out, "  %s: %s\n", id, failed[id])
+	for _, f := range failed {
+		fmt.Fprintf(out, "  %s: %s\n", f.WorkflowID, f.Err)
 	}
 	if len(failed) > 0 {
 		return fmt.Errorf("%d of %d %s signal(s) failed", len(failed), len(targets), sig.name)
 	}
 	return nil
-}
-
-// signalEntity signals one entity workflow, starting a new run if it closed.
-func signalEntity(ctx context.Context, tc client.Client, cfg *config.Config, workflowID, signal string, payload any) error {
-	// Configured providers count: their names may hold hyphens, and the
-	// new run needs their table.
-	provider, entityType, entityID, ok := cfg.Providers.ParseWorkflowID(workflowID)
-	if !ok {
-		if _, _, _, form := event.ParseWorkflowID(workflowID); form {
-			return fmt.Errorf("hookflow has no provider entities of the kind %s names", workflowID)
-		}
-		return fmt.Errorf("not an entity workflow ID (want provider-type:id)")
-	}
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	_, err := newStarter(cfg, tc).Signal(ctx, provider, entityType, entityID, signal, payload)
-	return err
-}
-
-// reprocessTargets resolves the arguments and flags to distinct workflow IDs,
-// in the order given or found.
-func reprocessTargets(ctx context.Context, tc client.Client, namespace string, args []string, o reprocessOptions) ([]string, error) {
-	ways := 0
-	for _, used := range []bool{len(args) > 0, o.provider != "" || o.entity != "", o.query != ""} {
-		if used {
-			ways++
-		}
-	}
-	if ways != 1 {
-		return nil, errors.New("give workflow IDs, or --provider with --entity, or --query (exactly one of them)")
-	}
-	switch {
-	case len(args) > 0:
-		return distinct(args), nil
-	case o.query != "":
-		return listWorkflowIDs(ctx, tc, namespace, o.query)
-	}
-	if o.provider == "" || o.entity == "" {
-		return nil, errors.New("--provider and --entity go together")
-	}
-	ids, err := listWorkflowIDs(ctx, tc, namespace, fmt.Sprintf("WebhookProvider = %q AND EntityID = %q", o.provider, o.entity))
-	if err != nil {
-		return nil, err
-	}
-	if len(ids) == 0 {
-		return nil, fmt.Errorf("no %s workflow has entity ID %q", o.provider, o.entity)
-	}
-	return ids, nil
-}
-
-// listWorkflowIDs pages through a visibility query; runs of one workflow
-// count once.
-func listWorkflowIDs(ctx context.Context, tc client.Client, namespace, query string) ([]string, error) {
-	var ids []string
-	var token []byte
-	for {
-		resp, err := tc.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{
-			Namespace: namespace, Query: query, PageSize: 1000, NextPageToken: token,
-		})
-		if err != nil {
-			return nil, fmt.Errorf("visibility query %s: %w", query, err)
-		}
-		for _, ex := range resp.GetExecutions() {
-			ids = append(ids, ex.GetExecution().GetWorkflowId())
-		}
-		if token = resp.GetNextPageToken(); len(token) == 0 {
-			return distinct(ids), nil
-		}
-	}
-}
-
-func distinct(ids []string) []string {
-	seen := map[string]bool{}
-	out := make([]string, 0, len(ids))
-	for _, id := range ids {
-		if !seen[id] {
-			seen[id] = true
-			out = append(out, id)
-		}
-	}
-	return out
 }
 
 // confirm asks before a bulk run; without a terminal to ask, --yes is needed.

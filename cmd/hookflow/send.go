@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -17,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/hookflow/hookflow/config"
+	"github.com/hookflow/hookflow/devtools"
 	"github.com/hookflow/hookflow/providers"
 )
 
@@ -73,7 +73,7 @@ workflow's API lookup agrees.`,
 			if err != nil {
 				return err
 			}
-			p, err := providerNamed(cfg, args[0])
+			p, err := cfg.Providers.Lookup(args[0])
 			if err != nil {
 				return err
 			}
@@ -90,15 +90,6 @@ workflow's API lookup agrees.`,
 	f.StringVar(&o.topic, "topic", providers.FenixTrackingUpdated, "fenix: X-Fenix-Topic")
 	f.StringVar(&o.webhookID, "webhook-id", "", "fenix: X-Fenix-Webhook-Id, the subscription's ID (default: a new random one)")
 	return cmd
-}
-
-// providerNamed is the configured provider called name.
-func providerNamed(cfg *config.Config, name string) (providers.Provider, error) {
-	p, ok := cfg.Providers.Get(name)
-	if !ok {
-		return providers.Provider{}, fmt.Errorf("unknown provider %q (one of %s)", name, strings.Join(cfg.Providers.Names(), ", "))
-	}
-	return p, nil
 }
 
 // receiverURL is url, or the local receiver on HOOKFLOW_HTTP_ADDR's port.
@@ -141,7 +132,7 @@ func send(ctx context.Context, out io.Writer, cfg *config.Config, p providers.Pr
 	} else {
 		body = p.Sample.Body(o.delivery())
 		if p.Sample.Sandbox != "" {
-			if err := setSandboxStatus(ctx, hc, base+sandboxPrefix+p.Sample.Sandbox+o.entity, o.status); err != nil {
+			if err := devtools.SetSandboxStatus(ctx, hc, base+devtools.SandboxPrefix+p.Sample.Sandbox+o.entity, o.status); err != nil {
 				return err
 			}
 		}
@@ -151,7 +142,7 @@ func send(ctx context.Context, out io.Writer, cfg *config.Config, p providers.Pr
 	if err != nil {
 		return fmt.Errorf("build request: %w", err)
 	}
-	setHeaders(req, p.Sample.Headers(o.delivery(), body, secret, cfg.Setting))
+	providers.SetHeaders(req, p.Sample.Headers(o.delivery(), body, secret, cfg.Setting))
 	resp, err := hc.Do(req)
 	if err != nil {
 		return fmt.Errorf("post %s: %w", base+route, err)
@@ -163,41 +154,6 @@ func send(ctx context.Context, out io.Writer, cfg *config.Config, p providers.Pr
 		return fmt.Errorf("receiver answered %s", resp.Status)
 	}
 	return nil
-}
-
-// setHeaders sets the provider's headers in the provider's spelling
-// (X-Fenix-API-Version) rather than Go's canonical form, so the request is
-// the provider's to the byte.
-func setHeaders(req *http.Request, headers map[string]string) {
-	req.Header.Set("Content-Type", jsonType)
-	for k, v := range headers {
-		req.Header.Del(k)
-		req.Header[k] = []string{v}
-	}
-}
-
-// setSandboxStatus sets the sandbox order's status; a server without the
-// sandbox (not hookflow dev) answers 404 or 405 and is left alone.
-func setSandboxStatus(ctx context.Context, hc *http.Client, url, status string) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPut, url, bytes.NewReader(mustJSON(map[string]string{"status": status})))
-	if err != nil {
-		return fmt.Errorf("build sandbox request: %w", err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := hc.Do(req)
-	if err != nil {
-		return fmt.Errorf("reach receiver at %s: %w", url, err)
-	}
-	resp.Body.Close()
-	return nil
-}
-
-func mustJSON(v any) []byte {
-	b, err := json.Marshal(v)
-	if err != nil {
-		panic(err) // only maps of strings, numbers and maps are marshalled here
-	}
-	return b
 }
 
 func randomHex(n int) string {

@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/hookflow/hookflow/metrics"
+	"github.com/hookflow/hookflow/ops"
 )
 
 func newServeCmd(a *app) *cobra.Command {
@@ -27,8 +28,8 @@ func newServeCmd(a *app) *cobra.Command {
 			defer tc.Close()
 			ctx, stop := context.WithCancelCause(cmd.Context())
 			defer stop(nil)
-			if err := checkSearchAttributes(ctx, tc, cfg.TemporalNamespace); err != nil {
-				if !errors.Is(err, errTemporalUnreachable) {
+			if err := ops.CheckSearchAttributes(ctx, tc, cfg.TemporalNamespace); err != nil {
+				if !errors.Is(err, ops.ErrTemporalUnreachable) {
 					return err
 				}
 				// Receivers start while Temporal is away and answer 503, so
@@ -37,7 +38,7 @@ func newServeCmd(a *app) *cobra.Command {
 				log.Warn("temporal does not answer: receivers answer 503 until it does; search attributes will be checked then",
 					"temporal", cfg.TemporalAddress, "error", err.Error())
 				go func() {
-					if err := awaitSearchAttributes(ctx, tc, cfg.TemporalNamespace); err != nil {
+					if err := ops.AwaitSearchAttributes(ctx, tc, cfg.TemporalNamespace); err != nil {
 						stop(err)
 					}
 				}()

@@ -1,20 +1,11 @@
 package main
 
 import (
-	"context"
-	"errors"
 	"fmt"
 	"strings"
-	"time"
 
+	"github.com/hookflow/hookflow/ops"
 	"github.com/spf13/cobra"
-	"go.temporal.io/api/enums/v1"
-	"go.temporal.io/api/operatorservice/v1"
-	"go.temporal.io/api/serviceerror"
-	"go.temporal.io/api/workflowservice/v1"
-	"go.temporal.io/sdk/client"
-
-	"github.com/hookflow/hookflow/workflows"
 )
 
 func newSetupCmd(a *app) *cobra.Command {
@@ -28,7 +19,7 @@ func newSetupCmd(a *app) *cobra.Command {
 				return err
 			}
 			defer tc.Close()
-			added, err := registerSearchAttributes(cmd.Context(), tc, cfg.TemporalNamespace)
+			added, err := ops.RegisterSearchAttributes(cmd.Context(), tc, cfg.TemporalNamespace)
 			if err != nil {
 				return err
 			}
@@ -39,137 +30,5 @@ func newSetupCmd(a *app) *cobra.Command {
 			}
 			return nil
 		},
-	}
-}
-
-// registerSearchAttributes adds the search attributes hookflow needs that the
-// namespace lacks, waits until visibility queries accept them (registration
-// takes effect asynchronously), and returns the names it added.
-func registerSearchAttributes(ctx context.Context, tc client.Client, namespace string) ([]string, error) {
-	existing, err := tc.OperatorService().ListSearchAttributes(ctx, &operatorservice.ListSearchAttributesRequest{Namespace: namespace})
-	if err != nil {
-		return nil, fmt.Errorf("list search attributes of namespace %s: %w", namespace, err)
-	}
-	missing := map[string]enums.IndexedValueType{}
-	var added []string
-	for _, key := range workflows.SearchAttributes() {
-		if _, ok := existing.GetCustomAttributes()[key.GetName()]; ok {
-			continue
-		}
-		missing[key.GetName()] = key.GetValueType()
-		added = append(added, key.GetName())
-	}
-	if len(missing) > 0 {
-		_, err := tc.OperatorService().AddSearchAttributes(ctx, &operatorservice.AddSearchAttributesRequest{
-			Namespace: namespace, SearchAttributes: missing,
-		})
-		if err != nil {
-			return nil, fmt.Errorf("add search attributes %s to namespace %s: %w", strings.Join(added, ", "), namespace, err)
-		}
-	}
-	return added, waitSearchAttributes(ctx, tc, namespace)
-}
-
-// waitSearchAttributes polls a visibility query naming every attribute until
-// the server accepts it.
-func waitSearchAttributes(ctx context.Context, tc client.Client, namespace string) error {
-	var terms []string
-	for _, key := range workflows.SearchAttributes() {
-		if key.GetValueType() == enums.INDEXED_VALUE_TYPE_BOOL {
-			terms = append(terms, key.GetName()+" = false")
-		} else {
-			terms = append(terms, key.GetName()+` = "x"`)
-		}
-	}
-	query := strings.Join(terms, " AND ")
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		_, err := tc.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Namespace: namespace, Query: query, PageSize: 1})
-		if err == nil {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("search attributes not usable after 30s: %w", err)
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(200 * time.Millisecond):
-		}
-	}
-}
-
-// errTemporalUnreachable is returned by checkSearchAttributes when Temporal
-// does not answer, so the caller can choose to start without the check.
-var errTemporalUnreachable = errors.New("temporal does not answer")
-
-// missingAttributesError says which of hookflow's search attributes a
-// namespace lacks; `hookflow setup` adds them.
-type missingAttributesError struct {
-	namespace string
-	names     []string
-}
-
-func (e *missingAttributesError) Error() string {
-	what := "search attribute " + e.names[0] + " is"
-	if len(e.names) > 1 {
-		what = "search attributes " + strings.Join(e.names, ", ") + " are"
-	}
-	return fmt.Sprintf("%s not registered in namespace %s; run `hookflow setup` first", what, e.namespace)
-}
-
-// checkSearchAttributes makes sure the namespace has every search attribute
-// the workflows set, with its type: without them each workflow task that
-// sets one fails, over and over, and receivers keep accepting events that
-// are never processed. It returns a *missingAttributesError naming the
-// missing ones, or an error wrapping errTemporalUnreachable.
-func checkSearchAttributes(ctx context.Context, tc client.Client, namespace string) error {
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	resp, err := tc.OperatorService().ListSearchAttributes(ctx, &operatorservice.ListSearchAttributesRequest{Namespace: namespace})
-	if err != nil {
-		var unavailable *serviceerror.Unavailable
-		var deadline *serviceerror.DeadlineExceeded
-		if errors.As(err, &unavailable) || errors.As(err, &deadline) || errors.Is(err, context.DeadlineExceeded) {
-			return fmt.Errorf("%w: %w", errTemporalUnreachable, err)
-		}
-		return fmt.Errorf("check search attributes of namespace %s: %w", namespace, err)
-	}
-	var missing []string
-	for _, key := range workflows.SearchAttributes() {
-		got, ok := resp.GetCustomAttributes()[key.GetName()]
-		if !ok {
-			missing = append(missing, key.GetName())
-			continue
-		}
-		if got != key.GetValueType() {
-			return fmt.Errorf("search attribute %s in namespace %s has type %s, hookflow needs %s", key.GetName(), namespace, got, key.GetValueType())
-		}
-	}
-	if len(missing) > 0 {
-		return &missingAttributesError{namespace: namespace, names: missing}
-	}
-	return nil
-}
-
-// awaitSearchAttributes checks the search attributes once Temporal answers,
-// for a process that started while it did not; it returns nil when ctx ends
-// first.
-func awaitSearchAttributes(ctx context.Context, tc client.Client, namespace string) error {
-	wait := time.Second
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-time.After(wait):
-		}
-		err := checkSearchAttributes(ctx, tc, namespace)
-		if !errors.Is(err, errTemporalUnreachable) {
-			if ctx.Err() != nil {
-				return nil
-			}
-			return err
-		}
-		wait = min(2*wait, 15*time.Second)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/hookflow/hookflow/event"
+	"github.com/hookflow/hookflow/inspect"
 	"github.com/hookflow/hookflow/workflows"
 )
 
@@ -33,12 +34,12 @@ func runOperatorCmd(t *testing.T, newCmd func(*app) *cobra.Command, args ...stri
 }
 
 // statusJSON runs `hookflow status --json` and reports how long it took.
-func statusJSON(t *testing.T, workflowID string) (entityReport, time.Duration) {
+func statusJSON(t *testing.T, workflowID string) (inspect.Report, time.Duration) {
 	t.Helper()
 	start := time.Now()
 	out, _ := runOperatorCmd(t, newStatusCmd, "--json", workflowID)
 	took := time.Since(start)
-	var rep entityReport
+	var rep inspect.Report
 	if err := json.Unmarshal([]byte(out), &rep); err != nil {
 		t.Fatalf("status --json: %v\n%s", err, out)
 	}
@@ -60,7 +61,7 @@ func TestStatusWithoutWorker(t *testing.T) {
 	const wfID = "phoenix-order:status-1"
 	// promptly bounds a report that falls back: the live query's wait, and
 	// the describe and dial around it.
-	const promptly = liveQueryWait + 5*time.Second
+	const promptly = inspect.LiveQueryWait + 5*time.Second
 
 	s.api.set("status-1", "pending")
 	body, headers := phoenixEvent(secret, "evt-status-1", "status-1", "pending")
@@ -89,7 +90,7 @@ func TestStatusWithoutWorker(t *testing.T) {
 
 	t.Run("with a worker the state is live", func(t *testing.T) {
 		rep, _ := statusJSON(t, wfID)
-		if rep.Source != sourceLive || !rep.PublishedAt.IsZero() || rep.LiveQuery != "" {
+		if rep.Source != inspect.SourceLive || !rep.PublishedAt.IsZero() || rep.LiveQuery != "" {
 			t.Errorf("source %q, publishedAt %v, liveQuery %q; want live, none, none", rep.Source, rep.PublishedAt, rep.LiveQuery)
 		}
 		checkTransitions(t, rep.State.Transitions)
@@ -102,7 +103,7 @@ func TestStatusWithoutWorker(t *testing.T) {
 		if took > promptly {
 			t.Errorf("status took %s, want at most %s", took, promptly)
 		}
-		if rep.Source != sourcePublished || rep.PublishedAt.IsZero() || !strings.Contains(rep.LiveQuery, "did not answer within 2s") {
+		if rep.Source != inspect.SourcePublished || rep.PublishedAt.IsZero() || !strings.Contains(rep.LiveQuery, "did not answer within 2s") {
 			t.Errorf("source %q, publishedAt %v, liveQuery %q; want published, the snapshot's time, not answered", rep.Source, rep.PublishedAt, rep.LiveQuery)
 		}
 		st := rep.State
@@ -153,7 +154,7 @@ func TestStatusWithoutWorker(t *testing.T) {
 			t.Errorf("status took %s, want at most %s", took, promptly)
 		}
 		st := rep.State
-		if rep.Source != sourcePublished || !rep.PublishedAt.IsZero() || st.Provider != "phoenix" || st.EntityType != "order" ||
+		if rep.Source != inspect.SourcePublished || !rep.PublishedAt.IsZero() || st.Provider != "phoenix" || st.EntityType != "order" ||
 			st.EntityID != "status-new" || st.Status != "" || st.Sequence != 0 || len(st.Transitions) != 0 {
 			t.Errorf("source %q, publishedAt %v, state %+v; want published, no snapshot, phoenix order status-new with no status", rep.Source, rep.PublishedAt, st)
 		}
@@ -171,7 +172,7 @@ func TestStatusWithoutWorker(t *testing.T) {
 		if took > promptly {
 			t.Errorf("status took %s, want at most %s", took, promptly)
 		}
-		if rep.RunStatus != "Terminated" || rep.Source != sourcePublished || !strings.Contains(rep.LiveQuery, "did not answer") || rep.State.Status != "fulfilled" || rep.State.Sequence != 2 {
+		if rep.RunStatus != "Terminated" || rep.Source != inspect.SourcePublished || !strings.Contains(rep.LiveQuery, "did not answer") || rep.State.Status != "fulfilled" || rep.State.Sequence != 2 {
 			t.Errorf("run %s, source %q (%s), state %+v; want Terminated, published, fulfilled after 2 transitions", rep.RunStatus, rep.Source, rep.LiveQuery, rep.State)
 		}
 		checkTransitions(t, rep.State.Transitions)

@@ -16,6 +16,7 @@ import (
 
 	"github.com/hookflow/hookflow/activities"
 	"github.com/hookflow/hookflow/config"
+	"github.com/hookflow/hookflow/dedup"
 	"github.com/hookflow/hookflow/metrics"
 	"github.com/hookflow/hookflow/providers"
 	"github.com/hookflow/hookflow/receivers"
@@ -160,12 +161,12 @@ func enabledProviders(cfg *config.Config) []providers.Provider {
 // newReceiverApp wires the receivers' Fiber app and logs which providers
 // are enabled.
 func newReceiverApp(cfg *config.Config, tc client.Client, rdb redis.UniversalClient, log *slog.Logger, m *metrics.Metrics) *fiber.App {
-	var dedup receivers.Dedup
+	var store receivers.Dedup
 	if rdb != nil {
 		// While Redis fails, one delivery a second tries it; the others
 		// skip it rather than each wait out its timeouts.
-		dedup = &receivers.Breaker{
-			Dedup:    &receivers.Redis{Client: rdb, Prefix: "hookflow:dedup:", PendingTTL: cfg.PendingTTL, DoneTTL: cfg.DedupTTL},
+		store = &dedup.Breaker{
+			Store:    &dedup.Redis{Client: rdb, Prefix: "hookflow:dedup:", PendingTTL: cfg.PendingTTL, DoneTTL: cfg.DedupTTL},
 			Cooldown: time.Second,
 		}
 	}
@@ -177,7 +178,7 @@ func newReceiverApp(cfg *config.Config, tc client.Client, rdb redis.UniversalCli
 	r := receivers.New(receivers.Options{
 		Metrics:      counts,
 		Start:        &st,
-		Dedup:        dedup,
+		Dedup:        store,
 		Log:          log,
 		MaxBodyBytes: cfg.MaxBodyBytes,
 		MaxInFlight:  cfg.MaxInFlight,

@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/hookflow/hookflow/metrics"
+	"github.com/hookflow/hookflow/ops"
 )
 
 func newWorkerCmd(a *app) *cobra.Command {
@@ -27,8 +28,8 @@ func newWorkerCmd(a *app) *cobra.Command {
 			defer tc.Close()
 			// Unlike the receivers, a worker cannot start without Temporal
 			// (the SDK refuses), so an unreachable Temporal stops it here too.
-			if err := checkSearchAttributes(cmd.Context(), tc, cfg.TemporalNamespace); err != nil {
-				if errors.Is(err, errTemporalUnreachable) {
+			if err := ops.CheckSearchAttributes(cmd.Context(), tc, cfg.TemporalNamespace); err != nil {
+				if errors.Is(err, ops.ErrTemporalUnreachable) {
 					return fmt.Errorf("TEMPORAL_ADDRESS %s: %w", cfg.TemporalAddress, err)
 				}
 				return err

@@ -1,4 +1,4 @@
-package main
+package devtools
 
 import (
 	"crypto/rand"
@@ -16,22 +16,22 @@ import (
 	"github.com/hookflow/hookflow/event"
 )
 
-// logSinkPath is where `hookflow dev --forward-to-log` receives deliveries.
-const logSinkPath = "/dev/forward-sink"
+// LogSinkPath is where `hookflow dev --forward-to-log` receives deliveries.
+const LogSinkPath = "/dev/forward-sink"
 
-// logSink is `hookflow dev --forward-to-log`'s stand-in for the user's
+// LogSink is `hookflow dev --forward-to-log`'s stand-in for the user's
 // system: it verifies each delivery as a receiver should (Standard Webhooks
 // signature and timestamp) and prints it, so the first `hookflow send`
 // shows the normalized event without anyone writing a server.
-type logSink struct {
+type LogSink struct {
 	mu  sync.Mutex
 	out io.Writer
 	wh  *standardwebhooks.Webhook
 }
 
-// newLogSink points cfg's deliveries at the sink on base, signed with the
+// NewLogSink points cfg's deliveries at the sink on base, signed with the
 // first configured forward secret or, without one, a new random one.
-func newLogSink(out io.Writer, cfg *config.Config, base string) (*logSink, error) {
+func NewLogSink(out io.Writer, cfg *config.Config, base string) (*LogSink, error) {
 	if len(cfg.ForwardSecrets) == 0 {
 		key := make([]byte, 24)
 		if _, err := rand.Read(key); err != nil {
@@ -43,13 +43,13 @@ func newLogSink(out io.Writer, cfg *config.Config, base string) (*logSink, error
 	if err != nil {
 		return nil, fmt.Errorf("HOOKFLOW_FORWARD_SECRET: %w", err)
 	}
-	cfg.ForwardURLs = append(cfg.ForwardURLs, base+logSinkPath)
-	return &logSink{out: out, wh: wh}, nil
+	cfg.ForwardURLs = append(cfg.ForwardURLs, base+LogSinkPath)
+	return &LogSink{out: out, wh: wh}, nil
 }
 
-// handle verifies and prints one delivery; a bad signature is answered 401
+// Handle verifies and prints one delivery; a bad signature is answered 401
 // (which hookflow records as a failed delivery) and printed as such.
-func (s *logSink) handle(c *fiber.Ctx) error {
+func (s *LogSink) Handle(c *fiber.Ctx) error {
 	header := http.Header{}
 	c.Request().Header.VisitAll(func(k, v []byte) { header.Add(string(k), string(v)) })
 	body := c.Body()

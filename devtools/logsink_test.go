@@ -1,4 +1,4 @@
-package main
+package devtools
 
 import (
 	"bytes"
@@ -16,15 +16,15 @@ import (
 func TestLogSink(t *testing.T) {
 	cfg := &config.Config{}
 	var out bytes.Buffer
-	sink, err := newLogSink(&out, cfg, "http://127.0.0.1:8080")
+	sink, err := NewLogSink(&out, cfg, "http://127.0.0.1:8080")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(cfg.ForwardURLs) != 1 || cfg.ForwardURLs[0] != "http://127.0.0.1:8080"+logSinkPath || len(cfg.ForwardSecrets) != 1 {
+	if len(cfg.ForwardURLs) != 1 || cfg.ForwardURLs[0] != "http://127.0.0.1:8080"+LogSinkPath || len(cfg.ForwardSecrets) != 1 {
 		t.Fatalf("config not pointed at the sink: %v, %d secret(s)", cfg.ForwardURLs, len(cfg.ForwardSecrets))
 	}
 	app := fiber.New()
-	app.Post(logSinkPath, sink.handle)
+	app.Post(LogSinkPath, sink.Handle)
 	body := []byte(`{"type":"entity.transition","workflowId":"fenix-shipment:1","seq":2,"from":"LABEL_CREATED","to":"IN_TRANSIT","eventId":"e2","source":"webhook"}`)
 	post := func(secrets config.Secrets, payload []byte) int {
 		f, err := activities.NewForward(nil, secrets)
@@ -35,7 +35,7 @@ func TestLogSink(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		req := httptest.NewRequest("POST", logSinkPath, bytes.NewReader(payload))
+		req := httptest.NewRequest("POST", LogSinkPath, bytes.NewReader(payload))
 		for k, v := range h {
 			req.Header.Set(k, v)
 		}

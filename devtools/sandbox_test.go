@@ -1,4 +1,4 @@
-package main
+package devtools
 
 import (
 	"encoding/json"
@@ -13,11 +13,11 @@ import (
 // as the workflows' activity would; a malformed body changes nothing.
 func TestPhoenixSandboxBulk(t *testing.T) {
 	app := fiber.New()
-	mountPhoenixSandbox(app)
+	MountPhoenixSandbox(app)
 	do := func(method, path, body string) (int, map[string]any) {
 		t.Helper()
 		req := httptest.NewRequest(method, path, strings.NewReader(body))
-		req.Header.Set("Content-Type", jsonType)
+		req.Header.Set("Content-Type", "application/json")
 		resp, err := app.Test(req)
 		if err != nil {
 			t.Fatal(err)
@@ -28,21 +28,21 @@ func TestPhoenixSandboxBulk(t *testing.T) {
 		return resp.StatusCode, got
 	}
 
-	if code, _ := do("PATCH", sandboxPrefix+"/orders", `{"o-1":"pending","o-2":"fulfilled"}`); code != 200 {
+	if code, _ := do("PATCH", SandboxPrefix+"/orders", `{"o-1":"pending","o-2":"fulfilled"}`); code != 200 {
 		t.Fatalf("PATCH orders = %d, want 200", code)
 	}
 	for id, want := range map[string]string{"o-1": "pending", "o-2": "fulfilled"} {
-		code, got := do("GET", sandboxPrefix+"/orders/"+id, "")
+		code, got := do("GET", SandboxPrefix+"/orders/"+id, "")
 		if code != 200 || got["status"] != want {
 			t.Errorf("GET %s = %d %v, want 200 status %s", id, code, got, want)
 		}
 	}
 	for _, body := range []string{`not json`, `{}`, `{"o-3":""}`, `{"":"pending"}`} {
-		if code, _ := do("PATCH", sandboxPrefix+"/orders", body); code != 400 {
+		if code, _ := do("PATCH", SandboxPrefix+"/orders", body); code != 400 {
 			t.Errorf("PATCH %s = %d, want 400", body, code)
 		}
 	}
-	if code, _ := do("GET", sandboxPrefix+"/orders/o-3", ""); code != 404 {
+	if code, _ := do("GET", SandboxPrefix+"/orders/o-3", ""); code != 404 {
 		t.Errorf("GET o-3 after refused PATCH = %d, want 404", code)
 	}
 }

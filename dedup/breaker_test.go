@@ -1,4 +1,4 @@
-package receivers
+package dedup
 
 import (
 	"context"
@@ -52,7 +52,7 @@ func TestBreaker(t *testing.T) {
 	ctx := context.Background()
 	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
 	store := &flakyDedup{}
-	b := &Breaker{Dedup: store, Cooldown: time.Second, now: func() time.Time { return now }}
+	b := &Breaker{Store: store, Cooldown: time.Second, now: func() time.Time { return now }}
 
 	claim := func(wantErr error) {
 		t.Helper()
@@ -75,7 +75,7 @@ func TestBreaker(t *testing.T) {
 	claim(down) // trips the breaker
 	wantClaims(2)
 	for range 5 {
-		claim(ErrDedupSkipped) // at once, without the store
+		claim(ErrSkipped) // at once, without the store
 	}
 	wantClaims(2)
 
@@ -89,12 +89,12 @@ func TestBreaker(t *testing.T) {
 	now = now.Add(time.Second) // cooldown over: one probe, still failing
 	claim(down)
 	wantClaims(3)
-	claim(ErrDedupSkipped)
+	claim(ErrSkipped)
 	wantClaims(3)
 
 	store.setErr(nil)
 	now = now.Add(999 * time.Millisecond)
-	claim(ErrDedupSkipped) // not yet
+	claim(ErrSkipped) // not yet
 	now = now.Add(time.Millisecond)
 	claim(nil) // the probe succeeds and closes the breaker
 	claim(nil)
@@ -108,7 +108,7 @@ func TestBreakerOneProbe(t *testing.T) {
 	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
 	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
 	store := &flakyDedup{err: errors.New("down")}
-	b := &Breaker{Dedup: store, Cooldown: time.Second, now: clock}
+	b := &Breaker{Store: store, Cooldown: time.Second, now: clock}
 	_, _ = b.Claim(context.Background(), "k")
 	mu.Lock()
 	now = now.Add(2 * time.Second)

@@ -1,0 +1,161 @@
+// Package operate signals entity workflows on an operator's behalf
+// (`hookflow reprocess` and `redeliver`): it resolves the targets, by
+// workflow ID, by provider and entity, or by a Temporal visibility query,
+// and signals each through the Starter (SignalWithStart, so a closed entity
+// gets a new run) at a bounded rate.
+package operate
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"time"
+
+	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/client"
+
+	"github.com/hookflow/hookflow/event"
+	"github.com/hookflow/hookflow/providers"
+	"github.com/hookflow/hookflow/starter"
+)
+
+// Selection is how an operator names the target workflows: exactly one of
+// IDs, Provider with Entity, or Query. Its errors name the commands' flags.
+type Selection struct {
+	IDs      []string // workflow IDs
+	Provider string   // with Entity: that provider's workflows of the entity ID
+	Entity   string
+	Query    string // a Temporal visibility query
+}
+
+// Targets resolves s to distinct workflow IDs, in the order given or found.
+func Targets(ctx context.Context, tc client.Client, namespace string, s Selection) ([]string, error) {
+	ways := 0
+	for _, used := range []bool{len(s.IDs) > 0, s.Provider != "" || s.Entity != "", s.Query != ""} {
+		if used {
+			ways++
+		}
+	}
+	if ways != 1 {
+		return nil, errors.New("give workflow IDs, or --provider with --entity, or --query (exactly one of them)")
+	}
+	switch {
+	case len(s.IDs) > 0:
+		return distinct(s.IDs), nil
+	case s.Query != "":
+		return listWorkflowIDs(ctx, tc, namespace, s.Query)
+	}
+	if s.Provider == "" || s.Entity == "" {
+		return nil, errors.New("--provider and --entity go together")
+	}
+	ids, err := listWorkflowIDs(ctx, tc, namespace, fmt.Sprintf("WebhookProvider = %q AND EntityID = %q", s.Provider, s.Entity))
+	if err != nil {
+		return nil, err
+	}
+	if len(ids) == 0 {
+		return nil, fmt.Errorf("no %s workflow has entity ID %q", s.Provider, s.Entity)
+	}
+	return ids, nil
+}
+
+// listWorkflowIDs pages through a visibility query; runs of one workflow
+// count once.
+func listWorkflowIDs(ctx context.Context, tc client.Client, namespace, query string) ([]string, error) {
+	var ids []string
+	var token []byte
+	for {
+		resp, err := tc.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{
+			Namespace: namespace, Query: query, PageSize: 1000, NextPageToken: token,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("visibility query %s: %w", query, err)
+		}
+		for _, ex := range resp.GetExecutions() {
+			ids = append(ids, ex.GetExecution().GetWorkflowId())
+		}
+		if token = resp.GetNextPageToken(); len(token) == 0 {
+			return distinct(ids), nil
+		}
+	}
+}
+
+func distinct(ids []string) []string {
+	seen := map[string]bool{}
+	out := make([]string, 0, len(ids))
+	for _, id := range ids {
+		if !seen[id] {
+			seen[id] = true
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// Signal is what each target is sent: the signal's name and its payload,
+// which carries the run's request ID.
+type Signal struct {
+	Name    string
+	Payload func(requestID string) any
+}
+
+// Failure is one target whose signal failed.
+type Failure struct {
+	WorkflowID string
+	Err        error
+}
+
+// Sender signals entity workflows through the process's Starter. Providers
+// parse the workflow IDs: configured providers count, since their names
+// may hold hyphens and a new run needs their table.
+type Sender struct {
+	Starter   starter.Starter
+	Providers *providers.Registry
+	Rate      float64 // signals per second; must be positive
+}
+
+// Send signals each target in turn, Rate a second, and calls progress with
+// the number done after each. It returns the run's request ID and the
+// targets that failed, in order; its error is ctx's when it ends first.
+func (s Sender) Send(ctx context.Context, targets []string, sig Signal, progress func(done int)) (requestID string, failed []Failure, err error) {
+	tick := time.NewTicker(time.Duration(float64(time.Second) / s.Rate))
+	defer tick.Stop()
+	requestID = sig.Name + "-" + time.Now().UTC().Format("20060102T150405Z") + "-" + randomHex(3)
+	for i, id := range targets {
+		if i > 0 {
+			select {
+			case <-ctx.Done():
+				return requestID, failed, ctx.Err()
+			case <-tick.C:
+			}
+		}
+		if err := s.signal(ctx, id, sig.Name, sig.Payload(requestID)); err != nil {
+			failed = append(failed, Failure{WorkflowID: id, Err: err})
+		}
+		progress(i + 1)
+	}
+	return requestID, failed, nil
+}
+
+// signal signals one entity workflow, starting a new run if it closed.
+func (s Sender) signal(ctx context.Context, workflowID, signal string, payload any) error {
+	provider, entityType, entityID, ok := s.Providers.ParseWorkflowID(workflowID)
+	if !ok {
+		if _, _, _, form := event.ParseWorkflowID(workflowID); form {
+			return fmt.Errorf("hookflow has no provider entities of the kind %s names", workflowID)
+		}
+		return fmt.Errorf("not an entity workflow ID (want provider-type:id)")
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	_, err := s.Starter.Signal(ctx, provider, entityType, entityID, signal, payload)
+	return err
+}
+
+// randomHex is n random bytes in hex, for request IDs.
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
