@@ -2,6 +2,7 @@ package workflows
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -280,4 +281,39 @@ func decodeContinuation(t *testing.T, can *workflow.ContinueAsNewError) EntityIn
 		t.Fatal(err)
 	}
 	return next
+}
+
+// TestReopenedRunKeepsFailedDeliveries: a closed run's failed delivery and
+// the transitions queued behind it come back with the reopened run, which
+// publishes DeliveryFailed again and sends them on redeliver.
+func TestReopenedRunKeepsFailedDeliveries(t *testing.T) {
+	h := newDeliveryHarness(t, func(string, int, int) error { return nil })
+	prev := Snapshot{
+		Status: "IN_TRANSIT", Sequence: 2, Processed: 2, Seen: packed("f1", "f2"),
+		Transitions: []event.Transition{
+			{Seq: 1, To: "LABEL_CREATED", EventID: "f1", Source: "webhook", At: t0.Add(-time.Minute)},
+			{Seq: 2, From: "LABEL_CREATED", To: "IN_TRANSIT", EventID: "f2", Source: "webhook", At: t0.Add(-time.Minute)},
+		},
+		Deliveries: []Delivery{
+			{Target: "a", Seq: 1, Status: DeliveryFailed, LastAnswer: "400"},
+			{Target: "a", Seq: 2, Status: DeliveryPending},
+		},
+		Bodies: map[int]json.RawMessage{2: json.RawMessage(`{"id":"f2"}`)},
+	}
+	memo, _ := json.Marshal(prev)
+	h.env.OnActivity("DescribeRun", mock.Anything, mock.Anything).Return(activities.Run{Memo: memo}, nil)
+	h.env.RegisterDelayedCallback(func() { h.env.SignalWorkflow(SignalRedeliver, RedeliverRequest{}) }, time.Second)
+	h.event(2*time.Second, "f3", "DELIVERED")
+	in := h.input()
+	in.Targets, in.PreviousRunID = targetsAB[:1], "run-1"
+	st := h.run(in)
+
+	checkStrings(t, "calls to a", h.callsTo("a"), []string{"a:1@1s", "a:2@1s", "a:3@2s"})
+	checkStrings(t, "deliveries", deliveries(st.Deliveries), []string{"a:1 delivered", "a:2 delivered", "a:3 delivered"})
+	if !slices.Equal(h.sa, []bool{true, false}) {
+		t.Errorf("DeliveryFailed upserts = %v, want [true false]", h.sa)
+	}
+	if !slices.Contains(h.bodies, `{"id":"f2"}`) {
+		t.Errorf("bodies = %q, want the closed run's held body", h.bodies)
+	}
 }

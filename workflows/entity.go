@@ -346,6 +346,7 @@ func (e *entity) begin(ctx workflow.Context) {
 	case e.in.PreviousRunID != "":
 		e.loadNamed(ctx)
 		e.publish(ctx)
+		e.publishDeliveryFailed(ctx) // failed deliveries the closed run left
 		// Leave the loaded state in this run's memo at once, so that even
 		// if this run is terminated before its first transition, the next
 		// one still finds it.
