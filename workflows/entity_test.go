@@ -950,8 +950,26 @@ func TestCarriedSizesAtTheBound(t *testing.T) {
 				}), receivedBytes)
 			}
 			e.state.LastError = strings.Repeat("x", 1000)
+			// Two delivery targets, each with a full queue behind a failed
+			// delivery, the latest finished records, and the bodies held.
+			for _, target := range []string{"a1b2c3d4e5f6", "handler:user-transitions"} {
+				for seq := 1; seq <= 100; seq++ {
+					status := DeliveryDelivered
+					if seq > 100-maxQueued {
+						status = DeliveryPending
+					}
+					e.state.Deliveries = append(e.state.Deliveries, Delivery{
+						Target: target, Label: "https://sink.example.com", Seq: seq, Status: status, Attempts: 3,
+						At: t0, LastAnswer: strings.Repeat("a", 60),
+					})
+				}
+			}
+			e.trimDeliveries()
+			for seq := 1; e.heldBodyBytes() < bodyBytes-2000; seq++ {
+				e.bodies[100-maxQueued+seq] = json.RawMessage(`{"pad":"` + strings.Repeat("b", 1500) + `"}`)
+			}
 			in := phoenixInput()
-			in.Carry = &Carry{State: e.state, Seen: e.memory.packed(), TerminalAt: t0, LastActivity: t0}
+			in.Carry = &Carry{State: e.state, Seen: e.memory.packed(), Bodies: e.bodies, TerminalAt: t0, LastActivity: t0}
 			dc := converter.GetDefaultDataConverter()
 			for what, v := range map[string]any{
 				"event-ID memory":     e.memory.packed(),
@@ -963,6 +981,7 @@ func TestCarriedSizesAtTheBound(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
+				t.Logf("%s: %d bytes", what, len(p.GetData()))
 				if size := len(p.GetData()); size > MaxPayloadBytes {
 					t.Errorf("%s: %d bytes, want at most %d", what, size, MaxPayloadBytes)
 				}
