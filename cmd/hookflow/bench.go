@@ -12,6 +12,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/hookflow/hookflow/config"
+	"github.com/hookflow/hookflow/connect"
 	"github.com/hookflow/hookflow/loadgen"
 )
 
@@ -70,7 +71,7 @@ with its final status before the clock starts, so the workflows read it successf
 			}
 			var tc client.Client
 			if o.baseline {
-				if tc, err = dialTemporal(cfg, discardLogger(), nil); err != nil {
+				if tc, err = connect.Temporal(cfg, discardLogger(), nil); err != nil {
 					return err
 				}
 				defer tc.Close()

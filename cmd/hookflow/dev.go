@@ -20,6 +20,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/hookflow/hookflow/config"
+	"github.com/hookflow/hookflow/connect"
 	"github.com/hookflow/hookflow/devtools"
 	"github.com/hookflow/hookflow/internal/devstack"
 	"github.com/hookflow/hookflow/metrics"
@@ -186,7 +187,7 @@ func startedBy(c *devstack.Child) string {
 // file in WAL mode and the Web UI, unless TEMPORAL_ADDRESS was given, in
 // which case that server is used as it is and the returned child is nil.
 func devTemporal(ctx context.Context, cfg *config.Config, opts devOptions, log *slog.Logger, m *metrics.Metrics) (client.Client, *devstack.Child, func(), error) {
-	copts, err := temporalOptions(cfg, log, m)
+	copts, err := connect.TemporalOptions(cfg, log, m)
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -257,12 +258,12 @@ func temporalCLI() (string, error) {
 // with its data under dir, else says how to get Redis. The returned child is
 // nil when dev uses a Redis it did not start.
 func devRedis(ctx context.Context, cfg *config.Config, dir string, log *slog.Logger) (redis.UniversalClient, *devstack.Child, func(), error) {
-	conn, err := redisOptions(cfg)
+	conn, err := connect.Redis(cfg)
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	rdb := conn.client()
-	if conn.single == nil {
+	rdb := conn.Client()
+	if conn.Single == nil {
 		// Sentinel or Cluster: dev uses it or stops; it starts only one server.
 		if err := rdb.Ping(ctx).Err(); err != nil {
 			rdb.Close()
@@ -272,7 +273,7 @@ func devRedis(ctx context.Context, cfg *config.Config, dir string, log *slog.Log
 		return rdb, nil, func() { rdb.Close() }, nil
 	}
 	// A plain dial first: go-redis would log each refused connection.
-	o := conn.single
+	o := conn.Single
 	if c, err := (&net.Dialer{Timeout: o.DialTimeout}).DialContext(ctx, o.Network, o.Addr); err == nil {
 		c.Close()
 		if rdb.Ping(ctx).Err() == nil {
