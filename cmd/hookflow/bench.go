@@ -14,6 +14,7 @@ import (
 	"github.com/hookflow/hookflow/config"
 	"github.com/hookflow/hookflow/connect"
 	"github.com/hookflow/hookflow/loadgen"
+	"github.com/hookflow/hookflow/starter"
 )
 
 // benchOptions are the flags of `hookflow bench`.
@@ -121,7 +122,7 @@ func bench(ctx context.Context, out io.Writer, cfg *config.Config, tc client.Cli
 		}
 		lo.MetricsURL = ops + "/metrics"
 	}
-	b, err := loadgen.New(cfg, newStarter(cfg, tc), p, lo)
+	b, err := loadgen.New(cfg, starter.New(cfg, tc), p, lo)
 	if err != nil {
 		return err
 	}

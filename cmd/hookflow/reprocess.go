@@ -15,6 +15,7 @@ import (
 
 	"github.com/hookflow/hookflow/config"
 	"github.com/hookflow/hookflow/operate"
+	"github.com/hookflow/hookflow/starter"
 	"github.com/hookflow/hookflow/workflows"
 )
 
@@ -105,7 +106,7 @@ func signalEntities(ctx context.Context, in io.Reader, out io.Writer, tc client.
 		return errors.New("--rate must be positive")
 	}
 	bar := newProgress(out, len(targets))
-	sender := operate.Sender{Starter: newStarter(cfg, tc), Providers: cfg.Providers, Rate: o.rate}
+	sender := operate.Sender{Starter: starter.New(cfg, tc), Providers: cfg.Providers, Rate: o.rate}
 	requestID, failed, err := sender.Send(ctx, targets, operate.Signal{Name: sig.name, Payload: sig.payload}, bar.step)
 	if err != nil {
 		return err

@@ -54,7 +54,7 @@ func newReceiverApp(cfg *config.Config, tc client.Client, rdb redis.UniversalCli
 	if m != nil {
 		counts = m
 	}
-	st := newStarter(cfg, tc)
+	st := starter.New(cfg, tc)
 	r := receivers.New(receivers.Options{
 		Metrics:      counts,
 		Start:        &st,
@@ -121,31 +121,4 @@ func serveUntilDone(ctx context.Context, app *fiber.App, addr string) error {
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	return nil
-}
-
-// newStarter is the one way this process hands events and reprocess
-// requests to entity workflows.
-func newStarter(cfg *config.Config, tc client.Client) starter.Starter {
-	return starter.Starter{
-		Client: tc, TaskQueue: cfg.TaskQueue,
-		Linger: cfg.Linger, IdleTimeout: cfg.IdleTimeout, NotFoundWindow: cfg.NotFoundWindow,
-		Targets: deliveryTargets(cfg), Horizon: cfg.ForwardHorizon,
-		MaxEventsPerRun: cfg.MaxEventsPerRun, Tables: cfg.Providers.Table,
-	}
-}
-
-// deliveryTargets are where applied transitions go: each forward URL, named
-// by its hash so the URL stays out of histories, and the user's handler.
-func deliveryTargets(cfg *config.Config) []workflows.Target {
-	var ts []workflows.Target
-	for _, u := range cfg.ForwardURLs {
-		ts = append(ts, workflows.Target{ID: activities.TargetID(u), Label: activities.TargetLabel(u)})
-	}
-	if cfg.HandlerQueue != "" {
-		ts = append(ts, workflows.Target{
-			ID: "handler:" + cfg.HandlerQueue, Label: cfg.HandlerActivity + " on " + cfg.HandlerQueue,
-			Queue: cfg.HandlerQueue, Activity: cfg.HandlerActivity,
-		})
-	}
-	return ts
 }
