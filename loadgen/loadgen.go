@@ -2,7 +2,8 @@
 // provider deliveries and measures it: requests/s, latency percentiles and
 // status codes, optionally against raw SDK SignalWithStart on the same
 // Temporal (the baseline), and the applied rate read from the worker's
-// handled-events counter. `hookflow bench` is its command line.
+// handled-events counter. `hookflow bench` is its command line; Send posts
+// one such delivery, for `hookflow send`.
 package loadgen
 
 import (
