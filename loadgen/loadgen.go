@@ -196,6 +196,7 @@ type Result struct {
 	Receiver, Baseline Stats
 	Report             Report
 	Failure            error
+	o                  Options // what was asked, for WriteText
 }
 
 // Run does the untimed preparation, the timed run and, with Applied, waits
@@ -222,7 +223,7 @@ func (b *Bench) Run(ctx context.Context) (Result, error) {
 	if runErr != nil {
 		rep.Error = runErr.Error()
 	}
-	return Result{Receiver: recv, Baseline: raw, Report: rep, Failure: runErr}, nil
+	return Result{Receiver: recv, Baseline: raw, Report: rep, Failure: runErr, o: o}, nil
 }
 
 // prepare does the untimed work before the clock starts: the sandbox learns

@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"strings"
 
@@ -88,11 +87,7 @@ workflow's API lookup agrees.`,
 // receiverURL is url, or the local receiver on HOOKFLOW_HTTP_ADDR's port.
 func receiverURL(cfg *config.Config, url string) (string, error) {
 	if url == "" {
-		_, port, err := net.SplitHostPort(cfg.HTTPAddr)
-		if err != nil {
-			return "", fmt.Errorf("HOOKFLOW_HTTP_ADDR %q: %w", cfg.HTTPAddr, err)
-		}
-		url = "http://127.0.0.1:" + port
+		return loopbackURL("HOOKFLOW_HTTP_ADDR", cfg.HTTPAddr)
 	}
 	return strings.TrimRight(url, "/"), nil
 }
