@@ -16,27 +16,10 @@ import (
 	"github.com/hookflow/hookflow/config"
 	"github.com/hookflow/hookflow/dedup"
 	"github.com/hookflow/hookflow/metrics"
-	"github.com/hookflow/hookflow/providers"
 	"github.com/hookflow/hookflow/receivers"
 	"github.com/hookflow/hookflow/starter"
 	"github.com/hookflow/hookflow/workflows"
 )
-
-// enabledProviders are the configured providers, each with its verifier,
-// or disabled where no secret is set. Validate has refused the settings
-// Bind would fail on; should one get here, its provider stays disabled
-// rather than guess.
-func enabledProviders(cfg *config.Config) []providers.Provider {
-	var out []providers.Provider
-	for _, p := range cfg.Providers.All() {
-		bound, err := p.Bind(cfg.Setting)
-		if err != nil {
-			bound.Verifier = nil
-		}
-		out = append(out, bound)
-	}
-	return out
-}
 
 // newReceiverApp wires the receivers' Fiber app and logs which providers
 // are enabled.
@@ -64,7 +47,7 @@ func newReceiverApp(cfg *config.Config, tc client.Client, rdb redis.UniversalCli
 		MaxInFlight:  cfg.MaxInFlight,
 		StartTimeout: cfg.StartTimeout,
 	})
-	ps := enabledProviders(cfg)
+	ps := cfg.Providers.Bound(cfg.Setting)
 	for _, p := range ps {
 		if p.Verifier == nil {
 			log.Warn("provider disabled: no secret configured", "provider", p.Name, "routes", p.Routes)
