@@ -1,7 +1,9 @@
 // Package connect builds the Temporal and Redis clients of every hookflow
 // process from its configuration, so that serve, worker, dev and the operator
 // commands reach the same servers in the same way: TLS, credentials and the
-// short Redis timeouts included.
+// short Redis timeouts included. Dev is `hookflow dev`'s way: it uses the
+// servers the configuration names where they answer and starts, through
+// devstack, what is missing.
 package connect
 
 import (

@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/hookflow/hookflow/config"
+	"github.com/hookflow/hookflow/connect"
 	"github.com/hookflow/hookflow/devtools"
 	"github.com/hookflow/hookflow/internal/devstack"
 	"github.com/hookflow/hookflow/metrics"
@@ -89,7 +90,7 @@ func runDev(ctx context.Context, out io.Writer, cfg *config.Config, opts devOpti
 	if err != nil {
 		return err
 	}
-	stack, err := devstack.Up(ctx, cfg, devstack.UpOptions{Dir: opts.dir, UIPort: opts.uiPort, Log: log, Metrics: m})
+	stack, err := connect.Dev(ctx, cfg, connect.DevOptions{Dir: opts.dir, UIPort: opts.uiPort, Log: log, Metrics: m})
 	if err != nil {
 		return err
 	}

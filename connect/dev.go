@@ -1,4 +1,4 @@
-package devstack
+package connect
 
 import (
 	"context"
@@ -17,13 +17,13 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/hookflow/hookflow/config"
-	"github.com/hookflow/hookflow/connect"
+	"github.com/hookflow/hookflow/internal/devstack"
 	"github.com/hookflow/hookflow/metrics"
 )
 
-// UpOptions say where `hookflow dev` keeps its children's data and how its
+// DevOptions say where `hookflow dev` keeps its children's data and how its
 // clients log and count.
-type UpOptions struct {
+type DevOptions struct {
 	// Dir holds what dev keeps between runs: the Temporal SQLite file,
 	// Redis's data and the children's logs.
 	Dir     string
@@ -32,23 +32,23 @@ type UpOptions struct {
 	Metrics *metrics.Metrics // the Temporal client's metrics; may be nil
 }
 
-// Stack is what Up found or started, connected.
+// Stack is what Dev found or started, connected.
 type Stack struct {
 	Temporal client.Client
 	Redis    redis.UniversalClient
-	// TemporalServer and RedisServer are the children Up started: nil for
+	// TemporalServer and RedisServer are the children Dev started: nil for
 	// a server it found running and uses as it is.
-	TemporalServer, RedisServer *Child
+	TemporalServer, RedisServer *devstack.Child
 	// RedisURL is REDIS_URL without its password, for messages.
 	RedisURL string
 	stops    []func()
 }
 
-// Up connects to Temporal and Redis as `hookflow dev` does: the Temporal
-// server TEMPORAL_ADDRESS names, or else a dev server it starts; the Redis
-// REDIS_URL names when it answers, or else a redis-server it starts. On
-// error nothing it started is left running.
-func Up(ctx context.Context, cfg *config.Config, o UpOptions) (*Stack, error) {
+// Dev connects to Temporal and Redis as `hookflow dev` does: the Temporal
+// server TEMPORAL_ADDRESS names, or else a dev server it starts (through
+// devstack); the Redis REDIS_URL names when it answers, or else a
+// redis-server it starts. On error nothing it started is left running.
+func Dev(ctx context.Context, cfg *config.Config, o DevOptions) (*Stack, error) {
 	s := &Stack{RedisURL: redactURL(cfg.RedisURL)}
 	if err := s.upTemporal(ctx, cfg, o); err != nil {
 		return nil, err
@@ -60,7 +60,7 @@ func Up(ctx context.Context, cfg *config.Config, o UpOptions) (*Stack, error) {
 	return s, nil
 }
 
-// Stop closes the clients and stops what Up started, in reverse order.
+// Stop closes the clients and stops what Dev started, in reverse order.
 func (s *Stack) Stop() {
 	for i := len(s.stops) - 1; i >= 0; i-- {
 		s.stops[i]()
@@ -68,23 +68,23 @@ func (s *Stack) Stop() {
 	s.stops = nil
 }
 
-// Watch is Watch over the children Up started: a server it found running
+// Watch is devstack.Watch over the children Dev started: a server it found running
 // going away is answered with 503s and retries, as under serve.
 func (s *Stack) Watch(ctx context.Context) (context.Context, context.CancelFunc) {
-	var started []*Child
-	for _, c := range []*Child{s.TemporalServer, s.RedisServer} {
+	var started []*devstack.Child
+	for _, c := range []*devstack.Child{s.TemporalServer, s.RedisServer} {
 		if c != nil {
 			started = append(started, c)
 		}
 	}
-	return Watch(ctx, started...)
+	return devstack.Watch(ctx, started...)
 }
 
 // upTemporal starts the pinned Temporal CLI's dev server with its SQLite
 // file in WAL mode and the Web UI, unless TEMPORAL_ADDRESS was given, in
 // which case that server is used as it is.
-func (s *Stack) upTemporal(ctx context.Context, cfg *config.Config, o UpOptions) error {
-	copts, err := connect.TemporalOptions(cfg, o.Log, o.Metrics)
+func (s *Stack) upTemporal(ctx context.Context, cfg *config.Config, o DevOptions) error {
+	copts, err := TemporalOptions(cfg, o.Log, o.Metrics)
 	if err != nil {
 		return err
 	}
@@ -103,7 +103,7 @@ func (s *Stack) upTemporal(ctx context.Context, cfg *config.Config, o UpOptions)
 	}
 	startCtx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
-	srv, err := StartTemporal(startCtx, TemporalOptions{
+	srv, err := devstack.StartTemporal(startCtx, devstack.TemporalOptions{
 		CLI:       cli,
 		HostPort:  cfg.TemporalAddress,
 		Namespace: cfg.TemporalNamespace,
@@ -112,7 +112,7 @@ func (s *Stack) upTemporal(ctx context.Context, cfg *config.Config, o UpOptions)
 		LogLevel:  "warn",
 		LogFile:   filepath.Join(o.Dir, "temporal.log"),
 	})
-	if errors.Is(err, ErrAddrInUse) {
+	if errors.Is(err, devstack.ErrAddrInUse) {
 		return fmt.Errorf("%w: set TEMPORAL_ADDRESS=%s to use the server there, or stop it", err, cfg.TemporalAddress)
 	}
 	if err != nil {
@@ -157,8 +157,8 @@ func temporalCLI() (string, error) {
 
 // upRedis uses REDIS_URL when it answers, else starts redis-server from PATH
 // with its data under o.Dir, else says how to get Redis.
-func (s *Stack) upRedis(ctx context.Context, cfg *config.Config, o UpOptions) error {
-	conn, err := connect.Redis(cfg)
+func (s *Stack) upRedis(ctx context.Context, cfg *config.Config, o DevOptions) error {
+	conn, err := Redis(cfg)
 	if err != nil {
 		return err
 	}
@@ -199,7 +199,7 @@ func (s *Stack) upRedis(ctx context.Context, cfg *config.Config, o UpOptions) er
 	startCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	// A snapshot a minute after a change, so dedup records survive restarts of dev.
-	srv, err := StartRedis(startCtx, RedisOptions{Server: path, Port: port, Dir: o.Dir, Save: "60 1"})
+	srv, err := devstack.StartRedis(startCtx, devstack.RedisOptions{Server: path, Port: port, Dir: o.Dir, Save: "60 1"})
 	if err != nil {
 		rdb.Close()
 		return err
@@ -208,8 +208,8 @@ func (s *Stack) upRedis(ctx context.Context, cfg *config.Config, o UpOptions) er
 	return nil
 }
 
-// useRedis keeps rdb, and srv when Up started it, for Stop.
-func (s *Stack) useRedis(rdb redis.UniversalClient, srv *Child, log *slog.Logger) {
+// useRedis keeps rdb, and srv when Dev started it, for Stop.
+func (s *Stack) useRedis(rdb redis.UniversalClient, srv *devstack.Child, log *slog.Logger) {
 	s.Redis, s.RedisServer = rdb, srv
 	s.stops = append(s.stops, func() {
 		rdb.Close()
