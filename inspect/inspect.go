@@ -1,7 +1,8 @@
 // Package inspect reads what operators ask of an entity workflow: its run,
 // its pending activities and its state, live from the workflow's query when
 // a worker answers within a short wait, else as the run last published it
-// (its snapshot memo and search attributes), which costs no worker.
+// (its snapshot memo and search attributes), which costs no worker. A
+// Report writes itself as text for `hookflow status` and `hookflow events`.
 package inspect
 
 import (

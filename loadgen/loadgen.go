@@ -2,7 +2,8 @@
 // provider deliveries and measures it: requests/s, latency percentiles and
 // status codes, optionally against raw SDK SignalWithStart on the same
 // Temporal (the baseline), and the applied rate read from the worker's
-// handled-events counter. `hookflow bench` is its command line.
+// handled-events counter. `hookflow bench` is its command line; Send posts
+// one such delivery, for `hookflow send`.
 package loadgen
 
 import (
@@ -195,6 +196,7 @@ type Result struct {
 	Receiver, Baseline Stats
 	Report             Report
 	Failure            error
+	o                  Options // what was asked, for WriteText
 }
 
 // Run does the untimed preparation, the timed run and, with Applied, waits
@@ -221,7 +223,7 @@ func (b *Bench) Run(ctx context.Context) (Result, error) {
 	if runErr != nil {
 		rep.Error = runErr.Error()
 	}
-	return Result{Receiver: recv, Baseline: raw, Report: rep, Failure: runErr}, nil
+	return Result{Receiver: recv, Baseline: raw, Report: rep, Failure: runErr, o: o}, nil
 }
 
 // prepare does the untimed work before the clock starts: the sandbox learns

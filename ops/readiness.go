@@ -1,7 +1,8 @@
 // Package ops is what running hookflow's processes needs beside their work:
 // the readiness of their dependencies for /readyz, and the search
 // attributes the workflows set, which `hookflow setup` registers and serve
-// and worker check at start-up.
+// and worker check at start-up; and the container health check's GET of
+// /healthz.
 package ops
 
 import (

@@ -201,6 +201,22 @@ func NewRegistry(specs []Spec) (*Registry, error) {
 // All returns every provider, built-ins first.
 func (r *Registry) All() []Provider { return slices.Clone(r.list) }
 
+// Bound returns every provider bound to s (Bind), built-ins first: each
+// with its verifier, or disabled where no secret is set. Config's Validate
+// refuses the settings Bind would fail on; should one get here, its
+// provider stays disabled rather than guess.
+func (r *Registry) Bound(s Settings) []Provider {
+	var out []Provider
+	for _, p := range r.list {
+		bound, err := p.Bind(s)
+		if err != nil {
+			bound.Verifier = nil
+		}
+		out = append(out, bound)
+	}
+	return out
+}
+
 // Lookup returns the provider called name, or an error that lists the
 // known ones.
 func (r *Registry) Lookup(name string) (Provider, error) {

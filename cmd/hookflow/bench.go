@@ -12,7 +12,9 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/hookflow/hookflow/config"
+	"github.com/hookflow/hookflow/connect"
 	"github.com/hookflow/hookflow/loadgen"
+	"github.com/hookflow/hookflow/starter"
 )
 
 // benchOptions are the flags of `hookflow bench`.
@@ -70,7 +72,7 @@ with its final status before the clock starts, so the workflows read it successf
 			}
 			var tc client.Client
 			if o.baseline {
-				if tc, err = dialTemporal(cfg, discardLogger(), nil); err != nil {
+				if tc, err = connect.Temporal(cfg, discardLogger(), nil); err != nil {
 					return err
 				}
 				defer tc.Close()
@@ -120,7 +122,7 @@ func bench(ctx context.Context, out io.Writer, cfg *config.Config, tc client.Cli
 		}
 		lo.MetricsURL = ops + "/metrics"
 	}
-	b, err := loadgen.New(cfg, newStarter(cfg, tc), p, lo)
+	b, err := loadgen.New(cfg, starter.New(cfg, tc), p, lo)
 	if err != nil {
 		return err
 	}
@@ -138,43 +140,6 @@ func bench(ctx context.Context, out io.Writer, cfg *config.Config, tc client.Cli
 		}
 		return res.Failure
 	}
-	printBench(out, o, res)
+	res.WriteText(out)
 	return res.Failure
-}
-
-// printStats writes one side's measurements, with its rate and latencies
-// when rates is set: the report of a failed run has counts only, since its
-// rates measure nothing useful.
-func printStats(w io.Writer, r loadgen.Stats, title string, rates bool) {
-	fmt.Fprintf(w, "%s\n  requests   %d in %s\n", title, r.Sent, r.Elapsed.Round(time.Millisecond))
-	if rates {
-		round := func(d time.Duration) time.Duration { return d.Round(10 * time.Microsecond) }
-		fmt.Fprintf(w, "  rate       %.1f requests/s\n  latency    p50 %s  p95 %s  p99 %s  max %s\n",
-			r.Rate(), round(loadgen.Percentile(r.Latencies, 50)), round(loadgen.Percentile(r.Latencies, 95)),
-			round(loadgen.Percentile(r.Latencies, 99)), round(loadgen.Percentile(r.Latencies, 100)))
-	}
-	fmt.Fprintf(w, "  outcomes   %s\n", r.Outcomes())
-	if _, ok := r.Codes["200"]; ok {
-		fmt.Fprintf(w, "  accepted   %d new, %d duplicate\n", r.Accepted, r.Duplicates)
-	}
-}
-
-// printBench writes the run's report as text.
-func printBench(out io.Writer, o benchOptions, res loadgen.Result) {
-	recv, rep := res.Receiver, res.Report
-	printStats(out, recv, "receiver", rep.Rate != nil)
-	if o.baseline {
-		fmt.Fprintln(out)
-		printStats(out, res.Baseline, "baseline: raw SDK SignalWithStart", rep.BaselineRate != nil)
-		if rep.Ratio != nil {
-			fmt.Fprintf(out, "\nreceiver / baseline: %.2fx the rate, p50 %+.2f ms\n", *rep.Ratio, *rep.P50Ms-*rep.BaselineP50)
-		}
-	}
-	if o.applied && rep.Handled != nil {
-		fmt.Fprintf(out, "\napplied\n  handled    %d of %d accepted events\n", *rep.Handled, recv.Accepted)
-		if rep.AppliedRate != nil {
-			fmt.Fprintf(out, "  rate       %.1f events/s, first request to last event handled\n  drain      %.0f ms after the last answer\n",
-				*rep.AppliedRate, *rep.DrainMs)
-		}
-	}
 }

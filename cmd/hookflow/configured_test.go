@@ -152,7 +152,7 @@ func TestConfiguredProviderLifecycle(t *testing.T) {
 		t.Fatal(err)
 	}
 	var text bytes.Buffer
-	printReport(&text, rep)
+	_ = rep.WriteText(&text)
 	if rep.State.Status != "delivered" || !rep.State.Terminal || !strings.Contains(text.String(), "delivered") {
 		t.Errorf("status: %+v\n%s", rep.State, text.String())
 	}

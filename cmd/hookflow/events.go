@@ -2,8 +2,6 @@ package main
 
 import (
 	"fmt"
-	"text/tabwriter"
-	"time"
 
 	"github.com/spf13/cobra"
 )
@@ -32,12 +30,7 @@ func newEventsCmd(a *app) *cobra.Command {
 			if note != "" {
 				fmt.Fprintln(cmd.OutOrStdout(), "note: "+note)
 			}
-			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 2, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "received\tevent\ttype\tstatus\toutcome")
-			for _, e := range rep.State.Events {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", e.ReceivedAt.UTC().Format(time.RFC3339), e.EventID, e.Type, e.Status, e.Outcome)
-			}
-			return tw.Flush()
+			return rep.WriteEvents(cmd.OutOrStdout())
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the events as JSON")

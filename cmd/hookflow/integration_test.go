@@ -22,6 +22,7 @@ import (
 	"google.golang.org/grpc"
 
 	"github.com/hookflow/hookflow/config"
+	"github.com/hookflow/hookflow/connect"
 	"github.com/hookflow/hookflow/internal/testenv"
 	"github.com/hookflow/hookflow/metrics"
 	"github.com/hookflow/hookflow/ops"
@@ -163,7 +164,7 @@ func newStack(t *testing.T, env map[string]string) *stack {
 		t.Fatal(err)
 	}
 	s.rpcs = &rpcCounter{n: map[string]int{}}
-	opts, err := temporalOptions(cfg, log, s.metrics)
+	opts, err := connect.TemporalOptions(cfg, log, s.metrics)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -177,7 +178,7 @@ func newStack(t *testing.T, env map[string]string) *stack {
 	if _, err := ops.RegisterSearchAttributes(ctx, s.tc, cfg.TemporalNamespace); err != nil {
 		t.Fatal(err)
 	}
-	if s.rdb, err = newRedis(cfg); err != nil {
+	if s.rdb, err = connect.RedisClient(cfg); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.rdb.Close() })

@@ -1,20 +1,17 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"strings"
 
-	"github.com/mattn/go-isatty"
 	"github.com/spf13/cobra"
 	"go.temporal.io/sdk/client"
 
 	"github.com/hookflow/hookflow/config"
 	"github.com/hookflow/hookflow/operate"
+	"github.com/hookflow/hookflow/starter"
 	"github.com/hookflow/hookflow/workflows"
 )
 
@@ -97,20 +94,20 @@ func signalEntities(ctx context.Context, in io.Reader, out io.Writer, tc client.
 		return nil
 	}
 	if len(targets) > 1 && !o.yes {
-		if err := confirm(in, out, len(targets)); err != nil {
+		if err := operate.Confirm(in, out, len(targets)); err != nil {
 			return err
 		}
 	}
 	if o.rate <= 0 {
 		return errors.New("--rate must be positive")
 	}
-	bar := newProgress(out, len(targets))
-	sender := operate.Sender{Starter: newStarter(cfg, tc), Providers: cfg.Providers, Rate: o.rate}
-	requestID, failed, err := sender.Send(ctx, targets, operate.Signal{Name: sig.name, Payload: sig.payload}, bar.step)
+	bar := operate.NewProgress(out, len(targets))
+	sender := operate.Sender{Starter: starter.New(cfg, tc), Providers: cfg.Providers, Rate: o.rate}
+	requestID, failed, err := sender.Send(ctx, targets, operate.Signal{Name: sig.name, Payload: sig.payload}, bar.Step)
 	if err != nil {
 		return err
 	}
-	bar.done()
+	bar.Done()
 	fmt.Fprintf(out, "%s %d, failed %d (request %s)\n", sig.done, len(targets)-len(failed), len(failed), requestID)
 	for _, f := range failed {
 		fmt.Fprintf(out, "  %s: %s\n", f.WorkflowID, f.Err)
@@ -119,44 +116,4 @@ func signalEntities(ctx context.Context, in io.Reader, out io.Writer, tc client.
 		return fmt.Errorf("%d of %d %s signal(s) failed", len(failed), len(targets), sig.name)
 	}
 	return nil
-}
-
-// confirm asks before a bulk run; without a terminal to ask, --yes is needed.
-func confirm(in io.Reader, out io.Writer, n int) error {
-	if f, ok := in.(*os.File); !ok || !isatty.IsTerminal(f.Fd()) {
-		return fmt.Errorf("%d targets: pass --yes to confirm (no terminal to ask), or --dry-run to list them", n)
-	}
-	fmt.Fprintf(out, "Reprocess %d workflows? [y/N] ", n)
-	answer, _ := bufio.NewReader(in).ReadString('\n')
-	if a := strings.ToLower(strings.TrimSpace(answer)); a != "y" && a != "yes" {
-		return errors.New("not confirmed; nothing reprocessed")
-	}
-	return nil
-}
-
-// progress draws a bar on a terminal and nothing elsewhere.
-type progress struct {
-	out   io.Writer
-	total int
-	tty   bool
-}
-
-func newProgress(out io.Writer, total int) *progress {
-	f, ok := out.(*os.File)
-	return &progress{out: out, total: total, tty: ok && isatty.IsTerminal(f.Fd())}
-}
-
-func (p *progress) step(n int) {
-	if !p.tty {
-		return
-	}
-	const width = 30
-	filled := width * n / p.total
-	fmt.Fprintf(p.out, "\r[%s%s] %d/%d", strings.Repeat("#", filled), strings.Repeat(" ", width-filled), n, p.total)
-}
-
-func (p *progress) done() {
-	if p.tty {
-		fmt.Fprintln(p.out)
-	}
 }

@@ -9,6 +9,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/hookflow/hookflow/config"
+	"github.com/hookflow/hookflow/connect"
 	"github.com/hookflow/hookflow/metrics"
 )
 
@@ -64,7 +65,7 @@ func (a *app) dial(log *slog.Logger, m *metrics.Metrics) (*config.Config, client
 	if err != nil {
 		return nil, nil, err
 	}
-	tc, err := dialTemporal(cfg, log, m)
+	tc, err := connect.Temporal(cfg, log, m)
 	if err != nil {
 		return nil, nil, err
 	}

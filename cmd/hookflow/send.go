@@ -3,20 +3,15 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"io"
-	"net"
-	"net/http"
 	"os"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/hookflow/hookflow/config"
-	"github.com/hookflow/hookflow/devtools"
+	"github.com/hookflow/hookflow/loadgen"
 	"github.com/hookflow/hookflow/providers"
 )
 
@@ -35,9 +30,6 @@ type sendOptions struct {
 func (o sendOptions) delivery() providers.Delivery {
 	return providers.Delivery{Entity: o.entity, Status: o.status, EventID: o.eventID, Topic: o.topic, WebhookID: o.webhookID}
 }
-
-// jsonType is the Content-Type every provider sends.
-const jsonType = providers.JSONType
 
 func newSendCmd(a *app) *cobra.Command {
 	var o sendOptions
@@ -95,69 +87,31 @@ workflow's API lookup agrees.`,
 // receiverURL is url, or the local receiver on HOOKFLOW_HTTP_ADDR's port.
 func receiverURL(cfg *config.Config, url string) (string, error) {
 	if url == "" {
-		_, port, err := net.SplitHostPort(cfg.HTTPAddr)
-		if err != nil {
-			return "", fmt.Errorf("HOOKFLOW_HTTP_ADDR %q: %w", cfg.HTTPAddr, err)
-		}
-		url = "http://127.0.0.1:" + port
+		return loopbackURL("HOOKFLOW_HTTP_ADDR", cfg.HTTPAddr)
 	}
 	return strings.TrimRight(url, "/"), nil
 }
 
+// send posts one signed delivery and prints the receiver's answer; any
+// answer but a 2xx is an error.
 func send(ctx context.Context, out io.Writer, cfg *config.Config, p providers.Provider, o sendOptions) error {
 	base, err := receiverURL(cfg, o.url)
 	if err != nil {
 		return err
 	}
-	if o.eventID == "" {
-		o.eventID = "evt_" + randomHex(8)
-	}
-	if o.entity == "" {
-		o.entity = p.Sample.Entity
-	}
-	if o.status == "" {
-		o.status = p.Sample.Status
-	}
-	secret := p.SendSecret(cfg.Setting)
-	route := p.Routes[0]
-	hc := &http.Client{Timeout: 15 * time.Second}
-
 	var body []byte
 	if o.file != "" {
-		b, err := os.ReadFile(o.file)
-		if err != nil {
+		if body, err = os.ReadFile(o.file); err != nil {
 			return fmt.Errorf("read body: %w", err)
 		}
-		body = b
-	} else {
-		body = p.Sample.Body(o.delivery())
-		if p.Sample.Sandbox != "" {
-			if err := devtools.SetSandboxStatus(ctx, hc, base+devtools.SandboxPrefix+p.Sample.Sandbox+o.entity, o.status); err != nil {
-				return err
-			}
-		}
 	}
-
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+route, bytes.NewReader(body))
+	r, err := loadgen.Send(ctx, cfg, p, base, o.delivery(), body)
 	if err != nil {
-		return fmt.Errorf("build request: %w", err)
+		return err
 	}
-	providers.SetHeaders(req, p.Sample.Headers(o.delivery(), body, secret, cfg.Setting))
-	resp, err := hc.Do(req)
-	if err != nil {
-		return fmt.Errorf("post %s: %w", base+route, err)
-	}
-	defer resp.Body.Close()
-	reply, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<16))
-	fmt.Fprintf(out, "%s %s\n%s\n", resp.Proto, resp.Status, bytes.TrimSpace(reply))
-	if resp.StatusCode/100 != 2 {
-		return fmt.Errorf("receiver answered %s", resp.Status)
+	fmt.Fprintf(out, "%s %s\n%s\n", r.Proto, r.Status, bytes.TrimSpace(r.Body))
+	if r.Code/100 != 2 {
+		return fmt.Errorf("receiver answered %s", r.Status)
 	}
 	return nil
-}
-
-func randomHex(n int) string {
-	b := make([]byte, n)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
 }

@@ -47,7 +47,7 @@ func sendConfig(t *testing.T, env map[string]string) *config.Config {
 // providerByName returns the configured provider called name.
 func providerByName(t *testing.T, cfg *config.Config, name string) receivers.Provider {
 	t.Helper()
-	for _, p := range enabledProviders(cfg) {
+	for _, p := range cfg.Providers.Bound(cfg.Setting) {
 		if p.Name == name {
 			return p
 		}
@@ -265,7 +265,7 @@ func TestSendCommand(t *testing.T) {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
 			starter := &fakeStarterSend{}
 			r := receivers.New(receivers.Options{Temporal: starter, Log: slog.New(slog.DiscardHandler)})
-			receiver := receivers.NewApp(r, enabledProviders(cfg))
+			receiver := receivers.NewApp(r, cfg.Providers.Bound(cfg.Setting))
 			ln, err := net.Listen("tcp", "127.0.0.1:0")
 			if err != nil {
 				t.Fatal(err)

@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/hookflow/hookflow/connect"
 	"github.com/hookflow/hookflow/metrics"
 	"github.com/hookflow/hookflow/ops"
 )
@@ -43,7 +44,7 @@ func newServeCmd(a *app) *cobra.Command {
 					}
 				}()
 			}
-			rdb, err := newRedis(cfg)
+			rdb, err := connect.RedisClient(cfg)
 			if err != nil {
 				return err
 			}

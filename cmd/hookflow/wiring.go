@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/tls"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -11,152 +10,16 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/redis/go-redis/v9"
 	"go.temporal.io/sdk/client"
-	tlog "go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/worker"
 
 	"github.com/hookflow/hookflow/activities"
 	"github.com/hookflow/hookflow/config"
 	"github.com/hookflow/hookflow/dedup"
 	"github.com/hookflow/hookflow/metrics"
-	"github.com/hookflow/hookflow/providers"
 	"github.com/hookflow/hookflow/receivers"
 	"github.com/hookflow/hookflow/starter"
 	"github.com/hookflow/hookflow/workflows"
 )
-
-// dialTemporal returns a lazy Temporal client: it connects on first use, so
-// receivers start (and answer 503) while Temporal is away. m may be nil for
-// one-shot commands that export no metrics.
-func dialTemporal(cfg *config.Config, log *slog.Logger, m *metrics.Metrics) (client.Client, error) {
-	opts, err := temporalOptions(cfg, log, m)
-	if err != nil {
-		return nil, err
-	}
-	c, err := client.NewLazyClient(opts)
-	if err != nil {
-		return nil, fmt.Errorf("temporal client for %s: %w", cfg.TemporalAddress, err)
-	}
-	return c, nil
-}
-
-// temporalOptions are the client options of every process: the SDK's logs
-// through slog, its metrics into the process's registry, and TLS (mTLS) and
-// the API key when configured (a real cluster, Temporal Cloud).
-func temporalOptions(cfg *config.Config, log *slog.Logger, m *metrics.Metrics) (client.Options, error) {
-	opts := client.Options{
-		HostPort:  cfg.TemporalAddress,
-		Namespace: cfg.TemporalNamespace,
-		Logger:    tlog.NewStructuredLogger(log.With("component", "temporal")),
-	}
-	if m != nil {
-		opts.MetricsHandler = m.Temporal()
-	}
-	tlsConf, err := cfg.TemporalTLSConfig()
-	if err != nil {
-		return client.Options{}, err
-	}
-	// Set either way: the SDK would otherwise turn TLS on by itself for an
-	// API key even when TEMPORAL_TLS=false says not to.
-	opts.ConnectionOptions.TLS = tlsConf
-	opts.ConnectionOptions.TLSDisabled = tlsConf == nil
-	if cfg.TemporalAPIKey.Enabled() {
-		opts.Credentials = client.NewAPIKeyStaticCredentials(cfg.TemporalAPIKey[0])
-	}
-	return opts, nil
-}
-
-// redisConn is how to reach the dedup store: exactly one of the go-redis
-// option sets is filled, for the form REDIS_URL takes (config.RedisMode).
-type redisConn struct {
-	single   *redis.Options
-	failover *redis.FailoverOptions
-	cluster  *redis.ClusterOptions
-}
-
-// redisOptions builds the dedup store's options from REDIS_URL and the
-// REDIS_* settings, with short timeouts: a slow Redis must not hold
-// deliveries up, since they are accepted without it.
-func redisOptions(cfg *config.Config) (redisConn, error) {
-	target, err := cfg.RedisTarget()
-	if err != nil {
-		return redisConn{}, err
-	}
-	var tlsConf *tls.Config
-	if target.TLS {
-		roots, err := cfg.RedisRootCAs()
-		if err != nil {
-			return redisConn{}, err
-		}
-		// No ServerName: each connection verifies the host it dials,
-		// which is what Sentinel and Cluster need.
-		tlsConf = &tls.Config{MinVersion: tls.VersionTLS12, RootCAs: roots}
-	}
-	const timeout = 500 * time.Millisecond
-	switch target.Mode {
-	case config.RedisSentinel:
-		return redisConn{failover: &redis.FailoverOptions{
-			MasterName: target.Master, SentinelAddrs: target.Addrs, SentinelPassword: target.SentinelPassword,
-			Username: target.Username, Password: target.Password, DB: target.DB, TLSConfig: tlsConf,
-			DialTimeout: timeout, ReadTimeout: timeout, WriteTimeout: timeout, MaxRetries: 1, PoolSize: cfg.MaxInFlight,
-		}}, nil
-	case config.RedisCluster:
-		return redisConn{cluster: &redis.ClusterOptions{
-			Addrs: target.Addrs, Username: target.Username, Password: target.Password, TLSConfig: tlsConf,
-			DialTimeout: timeout, ReadTimeout: timeout, WriteTimeout: timeout, MaxRetries: 1, PoolSize: cfg.MaxInFlight,
-		}}, nil
-	}
-	// One server: go-redis's own parser, so its query options (?protocol=3)
-	// keep working; the settings override the URL's credentials.
-	opts, err := redis.ParseURL(cfg.RedisURL)
-	if err != nil {
-		return redisConn{}, fmt.Errorf("REDIS_URL: %w", err)
-	}
-	opts.Username, opts.Password = target.Username, target.Password
-	if opts.TLSConfig != nil {
-		opts.TLSConfig.MinVersion = tls.VersionTLS12
-		opts.TLSConfig.RootCAs = tlsConf.RootCAs
-	}
-	opts.DialTimeout, opts.ReadTimeout, opts.WriteTimeout = timeout, timeout, timeout
-	opts.MaxRetries = 1
-	opts.PoolSize = cfg.MaxInFlight
-	return redisConn{single: opts}, nil
-}
-
-// client returns the go-redis client for the options.
-func (o redisConn) client() redis.UniversalClient {
-	switch {
-	case o.failover != nil:
-		return redis.NewFailoverClient(o.failover)
-	case o.cluster != nil:
-		return redis.NewClusterClient(o.cluster)
-	}
-	return redis.NewClient(o.single)
-}
-
-// newRedis returns the dedup store's client (see redisOptions).
-func newRedis(cfg *config.Config) (redis.UniversalClient, error) {
-	o, err := redisOptions(cfg)
-	if err != nil {
-		return nil, err
-	}
-	return o.client(), nil
-}
-
-// enabledProviders are the configured providers, each with its verifier,
-// or disabled where no secret is set. Validate has refused the settings
-// Bind would fail on; should one get here, its provider stays disabled
-// rather than guess.
-func enabledProviders(cfg *config.Config) []providers.Provider {
-	var out []providers.Provider
-	for _, p := range cfg.Providers.All() {
-		bound, err := p.Bind(cfg.Setting)
-		if err != nil {
-			bound.Verifier = nil
-		}
-		out = append(out, bound)
-	}
-	return out
-}
 
 // newReceiverApp wires the receivers' Fiber app and logs which providers
 // are enabled.
@@ -174,7 +37,7 @@ func newReceiverApp(cfg *config.Config, tc client.Client, rdb redis.UniversalCli
 	if m != nil {
 		counts = m
 	}
-	st := newStarter(cfg, tc)
+	st := starter.New(cfg, tc)
 	r := receivers.New(receivers.Options{
 		Metrics:      counts,
 		Start:        &st,
@@ -184,7 +47,7 @@ func newReceiverApp(cfg *config.Config, tc client.Client, rdb redis.UniversalCli
 		MaxInFlight:  cfg.MaxInFlight,
 		StartTimeout: cfg.StartTimeout,
 	})
-	ps := enabledProviders(cfg)
+	ps := cfg.Providers.Bound(cfg.Setting)
 	for _, p := range ps {
 		if p.Verifier == nil {
 			log.Warn("provider disabled: no secret configured", "provider", p.Name, "routes", p.Routes)
@@ -241,31 +104,4 @@ func serveUntilDone(ctx context.Context, app *fiber.App, addr string) error {
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	return nil
-}
-
-// newStarter is the one way this process hands events and reprocess
-// requests to entity workflows.
-func newStarter(cfg *config.Config, tc client.Client) starter.Starter {
-	return starter.Starter{
-		Client: tc, TaskQueue: cfg.TaskQueue,
-		Linger: cfg.Linger, IdleTimeout: cfg.IdleTimeout, NotFoundWindow: cfg.NotFoundWindow,
-		Targets: deliveryTargets(cfg), Horizon: cfg.ForwardHorizon,
-		MaxEventsPerRun: cfg.MaxEventsPerRun, Tables: cfg.Providers.Table,
-	}
-}
-
-// deliveryTargets are where applied transitions go: each forward URL, named
-// by its hash so the URL stays out of histories, and the user's handler.
-func deliveryTargets(cfg *config.Config) []workflows.Target {
-	var ts []workflows.Target
-	for _, u := range cfg.ForwardURLs {
-		ts = append(ts, workflows.Target{ID: activities.TargetID(u), Label: activities.TargetLabel(u)})
-	}
-	if cfg.HandlerQueue != "" {
-		ts = append(ts, workflows.Target{
-			ID: "handler:" + cfg.HandlerQueue, Label: cfg.HandlerActivity + " on " + cfg.HandlerQueue,
-			Queue: cfg.HandlerQueue, Activity: cfg.HandlerActivity,
-		})
-	}
-	return ts
 }

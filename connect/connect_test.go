@@ -1,4 +1,4 @@
-package main
+package connect
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"log/slog"
 	"math/big"
 	"net"
 	"os"
@@ -73,7 +74,7 @@ func TestRedisOptionsForms(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			cfg := loadConfig(t, tt.vars)
-			o, err := redisOptions(cfg)
+			o, err := Redis(cfg)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -82,21 +83,21 @@ func TestRedisOptionsForms(t *testing.T) {
 			var timeouts [3]time.Duration
 			var retries, pool int
 			switch {
-			case o.single != nil:
-				got = want{kind: "single", addrs: []string{o.single.Addr}, db: o.single.DB, user: o.single.Username, password: o.single.Password}
-				tlsConf, timeouts, retries, pool = o.single.TLSConfig, [3]time.Duration{o.single.DialTimeout, o.single.ReadTimeout, o.single.WriteTimeout}, o.single.MaxRetries, o.single.PoolSize
-			case o.failover != nil:
-				f := o.failover
+			case o.Single != nil:
+				got = want{kind: "single", addrs: []string{o.Single.Addr}, db: o.Single.DB, user: o.Single.Username, password: o.Single.Password}
+				tlsConf, timeouts, retries, pool = o.Single.TLSConfig, [3]time.Duration{o.Single.DialTimeout, o.Single.ReadTimeout, o.Single.WriteTimeout}, o.Single.MaxRetries, o.Single.PoolSize
+			case o.Failover != nil:
+				f := o.Failover
 				got = want{kind: "failover", addrs: f.SentinelAddrs, master: f.MasterName, db: f.DB, user: f.Username, password: f.Password}
 				tlsConf, timeouts, retries, pool = f.TLSConfig, [3]time.Duration{f.DialTimeout, f.ReadTimeout, f.WriteTimeout}, f.MaxRetries, f.PoolSize
-			case o.cluster != nil:
-				c := o.cluster
+			case o.Cluster != nil:
+				c := o.Cluster
 				got = want{kind: "cluster", addrs: c.Addrs, user: c.Username, password: c.Password}
 				tlsConf, timeouts, retries, pool = c.TLSConfig, [3]time.Duration{c.DialTimeout, c.ReadTimeout, c.WriteTimeout}, c.MaxRetries, c.PoolSize
 			}
 			got.tls = tlsConf != nil
 			got.ownCA = tlsConf != nil && tlsConf.RootCAs != nil
-			rdb := o.client()
+			rdb := o.Client()
 			defer rdb.Close()
 			got.client = reflect.TypeOf(rdb).String()
 			if !reflect.DeepEqual(got, tt.want) {
@@ -130,7 +131,7 @@ func TestTemporalOptionsTLS(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			opts, err := temporalOptions(loadConfig(t, tt.vars), discardLogger(), nil)
+			opts, err := TemporalOptions(loadConfig(t, tt.vars), slog.New(slog.DiscardHandler), nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -190,7 +191,7 @@ func TestTemporalTLSConnection(t *testing.T) {
 		"TEMPORAL_TLS_CERT": certFile, "TEMPORAL_TLS_KEY": keyFile,
 		"TEMPORAL_TLS_CA": caFile, "TEMPORAL_TLS_SERVER_NAME": "temporal.test",
 	})
-	tc, err := dialTemporal(cfg, discardLogger(), nil)
+	tc, err := Temporal(cfg, slog.New(slog.DiscardHandler), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

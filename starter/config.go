@@ -1,0 +1,34 @@
+package starter
+
+import (
+	"github.com/hookflow/hookflow/activities"
+	"github.com/hookflow/hookflow/config"
+	"github.com/hookflow/hookflow/workflows"
+)
+
+// New is the Starter of a process configured by cfg: the one way it hands
+// events and reprocess requests to entity workflows over c.
+func New(cfg *config.Config, c Client) Starter {
+	return Starter{
+		Client: c, TaskQueue: cfg.TaskQueue,
+		Linger: cfg.Linger, IdleTimeout: cfg.IdleTimeout, NotFoundWindow: cfg.NotFoundWindow,
+		Targets: Targets(cfg), Horizon: cfg.ForwardHorizon,
+		MaxEventsPerRun: cfg.MaxEventsPerRun, Tables: cfg.Providers.Table,
+	}
+}
+
+// Targets are where applied transitions go: each forward URL, named by its
+// hash so the URL stays out of histories, and the user's handler.
+func Targets(cfg *config.Config) []workflows.Target {
+	var ts []workflows.Target
+	for _, u := range cfg.ForwardURLs {
+		ts = append(ts, workflows.Target{ID: activities.TargetID(u), Label: activities.TargetLabel(u)})
+	}
+	if cfg.HandlerQueue != "" {
+		ts = append(ts, workflows.Target{
+			ID: "handler:" + cfg.HandlerQueue, Label: cfg.HandlerActivity + " on " + cfg.HandlerQueue,
+			Queue: cfg.HandlerQueue, Activity: cfg.HandlerActivity,
+		})
+	}
+	return ts
+}
