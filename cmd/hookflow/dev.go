@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/hookflow/hookflow/listen"
 	"io"
 	"net"
 	"os"
@@ -135,9 +136,9 @@ func runDev(ctx context.Context, out io.Writer, cfg *config.Config, opts devOpti
 	}
 	fmt.Fprintf(out, "\nTry:\n  bin/hookflow send phoenix --order order-1 --status fulfilled\n  bin/hookflow status phoenix-order:order-1\n"+
 		"  bin/hookflow send fenix --entity shipment-1 --status DELIVERED   (also: phosphor, up42, phantom)\n\nCtrl-C stops everything.\n\n")
-	err = serveAll(ctx,
-		listener{"HOOKFLOW_HTTP_ADDR", app, cfg.HTTPAddr},
-		listener{"HOOKFLOW_METRICS_ADDR", newOpsApp(log, m, tc, rdb), cfg.MetricsAddr})
+	err = listen.Serve(ctx,
+		listen.App{Setting: "HOOKFLOW_HTTP_ADDR", App: app, Addr: cfg.HTTPAddr},
+		listen.App{Setting: "HOOKFLOW_METRICS_ADDR", App: newOpsApp(log, m, tc, rdb), Addr: cfg.MetricsAddr})
 	var exited *devstack.ExitError
 	if errors.As(context.Cause(ctx), &exited) {
 		return fmt.Errorf("dev: the %s it started exited (%s; log in %s); stopped everything", exited.Name, exited.Reason(), exited.Log)

@@ -1,12 +1,9 @@
 package main
 
 import (
-	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
-	"sync"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/adaptor"
@@ -38,33 +35,6 @@ func newOpsApp(log *slog.Logger, m *metrics.Metrics, tc client.Client, rdb redis
 		return c.Status(code).JSON(body)
 	})
 	return app
-}
-
-// listener is one Fiber app and the address it serves on; name says which
-// setting the address comes from, for the error when it cannot listen.
-type listener struct {
-	name string
-	app  *fiber.App
-	addr string
-}
-
-// serveAll serves every listener until ctx ends, or until one of them fails
-// to listen, which stops the others; it returns once all have shut down.
-func serveAll(ctx context.Context, ls ...listener) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	errs := make([]error, len(ls))
-	var wg sync.WaitGroup
-	for i, l := range ls {
-		wg.Go(func() {
-			if err := serveUntilDone(ctx, l.app, l.addr); err != nil {
-				errs[i] = fmt.Errorf("%s: %w", l.name, err)
-				cancel()
-			}
-		})
-	}
-	wg.Wait()
-	return errors.Join(errs...)
 }
 
 // loopbackURL is the http:// URL on 127.0.0.1 of a listen address's port,

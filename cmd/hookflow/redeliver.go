@@ -31,12 +31,6 @@ as 'DeliveryFailed=true'.`,
 			return signalEntities(cmd.Context(), cmd.InOrStdin(), cmd.OutOrStdout(), tc, cfg, args, o, sig)
 		},
 	}
-	f := cmd.Flags()
-	f.StringVar(&o.provider, "provider", "", "provider of --entity")
-	f.StringVar(&o.entity, "entity", "", "entity ID, with --provider")
-	f.StringVar(&o.query, "query", "", `Temporal visibility query, e.g. 'DeliveryFailed=true'`)
-	f.BoolVar(&o.dryRun, "dry-run", false, "list the targets and their count, change nothing")
-	f.BoolVarP(&o.yes, "yes", "y", false, "do not ask for confirmation of more than one target")
-	f.Float64Var(&o.rate, "rate", 10, "signals per second")
+	addTargetFlags(cmd, &o, `'DeliveryFailed=true'`)
 	return cmd
 }

@@ -48,15 +48,21 @@ IDs, or --provider with --entity, or a Temporal visibility --query.`,
 			return reprocess(cmd.Context(), cmd.InOrStdin(), cmd.OutOrStdout(), tc, cfg, args, o)
 		},
 	}
+	addTargetFlags(cmd, &o, `'EntityStatus="pending"'`)
+	cmd.Flags().StringVar(&o.reason, "reason", "manual reprocess", "reason recorded with the request")
+	return cmd
+}
+
+// addTargetFlags adds the flags that choose and pace the entities a command
+// signals (reprocess, redeliver).
+func addTargetFlags(cmd *cobra.Command, o *reprocessOptions, queryExample string) {
 	f := cmd.Flags()
 	f.StringVar(&o.provider, "provider", "", "provider of --entity (phoenix, phosphor, up42, fenix, phantom, or one the configuration defines)")
 	f.StringVar(&o.entity, "entity", "", "entity ID, with --provider")
-	f.StringVar(&o.query, "query", "", `Temporal visibility query, e.g. 'EntityStatus="pending"'`)
+	f.StringVar(&o.query, "query", "", "Temporal visibility query, e.g. "+queryExample)
 	f.BoolVar(&o.dryRun, "dry-run", false, "list the targets and their count, change nothing")
 	f.BoolVarP(&o.yes, "yes", "y", false, "do not ask for confirmation of more than one target")
 	f.Float64Var(&o.rate, "rate", 10, "signals per second")
-	f.StringVar(&o.reason, "reason", "manual reprocess", "reason recorded with the request")
-	return cmd
 }
 
 // entitySignal is what `reprocess` and `redeliver` send each target.

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"github.com/hookflow/hookflow/listen"
 
 	"github.com/spf13/cobra"
 
@@ -52,9 +53,9 @@ func newServeCmd(a *app) *cobra.Command {
 			app := newReceiverApp(cfg, tc, rdb, log, m)
 			ops := newOpsApp(log, m, tc, rdb)
 			log.Info("receivers listening", "addr", cfg.HTTPAddr, "ops", cfg.MetricsAddr)
-			err = serveAll(ctx,
-				listener{"HOOKFLOW_HTTP_ADDR", app, cfg.HTTPAddr},
-				listener{"HOOKFLOW_METRICS_ADDR", ops, cfg.MetricsAddr})
+			err = listen.Serve(ctx,
+				listen.App{Setting: "HOOKFLOW_HTTP_ADDR", App: app, Addr: cfg.HTTPAddr},
+				listen.App{Setting: "HOOKFLOW_METRICS_ADDR", App: ops, Addr: cfg.MetricsAddr})
 			if cause := context.Cause(ctx); ctx.Err() != nil && cmd.Context().Err() == nil {
 				return cause // the late search-attribute check failed
 			}

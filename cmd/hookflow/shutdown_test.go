@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"github.com/hookflow/hookflow/listen"
 	"log/slog"
 	"net"
 	"net/http"
@@ -40,7 +41,7 @@ func TestShutdownFinishesInFlight(t *testing.T) {
 	addr := "127.0.0.1:" + strconv.Itoa(testenv.FreePort(t))
 	ctx, stop := context.WithCancel(context.Background())
 	served := make(chan error, 1)
-	go func() { served <- serveUntilDone(ctx, app, addr) }()
+	go func() { served <- listen.Until(ctx, app, addr) }()
 	testenv.Eventually(t, 10*time.Second, func() (bool, string) {
 		c, err := net.Dial("tcp", addr)
 		if err == nil {
@@ -78,6 +79,6 @@ func TestShutdownFinishesInFlight(t *testing.T) {
 		t.Errorf("in-flight request answered %d, want 200", code)
 	}
 	if err := <-served; err != nil {
-		t.Errorf("serveUntilDone: %v", err)
+		t.Errorf("listen.Until: %v", err)
 	}
 }

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"context"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"time"
@@ -64,9 +62,10 @@ func newReceiverApp(cfg *config.Config, tc client.Client, rdb redis.UniversalCli
 // passed Validate, which checks the forward secrets.
 //
 // Workflow task pollers scale with the backlog (the server tells the SDK
-// when to add or drop one) instead of the fixed two: with two, half of the
-// workflow tasks of a burst found no poller waiting and went through the
-// task queue's database table and back (see README, Performance).
+// when to add or drop one) instead of a fixed two. On the 2-core dev server
+// this made no measurable difference, the backlog sitting in the server;
+// it matters where the worker, not the server, is short (README,
+// Performance).
 func newWorker(cfg *config.Config, tc client.Client) worker.Worker {
 	w := worker.New(tc, cfg.TaskQueue, worker.Options{
 		WorkflowTaskPollerBehavior: worker.NewPollerBehaviorAutoscaling(worker.PollerBehaviorAutoscalingOptions{}),
@@ -88,20 +87,4 @@ func newWorker(cfg *config.Config, tc client.Client) worker.Worker {
 		Forward:       forward,
 	})
 	return w
-}
-
-// serveUntilDone runs app on addr until ctx ends, then stops accepting and
-// finishes in-flight requests within the shutdown deadline.
-func serveUntilDone(ctx context.Context, app *fiber.App, addr string) error {
-	errc := make(chan error, 1)
-	go func() { errc <- app.Listen(addr) }()
-	select {
-	case err := <-errc:
-		return fmt.Errorf("listen on %s: %w", addr, err)
-	case <-ctx.Done():
-	}
-	if err := app.ShutdownWithTimeout(20 * time.Second); err != nil {
-		return fmt.Errorf("shutdown: %w", err)
-	}
-	return nil
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"github.com/hookflow/hookflow/listen"
 
 	"github.com/spf13/cobra"
 
@@ -41,7 +42,7 @@ func newWorkerCmd(a *app) *cobra.Command {
 			// Stop after the ops endpoints: in-flight tasks finish first.
 			defer w.Stop()
 			log.Info("worker started", "task_queue", cfg.TaskQueue, "temporal", cfg.TemporalAddress, "ops", cfg.MetricsAddr)
-			return serveAll(cmd.Context(), listener{"HOOKFLOW_METRICS_ADDR", newOpsApp(log, m, tc, nil), cfg.MetricsAddr})
+			return listen.Serve(cmd.Context(), listen.App{Setting: "HOOKFLOW_METRICS_ADDR", App: newOpsApp(log, m, tc, nil), Addr: cfg.MetricsAddr})
 		},
 	}
 }
