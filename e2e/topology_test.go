@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"github.com/hookflow/hookflow/internal/testenv"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -78,7 +79,7 @@ func temporalCLI(t testing.TB) string {
 // startDevTemporal starts the pinned CLI's dev server on a SQLite file in
 // WAL mode, as hookflow dev does; a restart finds the same file.
 func (tp *topology) startDevTemporal() {
-	port := freePort(tp.t)
+	port := testenv.FreePort(tp.t)
 	tp.temporalAddr = "127.0.0.1:" + strconv.Itoa(port)
 	tp.temporal = tp.ps.add("temporal", os.Environ(), tp.temporalReady,
 		temporalCLI(tp.t), "server", "start-dev", "--ip", "127.0.0.1", "--port", strconv.Itoa(port), "--headless",
@@ -116,7 +117,7 @@ func (tp *topology) startRedis() {
 	if _, err := exec.LookPath("redis-server"); err != nil {
 		tp.t.Skip("redis-server is not on PATH")
 	}
-	port := freePort(tp.t)
+	port := testenv.FreePort(tp.t)
 	tp.redisAddr = "127.0.0.1:" + strconv.Itoa(port)
 	tp.redis = tp.ps.add("redis", os.Environ(), tp.redisReady, "redis-server",
 		"--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", tp.dir)
@@ -170,11 +171,11 @@ func (tp *topology) setup() {
 // which stays there whatever moves to the metrics address.
 func (tp *topology) startReceivers(n int) {
 	for i := range n {
-		port := freePort(tp.t)
+		port := testenv.FreePort(tp.t)
 		url := "http://127.0.0.1:" + strconv.Itoa(port)
 		p := tp.ps.add(fmt.Sprintf("serve-%d", i+1), tp.hookflowEnv(
 			"HOOKFLOW_HTTP_ADDR=127.0.0.1:"+strconv.Itoa(port),
-			"HOOKFLOW_METRICS_ADDR=127.0.0.1:"+strconv.Itoa(freePort(tp.t)),
+			"HOOKFLOW_METRICS_ADDR=127.0.0.1:"+strconv.Itoa(testenv.FreePort(tp.t)),
 		), httpOK(url+"/healthz"), tp.bin, "serve")
 		tp.ps.start(p)
 		tp.receivers = append(tp.receivers, p)
@@ -186,7 +187,7 @@ func (tp *topology) startReceivers(n int) {
 // metrics address, ready when its /healthz answers.
 func (tp *topology) startWorkers(n int) {
 	for i := range n {
-		addr := "127.0.0.1:" + strconv.Itoa(freePort(tp.t))
+		addr := "127.0.0.1:" + strconv.Itoa(testenv.FreePort(tp.t))
 		p := tp.ps.add(fmt.Sprintf("worker-%d", i+1), tp.hookflowEnv("HOOKFLOW_METRICS_ADDR="+addr),
 			httpOK("http://"+addr+"/healthz"), tp.bin, "worker")
 		tp.ps.start(p)
