@@ -1,7 +1,6 @@
 package webhook
 
 import (
-	"crypto/hmac"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
@@ -10,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 )
 
 // The Standard Webhooks headers (https://www.standardwebhooks.com).
@@ -36,10 +37,11 @@ const secretPrefix = "whsec_"
 // as one of the v1 signatures in webhook-signature, with a timestamp within
 // the tolerance.
 //
-// The scheme's Go library (standard-webhooks/libraries, v0.0.1) has one
-// secret per verifier, a fixed tolerance and an early exit, so this is
-// written here, once, after the verifiers beside it: every secret is tried
-// against every signature in constant time.
+// The scheme's own Go library (standard-webhooks/libraries) computes the
+// signatures, the same library the delivery of transitions signs with.
+// Around it, what its verifier does not offer: several secrets, a tolerance
+// of the provider's choosing, and every secret tried against every
+// signature in constant time, with no early exit.
 type StandardWebhooks struct {
 	keys      [][]byte
 	tolerance time.Duration
@@ -128,12 +130,24 @@ func StandardSign(key []byte, id string, timestamp int64, body []byte) string {
 	return "v1," + base64.StdEncoding.EncodeToString(standardMAC(key, id, strconv.FormatInt(timestamp, 10), body))
 }
 
+// standardMAC is the raw signature of a message, as the scheme's library
+// computes it.
 func standardMAC(key []byte, id, timestamp string, body []byte) []byte {
-	m := hmac.New(sha256.New, key)
-	m.Write([]byte(id))
-	m.Write([]byte{'.'})
-	m.Write([]byte(timestamp))
-	m.Write([]byte{'.'})
-	m.Write(body)
-	return m.Sum(nil)
+	ts, err := strconv.ParseInt(timestamp, 10, 64)
+	if err != nil {
+		return nil
+	}
+	wh, err := standardwebhooks.NewWebhookRaw(key)
+	if err != nil {
+		return nil
+	}
+	sig, err := wh.Sign(id, time.Unix(ts, 0), body)
+	if err != nil {
+		return nil
+	}
+	mac, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(sig, "v1,"))
+	if err != nil {
+		return nil
+	}
+	return mac
 }
