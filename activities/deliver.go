@@ -15,11 +15,11 @@ import (
 	"strings"
 	"time"
 
-	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/hookflow/hookflow/event"
+	"github.com/hookflow/hookflow/webhook"
 )
 
 // Error types of a delivery that no retry can fix. Workflows list them as
@@ -42,8 +42,8 @@ const MetricDeliveryAttempts = "hookflow_delivery_attempts_total"
 // the configured URLs and their signers. Workflows name a URL by its
 // TargetID, so the URL, which may carry a token, stays out of histories.
 type Forward struct {
-	urls    map[string]string // target ID -> URL
-	signers []*standardwebhooks.Webhook
+	urls map[string]string // target ID -> URL
+	keys [][]byte          // one per secret; each signs every delivery
 }
 
 // NewForward returns the Forward of the configured URLs, signed with every
@@ -54,11 +54,11 @@ func NewForward(urls, secrets []string) (*Forward, error) {
 		f.urls[TargetID(u)] = u
 	}
 	for i, s := range secrets {
-		wh, err := standardwebhooks.NewWebhook(s)
+		key, err := webhook.StandardKey(s)
 		if err != nil {
-			return nil, fmt.Errorf("forward secret %d: not whsec_<base64>", i+1)
+			return nil, fmt.Errorf("forward secret %d: %w", i+1, err)
 		}
-		f.signers = append(f.signers, wh)
+		f.keys = append(f.keys, key)
 	}
 	return f, nil
 }
@@ -89,21 +89,17 @@ type DeliverInput struct {
 // Headers are the Standard Webhooks headers of body, signed with every
 // secret at time at: webhook-id, webhook-timestamp and webhook-signature
 // (one space-separated v1 signature per secret).
-func (f *Forward) Headers(id string, at time.Time, body []byte) (map[string]string, error) {
-	sigs := make([]string, 0, len(f.signers))
-	for _, wh := range f.signers {
-		sig, err := wh.Sign(id, at, body)
-		if err != nil {
-			return nil, fmt.Errorf("sign delivery %s: %w", id, err)
-		}
-		sigs = append(sigs, sig)
+func (f *Forward) Headers(id string, at time.Time, body []byte) map[string]string {
+	sigs := make([]string, 0, len(f.keys))
+	for _, key := range f.keys {
+		sigs = append(sigs, webhook.StandardSign(key, id, at.Unix(), body))
 	}
 	return map[string]string{
-		standardwebhooks.HeaderWebhookID:        id,
-		standardwebhooks.HeaderWebhookTimestamp: strconv.FormatInt(at.Unix(), 10),
-		standardwebhooks.HeaderWebhookSignature: strings.Join(sigs, " "),
-		"Content-Type":                          "application/json",
-	}, nil
+		webhook.StandardID:        id,
+		webhook.StandardTimestamp: strconv.FormatInt(at.Unix(), 10),
+		webhook.StandardSignature: strings.Join(sigs, " "),
+		"Content-Type":            "application/json",
+	}
 }
 
 // Delivered is what a successful Deliver reports.
@@ -143,11 +139,7 @@ func (a *Activities) deliver(ctx context.Context, in DeliverInput, attempt int32
 		outcome = "rejected"
 		return temporal.NewNonRetryableApplicationError("encode delivery "+in.Message.ID(), ErrDeliveryRejected, err, attempt)
 	}
-	headers, err := f.Headers(in.Message.ID(), time.Now(), body)
-	if err != nil {
-		outcome = "rejected"
-		return temporal.NewNonRetryableApplicationError(err.Error(), ErrDeliveryRejected, nil, attempt)
-	}
+	headers := f.Headers(in.Message.ID(), time.Now(), body)
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(body))
 	if err != nil {
 		outcome = "rejected"

@@ -11,7 +11,6 @@
 package config
 
 import (
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -27,6 +26,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/hookflow/hookflow/providers"
+	"github.com/hookflow/hookflow/webhook"
 )
 
 // DefaultPhoenixAPIURL is the Phoenix production orders API.
@@ -450,7 +450,7 @@ func (c *Config) Validate() error {
 		bad("HOOKFLOW_FORWARD_SECRET", "must be set when HOOKFLOW_FORWARD_URL is: deliveries are always signed")
 	}
 	for _, sec := range c.ForwardSecrets {
-		if !validWebhookSecret(sec) {
+		if _, err := webhook.StandardKey(sec); err != nil {
 			bad("HOOKFLOW_FORWARD_SECRET", "every secret must be whsec_ followed by base64")
 			break
 		}
@@ -509,17 +509,6 @@ func (c *Config) UseDevSecrets() []string {
 		filled = append(filled, env)
 	}
 	return filled
-}
-
-// validWebhookSecret reports whether s is a Standard Webhooks secret:
-// whsec_ and a non-empty base64 key.
-func validWebhookSecret(s string) bool {
-	key, ok := strings.CutPrefix(s, "whsec_")
-	if !ok {
-		return false
-	}
-	b, err := base64.StdEncoding.DecodeString(key)
-	return err == nil && len(b) > 0
 }
 
 func secrets(p func(*Config) *Secrets) func(*Config, string) error {

@@ -6,14 +6,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net/http"
 	"sync"
 
 	"github.com/gofiber/fiber/v2"
-	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 
 	"github.com/hookflow/hookflow/config"
 	"github.com/hookflow/hookflow/event"
+	"github.com/hookflow/hookflow/webhook"
 )
 
 // LogSinkPath is where `hookflow dev --forward-to-log` receives deliveries.
@@ -26,7 +25,7 @@ const LogSinkPath = "/dev/forward-sink"
 type LogSink struct {
 	mu  sync.Mutex
 	out io.Writer
-	wh  *standardwebhooks.Webhook
+	wh  *webhook.StandardWebhooks
 }
 
 // NewLogSink points cfg's deliveries at the sink on base, signed with the
@@ -39,7 +38,7 @@ func NewLogSink(out io.Writer, cfg *config.Config, base string) (*LogSink, error
 		}
 		cfg.ForwardSecrets = config.Secrets{"whsec_" + base64.StdEncoding.EncodeToString(key)}
 	}
-	wh, err := standardwebhooks.NewWebhook(cfg.ForwardSecrets[0])
+	wh, err := webhook.NewStandardWebhooks(cfg.ForwardSecrets[:1], 0)
 	if err != nil {
 		return nil, fmt.Errorf("HOOKFLOW_FORWARD_SECRET: %w", err)
 	}
@@ -50,18 +49,17 @@ func NewLogSink(out io.Writer, cfg *config.Config, base string) (*LogSink, error
 // Handle verifies and prints one delivery; a bad signature is answered 401
 // (which hookflow records as a failed delivery) and printed as such.
 func (s *LogSink) Handle(c *fiber.Ctx) error {
-	header := http.Header{}
-	c.Request().Header.VisitAll(func(k, v []byte) { header.Add(string(k), string(v)) })
+	header := webhook.Header(func(name string) string { return string(c.Request().Header.Peek(name)) })
 	body := c.Body()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err := s.wh.Verify(body, header); err != nil {
-		fmt.Fprintf(s.out, "forward-sink: %s REFUSED: %v\n", header.Get("webhook-id"), err)
+		fmt.Fprintf(s.out, "forward-sink: %s REFUSED: %v\n", header(webhook.StandardID), err)
 		return c.SendStatus(fiber.StatusUnauthorized)
 	}
 	var ev event.Outbound
 	if err := json.Unmarshal(body, &ev); err != nil {
-		fmt.Fprintf(s.out, "forward-sink: %s: not a transition: %v\n", header.Get("webhook-id"), err)
+		fmt.Fprintf(s.out, "forward-sink: %s: not a transition: %v\n", header(webhook.StandardID), err)
 		return c.SendStatus(fiber.StatusBadRequest)
 	}
 	from := ev.From
@@ -69,6 +67,6 @@ func (s *LogSink) Handle(c *fiber.Ctx) error {
 		from = "∅"
 	}
 	fmt.Fprintf(s.out, "forward-sink: %s  %s → %s  (event %s, %s; signature verified)\n  %s\n",
-		header.Get("webhook-id"), from, ev.To, ev.EventID, ev.Source, body)
+		header(webhook.StandardID), from, ev.To, ev.EventID, ev.Source, body)
 	return c.SendStatus(fiber.StatusNoContent)
 }

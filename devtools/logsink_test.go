@@ -31,10 +31,7 @@ func TestLogSink(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		h, err := f.Headers("fenix-shipment:1:2", time.Now(), body)
-		if err != nil {
-			t.Fatal(err)
-		}
+		h := f.Headers("fenix-shipment:1:2", time.Now(), body)
 		req := httptest.NewRequest("POST", LogSinkPath, bytes.NewReader(payload))
 		for k, v := range h {
 			req.Header.Set(k, v)
