@@ -3,7 +3,6 @@ package e2e
 import (
 	"context"
 	"fmt"
-	"github.com/hookflow/hookflow/internal/testenv"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,6 +12,8 @@ import (
 
 	"github.com/redis/go-redis/v9"
 	"go.temporal.io/sdk/client"
+
+	"github.com/hookflow/hookflow/internal/testenv"
 )
 
 // topology is hookflow as deployed: Temporal, Redis, receivers and workers,

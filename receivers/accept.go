@@ -6,7 +6,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
-	"github.com/hookflow/hookflow/webhook"
 	"log/slog"
 	"strconv"
 	"time"
@@ -20,6 +19,7 @@ import (
 	"github.com/hookflow/hookflow/event"
 	"github.com/hookflow/hookflow/lifecycle"
 	"github.com/hookflow/hookflow/starter"
+	"github.com/hookflow/hookflow/webhook"
 	"github.com/hookflow/hookflow/workflows"
 )
 

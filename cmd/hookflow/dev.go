@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/hookflow/hookflow/listen"
 	"io"
 	"net"
 	"os"
@@ -16,6 +15,7 @@ import (
 	"github.com/hookflow/hookflow/connect"
 	"github.com/hookflow/hookflow/devtools"
 	"github.com/hookflow/hookflow/internal/devstack"
+	"github.com/hookflow/hookflow/listen"
 	"github.com/hookflow/hookflow/metrics"
 	"github.com/hookflow/hookflow/ops"
 )

@@ -3,11 +3,11 @@ package main
 import (
 	"context"
 	"errors"
-	"github.com/hookflow/hookflow/listen"
 
 	"github.com/spf13/cobra"
 
 	"github.com/hookflow/hookflow/connect"
+	"github.com/hookflow/hookflow/listen"
 	"github.com/hookflow/hookflow/metrics"
 	"github.com/hookflow/hookflow/ops"
 )

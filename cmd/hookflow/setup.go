@@ -4,8 +4,9 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/hookflow/hookflow/ops"
 	"github.com/spf13/cobra"
+
+	"github.com/hookflow/hookflow/ops"
 )
 
 func newSetupCmd(a *app) *cobra.Command {

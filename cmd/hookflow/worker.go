@@ -3,10 +3,10 @@ package main
 import (
 	"errors"
 	"fmt"
-	"github.com/hookflow/hookflow/listen"
 
 	"github.com/spf13/cobra"
 
+	"github.com/hookflow/hookflow/listen"
 	"github.com/hookflow/hookflow/metrics"
 	"github.com/hookflow/hookflow/ops"
 )
