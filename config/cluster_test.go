@@ -1,18 +1,11 @@
 package config_test
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/json"
-	"encoding/pem"
 	"fmt"
-	"math/big"
 	"net"
-	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -20,87 +13,11 @@ import (
 	"time"
 
 	"github.com/hookflow/hookflow/config"
+	"github.com/hookflow/hookflow/internal/testenv"
 )
 
-// testPKI is a throwaway CA with a server and a client certificate, written
-// as PEM files where the settings can name them.
-type testPKI struct {
-	caFile, clientCert, clientKey string
-	otherKey                      string // a valid key that belongs to no certificate here
-	garbage                       string // a file with no PEM in it
-	server                        tls.Certificate
-	ca                            *x509.Certificate
-}
-
-func newTestPKI(t *testing.T) testPKI {
-	t.Helper()
-	dir := t.TempDir()
-	write := func(name, blockType string, der []byte) string {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, pem.EncodeToMemory(&pem.Block{Type: blockType, Bytes: der}), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
-	newKey := func() *ecdsa.PrivateKey {
-		k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return k
-	}
-	keyDER := func(k *ecdsa.PrivateKey) []byte {
-		der, err := x509.MarshalPKCS8PrivateKey(k)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return der
-	}
-	caKey := newKey()
-	caTmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "hookflow test CA"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign,
-	}
-	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ca, err := x509.ParseCertificate(caDER)
-	if err != nil {
-		t.Fatal(err)
-	}
-	issue := func(serial int64, name string, usage x509.ExtKeyUsage, key *ecdsa.PrivateKey) []byte {
-		tmpl := &x509.Certificate{
-			SerialNumber: big.NewInt(serial), Subject: pkix.Name{CommonName: name}, DNSNames: []string{name},
-			NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-			KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{usage},
-		}
-		der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return der
-	}
-	serverKey, clientKey := newKey(), newKey()
-	serverDER := issue(2, "temporal.test", x509.ExtKeyUsageServerAuth, serverKey)
-	p := testPKI{
-		caFile:     write("ca.pem", "CERTIFICATE", caDER),
-		clientCert: write("client.pem", "CERTIFICATE", issue(3, "hookflow-client", x509.ExtKeyUsageClientAuth, clientKey)),
-		clientKey:  write("client-key.pem", "PRIVATE KEY", keyDER(clientKey)),
-		otherKey:   write("other-key.pem", "PRIVATE KEY", keyDER(newKey())),
-		server:     tls.Certificate{Certificate: [][]byte{serverDER}, PrivateKey: serverKey},
-		ca:         ca,
-	}
-	p.garbage = filepath.Join(dir, "garbage.pem")
-	if err := os.WriteFile(p.garbage, []byte("not a certificate"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
-
 func TestTemporalTLSConfig(t *testing.T) {
-	pki := newTestPKI(t)
+	pki := testenv.NewPKI(t, "temporal.test")
 	missing := filepath.Join(t.TempDir(), "absent.pem")
 	tests := []struct {
 		name      string
@@ -116,21 +33,21 @@ func TestTemporalTLSConfig(t *testing.T) {
 		{name: "API key with TLS off", vars: map[string]string{"TEMPORAL_API_KEY": "key-1", "TEMPORAL_TLS": "false"}},
 		{name: "TLS on alone", vars: map[string]string{"TEMPORAL_TLS": "true"}, wantTLS: true},
 		{name: "mTLS with CA and server name", vars: map[string]string{
-			"TEMPORAL_TLS_CERT": pki.clientCert, "TEMPORAL_TLS_KEY": pki.clientKey,
-			"TEMPORAL_TLS_CA": pki.caFile, "TEMPORAL_TLS_SERVER_NAME": "temporal.test",
+			"TEMPORAL_TLS_CERT": pki.ClientCert, "TEMPORAL_TLS_KEY": pki.ClientKey,
+			"TEMPORAL_TLS_CA": pki.CAFile, "TEMPORAL_TLS_SERVER_NAME": "temporal.test",
 		}, wantTLS: true, wantCerts: 1, wantCA: true, wantName: "temporal.test"},
-		{name: "CA alone turns TLS on", vars: map[string]string{"TEMPORAL_TLS_CA": pki.caFile}, wantTLS: true, wantCA: true},
-		{name: "cert without key", vars: map[string]string{"TEMPORAL_TLS_CERT": pki.clientCert},
+		{name: "CA alone turns TLS on", vars: map[string]string{"TEMPORAL_TLS_CA": pki.CAFile}, wantTLS: true, wantCA: true},
+		{name: "cert without key", vars: map[string]string{"TEMPORAL_TLS_CERT": pki.ClientCert},
 			wantErr: []string{"TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY", "both"}},
-		{name: "key without cert", vars: map[string]string{"TEMPORAL_TLS_KEY": pki.clientKey},
+		{name: "key without cert", vars: map[string]string{"TEMPORAL_TLS_KEY": pki.ClientKey},
 			wantErr: []string{"TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY", "both"}},
 		{name: "unreadable CA", vars: map[string]string{"TEMPORAL_TLS_CA": missing},
 			wantErr: []string{"TEMPORAL_TLS_CA", missing}},
-		{name: "unreadable key", vars: map[string]string{"TEMPORAL_TLS_CERT": pki.clientCert, "TEMPORAL_TLS_KEY": missing},
+		{name: "unreadable key", vars: map[string]string{"TEMPORAL_TLS_CERT": pki.ClientCert, "TEMPORAL_TLS_KEY": missing},
 			wantErr: []string{"TEMPORAL_TLS_KEY", missing}},
-		{name: "CA file without PEM", vars: map[string]string{"TEMPORAL_TLS_CA": pki.garbage},
+		{name: "CA file without PEM", vars: map[string]string{"TEMPORAL_TLS_CA": pki.Garbage},
 			wantErr: []string{"TEMPORAL_TLS_CA", "no PEM certificate"}},
-		{name: "key of another certificate", vars: map[string]string{"TEMPORAL_TLS_CERT": pki.clientCert, "TEMPORAL_TLS_KEY": pki.otherKey},
+		{name: "key of another certificate", vars: map[string]string{"TEMPORAL_TLS_CERT": pki.ClientCert, "TEMPORAL_TLS_KEY": pki.OtherKey},
 			wantErr: []string{"TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY"}},
 	}
 	for _, tt := range tests {
@@ -181,11 +98,11 @@ func TestTemporalTLSConfig(t *testing.T) {
 // verifies a server signed by TEMPORAL_TLS_CA under TEMPORAL_TLS_SERVER_NAME
 // and presents the client certificate to a server that requires one.
 func TestTemporalTLSHandshake(t *testing.T) {
-	pki := newTestPKI(t)
+	pki := testenv.NewPKI(t, "temporal.test")
 	clients := x509.NewCertPool()
-	clients.AddCert(pki.ca)
+	clients.AddCert(pki.CA)
 	ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{
-		Certificates: []tls.Certificate{pki.server}, ClientAuth: tls.RequireAndVerifyClientCert, ClientCAs: clients,
+		Certificates: []tls.Certificate{pki.Server}, ClientAuth: tls.RequireAndVerifyClientCert, ClientCAs: clients,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -221,14 +138,14 @@ func TestTemporalTLSHandshake(t *testing.T) {
 		return nil
 	}
 	mtls := map[string]string{
-		"TEMPORAL_TLS_CERT": pki.clientCert, "TEMPORAL_TLS_KEY": pki.clientKey,
-		"TEMPORAL_TLS_CA": pki.caFile, "TEMPORAL_TLS_SERVER_NAME": "temporal.test",
+		"TEMPORAL_TLS_CERT": pki.ClientCert, "TEMPORAL_TLS_KEY": pki.ClientKey,
+		"TEMPORAL_TLS_CA": pki.CAFile, "TEMPORAL_TLS_SERVER_NAME": "temporal.test",
 	}
 	if err := dial(mtls); err != nil {
 		t.Fatalf("mTLS handshake: %v", err)
 	}
 	wrongName := map[string]string{}
-	noClientCert := map[string]string{"TEMPORAL_TLS_CA": pki.caFile, "TEMPORAL_TLS_SERVER_NAME": "temporal.test"}
+	noClientCert := map[string]string{"TEMPORAL_TLS_CA": pki.CAFile, "TEMPORAL_TLS_SERVER_NAME": "temporal.test"}
 	for k, v := range mtls {
 		wrongName[k] = v
 	}
@@ -337,7 +254,7 @@ func TestRedisTargetNeverShowsPasswords(t *testing.T) {
 }
 
 func TestConfigValidateClusterSettings(t *testing.T) {
-	pki := newTestPKI(t)
+	pki := testenv.NewPKI(t, "temporal.test")
 	tests := []struct {
 		name string
 		vars map[string]string
@@ -345,18 +262,18 @@ func TestConfigValidateClusterSettings(t *testing.T) {
 	}{
 		{name: "defaults", vars: nil},
 		{name: "sentinel URL", vars: map[string]string{"REDIS_URL": "redis-sentinel://s1:26379,s2:26379/mymaster"}},
-		{name: "cluster URL with TLS and CA", vars: map[string]string{"REDIS_URL": "rediss-cluster://n1:7000,n2:7000", "REDIS_TLS_CA": pki.caFile}},
+		{name: "cluster URL with TLS and CA", vars: map[string]string{"REDIS_URL": "rediss-cluster://n1:7000,n2:7000", "REDIS_TLS_CA": pki.CAFile}},
 		{name: "cloud", vars: map[string]string{"TEMPORAL_ADDRESS": "ns.acct.tmprl.cloud:7233", "TEMPORAL_API_KEY": "k"}},
 		{name: "bad redis scheme", vars: map[string]string{"REDIS_URL": "memcached://h:11211"}, want: []string{"REDIS_URL"}},
 		{name: "two API keys", vars: map[string]string{"TEMPORAL_API_KEY": "k1,k2"}, want: []string{"TEMPORAL_API_KEY"}},
-		{name: "TLS off with a CA", vars: map[string]string{"TEMPORAL_TLS": "false", "TEMPORAL_TLS_CA": pki.caFile}, want: []string{"TEMPORAL_TLS_CA"}},
+		{name: "TLS off with a CA", vars: map[string]string{"TEMPORAL_TLS": "false", "TEMPORAL_TLS_CA": pki.CAFile}, want: []string{"TEMPORAL_TLS_CA"}},
 		{name: "TLS off with a server name", vars: map[string]string{"TEMPORAL_TLS": "false", "TEMPORAL_TLS_SERVER_NAME": "x"}, want: []string{"TEMPORAL_TLS_SERVER_NAME"}},
-		{name: "cert without key", vars: map[string]string{"TEMPORAL_TLS_CERT": pki.clientCert}, want: []string{"TEMPORAL_TLS_KEY"}},
+		{name: "cert without key", vars: map[string]string{"TEMPORAL_TLS_CERT": pki.ClientCert}, want: []string{"TEMPORAL_TLS_KEY"}},
 		{name: "two redis passwords", vars: map[string]string{"REDIS_PASSWORD": "a,b"}, want: []string{"REDIS_PASSWORD"}},
 		{name: "sentinel password without sentinel", vars: map[string]string{"REDIS_SENTINEL_PASSWORD": "x"}, want: []string{"REDIS_SENTINEL_PASSWORD"}},
-		{name: "redis CA without TLS", vars: map[string]string{"REDIS_TLS_CA": pki.caFile}, want: []string{"REDIS_TLS_CA"}},
+		{name: "redis CA without TLS", vars: map[string]string{"REDIS_TLS_CA": pki.CAFile}, want: []string{"REDIS_TLS_CA"}},
 		{name: "redis CA unreadable", vars: map[string]string{"REDIS_URL": "rediss://h:6380", "REDIS_TLS_CA": filepath.Join(t.TempDir(), "nope.pem")}, want: []string{"REDIS_TLS_CA"}},
-		{name: "redis CA without PEM", vars: map[string]string{"REDIS_URL": "rediss://h:6380", "REDIS_TLS_CA": pki.garbage}, want: []string{"REDIS_TLS_CA"}},
+		{name: "redis CA without PEM", vars: map[string]string{"REDIS_URL": "rediss://h:6380", "REDIS_TLS_CA": pki.Garbage}, want: []string{"REDIS_TLS_CA"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

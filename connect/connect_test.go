@@ -2,18 +2,11 @@ package connect
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"log/slog"
-	"math/big"
 	"net"
 	"os"
-	"path/filepath"
 	"reflect"
 	"testing"
 	"time"
@@ -27,6 +20,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/hookflow/hookflow/config"
+	"github.com/hookflow/hookflow/internal/testenv"
 )
 
 // loadConfig is a validated configuration from vars alone.
@@ -43,7 +37,7 @@ func loadConfig(t *testing.T, vars map[string]string) *config.Config {
 }
 
 func TestRedisOptionsForms(t *testing.T) {
-	caFile, _, _, _ := writeTestPKI(t, "redis.test")
+	caFile := testenv.NewPKI(t, "redis.test").CAFile
 	type want struct {
 		kind     string // single, failover or cluster
 		addrs    []string
@@ -152,7 +146,8 @@ func TestTemporalOptionsTLS(t *testing.T) {
 // client every command builds, and checks what reaches the server: a
 // verified client certificate and the API key as a bearer token.
 func TestTemporalTLSConnection(t *testing.T) {
-	caFile, certFile, keyFile, server := writeTestPKI(t, "temporal.test")
+	pki := testenv.NewPKI(t, "temporal.test")
+	caFile, certFile, keyFile, server := pki.CAFile, pki.ClientCert, pki.ClientKey, pki.Server
 	caPEM, err := os.ReadFile(caFile)
 	if err != nil {
 		t.Fatal(err)
@@ -220,60 +215,4 @@ func credentialsFrom(ctx context.Context) (credentials.TLSInfo, bool) {
 	}
 	info, ok := p.AuthInfo.(credentials.TLSInfo)
 	return info, ok
-}
-
-// writeTestPKI writes a throwaway CA and a client certificate and key as PEM
-// files, and returns a server certificate for serverName signed by the CA.
-func writeTestPKI(t *testing.T, serverName string) (caFile, certFile, keyFile string, server tls.Certificate) {
-	t.Helper()
-	dir := t.TempDir()
-	newKey := func() *ecdsa.PrivateKey {
-		k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return k
-	}
-	write := func(name, typ string, der []byte) string {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
-	caKey := newKey()
-	caTmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "test CA"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign,
-	}
-	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ca, err := x509.ParseCertificate(caDER)
-	if err != nil {
-		t.Fatal(err)
-	}
-	issue := func(serial int64, name string, usage x509.ExtKeyUsage, key *ecdsa.PrivateKey) []byte {
-		der, err := x509.CreateCertificate(rand.Reader, &x509.Certificate{
-			SerialNumber: big.NewInt(serial), Subject: pkix.Name{CommonName: name}, DNSNames: []string{name},
-			NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-			KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{usage},
-		}, ca, &key.PublicKey, caKey)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return der
-	}
-	clientKey, serverKey := newKey(), newKey()
-	keyDER, err := x509.MarshalPKCS8PrivateKey(clientKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	caFile = write("ca.pem", "CERTIFICATE", caDER)
-	certFile = write("client.pem", "CERTIFICATE", issue(2, "hookflow", x509.ExtKeyUsageClientAuth, clientKey))
-	keyFile = write("client-key.pem", "PRIVATE KEY", keyDER)
-	server = tls.Certificate{Certificate: [][]byte{issue(3, serverName, x509.ExtKeyUsageServerAuth, serverKey)}, PrivateKey: serverKey}
-	return caFile, certFile, keyFile, server
 }

@@ -1,14 +1,12 @@
 package receivers_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -17,6 +15,7 @@ import (
 
 	"github.com/hookflow/hookflow/dedup"
 	"github.com/hookflow/hookflow/dedup/deduptest"
+	"github.com/hookflow/hookflow/internal/testenv"
 	"github.com/hookflow/hookflow/providers"
 	"github.com/hookflow/hookflow/receivers"
 	"github.com/hookflow/hookflow/webhook"
@@ -245,24 +244,6 @@ func TestTemporalRefusal(t *testing.T) {
 	}
 }
 
-// syncBuffer is a bytes.Buffer safe for a logger's concurrent writes.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // TestLogsClipLongValues: values taken from the request are cut in log
 // lines, with their full length, however long the request made them.
 func TestLogsClipLongValues(t *testing.T) {
@@ -283,7 +264,7 @@ func TestLogsClipLongValues(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var logs syncBuffer
+			var logs testenv.SyncBuffer
 			r := newRig(t, func(o *receivers.Options) { o.Log = slog.New(slog.NewJSONHandler(&logs, nil)) })
 			wantStatus(t, post(t, r.app, "/webhooks/phoenix", tt.body(tt.long), bearer(phoenixSecret)), tt.status)
 

@@ -158,16 +158,7 @@ func TestConfiguredProviderLifecycle(t *testing.T) {
 	}
 
 	// Closed after its 2s linger; reprocess starts a new run that loads it.
-	var firstRun string
-	testenv.Eventually(t, 30*time.Second, func() (bool, string) {
-		d, err := s.tc.DescribeWorkflowExecution(context.Background(), wfID, "")
-		if err != nil {
-			return false, err.Error()
-		}
-		firstRun = d.GetWorkflowExecutionInfo().GetExecution().GetRunId()
-		status := d.GetWorkflowExecutionInfo().GetStatus()
-		return status == enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED, status.String()
-	})
+	firstRun := s.waitClosed(wfID)
 	var out bytes.Buffer
 	if err := reprocess(context.Background(), strings.NewReader(""), &out, s.tc, s.cfg, []string{wfID}, reprocessOptions{rate: 10, reason: "test"}); err != nil {
 		t.Fatalf("reprocess: %v\n%s", err, out.String())

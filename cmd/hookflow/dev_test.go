@@ -64,7 +64,7 @@ func TestDevStopsWhenAChildDies(t *testing.T) {
 				cfg.RedisURL = "redis://" + free() + "/0"
 			}
 
-			out := &syncBuffer{}
+			out := &testenv.SyncBuffer{}
 			done := make(chan error, 1)
 			go func() {
 				done <- runDev(t.Context(), out, cfg, devOptions{dir: t.TempDir(), uiPort: testenv.FreePort(t)})

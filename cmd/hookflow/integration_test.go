@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
@@ -75,24 +76,6 @@ func (a *phoenixAPI) readsOf(order string) int {
 	return a.reads[order]
 }
 
-// syncBuffer collects the process's logs for the no-secret check.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // stack is hookflow's receivers and worker, wired as serve and worker wire
 // them, against a real Temporal dev server and a real Redis.
 type stack struct {
@@ -106,7 +89,7 @@ type stack struct {
 	api      *phoenixAPI
 	base     string // the receivers' (webhook) port
 	ops      string // the operations listener: /metrics, /readyz, /healthz
-	logs     *syncBuffer
+	logs     *testenv.SyncBuffer
 	metrics  *metrics.Metrics
 	rpcs     *rpcCounter
 }
@@ -139,7 +122,7 @@ func (c *rpcCounter) count(method string) int {
 
 func newStack(t *testing.T, env map[string]string) *stack {
 	t.Helper()
-	s := &stack{t: t, redis: testenv.StartRedis(t), temporal: testenv.StartTemporal(t), api: newPhoenixAPI(t), logs: &syncBuffer{}}
+	s := &stack{t: t, redis: testenv.StartRedis(t), temporal: testenv.StartTemporal(t), api: newPhoenixAPI(t), logs: &testenv.SyncBuffer{}}
 	vars := map[string]string{
 		"TEMPORAL_ADDRESS":       s.temporal.HostPort,
 		"REDIS_URL":              s.redis.URL(),
@@ -264,6 +247,23 @@ func (s *stack) waitState(workflowID string, ok func(workflows.State) bool) work
 		return ok(st), fmt.Sprintf("state %+v", st)
 	})
 	return st
+}
+
+// waitClosed waits until the workflow's current run has completed, read by
+// name (no visibility), and returns that run's ID.
+func (s *stack) waitClosed(workflowID string) string {
+	s.t.Helper()
+	var run string
+	testenv.Eventually(s.t, 30*time.Second, func() (bool, string) {
+		d, err := s.tc.DescribeWorkflowExecution(context.Background(), workflowID, "")
+		if err != nil {
+			return false, err.Error()
+		}
+		run = d.GetWorkflowExecutionInfo().GetExecution().GetRunId()
+		status := d.GetWorkflowExecutionInfo().GetStatus()
+		return status == enums.WORKFLOW_EXECUTION_STATUS_COMPLETED, "status " + status.String()
+	})
+	return run
 }
 
 // visible reports whether a visibility query finds the workflow.
@@ -443,15 +443,7 @@ func TestClosedEntityContinuesInNewRun(t *testing.T) {
 	if r := s.post("/webhooks/phoenix", body, headers); r.status != 200 {
 		t.Fatalf("first delivery: %d %v", r.status, r.body)
 	}
-	var firstRun string
-	testenv.Eventually(t, 30*time.Second, func() (bool, string) {
-		d, err := s.tc.DescribeWorkflowExecution(context.Background(), wfID, "")
-		if err != nil {
-			return false, err.Error()
-		}
-		firstRun = d.GetWorkflowExecutionInfo().GetExecution().GetRunId()
-		return d.GetWorkflowExecutionInfo().GetStatus().String() == "Completed", "status " + d.GetWorkflowExecutionInfo().GetStatus().String()
-	})
+	firstRun := s.waitClosed(wfID)
 	// No wait for visibility: the new run reads the closed one by name.
 
 	// Redis has forgotten the first delivery; the API now (wrongly) says

@@ -78,16 +78,7 @@ func TestIdleEntityClosesAndReopens(t *testing.T) {
 		}
 	}
 	sendStatus("IN_TRANSIT")
-	var firstRun string
-	testenv.Eventually(t, 30*time.Second, func() (bool, string) {
-		d, err := s.tc.DescribeWorkflowExecution(context.Background(), wfID, "")
-		if err != nil {
-			return false, err.Error()
-		}
-		firstRun = d.GetWorkflowExecutionInfo().GetExecution().GetRunId()
-		status := d.GetWorkflowExecutionInfo().GetStatus().String()
-		return status == "Completed", "status " + status
-	})
+	firstRun := s.waitClosed(wfID)
 	testenv.Eventually(t, 30*time.Second, func() (bool, string) {
 		return s.visible(`WorkflowId = "`+wfID+`" AND ExecutionStatus = "Completed" AND EntityStatus = "IN_TRANSIT"`, wfID)
 	})

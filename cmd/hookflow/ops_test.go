@@ -87,7 +87,7 @@ func TestReadinessWordsOnly(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			logs := &syncBuffer{}
+			logs := &testenv.SyncBuffer{}
 			m, err := metrics.New(discardLogger())
 			if err != nil {
 				t.Fatal(err)

@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/workflowservice/v1"
 
 	"github.com/hookflow/hookflow/internal/testenv"
@@ -25,17 +24,7 @@ func (s *stack) closeEntity(secret, order, status string) string {
 	if r := s.post("/webhooks/phoenix", body, headers); r.status != 200 {
 		s.t.Fatalf("first delivery: %d %v", r.status, r.body)
 	}
-	var run string
-	testenv.Eventually(s.t, 30*time.Second, func() (bool, string) {
-		d, err := s.tc.DescribeWorkflowExecution(context.Background(), "phoenix-order:"+order, "")
-		if err != nil {
-			return false, err.Error()
-		}
-		run = d.GetWorkflowExecutionInfo().GetExecution().GetRunId()
-		st := d.GetWorkflowExecutionInfo().GetStatus()
-		return st == enums.WORKFLOW_EXECUTION_STATUS_COMPLETED, "status " + st.String()
-	})
-	return run
+	return s.waitClosed("phoenix-order:" + order)
 }
 
 // TestConcurrentReopen: deliveries that reopen a closed entity at the same
