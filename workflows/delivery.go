@@ -180,7 +180,13 @@ func (e *entity) finishDelivery(ctx workflow.Context, t Target, seq int, status,
 	e.trimDeliveries()
 	e.publishDeliveryFailed(ctx)
 	e.details(ctx)
-	e.saveTransition(ctx)
+	// A delivery that went through is not worth a snapshot of its own: a
+	// run ended before its next save would only send it again, under the
+	// same webhook-id. One that failed or stopped changes what the next
+	// run must do, so it is saved at once.
+	if status != DeliveryDelivered {
+		e.saveTransition(ctx)
+	}
 }
 
 // enqueue queues the delivery of transition seq to every target, holding
