@@ -17,41 +17,27 @@ import (
 
 	"github.com/hookflow/hookflow/dedup"
 	"github.com/hookflow/hookflow/event"
-	"github.com/hookflow/hookflow/lifecycle"
 	"github.com/hookflow/hookflow/starter"
 	"github.com/hookflow/hookflow/webhook"
 	"github.com/hookflow/hookflow/workflows"
 )
 
-// Starter hands an event to Temporal. client.Client satisfies it; a 200 is
-// sent only after it returns without error, so the event is durable.
+// Starter is the Temporal client a receiver's Starter calls; client.Client
+// satisfies it.
 type Starter = starter.Client
 
 // Options configures a Receiver.
 type Options struct {
-	Temporal     Starter
+	// Start hands events to Temporal: the process's one Starter, which
+	// builds each new run's input (settings, state table, delivery targets)
+	// and options. A 200 is sent only after it returns without error.
+	Start        starter.Starter
 	Dedup        Dedup // nil disables the Redis fast path; workflows still dedup
 	Log          *slog.Logger
-	TaskQueue    string
 	MaxBodyBytes int
 	MaxInFlight  int           // deliveries in their dedup claim or start at once, before 429
 	StartTimeout time.Duration // per SignalWithStart, before 503
-	Linger       time.Duration // passed to new workflows
-	IdleTimeout  time.Duration // passed to new workflows
-	// NotFoundWindow is passed to new workflows: how long a provider API's
-	// 404 is retried before the webhook's status applies.
-	NotFoundWindow time.Duration
-	// MaxEventsPerRun is passed to new workflows: the signals a run handles
-	// before it continues as new; 0 means the workflow's default.
-	MaxEventsPerRun int
-	// Tables gives new workflows their state table (providers.Registry's
-	// Table).
-	Tables func(provider, entityType string) (lifecycle.Table, bool)
-	// Start, when set, is the process's one Starter and replaces Temporal,
-	// TaskQueue, Linger, IdleTimeout and NotFoundWindow, which only build
-	// one when it is not (tests).
-	Start   *starter.Starter
-	Metrics Metrics // nil counts nothing
+	Metrics      Metrics       // nil counts nothing
 }
 
 // Metrics counts deliveries. It is defined here, where it is used; the
@@ -71,7 +57,6 @@ func (noMetrics) DedupError(string)                               {}
 // Receiver is the shared accept path of every provider.
 type Receiver struct {
 	opts     Options
-	starter  starter.Starter
 	inFlight chan struct{}
 }
 
@@ -92,15 +77,7 @@ func New(opts Options) *Receiver {
 	if opts.MaxBodyBytes <= 0 {
 		opts.MaxBodyBytes = 256 << 10
 	}
-	st := starter.Starter{
-		Client: opts.Temporal, TaskQueue: opts.TaskQueue,
-		Linger: opts.Linger, IdleTimeout: opts.IdleTimeout, NotFoundWindow: opts.NotFoundWindow,
-		MaxEventsPerRun: opts.MaxEventsPerRun, Tables: opts.Tables,
-	}
-	if opts.Start != nil {
-		st = *opts.Start
-	}
-	return &Receiver{opts: opts, starter: st, inFlight: make(chan struct{}, opts.MaxInFlight)}
+	return &Receiver{opts: opts, inFlight: make(chan struct{}, opts.MaxInFlight)}
 }
 
 // Retry-After values, in seconds, each sized to what the provider waits for.
@@ -288,7 +265,7 @@ func (r *Receiver) handle(c *fiber.Ctx, p *Provider) (webhook.Outcome, error) {
 func (r *Receiver) start(ev event.Event) error {
 	ctx, cancel := context.WithTimeout(context.Background(), r.opts.StartTimeout)
 	defer cancel()
-	_, err := r.starter.Signal(ctx, ev.Provider, ev.EntityType, ev.EntityID, workflows.SignalWebhookEvent, ev)
+	_, err := r.opts.Start.Signal(ctx, ev.Provider, ev.EntityType, ev.EntityID, workflows.SignalWebhookEvent, ev)
 	return err
 }
 

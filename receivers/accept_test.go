@@ -27,6 +27,7 @@ import (
 	"github.com/hookflow/hookflow/event"
 	"github.com/hookflow/hookflow/providers"
 	"github.com/hookflow/hookflow/receivers"
+	"github.com/hookflow/hookflow/starter"
 	"github.com/hookflow/hookflow/webhook"
 	"github.com/hookflow/hookflow/workflows"
 )
@@ -187,15 +188,14 @@ func newRig(t *testing.T, opts func(*receivers.Options)) *rig {
 	t.Helper()
 	r := &rig{starter: &fakeStarter{}, dedup: newMemDedup()}
 	o := receivers.Options{
-		Temporal:     r.starter,
+		Start: starter.Starter{
+			Client: r.starter, TaskQueue: testTaskQueue, Linger: 2 * time.Hour, IdleTimeout: 48 * time.Hour,
+		},
 		Dedup:        r.dedup,
 		Log:          slog.New(slog.DiscardHandler),
-		TaskQueue:    testTaskQueue,
 		MaxBodyBytes: 4096,
 		MaxInFlight:  8,
 		StartTimeout: time.Second,
-		Linger:       2 * time.Hour,
-		IdleTimeout:  48 * time.Hour,
 	}
 	if opts != nil {
 		opts(&o)
@@ -425,8 +425,8 @@ func TestRejected(t *testing.T) {
 
 func TestDisabledProvider(t *testing.T) {
 	body, vec := loadVector(t, fulfilledFile)
-	starter := &fakeStarter{}
-	rcv := receivers.New(receivers.Options{Temporal: starter, Log: slog.New(slog.DiscardHandler)})
+	fake := &fakeStarter{}
+	rcv := receivers.New(receivers.Options{Start: starter.Starter{Client: fake}, Log: slog.New(slog.DiscardHandler)})
 	app := receivers.NewApp(rcv, []receivers.Provider{providers.Phoenix(nil)})
 	for _, route := range phoenixRoutes {
 		t.Run(route, func(t *testing.T) {
@@ -437,7 +437,7 @@ func TestDisabledProvider(t *testing.T) {
 			}
 		})
 	}
-	if n := len(starter.Calls()); n != 0 {
+	if n := len(fake.Calls()); n != 0 {
 		t.Errorf("Starter calls: got %d, want 0", n)
 	}
 }
@@ -797,8 +797,8 @@ func TestRequestID(t *testing.T) {
 // the next request on the connection would.
 func TestEventBodyOwned(t *testing.T) {
 	body, vec := loadVector(t, fulfilledFile)
-	starter := &fakeStarter{}
-	rcv := receivers.New(receivers.Options{Temporal: starter, Log: slog.New(slog.DiscardHandler)})
+	fake := &fakeStarter{}
+	rcv := receivers.New(receivers.Options{Start: starter.Starter{Client: fake}, Log: slog.New(slog.DiscardHandler)})
 	app := fiber.New()
 	app.Use(receivers.RequestIDs)
 	var overwritten int
@@ -816,7 +816,7 @@ func TestEventBodyOwned(t *testing.T) {
 	if overwritten != len(body) {
 		t.Fatalf("overwrote %d bytes of the request buffer, want %d", overwritten, len(body))
 	}
-	calls := starter.Calls()
+	calls := fake.Calls()
 	if len(calls) != 1 {
 		t.Fatalf("Starter calls: got %d, want 1", len(calls))
 	}
@@ -903,7 +903,7 @@ func (p *panickyStarter) SignalWithStartWorkflow(context.Context, string, string
 // provider's retry gets through even with room for one start only.
 func TestPanicLeavesNothingBehind(t *testing.T) {
 	body, vec := loadVector(t, fulfilledFile)
-	r := newRig(t, func(o *receivers.Options) { o.Temporal = &panickyStarter{}; o.MaxInFlight = 1 })
+	r := newRig(t, func(o *receivers.Options) { o.Start.Client = &panickyStarter{}; o.MaxInFlight = 1 })
 	wantStatus(t, post(t, r.app, "/webhooks/phoenix", body, vec.Headers), 500)
 	if got := r.dedup.state(fulfilledKey); got != "" {
 		t.Errorf("dedup record after a panic: %q, want none", got)
@@ -1000,13 +1000,13 @@ func TestClaimRace(t *testing.T) {
 	}{
 		{"A accepted late: its Finish", nil, 200},
 		{"A's start failed: its Release", errors.New("temporal: deadline exceeded"), 503},
-		{"A refused by Temporal: its Release", serviceerror.NewInvalidArgument("bad"), 400},
+		{"A refused by Start: starter.Starter{Client: its} Release", serviceerror.NewInvalidArgument("bad"), 400},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Cleanup(func() { c.FlushDB(ctx) })
 			gate := newGateStarter(t)
-			r, _ := redisRig(t, store, func(o *receivers.Options) { o.Temporal = gate })
+			r, _ := redisRig(t, store, func(o *receivers.Options) { o.Start.Client = gate })
 
 			a := postAsync(r.app, body, vec.Headers)
 			aStart := <-gate.calls
@@ -1182,7 +1182,7 @@ func TestOverloadedDuplicates(t *testing.T) {
 	body, vec := loadVector(t, fulfilledFile)
 	store, _ := deduptest.NewRedis(t)
 	gate := newGateStarter(t)
-	r, d := redisRig(t, store, func(o *receivers.Options) { o.Temporal = gate; o.MaxInFlight = 2 })
+	r, d := redisRig(t, store, func(o *receivers.Options) { o.Start.Client = gate; o.MaxInFlight = 2 })
 	wantDuplicate := func() {
 		t.Helper()
 		resp := post(t, r.app, "/webhooks/phoenix", body, vec.Headers)

@@ -15,6 +15,7 @@ import (
 	"github.com/hookflow/hookflow/dedup"
 	"github.com/hookflow/hookflow/internal/testenv"
 	"github.com/hookflow/hookflow/providers"
+	"github.com/hookflow/hookflow/starter"
 	"github.com/hookflow/hookflow/webhook"
 )
 
@@ -32,9 +33,9 @@ func benchHandler(b *testing.B) fasthttp.RequestHandler {
 	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:" + strconv.Itoa(srv.Port)})
 	b.Cleanup(func() { rdb.Close() })
 	r := New(Options{
-		Temporal: instantStarter{},
-		Dedup:    &dedup.Redis{Client: rdb, Prefix: "bench:", PendingTTL: time.Minute, DoneTTL: time.Hour},
-		Log:      slog.New(slog.DiscardHandler),
+		Start: starter.Starter{Client: instantStarter{}},
+		Dedup: &dedup.Redis{Client: rdb, Prefix: "bench:", PendingTTL: time.Minute, DoneTTL: time.Hour},
+		Log:   slog.New(slog.DiscardHandler),
 	})
 	return NewApp(r, []Provider{providers.Phoenix(webhook.NewBearer([]string{"bench-secret"}))}).Handler()
 }
@@ -59,7 +60,7 @@ func benchBody(id string) []byte {
 }
 
 // BenchmarkAcceptNew is one new event through the whole accept path but
-// Temporal: Redis claim and finish included.
+// Start: starter.Starter{Client: Redis} claim and finish included.
 func BenchmarkAcceptNew(b *testing.B) {
 	h := benchHandler(b)
 	for i := 0; b.Loop(); i++ {

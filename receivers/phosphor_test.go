@@ -21,6 +21,7 @@ import (
 	"github.com/hookflow/hookflow/event"
 	"github.com/hookflow/hookflow/providers"
 	"github.com/hookflow/hookflow/receivers"
+	"github.com/hookflow/hookflow/starter"
 )
 
 // This file holds the Phosphor tests and the harness the Phosphor, UP42,
@@ -240,9 +241,9 @@ type app3 struct {
 func newApp3(p receivers.Provider) *app3 {
 	s := &fakeStarter3{}
 	r := receivers.New(receivers.Options{
-		Temporal: s,
-		Dedup:    &fakeDedup3{keys: map[string]bool{}},
-		Log:      slog.New(slog.DiscardHandler),
+		Start: starter.Starter{Client: s},
+		Dedup: &fakeDedup3{keys: map[string]bool{}},
+		Log:   slog.New(slog.DiscardHandler),
 	})
 	return &app3{app: receivers.NewApp(r, []receivers.Provider{p}), starter: s}
 }

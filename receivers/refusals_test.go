@@ -18,6 +18,7 @@ import (
 	"github.com/hookflow/hookflow/internal/testenv"
 	"github.com/hookflow/hookflow/providers"
 	"github.com/hookflow/hookflow/receivers"
+	"github.com/hookflow/hookflow/starter"
 	"github.com/hookflow/hookflow/webhook"
 )
 
@@ -175,8 +176,8 @@ func TestUnusableIDFieldNames(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			starter, dedup := &fakeStarter{}, newMemDedup()
-			rcv := receivers.New(receivers.Options{Temporal: starter, Dedup: dedup, Log: slog.New(slog.DiscardHandler), MaxBodyBytes: 4096})
+			fake, dedup := &fakeStarter{}, newMemDedup()
+			rcv := receivers.New(receivers.Options{Start: starter.Starter{Client: fake}, Dedup: dedup, Log: slog.New(slog.DiscardHandler), MaxBodyBytes: 4096})
 			app := receivers.NewApp(rcv, []receivers.Provider{
 				providers.UP42(providers.UP42Verifier(providers.UP42SignatureHeader, webhook.Hex, []string{secret})),
 				providers.Fenix(providers.FenixVerifier([]string{secret})),
@@ -187,7 +188,7 @@ func TestUnusableIDFieldNames(t *testing.T) {
 			resp := post(t, app, tt.route, body, headers)
 			wantStatus(t, resp, 400)
 			wantBody(t, resp, `{"error":"invalid `+tt.wantField+`"}`)
-			if n := len(starter.Calls()); n != 0 || dedup.claims != 0 {
+			if n := len(fake.Calls()); n != 0 || dedup.claims != 0 {
 				t.Errorf("got %d start(s) and %d claim(s), want none", n, dedup.claims)
 			}
 		})

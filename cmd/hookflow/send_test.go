@@ -19,6 +19,7 @@ import (
 	"github.com/hookflow/hookflow/lifecycle"
 	"github.com/hookflow/hookflow/providers"
 	"github.com/hookflow/hookflow/receivers"
+	"github.com/hookflow/hookflow/starter"
 	"github.com/hookflow/hookflow/webhook"
 )
 
@@ -263,8 +264,8 @@ func TestSendCommand(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
-			starter := &fakeStarterSend{}
-			r := receivers.New(receivers.Options{Temporal: starter, Log: slog.New(slog.DiscardHandler)})
+			fake := &fakeStarterSend{}
+			r := receivers.New(receivers.Options{Start: starter.Starter{Client: fake}, Log: slog.New(slog.DiscardHandler)})
 			receiver := receivers.NewApp(r, cfg.Providers.Bound(cfg.Setting))
 			ln, err := net.Listen("tcp", "127.0.0.1:0")
 			if err != nil {
@@ -290,10 +291,10 @@ func TestSendCommand(t *testing.T) {
 			if !strings.Contains(out.String(), "200 OK") {
 				t.Errorf("output %q does not report 200 OK", out.String())
 			}
-			starter.mu.Lock()
-			defer starter.mu.Unlock()
-			if len(starter.workflows) != 1 || starter.workflows[0] != tt.wantWorkflow || starter.events[0].ID != tt.wantEvent {
-				t.Errorf("started %v %+v, want %s with event %s", starter.workflows, starter.events, tt.wantWorkflow, tt.wantEvent)
+			fake.mu.Lock()
+			defer fake.mu.Unlock()
+			if len(fake.workflows) != 1 || fake.workflows[0] != tt.wantWorkflow || fake.events[0].ID != tt.wantEvent {
+				t.Errorf("started %v %+v, want %s with event %s", fake.workflows, fake.events, tt.wantWorkflow, tt.wantEvent)
 			}
 			if raw := tap.bytes(); !strings.Contains(raw, tt.wantRaw) {
 				t.Errorf("request on the wire lacks %q:\n%s", tt.wantRaw, raw)

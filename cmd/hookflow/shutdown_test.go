@@ -16,6 +16,7 @@ import (
 	"github.com/hookflow/hookflow/listen"
 	"github.com/hookflow/hookflow/providers"
 	"github.com/hookflow/hookflow/receivers"
+	"github.com/hookflow/hookflow/starter"
 	"github.com/hookflow/hookflow/webhook"
 )
 
@@ -36,7 +37,7 @@ func (b *blockingStarter) SignalWithStartWorkflow(context.Context, string, strin
 // is answered.
 func TestShutdownFinishesInFlight(t *testing.T) {
 	st := &blockingStarter{entered: make(chan struct{}), release: make(chan struct{})}
-	r := receivers.New(receivers.Options{Temporal: st, Log: slog.New(slog.DiscardHandler)})
+	r := receivers.New(receivers.Options{Start: starter.Starter{Client: st}, Log: slog.New(slog.DiscardHandler)})
 	app := receivers.NewApp(r, []receivers.Provider{providers.Phoenix(webhook.NewBearer([]string{"s"}))})
 	addr := "127.0.0.1:" + strconv.Itoa(testenv.FreePort(t))
 	ctx, stop := context.WithCancel(context.Background())

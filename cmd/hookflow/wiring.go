@@ -38,7 +38,7 @@ func newReceiverApp(cfg *config.Config, tc client.Client, rdb redis.UniversalCli
 	st := starter.New(cfg, tc)
 	r := receivers.New(receivers.Options{
 		Metrics:      counts,
-		Start:        &st,
+		Start:        st,
 		Dedup:        store,
 		Log:          log,
 		MaxBodyBytes: cfg.MaxBodyBytes,
