@@ -6,7 +6,6 @@ package event
 import (
 	"encoding/json"
 	"strconv"
-	"strings"
 	"time"
 )
 
@@ -27,28 +26,9 @@ type Event struct {
 }
 
 // WorkflowID is the ID of the entity's workflow: provider-entityType:entityID,
-// for example phoenix-order:tpT9KpKVyHU1P24RjZcW1o.
+// for example phoenix-order:tpT9KpKVyHU1P24RjZcW1o (see WorkflowID for IDs
+// outside printable ASCII).
 func (e Event) WorkflowID() string { return WorkflowID(e.Provider, e.EntityType, e.EntityID) }
-
-// WorkflowID builds the workflow ID of an entity.
-func WorkflowID(provider, entityType, entityID string) string {
-	return provider + "-" + entityType + ":" + entityID
-}
-
-// ParseWorkflowID splits an entity workflow ID into its provider, entity
-// type and entity ID; ok is false when id is not of that form. Entity IDs may
-// contain colons; provider and entity type never do.
-func ParseWorkflowID(id string) (provider, entityType, entityID string, ok bool) {
-	kind, entityID, found := strings.Cut(id, ":")
-	if !found || entityID == "" {
-		return "", "", "", false
-	}
-	provider, entityType, found = strings.Cut(kind, "-")
-	if !found || provider == "" || entityType == "" {
-		return "", "", "", false
-	}
-	return provider, entityType, entityID, true
-}
 
 // Transition is one status change an entity workflow applied, and its cause.
 type Transition struct {

@@ -69,6 +69,9 @@ type PendingActivity struct {
 // its state, waiting at most wait for the answer; when none comes, the state
 // is the one the run last published.
 func Describe(ctx context.Context, tc client.Client, cfg *config.Config, workflowID string, wait time.Duration) (Report, error) {
+	// Operators may write an entity ID as it is ("phoenix-order:Müller");
+	// the workflow's ID is its encoding (event.WorkflowID).
+	workflowID = cfg.Providers.WorkflowID(workflowID)
 	rep := Report{WorkflowID: workflowID}
 	d, err := tc.DescribeWorkflowExecution(ctx, workflowID, "")
 	if err != nil {

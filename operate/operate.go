@@ -24,10 +24,13 @@ import (
 // Selection is how an operator names the target workflows: exactly one of
 // IDs, Provider with Entity, or Query. Its errors name the commands' flags.
 type Selection struct {
-	IDs      []string // workflow IDs
-	Provider string   // with Entity: that provider's workflows of the entity ID
-	Entity   string
-	Query    string // a Temporal visibility query
+	// IDs are workflow IDs, or workflow IDs that write their entity ID as
+	// it is ("phoenix-order:Müller"), resolved through Providers.
+	IDs       []string
+	Providers *providers.Registry
+	Provider  string // with Entity: that provider's workflows of the entity ID
+	Entity    string
+	Query     string // a Temporal visibility query
 }
 
 // Targets resolves s to distinct workflow IDs, in the order given or found.
@@ -43,7 +46,11 @@ func Targets(ctx context.Context, tc client.Client, namespace string, s Selectio
 	}
 	switch {
 	case len(s.IDs) > 0:
-		return distinct(s.IDs), nil
+		ids := make([]string, len(s.IDs))
+		for i, id := range s.IDs {
+			ids[i] = s.Providers.WorkflowID(id)
+		}
+		return distinct(ids), nil
 	case s.Query != "":
 		return listWorkflowIDs(ctx, tc, namespace, s.Query)
 	}

@@ -145,7 +145,7 @@ func parsePhantom(body []byte, _ webhook.Header) (event.Event, error) {
 	return event.Event{
 		// Each event happens once to a transaction or block; Phantom sends
 		// no delivery ID of its own.
-		ID:           name + ":" + id,
+		ID:           event.JoinID(name, id),
 		Type:         name,
 		EntityType:   entityType,
 		EntityID:     id,

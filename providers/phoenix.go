@@ -78,7 +78,7 @@ func parsePhoenix(body []byte, _ webhook.Header) (event.Event, error) {
 	if id == "" {
 		// Phoenix retries a delivery with the same body, so these three
 		// identify it when the body carries no ID of its own.
-		id = b.Data.OrderID + ":" + b.Data.OrderStatus + ":" + b.Timestamp
+		id = event.JoinID(b.Data.OrderID, b.Data.OrderStatus, b.Timestamp)
 	}
 	return event.Event{
 		ID:           id,

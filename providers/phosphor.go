@@ -107,7 +107,9 @@ func parsePhosphor(body []byte, _ webhook.Header) (event.Event, error) {
 		}
 		return event.Event{
 			// A listing event carries no ID of its own, and each of its
-			// types happens once per listing.
+			// types happens once per listing. Joined as it is: the type
+			// is one of phosphorListingTypes, which hold no ':', so the
+			// ID reads back one way whatever the listing ID holds.
 			ID:         b.Listing.ID + ":" + b.Type,
 			Type:       b.Type,
 			EntityType: "listing",
@@ -130,7 +132,7 @@ func phosphorTokenTx(b phosphorBody) (event.Event, error) {
 	}
 	if entity == "" && d.ContractAddress != "" && d.TokenID != "" {
 		// A token Phosphor knows no item for is named by its contract.
-		entity = d.ContractAddress + ":" + string(d.TokenID)
+		entity = event.JoinID(d.ContractAddress, string(d.TokenID))
 	}
 	if b.ID == "" || entity == "" || d.TxType == "" {
 		return event.Event{}, &webhook.MissingFieldsError{Required: []string{

@@ -258,12 +258,13 @@ func (r *Registry) Table(provider, entityType string) (lifecycle.Table, bool) {
 }
 
 // ParseWorkflowID splits an entity workflow ID, <provider>-<entity
-// type>:<entity ID>, knowing the providers: a configured provider's name
+// type>:<entity ID> (its entity ID decoded, see event.WorkflowID), knowing
+// the providers: a configured provider's name
 // may hold a hyphen ("acme-eu-order:1"). ok is false when no provider of
 // the registry has that entity type.
 func (r *Registry) ParseWorkflowID(id string) (provider, entityType, entityID string, ok bool) {
-	kind, entityID, found := strings.Cut(id, ":")
-	if !found || entityID == "" {
+	kind, entityID, found := event.CutWorkflowID(id)
+	if !found {
 		return "", "", "", false
 	}
 	for _, p := range r.list {
@@ -274,4 +275,20 @@ func (r *Registry) ParseWorkflowID(id string) (provider, entityType, entityID st
 		}
 	}
 	return "", "", "", false
+}
+
+// WorkflowID returns the workflow ID that id names: id itself when it is
+// one, and the entity's workflow ID when id writes an entity ID outside
+// printable ASCII as it is ("phoenix-order:Müller" names
+// "phoenix-order%:M%C3%BCller", see event.WorkflowID). Operators may give
+// either form; an id that names no entity of the registry is returned as it
+// is.
+func (r *Registry) WorkflowID(id string) string {
+	if r == nil {
+		return id
+	}
+	if provider, entityType, entityID, ok := r.ParseWorkflowID(id); ok {
+		return event.WorkflowID(provider, entityType, entityID)
+	}
+	return id
 }

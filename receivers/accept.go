@@ -13,7 +13,6 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/recover"
-	"go.temporal.io/api/serviceerror"
 
 	"github.com/hookflow/hookflow/dedup"
 	"github.com/hookflow/hookflow/event"
@@ -126,7 +125,7 @@ func (r *Receiver) handle(c *fiber.Ctx, p *Provider) (webhook.Outcome, error) {
 	if len(body) > r.opts.MaxBodyBytes {
 		return webhook.OutcomeTooLarge, c.Status(fiber.StatusRequestEntityTooLarge).JSON(errorBody{Error: "body too large"})
 	}
-	header := Header(func(name string) string { return string(c.Request().Header.Peek(name)) })
+	header := Header(func(name string) string { return webhook.FieldValue(c.Request().Header.Peek(name)) })
 
 	if err := p.Verifier.Verify(body, header); err != nil {
 		// A provider that documents its 401 message gets it whether the
@@ -236,14 +235,14 @@ func (r *Receiver) handle(c *fiber.Ctx, p *Provider) (webhook.Outcome, error) {
 	// neither a pending record nor a lost in-flight slot behind.
 	defer release()
 	err = r.start(ev)
-	var refused *serviceerror.InvalidArgument
-	switch {
-	case errors.As(err, &refused):
+	if part, refused := starter.Refused(err); refused {
 		// Temporal will refuse this event every time: a 503 would make the
 		// provider retry it for ever. The deferred release drops the record.
-		log.Error("webhook refused by Temporal", "error", clip(err.Error(), maxLogErrorBytes))
-		return webhook.OutcomeRejected, c.Status(fiber.StatusBadRequest).JSON(errorBody{Error: "event refused as invalid; do not retry it"})
-	case err != nil:
+		field := refusedField(p, part)
+		log.Error("webhook refused by Temporal", "field", field, "error", clip(err.Error(), maxLogErrorBytes))
+		return webhook.OutcomeRejected, c.Status(fiber.StatusBadRequest).JSON(errorBody{Error: "invalid " + field})
+	}
+	if err != nil {
 		log.Error("webhook not handed to Temporal", "error", clip(err.Error(), maxLogErrorBytes))
 		c.Set(fiber.HeaderRetryAfter, retryAfterUnavailable)
 		return webhook.OutcomeUnavailable, c.Status(fiber.StatusServiceUnavailable).JSON(errorBody{Error: "temporarily unavailable, retry later"})

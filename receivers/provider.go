@@ -15,6 +15,7 @@ import (
 
 	"github.com/hookflow/hookflow/event"
 	"github.com/hookflow/hookflow/providers"
+	"github.com/hookflow/hookflow/starter"
 	"github.com/hookflow/hookflow/webhook"
 )
 
@@ -43,8 +44,9 @@ var (
 
 // Limits of the identifiers hookflow accepts. They bound what a provider can
 // make us store, log and send to Temporal, and they keep every workflow ID
-// under Temporal's own limit (1000 bytes by default): the longest prefix,
-// "phantom-transaction:", plus MaxEntityIDBytes fits with room to spare.
+// under Temporal's own limit (1000 bytes by default): the longest built-in
+// prefix, "phantom-transaction%:", plus an entity ID of MaxEntityIDBytes
+// percent-encoded in full (3 bytes for each, see event.WorkflowID) fits.
 const (
 	// MaxEntityIDBytes is the longest entity ID, in bytes, that becomes a
 	// workflow ID; a longer one is answered 400 "invalid <field>".
@@ -83,4 +85,16 @@ func unusableIDField(p *Provider, ev event.Event) string {
 		return cmp.Or(p.EventIDField, "eventId")
 	}
 	return ""
+}
+
+// refusedField is the field to name in the 400 when Temporal refuses part
+// of p's event for good (see starter.Refused).
+func refusedField(p *Provider, part starter.Part) string {
+	switch part {
+	case starter.PartEntity:
+		return cmp.Or(p.EntityIDField, "entityId")
+	case starter.PartBody:
+		return "body"
+	}
+	return "event"
 }

@@ -12,6 +12,9 @@ func loadVector(t *testing.T, name string) ([]byte, testenv.Vector) {
 	return testenv.LoadVector(t, name)
 }
 
-// headerOf returns a case-insensitive Header lookup over m, as a request's
-// headers behave.
-func headerOf(m map[string]string) webhook.Header { return testenv.Lookup(m) }
+// headerOf returns a case-insensitive Header lookup over m, each value read
+// through FieldValue, as the receivers read a request's headers.
+func headerOf(m map[string]string) webhook.Header {
+	lookup := testenv.Lookup(m)
+	return func(name string) string { return webhook.FieldValue([]byte(lookup(name))) }
+}

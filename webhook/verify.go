@@ -1,6 +1,7 @@
 package webhook
 
 import (
+	"bytes"
 	"crypto/hmac"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -23,8 +24,15 @@ var (
 )
 
 // Header looks up a request header by name, case-insensitively, returning ""
-// when it is absent.
+// when it is absent. The value is the field value as RFC 9110 (section 5.5)
+// defines it, without the spaces and tabs around it: see FieldValue.
 type Header func(name string) string
+
+// FieldValue returns a header field's value as it arrived, without the
+// spaces and horizontal tabs around it, which RFC 9110 says are not part of
+// it (a proxy may pad them). The receivers read every header through it, so
+// every verifier and parser sees the same value.
+func FieldValue(raw []byte) string { return string(bytes.Trim(raw, " \t")) }
 
 // A Verifier authenticates one delivery from its raw body bytes and headers,
 // before anything is parsed. Implementations compare in constant time and
@@ -111,7 +119,7 @@ func NewHMAC(header string, enc Encoding, prefix string, secrets []string) *HMAC
 
 // Verify implements Verifier.
 func (h *HMAC) Verify(body []byte, header Header) error {
-	sig := strings.TrimSpace(header(h.Header))
+	sig := header(h.Header)
 	if h.Prefix != "" && len(sig) >= len(h.Prefix) && strings.EqualFold(sig[:len(h.Prefix)], h.Prefix) {
 		sig = sig[len(h.Prefix):]
 	}

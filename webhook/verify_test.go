@@ -41,6 +41,7 @@ func TestBearer(t *testing.T) {
 	runVerify(t, v, []verifyCase{
 		{"fixture header", body, vec.Headers, nil},
 		{"right secret", body, auth("Bearer " + vec.Secret), nil},
+		{"surrounding spaces and tabs", body, auth("\t Bearer " + vec.Secret + " \t"), nil},
 		{"rotated second secret", body, auth("Bearer " + rotated), nil},
 		{"scheme is case-insensitive lowercase", body, auth("bearer " + vec.Secret), nil},
 		{"scheme is case-insensitive uppercase", body, auth("BEARER " + vec.Secret), nil},
@@ -84,6 +85,8 @@ func TestSharedSecret(t *testing.T) {
 	runVerify(t, v, []verifyCase{
 		{"fixture header", body, vec.Headers, nil},
 		{"rotated second secret", body, h(rotated), nil},
+		{"surrounding spaces and tabs", body, h(" \t" + vec.Secret + "\t "), nil},
+		{"inner space", body, h(vec.Secret[:4] + " " + vec.Secret[4:]), webhook.ErrInvalidCredentials},
 		{"header name case-insensitive", body, map[string]string{"phosphor-webhook-secret": vec.Secret}, nil},
 		{"wrong secret", body, h("not-the-secret"), webhook.ErrInvalidCredentials},
 		{"secret prefix only", body, h(vec.Secret[:4]), webhook.ErrInvalidCredentials},

@@ -84,7 +84,7 @@ func reprocess(ctx context.Context, in io.Reader, out io.Writer, tc client.Clien
 // so a closed entity gets a new run), rate-limited, with progress and a
 // summary.
 func signalEntities(ctx context.Context, in io.Reader, out io.Writer, tc client.Client, cfg *config.Config, args []string, o reprocessOptions, sig entitySignal) error {
-	targets, err := operate.Targets(ctx, tc, cfg.TemporalNamespace, operate.Selection{IDs: args, Provider: o.provider, Entity: o.entity, Query: o.query})
+	targets, err := operate.Targets(ctx, tc, cfg.TemporalNamespace, operate.Selection{IDs: args, Providers: cfg.Providers, Provider: o.provider, Entity: o.entity, Query: o.query})
 	if err != nil {
 		return err
 	}
