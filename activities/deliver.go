@@ -19,7 +19,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/hookflow/hookflow/event"
-	"github.com/hookflow/hookflow/webhook"
+	"github.com/hookflow/hookflow/internal/webhook"
 )
 
 // Error types of a delivery that no retry can fix. Workflows list them as

@@ -25,8 +25,8 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/hookflow/hookflow/internal/webhook"
 	"github.com/hookflow/hookflow/providers"
-	"github.com/hookflow/hookflow/webhook"
 )
 
 // DefaultPhoenixAPIURL is the Phoenix production orders API.

@@ -17,8 +17,8 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/hookflow/hookflow/event"
-	"github.com/hookflow/hookflow/lifecycle"
-	"github.com/hookflow/hookflow/webhook"
+	"github.com/hookflow/hookflow/internal/lifecycle"
+	"github.com/hookflow/hookflow/internal/webhook"
 )
 
 // Spec is a provider defined in configuration, under `providers:` in the

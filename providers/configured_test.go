@@ -6,8 +6,8 @@ import (
 	"testing"
 
 	"github.com/hookflow/hookflow/internal/testenv"
+	"github.com/hookflow/hookflow/internal/webhook"
 	"github.com/hookflow/hookflow/providers"
-	"github.com/hookflow/hookflow/webhook"
 )
 
 // acme is a configured provider with body and header fields and accepted

@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"github.com/hookflow/hookflow/event"
-	"github.com/hookflow/hookflow/lifecycle"
-	"github.com/hookflow/hookflow/webhook"
+	"github.com/hookflow/hookflow/internal/lifecycle"
+	"github.com/hookflow/hookflow/internal/webhook"
 )
 
 // Fenix's request headers.

@@ -7,8 +7,8 @@ import (
 	"time"
 
 	"github.com/hookflow/hookflow/event"
-	"github.com/hookflow/hookflow/lifecycle"
-	"github.com/hookflow/hookflow/webhook"
+	"github.com/hookflow/hookflow/internal/lifecycle"
+	"github.com/hookflow/hookflow/internal/webhook"
 )
 
 // PhantomTokenHeader carries the first half of a Phantom Core webhook token.

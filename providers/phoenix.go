@@ -5,8 +5,8 @@ import (
 	"time"
 
 	"github.com/hookflow/hookflow/event"
-	"github.com/hookflow/hookflow/lifecycle"
-	"github.com/hookflow/hookflow/webhook"
+	"github.com/hookflow/hookflow/internal/lifecycle"
+	"github.com/hookflow/hookflow/internal/webhook"
 )
 
 // phoenixBody is the part of a Phoenix order-status webhook hookflow reads.

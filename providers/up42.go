@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"github.com/hookflow/hookflow/event"
-	"github.com/hookflow/hookflow/lifecycle"
-	"github.com/hookflow/hookflow/webhook"
+	"github.com/hookflow/hookflow/internal/lifecycle"
+	"github.com/hookflow/hookflow/internal/webhook"
 )
 
 // UP42SignatureHeader is where UP42 signatures are read by default; UP42

@@ -14,10 +14,10 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/recover"
 
-	"github.com/hookflow/hookflow/dedup"
 	"github.com/hookflow/hookflow/event"
-	"github.com/hookflow/hookflow/starter"
-	"github.com/hookflow/hookflow/webhook"
+	"github.com/hookflow/hookflow/internal/dedup"
+	"github.com/hookflow/hookflow/internal/starter"
+	"github.com/hookflow/hookflow/internal/webhook"
 	"github.com/hookflow/hookflow/workflows"
 )
 

@@ -22,13 +22,13 @@ import (
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 
-	"github.com/hookflow/hookflow/dedup"
-	"github.com/hookflow/hookflow/dedup/deduptest"
 	"github.com/hookflow/hookflow/event"
+	"github.com/hookflow/hookflow/internal/dedup"
+	"github.com/hookflow/hookflow/internal/dedup/deduptest"
+	"github.com/hookflow/hookflow/internal/starter"
+	"github.com/hookflow/hookflow/internal/webhook"
 	"github.com/hookflow/hookflow/providers"
 	"github.com/hookflow/hookflow/receivers"
-	"github.com/hookflow/hookflow/starter"
-	"github.com/hookflow/hookflow/webhook"
 	"github.com/hookflow/hookflow/workflows"
 )
 

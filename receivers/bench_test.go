@@ -12,11 +12,11 @@ import (
 	"github.com/valyala/fasthttp"
 	"go.temporal.io/sdk/client"
 
-	"github.com/hookflow/hookflow/dedup"
+	"github.com/hookflow/hookflow/internal/dedup"
+	"github.com/hookflow/hookflow/internal/starter"
 	"github.com/hookflow/hookflow/internal/testenv"
+	"github.com/hookflow/hookflow/internal/webhook"
 	"github.com/hookflow/hookflow/providers"
-	"github.com/hookflow/hookflow/starter"
-	"github.com/hookflow/hookflow/webhook"
 )
 
 // instantStarter stands in for Temporal, so the benchmarks measure the

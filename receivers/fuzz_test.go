@@ -12,9 +12,9 @@ import (
 
 	"github.com/hookflow/hookflow/event"
 	"github.com/hookflow/hookflow/internal/testenv"
+	"github.com/hookflow/hookflow/internal/webhook"
 	"github.com/hookflow/hookflow/providers"
 	"github.com/hookflow/hookflow/receivers"
-	"github.com/hookflow/hookflow/webhook"
 )
 
 // FuzzParse feeds every provider's Parse arbitrary bodies and Fenix headers,

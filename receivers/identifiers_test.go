@@ -17,10 +17,10 @@ import (
 	"go.temporal.io/sdk/converter"
 
 	"github.com/hookflow/hookflow/event"
+	"github.com/hookflow/hookflow/internal/starter"
+	"github.com/hookflow/hookflow/internal/webhook"
 	"github.com/hookflow/hookflow/providers"
 	"github.com/hookflow/hookflow/receivers"
-	"github.com/hookflow/hookflow/starter"
-	"github.com/hookflow/hookflow/webhook"
 )
 
 // vectorApp serves every built-in provider with the secrets of vectors.json.

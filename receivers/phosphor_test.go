@@ -17,11 +17,11 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"go.temporal.io/sdk/client"
 
-	"github.com/hookflow/hookflow/dedup"
 	"github.com/hookflow/hookflow/event"
+	"github.com/hookflow/hookflow/internal/dedup"
+	"github.com/hookflow/hookflow/internal/starter"
 	"github.com/hookflow/hookflow/providers"
 	"github.com/hookflow/hookflow/receivers"
-	"github.com/hookflow/hookflow/starter"
 )
 
 // This file holds the Phosphor tests and the harness the Phosphor, UP42,

@@ -14,9 +14,9 @@ import (
 	"unicode/utf8"
 
 	"github.com/hookflow/hookflow/event"
+	"github.com/hookflow/hookflow/internal/starter"
+	"github.com/hookflow/hookflow/internal/webhook"
 	"github.com/hookflow/hookflow/providers"
-	"github.com/hookflow/hookflow/starter"
-	"github.com/hookflow/hookflow/webhook"
 )
 
 // The receive side of a provider, as the accept path reads it. Providers

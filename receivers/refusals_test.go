@@ -13,13 +13,13 @@ import (
 	"github.com/redis/go-redis/v9"
 	"go.temporal.io/api/serviceerror"
 
-	"github.com/hookflow/hookflow/dedup"
-	"github.com/hookflow/hookflow/dedup/deduptest"
+	"github.com/hookflow/hookflow/internal/dedup"
+	"github.com/hookflow/hookflow/internal/dedup/deduptest"
+	"github.com/hookflow/hookflow/internal/starter"
 	"github.com/hookflow/hookflow/internal/testenv"
+	"github.com/hookflow/hookflow/internal/webhook"
 	"github.com/hookflow/hookflow/providers"
 	"github.com/hookflow/hookflow/receivers"
-	"github.com/hookflow/hookflow/starter"
-	"github.com/hookflow/hookflow/webhook"
 )
 
 // countingDedup counts the claims made of a Dedup.

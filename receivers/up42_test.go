@@ -4,9 +4,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hookflow/hookflow/internal/webhook"
 	"github.com/hookflow/hookflow/providers"
 	"github.com/hookflow/hookflow/receivers"
-	"github.com/hookflow/hookflow/webhook"
 )
 
 func up42Provider3(secrets []string) receivers.Provider {

@@ -13,7 +13,7 @@ import (
 
 	"github.com/hookflow/hookflow/activities"
 	"github.com/hookflow/hookflow/event"
-	"github.com/hookflow/hookflow/lifecycle"
+	"github.com/hookflow/hookflow/internal/lifecycle"
 )
 
 // Change IDs of workflow.GetVersion, one per behaviour change that running

@@ -19,9 +19,9 @@ import (
 
 	"go.temporal.io/sdk/client"
 
-	"github.com/hookflow/hookflow/devtools"
+	"github.com/hookflow/hookflow/internal/devtools"
+	"github.com/hookflow/hookflow/internal/loadgen"
 	"github.com/hookflow/hookflow/internal/testenv"
-	"github.com/hookflow/hookflow/loadgen"
 	"github.com/hookflow/hookflow/providers"
 	"github.com/hookflow/hookflow/workflows"
 )

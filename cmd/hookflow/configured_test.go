@@ -13,7 +13,7 @@ import (
 	"go.temporal.io/sdk/converter"
 
 	"github.com/hookflow/hookflow/config"
-	"github.com/hookflow/hookflow/inspect"
+	"github.com/hookflow/hookflow/internal/inspect"
 	"github.com/hookflow/hookflow/internal/testenv"
 	"github.com/hookflow/hookflow/workflows"
 )

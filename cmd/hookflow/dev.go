@@ -12,12 +12,12 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/hookflow/hookflow/config"
-	"github.com/hookflow/hookflow/connect"
-	"github.com/hookflow/hookflow/devtools"
+	"github.com/hookflow/hookflow/internal/connect"
 	"github.com/hookflow/hookflow/internal/devstack"
-	"github.com/hookflow/hookflow/listen"
-	"github.com/hookflow/hookflow/metrics"
-	"github.com/hookflow/hookflow/ops"
+	"github.com/hookflow/hookflow/internal/devtools"
+	"github.com/hookflow/hookflow/internal/listen"
+	"github.com/hookflow/hookflow/internal/metrics"
+	"github.com/hookflow/hookflow/internal/ops"
 )
 
 // devOptions are where hookflow dev keeps its children's data and where

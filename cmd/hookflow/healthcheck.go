@@ -8,7 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/hookflow/hookflow/config"
-	"github.com/hookflow/hookflow/ops"
+	"github.com/hookflow/hookflow/internal/ops"
 )
 
 // newHealthcheckCmd checks the running process's /healthz, for container

@@ -23,10 +23,10 @@ import (
 	"google.golang.org/grpc"
 
 	"github.com/hookflow/hookflow/config"
-	"github.com/hookflow/hookflow/connect"
+	"github.com/hookflow/hookflow/internal/connect"
+	"github.com/hookflow/hookflow/internal/metrics"
+	"github.com/hookflow/hookflow/internal/ops"
 	"github.com/hookflow/hookflow/internal/testenv"
-	"github.com/hookflow/hookflow/metrics"
-	"github.com/hookflow/hookflow/ops"
 	"github.com/hookflow/hookflow/workflows"
 )
 

@@ -10,8 +10,8 @@ import (
 	"github.com/redis/go-redis/v9"
 	"go.temporal.io/sdk/client"
 
-	"github.com/hookflow/hookflow/metrics"
-	"github.com/hookflow/hookflow/ops"
+	"github.com/hookflow/hookflow/internal/metrics"
+	"github.com/hookflow/hookflow/internal/ops"
 )
 
 // mountHealthz adds /healthz (the process is up), the one operations

@@ -20,8 +20,8 @@ import (
 	"go.temporal.io/sdk/client"
 	tlog "go.temporal.io/sdk/log"
 
+	"github.com/hookflow/hookflow/internal/metrics"
 	"github.com/hookflow/hookflow/internal/testenv"
-	"github.com/hookflow/hookflow/metrics"
 )
 
 // get returns a GET's status code and body.

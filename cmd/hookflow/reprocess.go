@@ -10,8 +10,8 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/hookflow/hookflow/config"
-	"github.com/hookflow/hookflow/operate"
-	"github.com/hookflow/hookflow/starter"
+	"github.com/hookflow/hookflow/internal/operate"
+	"github.com/hookflow/hookflow/internal/starter"
 	"github.com/hookflow/hookflow/workflows"
 )
 

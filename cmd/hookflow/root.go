@@ -9,8 +9,8 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/hookflow/hookflow/config"
-	"github.com/hookflow/hookflow/connect"
-	"github.com/hookflow/hookflow/metrics"
+	"github.com/hookflow/hookflow/internal/connect"
+	"github.com/hookflow/hookflow/internal/metrics"
 )
 
 // app is what every command shares: where the configuration comes from and

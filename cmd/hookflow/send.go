@@ -11,7 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/hookflow/hookflow/config"
-	"github.com/hookflow/hookflow/loadgen"
+	"github.com/hookflow/hookflow/internal/loadgen"
 	"github.com/hookflow/hookflow/providers"
 )
 

@@ -6,10 +6,10 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/hookflow/hookflow/connect"
-	"github.com/hookflow/hookflow/listen"
-	"github.com/hookflow/hookflow/metrics"
-	"github.com/hookflow/hookflow/ops"
+	"github.com/hookflow/hookflow/internal/connect"
+	"github.com/hookflow/hookflow/internal/listen"
+	"github.com/hookflow/hookflow/internal/metrics"
+	"github.com/hookflow/hookflow/internal/ops"
 )
 
 func newServeCmd(a *app) *cobra.Command {

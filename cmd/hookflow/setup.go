@@ -6,7 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/hookflow/hookflow/ops"
+	"github.com/hookflow/hookflow/internal/ops"
 )
 
 func newSetupCmd(a *app) *cobra.Command {

@@ -12,12 +12,12 @@ import (
 
 	"go.temporal.io/sdk/client"
 
+	"github.com/hookflow/hookflow/internal/listen"
+	"github.com/hookflow/hookflow/internal/starter"
 	"github.com/hookflow/hookflow/internal/testenv"
-	"github.com/hookflow/hookflow/listen"
+	"github.com/hookflow/hookflow/internal/webhook"
 	"github.com/hookflow/hookflow/providers"
 	"github.com/hookflow/hookflow/receivers"
-	"github.com/hookflow/hookflow/starter"
-	"github.com/hookflow/hookflow/webhook"
 )
 
 // blockingStarter holds every start until released.

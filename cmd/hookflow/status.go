@@ -7,7 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/hookflow/hookflow/inspect"
+	"github.com/hookflow/hookflow/internal/inspect"
 )
 
 func newStatusCmd(a *app) *cobra.Command {

@@ -12,10 +12,10 @@ import (
 
 	"github.com/hookflow/hookflow/activities"
 	"github.com/hookflow/hookflow/config"
-	"github.com/hookflow/hookflow/dedup"
-	"github.com/hookflow/hookflow/metrics"
+	"github.com/hookflow/hookflow/internal/dedup"
+	"github.com/hookflow/hookflow/internal/metrics"
+	"github.com/hookflow/hookflow/internal/starter"
 	"github.com/hookflow/hookflow/receivers"
-	"github.com/hookflow/hookflow/starter"
 	"github.com/hookflow/hookflow/workflows"
 )
 

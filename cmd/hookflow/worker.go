@@ -6,9 +6,9 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/hookflow/hookflow/listen"
-	"github.com/hookflow/hookflow/metrics"
-	"github.com/hookflow/hookflow/ops"
+	"github.com/hookflow/hookflow/internal/listen"
+	"github.com/hookflow/hookflow/internal/metrics"
+	"github.com/hookflow/hookflow/internal/ops"
 )
 
 func newWorkerCmd(a *app) *cobra.Command {

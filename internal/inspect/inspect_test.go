@@ -10,7 +10,7 @@ import (
 	"go.temporal.io/sdk/converter"
 
 	"github.com/hookflow/hookflow/event"
-	"github.com/hookflow/hookflow/lifecycle"
+	"github.com/hookflow/hookflow/internal/lifecycle"
 	"github.com/hookflow/hookflow/providers"
 	"github.com/hookflow/hookflow/workflows"
 )

@@ -21,9 +21,9 @@ import (
 	"time"
 
 	"github.com/hookflow/hookflow/config"
-	"github.com/hookflow/hookflow/devtools"
+	"github.com/hookflow/hookflow/internal/devtools"
+	"github.com/hookflow/hookflow/internal/starter"
 	"github.com/hookflow/hookflow/providers"
-	"github.com/hookflow/hookflow/starter"
 )
 
 // Modes are the ways a run picks its events (Options.Mode).

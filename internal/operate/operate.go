@@ -17,8 +17,8 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/hookflow/hookflow/event"
+	"github.com/hookflow/hookflow/internal/starter"
 	"github.com/hookflow/hookflow/providers"
-	"github.com/hookflow/hookflow/starter"
 )
 
 // Selection is how an operator names the target workflows: exactly one of

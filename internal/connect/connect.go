@@ -17,7 +17,7 @@ import (
 	tlog "go.temporal.io/sdk/log"
 
 	"github.com/hookflow/hookflow/config"
-	"github.com/hookflow/hookflow/metrics"
+	"github.com/hookflow/hookflow/internal/metrics"
 )
 
 // Temporal returns a lazy Temporal client: it connects on first use, so

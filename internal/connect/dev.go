@@ -18,7 +18,7 @@ import (
 
 	"github.com/hookflow/hookflow/config"
 	"github.com/hookflow/hookflow/internal/devstack"
-	"github.com/hookflow/hookflow/metrics"
+	"github.com/hookflow/hookflow/internal/metrics"
 )
 
 // DevOptions say where `hookflow dev` keeps its children's data and how its

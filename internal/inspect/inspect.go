@@ -20,7 +20,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/hookflow/hookflow/config"
-	"github.com/hookflow/hookflow/lifecycle"
+	"github.com/hookflow/hookflow/internal/lifecycle"
 	"github.com/hookflow/hookflow/workflows"
 )
 

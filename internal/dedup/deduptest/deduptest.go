@@ -16,7 +16,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/hookflow/hookflow/dedup"
+	"github.com/hookflow/hookflow/internal/dedup"
 	"github.com/hookflow/hookflow/internal/testenv"
 )
 

@@ -19,7 +19,7 @@ import (
 	"go.temporal.io/sdk/client"
 	temporalotel "go.temporal.io/sdk/contrib/opentelemetry"
 
-	"github.com/hookflow/hookflow/webhook"
+	"github.com/hookflow/hookflow/internal/webhook"
 )
 
 // Metrics is one process's metrics registry. It implements

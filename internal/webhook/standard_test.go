@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hookflow/hookflow/webhook"
+	"github.com/hookflow/hookflow/internal/webhook"
 )
 
 // The Standard Webhooks specification's published example.

@@ -4,7 +4,7 @@ import (
 	"testing"
 
 	"github.com/hookflow/hookflow/internal/testenv"
-	"github.com/hookflow/hookflow/webhook"
+	"github.com/hookflow/hookflow/internal/webhook"
 )
 
 // loadVector returns one body file's exact bytes and its vector.

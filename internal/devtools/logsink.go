@@ -12,7 +12,7 @@ import (
 
 	"github.com/hookflow/hookflow/config"
 	"github.com/hookflow/hookflow/event"
-	"github.com/hookflow/hookflow/webhook"
+	"github.com/hookflow/hookflow/internal/webhook"
 )
 
 // LogSinkPath is where `hookflow dev --forward-to-log` receives deliveries.

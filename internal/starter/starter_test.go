@@ -10,7 +10,7 @@ import (
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 
-	"github.com/hookflow/hookflow/lifecycle"
+	"github.com/hookflow/hookflow/internal/lifecycle"
 	"github.com/hookflow/hookflow/workflows"
 )
 

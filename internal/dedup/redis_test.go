@@ -10,8 +10,8 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/hookflow/hookflow/dedup"
-	"github.com/hookflow/hookflow/dedup/deduptest"
+	"github.com/hookflow/hookflow/internal/dedup"
+	"github.com/hookflow/hookflow/internal/dedup/deduptest"
 	"github.com/hookflow/hookflow/internal/testenv"
 )
 

@@ -16,7 +16,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/hookflow/hookflow/event"
-	"github.com/hookflow/hookflow/lifecycle"
+	"github.com/hookflow/hookflow/internal/lifecycle"
 	"github.com/hookflow/hookflow/workflows"
 )
 

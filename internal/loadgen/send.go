@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/hookflow/hookflow/config"
-	"github.com/hookflow/hookflow/devtools"
+	"github.com/hookflow/hookflow/internal/devtools"
 	"github.com/hookflow/hookflow/providers"
 )
 
