@@ -138,6 +138,17 @@ func Builtins() []Provider {
 	return []Provider{Phoenix(nil), Phosphor(nil), UP42(nil), Fenix(nil), Phantom(nil)}
 }
 
+// SendHelp lists, for `hookflow send --help`, the built-in providers' names
+// and a line each of the --status values its sample understands.
+func SendHelp() (names []string, statuses string) {
+	var b strings.Builder
+	for _, p := range Builtins() {
+		names = append(names, p.Name)
+		fmt.Fprintf(&b, "  %-9s --status %s\n", p.Name, p.Sample.Statuses)
+	}
+	return names, b.String()
+}
+
 // Settings returns every setting of the provider, its secret first.
 func (p Provider) Settings() []Setting { return append([]Setting{p.Secret}, p.Options...) }
 

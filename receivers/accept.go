@@ -348,9 +348,9 @@ func ErrorHandler(c *fiber.Ctx, err error) error {
 	return c.Status(code).JSON(errorBody{Error: msg})
 }
 
-// NewApp returns the Fiber app serving providers through r. Each provider
-// is mounted on every one of its routes, enabled or not, so that a disabled
-// provider answers 404 with a reason.
+// NewApp returns the Fiber app serving providers through r, and logs which
+// are enabled. Each provider is mounted on every one of its routes, enabled
+// or not, so that a disabled provider answers 404 with a reason.
 func NewApp(r *Receiver, providers []Provider) *fiber.App {
 	app := fiber.New(fiber.Config{
 		AppName:               "hookflow",
@@ -365,6 +365,11 @@ func NewApp(r *Receiver, providers []Provider) *fiber.App {
 	// deferred release has already dropped the event's pending record.
 	app.Use(recover.New(), RequestIDs)
 	for _, p := range providers {
+		if p.Verifier == nil {
+			r.opts.Log.Warn("provider disabled: no secret configured", "provider", p.Name, "routes", p.Routes)
+		} else {
+			r.opts.Log.Info("provider enabled", "provider", p.Name, "routes", p.Routes)
+		}
 		h := r.Handler(p)
 		for _, route := range p.Routes {
 			app.Post(route, h)

@@ -111,16 +111,11 @@ func bench(ctx context.Context, out io.Writer, cfg *config.Config, tc client.Cli
 	if err != nil {
 		return err
 	}
-	if lo.URL, err = receiverURL(cfg, o.url); err != nil {
+	if lo.URL, err = loadgen.ReceiverURL(cfg, o.url); err != nil {
 		return err
 	}
-	if lo.MetricsURL == "" {
-		// The counter is the worker's, on its operations listener.
-		ops, err := loopbackURL("HOOKFLOW_METRICS_ADDR", cfg.MetricsAddr)
-		if err != nil {
-			return err
-		}
-		lo.MetricsURL = ops + "/metrics"
+	if lo.MetricsURL, err = loadgen.MetricsURL(cfg, o.metricsURL); err != nil {
+		return err
 	}
 	b, err := loadgen.New(cfg, starter.New(cfg, tc), p, lo)
 	if err != nil {

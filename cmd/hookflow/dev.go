@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"strings"
 
@@ -15,7 +14,6 @@ import (
 	"github.com/hookflow/hookflow/internal/connect"
 	"github.com/hookflow/hookflow/internal/devstack"
 	"github.com/hookflow/hookflow/internal/devtools"
-	"github.com/hookflow/hookflow/internal/listen"
 	"github.com/hookflow/hookflow/internal/metrics"
 	"github.com/hookflow/hookflow/internal/ops"
 )
@@ -58,35 +56,10 @@ func runDev(ctx context.Context, out io.Writer, cfg *config.Config, opts devOpti
 	if err := os.MkdirAll(opts.dir, 0o755); err != nil {
 		return fmt.Errorf("create %s: %w", opts.dir, err)
 	}
-	devSecrets := cfg.UseDevSecrets()
-	sandbox := !cfg.IsSet("PHOENIX_API_URL")
-	if !cfg.IsSet("HOOKFLOW_HTTP_ADDR") {
-		// The dev secrets are public and the sandbox is unauthenticated:
-		// only this machine may reach them unless the user says otherwise.
-		cfg.HTTPAddr = "127.0.0.1:8080"
-	}
-	_, port, err := net.SplitHostPort(cfg.HTTPAddr)
-	if err != nil {
-		return fmt.Errorf("HOOKFLOW_HTTP_ADDR %q: %w", cfg.HTTPAddr, err)
-	}
-	base := "http://127.0.0.1:" + port
-	opsBase, err := loopbackURL("HOOKFLOW_METRICS_ADDR", cfg.MetricsAddr)
+	setup, err := devtools.Prepare(cfg, out, opts.forwardToLog)
 	if err != nil {
 		return err
 	}
-	if sandbox {
-		cfg.PhoenixAPIURL = base + devtools.SandboxPrefix
-	}
-	var sink *devtools.LogSink
-	if opts.forwardToLog {
-		if sink, err = devtools.NewLogSink(out, cfg, base); err != nil {
-			return err
-		}
-	}
-	if err := cfg.Validate(); err != nil {
-		return err
-	}
-
 	m, err := metrics.New(log)
 	if err != nil {
 		return err
@@ -96,49 +69,45 @@ func runDev(ctx context.Context, out io.Writer, cfg *config.Config, opts devOpti
 		return err
 	}
 	defer stack.Stop()
-	tc, rdb, temporal, redisServer := stack.Temporal, stack.Redis, stack.TemporalServer, stack.RedisServer
-	if _, err := ops.RegisterSearchAttributes(ctx, tc, cfg.TemporalNamespace); err != nil {
+	p := &process{cfg: cfg, log: log, metrics: m, tc: stack.Temporal, rdb: stack.Redis}
+	if _, err := ops.RegisterSearchAttributes(ctx, p.tc, cfg.TemporalNamespace); err != nil {
 		return err
 	}
 	ctx, stopWatching := stack.Watch(ctx)
 	defer stopWatching()
-
-	w := newWorker(cfg, tc)
-	if err := w.Start(); err != nil {
-		return fmt.Errorf("start worker: %w", err)
+	stopWorker, err := p.startWorker()
+	if err != nil {
+		return err
 	}
-	defer w.Stop()
-
-	app := newReceiverApp(cfg, tc, rdb, log, m)
-	if sink != nil {
-		app.Post(devtools.LogSinkPath, sink.Handle)
+	defer stopWorker()
+	receivers := p.receivers()
+	if setup.Sink != nil {
+		receivers.App.Post(devtools.LogSinkPath, setup.Sink.Handle)
 	}
-	if sandbox {
-		devtools.MountPhoenixSandbox(app)
+	if setup.Sandbox {
+		devtools.MountPhoenixSandbox(receivers.App)
 	}
 
 	fmt.Fprintf(out, "\nhookflow dev is up\n")
-	fmt.Fprintf(out, "  receivers     %s/webhooks/<provider>\n", base)
-	if temporal != nil {
+	fmt.Fprintf(out, "  receivers     %s/webhooks/<provider>\n", setup.Base)
+	if stack.TemporalServer != nil {
 		fmt.Fprintf(out, "  Temporal UI   http://127.0.0.1:%d/namespaces/%s/workflows\n", opts.uiPort, cfg.TemporalNamespace)
 	}
-	fmt.Fprintf(out, "  Temporal      %s (namespace %s, task queue %s)%s\n", cfg.TemporalAddress, cfg.TemporalNamespace, cfg.TaskQueue, startedBy(temporal))
-	fmt.Fprintf(out, "  Redis         %s%s\n", stack.RedisURL, startedBy(redisServer))
-	fmt.Fprintf(out, "  operations    %s/metrics  %s/readyz  %s/healthz\n", opsBase, opsBase, opsBase)
-	if sink != nil {
-		fmt.Fprintf(out, "  FORWARD       applied transitions are delivered, signed, to %s%s and printed here\n", base, devtools.LogSinkPath)
+	fmt.Fprintf(out, "  Temporal      %s (namespace %s, task queue %s)%s\n", cfg.TemporalAddress, cfg.TemporalNamespace, cfg.TaskQueue, startedBy(stack.TemporalServer))
+	fmt.Fprintf(out, "  Redis         %s%s\n", stack.RedisURL, startedBy(stack.RedisServer))
+	fmt.Fprintf(out, "  operations    %s/metrics  %s/readyz  %s/healthz\n", setup.OpsBase, setup.OpsBase, setup.OpsBase)
+	if setup.Sink != nil {
+		fmt.Fprintf(out, "  FORWARD       applied transitions are delivered, signed, to %s%s and printed here\n", setup.Base, devtools.LogSinkPath)
 	}
-	if sandbox {
+	if setup.Sandbox {
 		fmt.Fprintf(out, "  SANDBOX       Phoenix orders API is the in-process sandbox at %s (set PHOENIX_API_URL to use a real one)\n", cfg.PhoenixAPIURL)
 	}
-	if len(devSecrets) > 0 {
-		fmt.Fprintf(out, "  dev secrets   %s use hookflow's public development secrets\n", strings.Join(devSecrets, ", "))
+	if len(setup.DevSecrets) > 0 {
+		fmt.Fprintf(out, "  dev secrets   %s use hookflow's public development secrets\n", strings.Join(setup.DevSecrets, ", "))
 	}
 	fmt.Fprintf(out, "\nTry:\n  bin/hookflow send phoenix --order order-1 --status fulfilled\n  bin/hookflow status phoenix-order:order-1\n"+
 		"  bin/hookflow send fenix --entity shipment-1 --status DELIVERED   (also: phosphor, up42, phantom)\n\nCtrl-C stops everything.\n\n")
-	err = listen.Serve(ctx,
-		listen.App{Setting: "HOOKFLOW_HTTP_ADDR", App: app, Addr: cfg.HTTPAddr},
-		listen.App{Setting: "HOOKFLOW_METRICS_ADDR", App: newOpsApp(log, m, tc, rdb), Addr: cfg.MetricsAddr})
+	err = p.serve(ctx, receivers)
 	var exited *devstack.ExitError
 	if errors.As(context.Cause(ctx), &exited) {
 		return fmt.Errorf("dev: the %s it started exited (%s; log in %s); stopped everything", exited.Name, exited.Reason(), exited.Log)

@@ -172,7 +172,7 @@ func newStack(t *testing.T, env map[string]string) *stack {
 	}
 	t.Cleanup(s.worker.Stop)
 
-	app := newReceiverApp(cfg, s.tc, s.rdb, log, s.metrics)
+	app := (&process{cfg: cfg, log: log, metrics: s.metrics, tc: s.tc, rdb: s.rdb}).receivers().App
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -181,13 +181,13 @@ func newStack(t *testing.T, env map[string]string) *stack {
 	t.Cleanup(func() { _ = app.Shutdown() })
 	s.base = "http://" + ln.Addr().String()
 
-	ops := newOpsApp(log, s.metrics, s.tc, s.rdb)
+	opsApp := ops.NewApp(log, s.metrics, s.tc, s.rdb)
 	opsLn, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	go func() { _ = ops.Listener(opsLn) }()
-	t.Cleanup(func() { _ = ops.Shutdown() })
+	go func() { _ = opsApp.Listener(opsLn) }()
+	t.Cleanup(func() { _ = opsApp.Shutdown() })
 	s.ops = "http://" + opsLn.Addr().String()
 	s.rpcs.reset() // count from here: setup waits on visibility itself
 	return s

@@ -21,6 +21,7 @@ import (
 	tlog "go.temporal.io/sdk/log"
 
 	"github.com/hookflow/hookflow/internal/metrics"
+	"github.com/hookflow/hookflow/internal/ops"
 	"github.com/hookflow/hookflow/internal/testenv"
 )
 
@@ -92,7 +93,7 @@ func TestReadinessWordsOnly(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			app := newOpsApp(slog.New(slog.NewJSONHandler(logs, nil)), m, tc, tt.rdb)
+			app := ops.NewApp(slog.New(slog.NewJSONHandler(logs, nil)), m, tc, tt.rdb)
 			for range 2 {
 				resp, err := app.Test(httptest.NewRequest(http.MethodGet, "/readyz", nil), -1)
 				if err != nil {

@@ -3,7 +3,7 @@ package main
 import (
 	"github.com/spf13/cobra"
 
-	"github.com/hookflow/hookflow/workflows"
+	"github.com/hookflow/hookflow/internal/operate"
 )
 
 func newRedeliverCmd(a *app) *cobra.Command {
@@ -25,10 +25,7 @@ as 'DeliveryFailed=true'.`,
 				return err
 			}
 			defer tc.Close()
-			sig := entitySignal{name: workflows.SignalRedeliver, done: "redelivered", payload: func(requestID string) any {
-				return workflows.RedeliverRequest{RequestID: requestID}
-			}}
-			return signalEntities(cmd.Context(), cmd.InOrStdin(), cmd.OutOrStdout(), tc, cfg, args, o, sig)
+			return signalEntities(cmd.Context(), cmd.InOrStdin(), cmd.OutOrStdout(), tc, cfg, args, o, operate.Redeliver())
 		},
 	}
 	addTargetFlags(cmd, &o, `'DeliveryFailed=true'`)

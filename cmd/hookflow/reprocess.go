@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"io"
 
 	"github.com/spf13/cobra"
@@ -12,7 +10,6 @@ import (
 	"github.com/hookflow/hookflow/config"
 	"github.com/hookflow/hookflow/internal/operate"
 	"github.com/hookflow/hookflow/internal/starter"
-	"github.com/hookflow/hookflow/workflows"
 )
 
 // reprocessOptions are the flags of `hookflow reprocess`.
@@ -65,61 +62,18 @@ func addTargetFlags(cmd *cobra.Command, o *reprocessOptions, queryExample string
 	f.Float64Var(&o.rate, "rate", 10, "signals per second")
 }
 
-// entitySignal is what `reprocess` and `redeliver` send each target.
-type entitySignal struct {
-	name    string                     // the signal
-	done    string                     // the summary's verb: "reprocessed"
-	payload func(requestID string) any // the signal's payload
-}
-
 // reprocess signals each target entity's workflow with "reprocess".
 func reprocess(ctx context.Context, in io.Reader, out io.Writer, tc client.Client, cfg *config.Config, args []string, o reprocessOptions) error {
-	sig := entitySignal{name: workflows.SignalReprocess, done: "reprocessed", payload: func(requestID string) any {
-		return workflows.ReprocessRequest{RequestID: requestID, Reason: o.reason}
-	}}
-	return signalEntities(ctx, in, out, tc, cfg, args, o, sig)
+	return signalEntities(ctx, in, out, tc, cfg, args, o, operate.Reprocess(o.reason))
 }
 
 // signalEntities sends sig to each target entity's workflow (SignalWithStart,
 // so a closed entity gets a new run), rate-limited, with progress and a
 // summary.
-func signalEntities(ctx context.Context, in io.Reader, out io.Writer, tc client.Client, cfg *config.Config, args []string, o reprocessOptions, sig entitySignal) error {
-	targets, err := operate.Targets(ctx, tc, cfg.TemporalNamespace, operate.Selection{IDs: args, Providers: cfg.Providers, Provider: o.provider, Entity: o.entity, Query: o.query})
-	if err != nil {
-		return err
+func signalEntities(ctx context.Context, in io.Reader, out io.Writer, tc client.Client, cfg *config.Config, args []string, o reprocessOptions, sig operate.Signal) error {
+	b := operate.Batch{
+		Selection: operate.Selection{IDs: args, Providers: cfg.Providers, Provider: o.provider, Entity: o.entity, Query: o.query},
+		Signal:    sig, DryRun: o.dryRun, Yes: o.yes,
 	}
-	if o.dryRun {
-		for _, id := range targets {
-			fmt.Fprintln(out, id)
-		}
-		fmt.Fprintf(out, "%d target(s); dry run, nothing %s\n", len(targets), sig.done)
-		return nil
-	}
-	if len(targets) == 0 {
-		fmt.Fprintln(out, "no targets")
-		return nil
-	}
-	if len(targets) > 1 && !o.yes {
-		if err := operate.Confirm(in, out, len(targets)); err != nil {
-			return err
-		}
-	}
-	if o.rate <= 0 {
-		return errors.New("--rate must be positive")
-	}
-	bar := operate.NewProgress(out, len(targets))
-	sender := operate.Sender{Starter: starter.New(cfg, tc), Providers: cfg.Providers, Rate: o.rate}
-	requestID, failed, err := sender.Send(ctx, targets, operate.Signal{Name: sig.name, Payload: sig.payload}, bar.Step)
-	if err != nil {
-		return err
-	}
-	bar.Done()
-	fmt.Fprintf(out, "%s %d, failed %d (request %s)\n", sig.done, len(targets)-len(failed), len(failed), requestID)
-	for _, f := range failed {
-		fmt.Fprintf(out, "  %s: %s\n", f.WorkflowID, f.Err)
-	}
-	if len(failed) > 0 {
-		return fmt.Errorf("%d of %d %s signal(s) failed", len(failed), len(targets), sig.name)
-	}
-	return nil
+	return b.Run(ctx, in, out, tc, cfg.TemporalNamespace, operate.Sender{Starter: starter.New(cfg, tc), Providers: cfg.Providers, Rate: o.rate})
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -35,19 +34,14 @@ func newSendCmd(a *app) *cobra.Command {
 	var o sendOptions
 	// The help lists the built-in providers; configured ones are known
 	// once the configuration is read.
-	var statuses strings.Builder
-	var names []string
-	for _, p := range providers.Builtins() {
-		names = append(names, p.Name)
-		fmt.Fprintf(&statuses, "  %-9s --status %s\n", p.Name, p.Sample.Statuses)
-	}
+	names, statuses := providers.SendHelp()
 	cmd := &cobra.Command{
 		Use:   "send <provider>",
 		Short: "Sign and POST a sample or given event to a receiver, exactly as the provider would",
 		Long: `Sign and POST an event as the provider would. Without --file a sample body is built
 from --entity, --status and --event-id, so a whole lifecycle can be driven by hand:
 
-` + statuses.String() + `
+` + statuses + `
 A provider defined in the configuration (providers:) is sent the same way, its sample
 built from its fields and signed with its authentication preset.
 
@@ -84,18 +78,10 @@ workflow's API lookup agrees.`,
 	return cmd
 }
 
-// receiverURL is url, or the local receiver on HOOKFLOW_HTTP_ADDR's port.
-func receiverURL(cfg *config.Config, url string) (string, error) {
-	if url == "" {
-		return loopbackURL("HOOKFLOW_HTTP_ADDR", cfg.HTTPAddr)
-	}
-	return strings.TrimRight(url, "/"), nil
-}
-
 // send posts one signed delivery and prints the receiver's answer; any
 // answer but a 2xx is an error.
 func send(ctx context.Context, out io.Writer, cfg *config.Config, p providers.Provider, o sendOptions) error {
-	base, err := receiverURL(cfg, o.url)
+	base, err := loadgen.ReceiverURL(cfg, o.url)
 	if err != nil {
 		return err
 	}

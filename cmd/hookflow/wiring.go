@@ -1,11 +1,12 @@
 package main
 
 import (
+	"context"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"time"
 
-	"github.com/gofiber/fiber/v2"
 	"github.com/redis/go-redis/v9"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
@@ -13,49 +14,78 @@ import (
 	"github.com/hookflow/hookflow/activities"
 	"github.com/hookflow/hookflow/config"
 	"github.com/hookflow/hookflow/internal/dedup"
+	"github.com/hookflow/hookflow/internal/listen"
 	"github.com/hookflow/hookflow/internal/metrics"
+	"github.com/hookflow/hookflow/internal/ops"
 	"github.com/hookflow/hookflow/internal/starter"
 	"github.com/hookflow/hookflow/receivers"
 	"github.com/hookflow/hookflow/workflows"
 )
 
-// newReceiverApp wires the receivers' Fiber app and logs which providers
-// are enabled.
-func newReceiverApp(cfg *config.Config, tc client.Client, rdb redis.UniversalClient, log *slog.Logger, m *metrics.Metrics) *fiber.App {
-	var store receivers.Dedup
-	if rdb != nil {
-		// While Redis fails, one delivery a second tries it; the others
-		// skip it rather than each wait out its timeouts.
-		store = &dedup.Breaker{
-			Store:    &dedup.Redis{Client: rdb, Prefix: "hookflow:dedup:", PendingTTL: cfg.PendingTTL, DoneTTL: cfg.DedupTTL},
-			Cooldown: time.Second,
-		}
+// process is one long-running process (serve, worker or dev), wired once
+// and shared: its configuration, logger, metrics and clients.
+type process struct {
+	cfg     *config.Config
+	log     *slog.Logger
+	metrics *metrics.Metrics
+	tc      client.Client
+	rdb     redis.UniversalClient // nil in a process without Redis (the worker)
+}
+
+// newProcess loads the configuration and dials Temporal with the process's
+// logger and metrics; the caller closes p.tc.
+func (a *app) newProcess() (*process, error) {
+	log := newLogger()
+	m, err := metrics.New(log)
+	if err != nil {
+		return nil, err
 	}
-	var counts receivers.Metrics // stays a nil interface without m
-	if m != nil {
-		counts = m
+	cfg, tc, err := a.dial(log, m)
+	if err != nil {
+		return nil, err
 	}
-	st := starter.New(cfg, tc)
+	return &process{cfg: cfg, log: log, metrics: m, tc: tc}, nil
+}
+
+// startWorker starts the worker and returns its stop.
+func (p *process) startWorker() (stop func(), err error) {
+	w := newWorker(p.cfg, p.tc)
+	if err := w.Start(); err != nil {
+		return nil, fmt.Errorf("start worker on task queue %s: %w", p.cfg.TaskQueue, err)
+	}
+	return w.Stop, nil
+}
+
+// serve serves apps, and the operations app on HOOKFLOW_METRICS_ADDR, until
+// ctx ends.
+func (p *process) serve(ctx context.Context, apps ...listen.App) error {
+	opsApp := listen.App{Setting: "HOOKFLOW_METRICS_ADDR", App: ops.NewApp(p.log, p.metrics, p.tc, p.rdb), Addr: p.cfg.MetricsAddr}
+	return listen.Serve(ctx, append(apps, opsApp)...)
+}
+
+// receivers wires the receivers' app, on HOOKFLOW_HTTP_ADDR.
+func (p *process) receivers() listen.App {
+	cfg := p.cfg
+	var store receivers.Dedup // stays a nil interface without Redis
+	if p.rdb != nil {
+		store = dedup.NewStore(p.rdb, cfg.PendingTTL, cfg.DedupTTL)
+	}
+	var counts receivers.Metrics // stays a nil interface without metrics
+	if p.metrics != nil {
+		counts = p.metrics
+	}
 	r := receivers.New(receivers.Options{
 		Metrics:      counts,
-		Start:        st,
+		Start:        starter.New(cfg, p.tc),
 		Dedup:        store,
-		Log:          log,
+		Log:          p.log,
 		MaxBodyBytes: cfg.MaxBodyBytes,
 		MaxInFlight:  cfg.MaxInFlight,
 		StartTimeout: cfg.StartTimeout,
 	})
-	ps := cfg.Providers.Bound(cfg.Setting)
-	for _, p := range ps {
-		if p.Verifier == nil {
-			log.Warn("provider disabled: no secret configured", "provider", p.Name, "routes", p.Routes)
-		} else {
-			log.Info("provider enabled", "provider", p.Name, "routes", p.Routes)
-		}
-	}
-	app := receivers.NewApp(r, ps)
-	mountHealthz(app) // the rest of the ops endpoints are on HOOKFLOW_METRICS_ADDR
-	return app
+	app := receivers.NewApp(r, cfg.Providers.Bound(cfg.Setting))
+	ops.MountHealthz(app) // the rest of the ops endpoints are on HOOKFLOW_METRICS_ADDR
+	return listen.App{Setting: "HOOKFLOW_HTTP_ADDR", App: app, Addr: cfg.HTTPAddr}
 }
 
 // newWorker registers the entity workflow and the activities. cfg must have

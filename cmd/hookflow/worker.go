@@ -6,8 +6,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/hookflow/hookflow/internal/listen"
-	"github.com/hookflow/hookflow/internal/metrics"
 	"github.com/hookflow/hookflow/internal/ops"
 )
 
@@ -17,32 +15,27 @@ func newWorkerCmd(a *app) *cobra.Command {
 		Short: "Run the Temporal worker: entity workflows and their activities",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			log := newLogger()
-			m, err := metrics.New(log)
+			p, err := a.newProcess()
 			if err != nil {
 				return err
 			}
-			cfg, tc, err := a.dial(log, m)
-			if err != nil {
-				return err
-			}
-			defer tc.Close()
+			defer p.tc.Close()
 			// Unlike the receivers, a worker cannot start without Temporal
 			// (the SDK refuses), so an unreachable Temporal stops it here too.
-			if err := ops.CheckSearchAttributes(cmd.Context(), tc, cfg.TemporalNamespace); err != nil {
+			if err := ops.CheckSearchAttributes(cmd.Context(), p.tc, p.cfg.TemporalNamespace); err != nil {
 				if errors.Is(err, ops.ErrTemporalUnreachable) {
-					return fmt.Errorf("TEMPORAL_ADDRESS %s: %w", cfg.TemporalAddress, err)
+					return fmt.Errorf("TEMPORAL_ADDRESS %s: %w", p.cfg.TemporalAddress, err)
 				}
 				return err
 			}
-			w := newWorker(cfg, tc)
-			if err := w.Start(); err != nil {
-				return fmt.Errorf("start worker on task queue %s: %w", cfg.TaskQueue, err)
+			// Stopped after the ops endpoints: in-flight tasks finish first.
+			stopWorker, err := p.startWorker()
+			if err != nil {
+				return err
 			}
-			// Stop after the ops endpoints: in-flight tasks finish first.
-			defer w.Stop()
-			log.Info("worker started", "task_queue", cfg.TaskQueue, "temporal", cfg.TemporalAddress, "ops", cfg.MetricsAddr)
-			return listen.Serve(cmd.Context(), listen.App{Setting: "HOOKFLOW_METRICS_ADDR", App: newOpsApp(log, m, tc, nil), Addr: cfg.MetricsAddr})
+			defer stopWorker()
+			p.log.Info("worker started", "task_queue", p.cfg.TaskQueue, "temporal", p.cfg.TemporalAddress, "ops", p.cfg.MetricsAddr)
+			return p.serve(cmd.Context())
 		},
 	}
 }

@@ -180,3 +180,14 @@ func (b *Breaker) clock() time.Time {
 	}
 	return time.Now()
 }
+
+// NewStore is the receivers' dedup store on rdb: owned claims under
+// "hookflow:dedup:", pending for pendingTTL and done for doneTTL, behind a
+// Breaker with which, while Redis fails, one delivery a second tries it and
+// the others skip it rather than each wait out its timeouts.
+func NewStore(rdb redis.UniversalClient, pendingTTL, doneTTL time.Duration) *Breaker {
+	return &Breaker{
+		Store:    &Redis{Client: rdb, Prefix: "hookflow:dedup:", PendingTTL: pendingTTL, DoneTTL: doneTTL},
+		Cooldown: time.Second,
+	}
+}

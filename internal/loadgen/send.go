@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/hookflow/hookflow/config"
 	"github.com/hookflow/hookflow/internal/devtools"
+	"github.com/hookflow/hookflow/internal/ops"
 	"github.com/hookflow/hookflow/providers"
 )
 
@@ -58,4 +60,24 @@ func Send(ctx context.Context, cfg *config.Config, p providers.Provider, base st
 	defer resp.Body.Close()
 	reply, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<16))
 	return Reply{Proto: resp.Proto, Status: resp.Status, Code: resp.StatusCode, Body: reply}, nil
+}
+
+// ReceiverURL is url without a trailing slash, or the receiver on this
+// machine at HOOKFLOW_HTTP_ADDR's port when url is empty.
+func ReceiverURL(cfg *config.Config, url string) (string, error) {
+	if url == "" {
+		return ops.LoopbackURL("HOOKFLOW_HTTP_ADDR", cfg.HTTPAddr)
+	}
+	return strings.TrimRight(url, "/"), nil
+}
+
+// MetricsURL is url, or the worker's /metrics on this machine at
+// HOOKFLOW_METRICS_ADDR's port when url is empty: where the handled-events
+// counter is.
+func MetricsURL(cfg *config.Config, url string) (string, error) {
+	if url != "" {
+		return url, nil
+	}
+	base, err := ops.LoopbackURL("HOOKFLOW_METRICS_ADDR", cfg.MetricsAddr)
+	return base + "/metrics", err
 }

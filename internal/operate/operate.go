@@ -19,6 +19,7 @@ import (
 	"github.com/hookflow/hookflow/event"
 	"github.com/hookflow/hookflow/internal/starter"
 	"github.com/hookflow/hookflow/providers"
+	"github.com/hookflow/hookflow/workflows"
 )
 
 // Selection is how an operator names the target workflows: exactly one of
@@ -104,7 +105,25 @@ func distinct(ids []string) []string {
 // which carries the run's request ID.
 type Signal struct {
 	Name    string
+	Done    string // the summary's verb: "reprocessed"
 	Payload func(requestID string) any
+}
+
+// Reprocess is `hookflow reprocess`'s signal: the provider API queried
+// again where one exists and the current state's handling re-applied, with
+// reason recorded.
+func Reprocess(reason string) Signal {
+	return Signal{Name: workflows.SignalReprocess, Done: "reprocessed", Payload: func(requestID string) any {
+		return workflows.ReprocessRequest{RequestID: requestID, Reason: reason}
+	}}
+}
+
+// Redeliver is `hookflow redeliver`'s signal: every failed delivery goes
+// again, in order, and the transitions queued behind it follow.
+func Redeliver() Signal {
+	return Signal{Name: workflows.SignalRedeliver, Done: "redelivered", Payload: func(requestID string) any {
+		return workflows.RedeliverRequest{RequestID: requestID}
+	}}
 }
 
 // Failure is one target whose signal failed.

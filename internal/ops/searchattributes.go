@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"time"
 
@@ -146,4 +147,23 @@ func AwaitSearchAttributes(ctx context.Context, tc client.Client, namespace stri
 		}
 		wait = min(2*wait, 15*time.Second)
 	}
+}
+
+// CheckSearchAttributesOrLater is the receivers' start-up check: they start
+// while Temporal is away (and answer 503, so providers retry). When Temporal
+// does not answer, it logs so and returns nil, the check running in the
+// background once Temporal answers, with failed called if it fails then.
+// Any other failure of the check is returned.
+func CheckSearchAttributesOrLater(ctx context.Context, tc client.Client, namespace string, log *slog.Logger, failed func(error)) error {
+	err := CheckSearchAttributes(ctx, tc, namespace)
+	if !errors.Is(err, ErrTemporalUnreachable) {
+		return err
+	}
+	log.Warn("temporal does not answer: receivers answer 503 until it does; search attributes will be checked then", "error", err.Error())
+	go func() {
+		if err := AwaitSearchAttributes(ctx, tc, namespace); err != nil {
+			failed(err)
+		}
+	}()
+	return nil
 }
