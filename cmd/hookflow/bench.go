@@ -56,8 +56,10 @@ other answer, a connection error included, prints the counts, no rates, and fail
 prints the ratio: the receiver's own overhead. --applied waits until the workflows have
 handled every accepted event (the worker's hookflow_events_handled counter, read from
 --metrics-url) and prints the applied rate, accepted events per second from the first
-request to the last event handled, and the backlog drain time; other traffic for the
-same provider during the run counts too, so run it on a quiet receiver.
+request to the last event handled, and the backlog drain time. Only events applied, judged
+stale or caught as duplicates count; any that ended in error fail the run, and so does a
+count above what the run accepted (other traffic for the provider): run it on a quiet
+receiver. --baseline is refused in duplicate and mix modes, where it compares nothing.
 
 Against hookflow dev, every Phoenix order the run sends is registered in the sandbox
 with its final status before the clock starts, so the workflows read it successfully.`,

@@ -17,13 +17,21 @@ import (
 // by the entity workflow finished, with labels provider and outcome.
 const handledMetric = "hookflow_events_handled"
 
+// handledCount is the worker's handled-events count of one provider, split
+// by what became of the events: handled (applied, judged stale, or a
+// duplicate the workflow's memory caught) or ended in error.
+type handledCount struct {
+	handled, errors float64
+}
+
 // parseHandled sums, over the Prometheus text exposition in r, every
-// series of handledMetric whose provider label is provider. The OTel
-// exporter may add a prefix or a suffix (_total) to the name, so any name
-// holding handledMetric counts, except a histogram's or summary's parts.
-// found says whether any such series was there: before the worker first
-// counts, and in a worker that does not count, there is none.
-func parseHandled(r io.Reader, provider string) (total float64, found bool, err error) {
+// series of handledMetric whose provider label is provider, the outcome
+// "error" apart from the others. The OTel exporter may add a prefix or a
+// suffix (_total) to the name, so any name holding handledMetric counts,
+// except a histogram's or summary's parts. found says whether any such
+// series was there: before the worker first counts, and in a worker that
+// does not count, there is none.
+func parseHandled(r io.Reader, provider string) (c handledCount, found bool, err error) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	for sc.Scan() {
@@ -33,18 +41,22 @@ func parseHandled(r io.Reader, provider string) (total float64, found bool, err 
 		}
 		name, labels, value, err := parseSample(line)
 		if err != nil {
-			return 0, false, err
+			return handledCount{}, false, err
 		}
 		if !strings.Contains(name, handledMetric) || labels["provider"] != provider || isSeriesPart(name) {
 			continue
 		}
-		total += value
+		if labels["outcome"] == "error" {
+			c.errors += value
+		} else {
+			c.handled += value
+		}
 		found = true
 	}
 	if err := sc.Err(); err != nil {
-		return 0, false, fmt.Errorf("read metrics: %w", err)
+		return handledCount{}, false, fmt.Errorf("read metrics: %w", err)
 	}
-	return total, found, nil
+	return c, found, nil
 }
 
 // isSeriesPart reports whether name is one part of a histogram or summary,
@@ -116,18 +128,18 @@ func parseLabels(s string, labels map[string]string) (string, error) {
 }
 
 // scrapeHandled reads the handled-events count for provider at url.
-func scrapeHandled(ctx context.Context, hc *http.Client, url, provider string) (float64, bool, error) {
+func scrapeHandled(ctx context.Context, hc *http.Client, url, provider string) (handledCount, bool, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
-		return 0, false, fmt.Errorf("build metrics request: %w", err)
+		return handledCount{}, false, fmt.Errorf("build metrics request: %w", err)
 	}
 	resp, err := hc.Do(req)
 	if err != nil {
-		return 0, false, fmt.Errorf("read metrics at %s: %w", url, err)
+		return handledCount{}, false, fmt.Errorf("read metrics at %s: %w", url, err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return 0, false, fmt.Errorf("read metrics at %s: %s", url, resp.Status)
+		return handledCount{}, false, fmt.Errorf("read metrics at %s: %s", url, resp.Status)
 	}
 	return parseHandled(resp.Body, provider)
 }
@@ -135,21 +147,24 @@ func scrapeHandled(ctx context.Context, hc *http.Client, url, provider string) (
 // handledPoll is how often --applied reads the counter.
 const handledPoll = 50 * time.Millisecond
 
-// waitHandled polls the counter until it has grown by want since before,
-// and returns how many events were handled and when the last was seen. On
-// timeout it says how far the workflows got, or that the counter is not
-// there at all.
-func waitHandled(ctx context.Context, hc *http.Client, url, provider string, before float64, want int, timeout time.Duration) (int, time.Time, error) {
+// waitHandled polls the counter until every one of the want events the
+// run had accepted has finished its handling since before, and returns how
+// many were handled, how many ended in error, and when the last was seen.
+// Only an exact count is a result: events that ended in error fail the
+// run, and so do more events than the run accepted (other traffic for the
+// same provider, which would pass for the run's own). On timeout it says
+// how far the workflows got, or that the counter is not there at all.
+func waitHandled(ctx context.Context, hc *http.Client, url, provider string, before handledCount, want int, timeout time.Duration) (handled, failed int, at time.Time, err error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	if want <= 0 {
-		return 0, time.Now(), nil
+		return 0, 0, time.Now(), nil
 	}
 	tick := time.NewTicker(handledPoll)
 	defer tick.Stop()
-	handled, seen, lastErr := 0, false, error(nil)
+	seen, lastErr := false, error(nil)
 	for {
-		total, found, err := scrapeHandled(ctx, hc, url, provider)
+		c, found, err := scrapeHandled(ctx, hc, url, provider)
 		switch {
 		case ctx.Err() != nil: // the deadline cut this scrape short
 		case err != nil:
@@ -159,9 +174,16 @@ func waitHandled(ctx context.Context, hc *http.Client, url, provider string, bef
 			if !found {
 				break
 			}
-			seen, handled = true, int(math.Round(total-before))
-			if handled >= want {
-				return handled, time.Now(), nil
+			seen = true
+			handled, failed = int(math.Round(c.handled-before.handled)), int(math.Round(c.errors-before.errors))
+			switch {
+			case handled+failed < want:
+			case failed > 0:
+				return handled, failed, time.Time{}, fmt.Errorf("applied: %d of %d accepted events ended in error in their workflows (outcome error)", failed, want)
+			case handled > want:
+				return handled, failed, time.Time{}, fmt.Errorf("applied: %d events handled for %d accepted: other %s traffic during the run; run --applied on a quiet receiver", handled, want, provider)
+			default:
+				return handled, failed, time.Now(), nil
 			}
 		}
 		select {
@@ -169,11 +191,11 @@ func waitHandled(ctx context.Context, hc *http.Client, url, provider string, bef
 		case <-ctx.Done():
 			switch {
 			case !seen && lastErr != nil:
-				return handled, time.Time{}, fmt.Errorf("applied: no handled-events count after %s: %w", timeout, lastErr)
+				return handled, failed, time.Time{}, fmt.Errorf("applied: no handled-events count after %s: %w", timeout, lastErr)
 			case !seen:
-				return handled, time.Time{}, fmt.Errorf("applied: no %s series for provider %s at %s after %s: does the worker count handled events?", handledMetric, provider, url, timeout)
+				return handled, failed, time.Time{}, fmt.Errorf("applied: no %s series for provider %s at %s after %s: does the worker count handled events?", handledMetric, provider, url, timeout)
 			}
-			return handled, time.Time{}, fmt.Errorf("applied: %d of %d accepted events handled after %s", handled, want, timeout)
+			return handled, failed, time.Time{}, fmt.Errorf("applied: %d of %d accepted events handled (%d in error) after %s", handled, want, failed, timeout)
 		}
 	}
 }

@@ -67,6 +67,10 @@ func (o Options) Check(cfg *config.Config) (providers.Provider, error) {
 		// The baseline's events are handled by workflows too and would
 		// count as the receiver's.
 		return providers.Provider{}, errors.New("--applied and --baseline measure different things: run them separately")
+	case o.Baseline && (o.Mode == "duplicate" || o.Mode == "mix"):
+		// The SDK has no Redis to answer a redelivery from: the ratio
+		// would compare a cache hit with a start.
+		return providers.Provider{}, fmt.Errorf("--baseline means nothing in --mode %s: the SDK has no dedup store to answer redeliveries", o.Mode)
 	case o.Applied && o.Mode == "duplicate":
 		return providers.Provider{}, errors.New("--applied needs events to apply: --mode duplicate accepts none while timed")
 	}
@@ -94,6 +98,7 @@ type Report struct {
 	BaselineCodes map[string]int `json:"baseline_codes,omitempty"`
 	Ratio         *float64       `json:"ratio,omitempty"`
 	Handled       *int           `json:"handled,omitempty"`
+	HandledErrors *int           `json:"handled_errors,omitempty"`
 	AppliedRate   *float64       `json:"applied_rate,omitempty"`
 	DrainMs       *float64       `json:"drain_ms,omitempty"`
 	Error         string         `json:"error,omitempty"`
@@ -207,7 +212,7 @@ func (b *Bench) Run(ctx context.Context) (Result, error) {
 	if err := b.prepare(ctx); err != nil {
 		return Result{}, err
 	}
-	var before float64
+	var before handledCount
 	if o.Applied {
 		var err error
 		if before, _, err = scrapeHandled(ctx, t.hc, t.metricsURL, o.Provider); err != nil {
@@ -290,10 +295,10 @@ func (b *Bench) measure(ctx context.Context) (recv, raw Stats) {
 
 // measureApplied waits for the workflows to handle the run's accepted
 // events and adds the applied rate and drain time to rep.
-func (b *Bench) measureApplied(ctx context.Context, recv Stats, before float64, rep *Report) error {
+func (b *Bench) measureApplied(ctx context.Context, recv Stats, before handledCount, rep *Report) error {
 	t, o := b.t, b.o
-	handled, at, err := waitHandled(ctx, t.hc, t.metricsURL, o.Provider, before, recv.Accepted, o.AppliedTimeout)
-	rep.Handled = &handled
+	handled, failed, at, err := waitHandled(ctx, t.hc, t.metricsURL, o.Provider, before, recv.Accepted, o.AppliedTimeout)
+	rep.Handled, rep.HandledErrors = &handled, &failed
 	if err != nil {
 		return err
 	}

@@ -1,11 +1,17 @@
 package loadgen
 
 import (
+	"context"
+	"fmt"
 	"math"
+	"net/http"
+	"net/http/httptest"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/hookflow/hookflow/config"
 )
 
 func TestPercentile(t *testing.T) {
@@ -62,14 +68,14 @@ hookflow_events_handled_seconds_bucket{le="+Inf",provider="fenix"} 999
 func TestParseHandled(t *testing.T) {
 	tests := []struct {
 		name, text, provider string
-		want                 float64
+		want                 handledCount
 		found                bool
 	}{
-		{"every fenix series, whatever the prefix or suffix", handledText, "fenix", 7 + 2 + 10 + 3, true},
-		{"escaped label values", handledText, "up42", 1000, true},
-		{"other provider", handledText, "phoenix", 100, true},
-		{"no series for the provider", handledText, "phantom", 0, false},
-		{"no counter at all", "# TYPE go_goroutines gauge\ngo_goroutines 12\n", "fenix", 0, false},
+		{"every fenix series, whatever the prefix or suffix; errors apart", handledText, "fenix", handledCount{handled: 7 + 2 + 10, errors: 3}, true},
+		{"escaped label values", handledText, "up42", handledCount{errors: 1000}, true},
+		{"other provider", handledText, "phoenix", handledCount{handled: 100}, true},
+		{"no series for the provider", handledText, "phantom", handledCount{}, false},
+		{"no counter at all", "# TYPE go_goroutines gauge\ngo_goroutines 12\n", "fenix", handledCount{}, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -107,6 +113,60 @@ func TestParseSample(t *testing.T) {
 	for _, line := range []string{`m`, `m{a="1"`, `m{a="1"} x`, `{a="1"} 1`, `m{a} 1`} {
 		if _, _, _, err := parseSample(line); err == nil {
 			t.Errorf("parseSample(%s): no error", line)
+		}
+	}
+}
+
+// TestWaitHandled: --applied counts only the events whose handling
+// finished without error, fails on any that ended in error, and takes no
+// more than the run accepted for a result.
+func TestWaitHandled(t *testing.T) {
+	before := handledCount{handled: 100, errors: 1} // counted before the run
+	tests := []struct {
+		name            string
+		handled, errors float64 // what the worker counts after the run
+		wantHandled     int
+		wantFailed      int
+		wantErr         string // "" for a result
+	}{
+		{"every accepted event handled", 105, 1, 5, 0, ""},
+		{"one ended in error", 104, 2, 4, 1, "1 of 5 accepted events ended in error"},
+		{"errors never pass for handled events", 100, 6, 0, 5, "5 of 5 accepted events ended in error"},
+		{"more than accepted: other traffic", 107, 1, 7, 0, "7 events handled for 5 accepted"},
+		{"not all handled yet", 103, 1, 3, 0, "3 of 5 accepted events handled (0 in error)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+				fmt.Fprintf(w, "hookflow_events_handled_total{outcome=\"applied\",provider=\"fenix\"} %v\n", tt.handled-10)
+				fmt.Fprintf(w, "hookflow_events_handled_total{outcome=\"duplicate\",provider=\"fenix\"} 10\n")
+				fmt.Fprintf(w, "hookflow_events_handled_total{outcome=\"error\",provider=\"fenix\"} %v\n", tt.errors)
+				fmt.Fprintf(w, "hookflow_events_handled_total{outcome=\"applied\",provider=\"up42\"} 1000\n")
+			}))
+			defer srv.Close()
+			handled, failed, at, err := waitHandled(context.Background(), srv.Client(), srv.URL, "fenix", before, 5, 300*time.Millisecond)
+			if handled != tt.wantHandled || failed != tt.wantFailed {
+				t.Errorf("handled %d, failed %d; want %d, %d", handled, failed, tt.wantHandled, tt.wantFailed)
+			}
+			switch {
+			case tt.wantErr == "" && (err != nil || at.IsZero()):
+				t.Errorf("got %v at %v, want a result", err, at)
+			case tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)):
+				t.Errorf("got %v, want an error with %q", err, tt.wantErr)
+			}
+		})
+	}
+}
+
+func TestBaselineRefusedWhereMeaningless(t *testing.T) {
+	cfg, err := config.Load("", func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mode := range []string{"duplicate", "mix"} {
+		o := Options{Provider: "fenix", Mode: mode, Requests: 1, Concurrency: 1, Duration: time.Second, Baseline: true}
+		if _, err := o.Check(cfg); err == nil || !strings.Contains(err.Error(), "--baseline means nothing") {
+			t.Errorf("--mode %s --baseline: got %v, want refused", mode, err)
 		}
 	}
 }

@@ -36,6 +36,9 @@ func (res Result) WriteText(out io.Writer) {
 	}
 	if o.Applied && rep.Handled != nil {
 		fmt.Fprintf(out, "\napplied\n  handled    %d of %d accepted events\n", *rep.Handled, recv.Accepted)
+		if rep.HandledErrors != nil && *rep.HandledErrors > 0 {
+			fmt.Fprintf(out, "  errors     %d ended in error in their workflows\n", *rep.HandledErrors)
+		}
 		if rep.AppliedRate != nil {
 			fmt.Fprintf(out, "  rate       %.1f events/s, first request to last event handled\n  drain      %.0f ms after the last answer\n",
 				*rep.AppliedRate, *rep.DrainMs)
