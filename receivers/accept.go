@@ -165,7 +165,8 @@ func (r *Receiver) handle(c *fiber.Ctx, p *Provider) (webhook.Outcome, error) {
 	ev.ReceivedAt = time.Now().UTC()
 	ev.Body = bytes.Clone(body) // Fiber reuses its buffers after the handler returns
 	wfID := ev.WorkflowID()
-	log = log.With("event_id", clip(ev.ID, maxLogValueBytes), "workflow_id", clip(wfID, maxLogValueBytes))
+	// The entity ID as sent: the workflow ID encodes one outside ASCII.
+	log = log.With("event_id", clip(ev.ID, maxLogValueBytes), "entity_id", clip(ev.EntityID, maxLogValueBytes), "workflow_id", clip(wfID, maxLogValueBytes))
 	reply := func(dup bool) error {
 		base := Accepted{Success: true, Duplicate: dup, EventID: ev.ID, WorkflowID: wfID}
 		if p.Reply != nil {

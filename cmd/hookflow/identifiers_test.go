@@ -61,6 +61,9 @@ func TestNonASCIIEntityIDs(t *testing.T) {
 				t.Fatalf("answer %d %v, want 200", r.status, r.body)
 			}
 			wfID, _ := r.body["workflowId"].(string)
+			if len(tt.entity) <= 128 && !strings.Contains(s.logs.String(), `"entity_id":"`+tt.entity+`"`) {
+				t.Errorf("no log line names the entity ID %q as sent", tt.entity)
+			}
 			if other, dup := seen[wfID]; dup {
 				t.Fatalf("%q shares workflow ID %s with %q", tt.entity, wfID, other)
 			}
