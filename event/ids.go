@@ -1,6 +1,42 @@
 package event
 
-import "strings"
+import (
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Limits of the identifiers hookflow accepts. They bound what a provider can
+// make us store, log and send to Temporal, and they keep every workflow ID
+// under Temporal's own limit (1000 bytes by default): the longest built-in
+// prefix, "phantom-transaction%:", plus an entity ID of MaxEntityIDBytes
+// percent-encoded in full (3 bytes for each, see WorkflowID) fits.
+const (
+	// MaxEntityIDBytes is the longest entity ID, in bytes, that becomes a
+	// workflow ID; the receivers answer a longer one 400 "invalid <field>".
+	MaxEntityIDBytes = 256
+	// MaxEventIDBytes is the longest event ID, in bytes, that becomes a
+	// dedup key and the workflow's event-ID memory; the receivers answer a
+	// longer one 400 "invalid <field>".
+	MaxEventIDBytes = 512
+)
+
+// UsableID reports whether id may name an entity or event: 1 to max bytes,
+// valid UTF-8, and printable throughout (no control characters, DEL, or
+// other runes unicode.IsPrint rejects). Ranging over invalid UTF-8 yields
+// U+FFFD, which is refused as well: it is also what encoding/json makes of
+// invalid UTF-8 in a string, so two IDs sent that way would become one.
+func UsableID(id string, max int) bool {
+	if id == "" || len(id) > max {
+		return false
+	}
+	for _, r := range id {
+		if r == utf8.RuneError || !unicode.IsPrint(r) {
+			return false
+		}
+	}
+	return true
+}
 
 // Workflow IDs travel in a gRPC header (the Temporal API client copies the
 // workflow ID of every request into "temporal-resource-id"), and grpc-go

@@ -10,8 +10,6 @@ package receivers
 
 import (
 	"cmp"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/hookflow/hookflow/event"
 	"github.com/hookflow/hookflow/internal/starter"
@@ -42,46 +40,14 @@ var (
 	ErrInvalidCredentials = webhook.ErrInvalidCredentials
 )
 
-// Limits of the identifiers hookflow accepts. They bound what a provider can
-// make us store, log and send to Temporal, and they keep every workflow ID
-// under Temporal's own limit (1000 bytes by default): the longest built-in
-// prefix, "phantom-transaction%:", plus an entity ID of MaxEntityIDBytes
-// percent-encoded in full (3 bytes for each, see event.WorkflowID) fits.
-const (
-	// MaxEntityIDBytes is the longest entity ID, in bytes, that becomes a
-	// workflow ID; a longer one is answered 400 "invalid <field>".
-	MaxEntityIDBytes = 256
-	// MaxEventIDBytes is the longest event ID, in bytes, that becomes a
-	// dedup key and the workflow's event-ID memory; a longer one is
-	// answered 400 "invalid <field>".
-	MaxEventIDBytes = 512
-)
-
-// usableID reports whether id may name an entity or event: at most max
-// bytes, valid UTF-8, and printable throughout (no control characters, DEL,
-// or other runes unicode.IsPrint rejects). Ranging over invalid UTF-8 yields
-// U+FFFD, which is refused as well: it is also what encoding/json makes of
-// invalid UTF-8 in a string, so two IDs sent that way would become one.
-func usableID(id string, max int) bool {
-	if len(id) > max {
-		return false
-	}
-	for _, r := range id {
-		if r == utf8.RuneError || !unicode.IsPrint(r) {
-			return false
-		}
-	}
-	return true
-}
-
 // unusableIDField returns the field to name in the 400 when ev's entity or
 // event ID is unusable, and "" when both are fine. The entity ID is checked
 // first: some event IDs are built from it.
 func unusableIDField(p *Provider, ev event.Event) string {
 	switch {
-	case !usableID(ev.EntityID, MaxEntityIDBytes):
+	case !event.UsableID(ev.EntityID, event.MaxEntityIDBytes):
 		return cmp.Or(p.EntityIDField, "entityId")
-	case !usableID(ev.ID, MaxEventIDBytes):
+	case !event.UsableID(ev.ID, event.MaxEventIDBytes):
 		return cmp.Or(p.EventIDField, "eventId")
 	}
 	return ""

@@ -98,17 +98,11 @@ with its final status before the clock starts, so the workflows read it successf
 	return cmd
 }
 
-// loadgen is the run the flags ask for, against base and metricsURL.
-func (o benchOptions) loadgen(base, metricsURL string) loadgen.Options {
-	return loadgen.Options{
-		Provider: o.provider, Mode: o.mode, Requests: o.requests, Entities: o.entities, Duration: o.duration,
-		Concurrency: o.concurrency, Baseline: o.baseline, Applied: o.applied,
-		URL: base, MetricsURL: metricsURL, AppliedTimeout: o.appliedTimeout,
-	}
-}
-
 func bench(ctx context.Context, out io.Writer, cfg *config.Config, tc client.Client, o benchOptions) error {
-	lo := o.loadgen("", o.metricsURL)
+	lo := loadgen.Options{
+		Provider: o.provider, Mode: o.mode, Requests: o.requests, Entities: o.entities, Duration: o.duration,
+		Concurrency: o.concurrency, Baseline: o.baseline, Applied: o.applied, AppliedTimeout: o.appliedTimeout,
+	}
 	p, err := lo.Check(cfg)
 	if err != nil {
 		return err

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -53,9 +52,6 @@ func newDevCmd(a *app) *cobra.Command {
 // dies, then stops what it started, in reverse order.
 func runDev(ctx context.Context, out io.Writer, cfg *config.Config, opts devOptions) error {
 	log := newLogger()
-	if err := os.MkdirAll(opts.dir, 0o755); err != nil {
-		return fmt.Errorf("create %s: %w", opts.dir, err)
-	}
 	setup, err := devtools.Prepare(cfg, out, opts.forwardToLog)
 	if err != nil {
 		return err

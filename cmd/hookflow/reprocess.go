@@ -16,6 +16,7 @@ import (
 type reprocessOptions struct {
 	provider string
 	entity   string
+	file     string // reprocess: entity IDs to backfill, "-" for standard input
 	query    string
 	dryRun   bool
 	yes      bool
@@ -31,11 +32,13 @@ func newReprocessCmd(a *app) *cobra.Command {
 		Long: `Reprocess signals each target workflow with "reprocess" (SignalWithStart, so a closed
 entity gets a new run that loads its final state): the provider API is queried again where
 one exists and the current state's handling re-applied, idempotently. Targets are workflow
-IDs, or --provider with --entity, or a Temporal visibility --query.`,
+IDs, --provider with --entity, a Temporal visibility --query, or (a backfill, started where
+new) --provider with --file, one entity ID a line ("-" for standard input).`,
 		Example: `  hookflow reprocess phoenix-order:order-1
   hookflow reprocess --provider phoenix --entity order-1
   hookflow reprocess --query 'WebhookProvider="phoenix" AND EntityStatus="pending"' --dry-run
-  hookflow reprocess --query 'EntityStatus="pending"' --yes --rate 5`,
+  hookflow reprocess --query 'EntityStatus="pending"' --yes --rate 5
+  hookflow reprocess --provider phoenix --file open-orders.txt --yes --rate 5`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cfg, tc, err := a.dial(discardLogger(), nil)
 			if err != nil {
@@ -47,6 +50,7 @@ IDs, or --provider with --entity, or a Temporal visibility --query.`,
 	}
 	addTargetFlags(cmd, &o, `'EntityStatus="pending"'`)
 	cmd.Flags().StringVar(&o.reason, "reason", "manual reprocess", "reason recorded with the request")
+	cmd.Flags().StringVar(&o.file, "file", "", "backfill, with --provider: a file of entity IDs, one a line (- for standard input)")
 	return cmd
 }
 
@@ -72,7 +76,7 @@ func reprocess(ctx context.Context, in io.Reader, out io.Writer, tc client.Clien
 // summary.
 func signalEntities(ctx context.Context, in io.Reader, out io.Writer, tc client.Client, cfg *config.Config, args []string, o reprocessOptions, sig operate.Signal) error {
 	b := operate.Batch{
-		Selection: operate.Selection{IDs: args, Providers: cfg.Providers, Provider: o.provider, Entity: o.entity, Query: o.query},
+		Selection: operate.Selection{IDs: args, Providers: cfg.Providers, Provider: o.provider, Entity: o.entity, File: o.file, Query: o.query},
 		Signal:    sig, DryRun: o.dryRun, Yes: o.yes,
 	}
 	return b.Run(ctx, in, out, tc, cfg.TemporalNamespace, operate.Sender{Starter: starter.New(cfg, tc), Providers: cfg.Providers, Rate: o.rate})

@@ -47,8 +47,12 @@ type Stack struct {
 // Dev connects to Temporal and Redis as `hookflow dev` does: the Temporal
 // server TEMPORAL_ADDRESS names, or else a dev server it starts (through
 // devstack); the Redis REDIS_URL names when it answers, or else a
-// redis-server it starts. On error nothing it started is left running.
+// redis-server it starts, their data in o.Dir (created when missing). On
+// error nothing it started is left running.
 func Dev(ctx context.Context, cfg *config.Config, o DevOptions) (*Stack, error) {
+	if err := os.MkdirAll(o.Dir, 0o755); err != nil {
+		return nil, fmt.Errorf("create %s: %w", o.Dir, err)
+	}
 	s := &Stack{RedisURL: redactURL(cfg.RedisURL)}
 	if err := s.upTemporal(ctx, cfg, o); err != nil {
 		return nil, err

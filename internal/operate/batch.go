@@ -23,9 +23,12 @@ type Batch struct {
 // progress bar, and prints a summary with every failure. It fails when any
 // signal failed.
 func (b Batch) Run(ctx context.Context, in io.Reader, out io.Writer, tc client.Client, namespace string, s Sender) error {
-	targets, err := Targets(ctx, tc, namespace, b.Selection)
+	targets, err := Targets(ctx, tc, namespace, b.Selection, in)
 	if err != nil {
 		return err
+	}
+	if b.Selection.File == "-" {
+		in = nil // standard input held the IDs: nothing is left to ask with
 	}
 	if b.DryRun {
 		for _, id := range targets {

@@ -6,11 +6,15 @@
 package operate
 
 import (
+	"bufio"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
+	"os"
+	"strings"
 	"time"
 
 	"go.temporal.io/api/workflowservice/v1"
@@ -31,21 +35,28 @@ type Selection struct {
 	Providers *providers.Registry
 	Provider  string // with Entity: that provider's workflows of the entity ID
 	Entity    string
-	Query     string // a Temporal visibility query
+	// File, with Provider, names a file of entity IDs to backfill, one a
+	// line ("-" for the standard input Batch.Run is given): each one's
+	// workflow is signalled, and started where there is none yet.
+	File  string
+	Query string // a Temporal visibility query
 }
 
 // Targets resolves s to distinct workflow IDs, in the order given or found.
-func Targets(ctx context.Context, tc client.Client, namespace string, s Selection) ([]string, error) {
+// stdin is read when s.File is "-".
+func Targets(ctx context.Context, tc client.Client, namespace string, s Selection, stdin io.Reader) ([]string, error) {
 	ways := 0
-	for _, used := range []bool{len(s.IDs) > 0, s.Provider != "" || s.Entity != "", s.Query != ""} {
+	for _, used := range []bool{len(s.IDs) > 0, s.Provider != "" || s.Entity != "" || s.File != "", s.Query != ""} {
 		if used {
 			ways++
 		}
 	}
 	if ways != 1 {
-		return nil, errors.New("give workflow IDs, or --provider with --entity, or --query (exactly one of them)")
+		return nil, errors.New("give workflow IDs, or --provider with --entity or --file, or --query (exactly one of them)")
 	}
 	switch {
+	case s.File != "":
+		return backfillTargets(s, stdin)
 	case len(s.IDs) > 0:
 		ids := make([]string, len(s.IDs))
 		for i, id := range s.IDs {
@@ -64,6 +75,71 @@ func Targets(ctx context.Context, tc client.Client, namespace string, s Selectio
 	}
 	if len(ids) == 0 {
 		return nil, fmt.Errorf("no %s workflow has entity ID %q", s.Provider, s.Entity)
+	}
+	return ids, nil
+}
+
+// backfillTargets are the workflow IDs of s.Entities, entities of
+// s.Provider, whether their workflows exist or not: a backfill imports
+// entities hookflow has never heard of, so it cannot look them up. The
+// provider must have one entity type, and an API to read their status from.
+func backfillTargets(s Selection, stdin io.Reader) ([]string, error) {
+	if s.Provider == "" || s.Entity != "" {
+		return nil, errors.New("--file goes with --provider, and without --entity")
+	}
+	entities, err := readEntityFile(s.File, stdin)
+	if err != nil {
+		return nil, err
+	}
+	p, err := s.Providers.Lookup(s.Provider)
+	if err != nil {
+		return nil, err
+	}
+	if len(p.Tables) != 1 {
+		return nil, fmt.Errorf("--file: %s has %d entity types; give workflow IDs instead", p.Name, len(p.Tables))
+	}
+	var ids []string
+	for entityType, table := range p.Tables { // the one entry
+		if !table.API {
+			return nil, fmt.Errorf("--file: %s has no API to read its %ss' status from, so a backfill would start them empty", p.Name, entityType)
+		}
+		for i, id := range entities {
+			if !event.UsableID(id, event.MaxEntityIDBytes) {
+				return nil, fmt.Errorf("--file entry %d: %q is not an entity ID the receivers would take (1 to %d bytes, printable)", i+1, id, event.MaxEntityIDBytes)
+			}
+			ids = append(ids, event.WorkflowID(p.Name, entityType, id))
+		}
+	}
+	return distinct(ids), nil
+}
+
+// readEntityFile reads a backfill's entity IDs from path, or from stdin
+// for "-".
+func readEntityFile(path string, stdin io.Reader) ([]string, error) {
+	if path == "-" {
+		return readEntityIDs(stdin)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("--file: %w", err)
+	}
+	defer f.Close()
+	return readEntityIDs(f)
+}
+
+// readEntityIDs reads a backfill file: one entity ID a line, blank lines
+// skipped, spaces and tabs around an ID dropped.
+func readEntityIDs(r io.Reader) ([]string, error) {
+	ids := []string{}
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		if id := strings.Trim(sc.Text(), " \t\r"); id != "" {
+			ids = append(ids, id)
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("read entity IDs: %w", err)
 	}
 	return ids, nil
 }

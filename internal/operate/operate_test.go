@@ -2,6 +2,8 @@ package operate
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -26,7 +28,7 @@ func TestTargetsSelection(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := Targets(context.Background(), nil, "default", tt.s)
+			got, err := Targets(context.Background(), nil, "default", tt.s, nil)
 			if tt.err != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.err) {
 					t.Fatalf("got %v, %v; want an error saying %q", got, err, tt.err)
@@ -61,5 +63,50 @@ func TestSendRefusesNonEntityIDs(t *testing.T) {
 	}
 	if !reflect.DeepEqual(done, []int{1, 2}) {
 		t.Errorf("progress %v, want [1 2]", done)
+	}
+}
+
+// TestBackfillTargets: --provider with --file names every listed entity's
+// workflow, by the receivers' own rules, whether it exists or not, and
+// refuses what a backfill cannot do.
+func TestBackfillTargets(t *testing.T) {
+	reg, err := providers.NewRegistry(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	file := filepath.Join(dir, "orders.txt")
+	if err := os.WriteFile(file, []byte("order-1\r\n\n  Müller-42\t\norder-1\norder 2\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"phoenix-order:order-1", "phoenix-order%:M%C3%BCller-42", "phoenix-order:order 2"}
+	got, err := Targets(context.Background(), nil, "default", Selection{Providers: reg, Provider: "phoenix", File: file}, nil)
+	if err != nil || !reflect.DeepEqual(got, want) {
+		t.Errorf("from a file: got %q, %v; want %q", got, err, want)
+	}
+	got, err = Targets(context.Background(), nil, "default", Selection{Providers: reg, Provider: "phoenix", File: "-"}, strings.NewReader("order-1\n"))
+	if err != nil || !reflect.DeepEqual(got, want[:1]) {
+		t.Errorf("from standard input: got %q, %v; want %q", got, err, want[:1])
+	}
+	bad := filepath.Join(dir, "bad.txt")
+	if err := os.WriteFile(bad, []byte("order-1\n"+strings.Repeat("x", 257)+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name string
+		s    Selection
+		err  string
+	}{
+		{"no API to read", Selection{Provider: "fenix", File: file}, "no API"},
+		{"several entity types", Selection{Provider: "phosphor", File: file}, "entity types"},
+		{"with --entity", Selection{Provider: "phoenix", Entity: "x", File: file}, "without --entity"},
+		{"an ID the receivers would refuse", Selection{Provider: "phoenix", File: bad}, "entry 2"},
+		{"no such file", Selection{Provider: "phoenix", File: filepath.Join(dir, "none")}, "--file"},
+		{"unknown provider", Selection{Provider: "nope", File: file}, "nope"},
+	} {
+		tt.s.Providers = reg
+		if _, err := Targets(context.Background(), nil, "default", tt.s, nil); err == nil || !strings.Contains(err.Error(), tt.err) {
+			t.Errorf("%s: got %v, want an error saying %q", tt.name, err, tt.err)
+		}
 	}
 }
