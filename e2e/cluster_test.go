@@ -1,11 +1,14 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -18,6 +21,9 @@ import (
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	"google.golang.org/protobuf/types/known/durationpb"
+
+	"github.com/hookflow/hookflow/event"
+	"github.com/hookflow/hookflow/workflows"
 )
 
 // TestCluster runs hookflow's production topology: the Temporal server
@@ -66,7 +72,46 @@ func TestCluster(t *testing.T) {
 			}
 		})
 	}
+	t.Run("cluster-identifiers", func(t *testing.T) { clusterIdentifiers(ctx, t, tp, nonce) })
 	fmt.Println(strings.Join(lines, "\n"))
+}
+
+// clusterIdentifiers: over PostgreSQL, an order ID outside ASCII is
+// accepted and applied under its encoded workflow ID, and one whose
+// workflow ID the schema cannot hold is refused for good (400), never
+// answered 503 for ever.
+func clusterIdentifiers(ctx context.Context, t *testing.T, tp *topology, nonce string) {
+	post := func(orderID string) (int, string) {
+		body := mustJSON(map[string]any{
+			"event": "order.status.change", "id": "evt-ids-" + nonce + "-" + fmt.Sprint(len(orderID)),
+			"timestamp": time.Now().UTC().Format("2006-01-02T15:04:05.000Z"),
+			"data":      map[string]any{"orderId": orderID, "orderStatus": "pending"},
+		})
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, tp.receiverURLs[0]+"/webhooks/phoenix", bytes.NewReader(body))
+		must(t, err)
+		req.Header = jsonHeader()
+		req.Header.Set("Authorization", "Bearer "+phoenixSecret)
+		resp, err := http.DefaultClient.Do(req)
+		must(t, err)
+		defer resp.Body.Close()
+		raw, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(raw)
+	}
+	orderID := "Müller-" + nonce
+	tp.api.set(orderID, "pending")
+	if code, body := post(orderID); code != http.StatusOK {
+		t.Errorf("order %q: %d %s, want 200", orderID, code, body)
+	}
+	wfID := event.WorkflowID("phoenix", "order", orderID)
+	must(t, waitUntil(ctx, "the non-ASCII order's status", func() bool {
+		v, err := tp.tc.QueryWorkflow(ctx, wfID, "", workflows.QueryState)
+		var st workflows.State
+		return err == nil && v.Get(&st) == nil && st.Status == "pending" && st.EntityID == orderID
+	}))
+	long := nonce + strings.Repeat("x", 250-len(nonce)) // a workflow ID of 264 bytes
+	if code, body := post(long); code != http.StatusBadRequest || !strings.Contains(body, "invalid data.orderId") {
+		t.Errorf("a 250-byte order ID: %d %s, want 400 invalid data.orderId", code, body)
+	}
 }
 
 // startClusterTemporal starts the Temporal server from deploy/temporal on
