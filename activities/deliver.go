@@ -19,6 +19,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/hookflow/hookflow/event"
+	"github.com/hookflow/hookflow/internal/tracing"
 	"github.com/hookflow/hookflow/internal/webhook"
 )
 
@@ -148,6 +149,9 @@ func (a *Activities) deliver(ctx context.Context, in DeliverInput, attempt int32
 	for k, v := range headers {
 		req.Header.Set(k, v)
 	}
+	// The activity's span, in the event's trace when tracing is on: the
+	// user's spans join it (contract section 16).
+	tracing.Inject(ctx, req.Header)
 	resp, err := a.HTTP.Do(req)
 	if err != nil {
 		outcome = "retry"

@@ -23,6 +23,9 @@ type Event struct {
 	RequestID    string            `json:"requestId"`              // X-Request-Id of the delivery
 	Attributes   map[string]string `json:"attributes,omitempty"`   // provider details kept with the event (headers, transfer parties)
 	Body         json.RawMessage   `json:"body,omitempty"`         // the raw JSON body
+	// TraceParent is the W3C trace context of the receiver's span, when
+	// tracing is on: the workflow's handling of the event joins its trace.
+	TraceParent string `json:"traceparent,omitempty"`
 }
 
 // WorkflowID is the ID of the entity's workflow: provider-entityType:entityID,

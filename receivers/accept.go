@@ -17,6 +17,7 @@ import (
 	"github.com/hookflow/hookflow/event"
 	"github.com/hookflow/hookflow/internal/dedup"
 	"github.com/hookflow/hookflow/internal/starter"
+	"github.com/hookflow/hookflow/internal/tracing"
 	"github.com/hookflow/hookflow/internal/webhook"
 	"github.com/hookflow/hookflow/workflows"
 )
@@ -37,6 +38,9 @@ type Options struct {
 	MaxInFlight  int           // deliveries in their dedup claim or start at once, before 429
 	StartTimeout time.Duration // per SignalWithStart, before 503
 	Metrics      Metrics       // nil counts nothing
+	// Tracing, when on, gives each request a server span (a child of the
+	// provider's traceparent) that the event's handling joins; nil is off.
+	Tracing *tracing.Tracing
 }
 
 // Metrics counts deliveries. It is defined here, where it is used; the
@@ -112,6 +116,9 @@ func (r *Receiver) Handler(p Provider) fiber.Handler {
 func (r *Receiver) handle(c *fiber.Ctx, p *Provider) (webhook.Outcome, error) {
 	reqID := RequestID(c)
 	log := r.opts.Log.With("request_id", reqID, "provider", p.Name)
+	if r.opts.Tracing.Enabled() {
+		log = log.With(tracing.LogAttrs(c.UserContext())...)
+	}
 
 	if p.Verifier == nil {
 		return webhook.OutcomeDisabled, c.Status(fiber.StatusNotFound).JSON(errorBody{Error: "provider " + p.Name + " is not enabled"})
@@ -164,6 +171,7 @@ func (r *Receiver) handle(c *fiber.Ctx, p *Provider) (webhook.Outcome, error) {
 	ev.RequestID = reqID
 	ev.ReceivedAt = time.Now().UTC()
 	ev.Body = bytes.Clone(body) // Fiber reuses its buffers after the handler returns
+	ev.TraceParent = tracing.TraceParent(c.UserContext())
 	wfID := ev.WorkflowID()
 	// The entity ID as sent: the workflow ID encodes one outside ASCII.
 	log = log.With("event_id", clip(ev.ID, maxLogValueBytes), "entity_id", clip(ev.EntityID, maxLogValueBytes), "workflow_id", clip(wfID, maxLogValueBytes))
@@ -235,7 +243,7 @@ func (r *Receiver) handle(c *fiber.Ctx, p *Provider) (webhook.Outcome, error) {
 	// Deferred, so a panic (answered 500 by the recover middleware) leaves
 	// neither a pending record nor a lost in-flight slot behind.
 	defer release()
-	err = r.start(ev)
+	err = r.start(c.UserContext(), ev)
 	if part, refused := starter.Refused(err); refused {
 		// Temporal will refuse this event every time: a 503 would make the
 		// provider retry it for ever. The deferred release drops the record.
@@ -262,8 +270,10 @@ func (r *Receiver) handle(c *fiber.Ctx, p *Provider) (webhook.Outcome, error) {
 }
 
 // start signals the entity's workflow, starting it when it is not running.
-func (r *Receiver) start(ev event.Event) error {
-	ctx, cancel := context.WithTimeout(context.Background(), r.opts.StartTimeout)
+// ctx carries the request's span; its cancellation does not reach the start,
+// whose outcome decides the answer even to a provider that went away.
+func (r *Receiver) start(ctx context.Context, ev event.Event) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.opts.StartTimeout)
 	defer cancel()
 	_, err := r.opts.Start.Signal(ctx, ev.Provider, ev.EntityType, ev.EntityID, workflows.SignalWebhookEvent, ev)
 	return err
@@ -365,15 +375,19 @@ func NewApp(r *Receiver, providers []Provider) *fiber.App {
 	// A panic answers 500 instead of ending the process; the handler's
 	// deferred release has already dropped the event's pending record.
 	app.Use(recover.New(), RequestIDs)
+	span := r.opts.Tracing.Middleware() // nil when tracing is off
 	for _, p := range providers {
 		if p.Verifier == nil {
 			r.opts.Log.Warn("provider disabled: no secret configured", "provider", p.Name, "routes", p.Routes)
 		} else {
 			r.opts.Log.Info("provider enabled", "provider", p.Name, "routes", p.Routes)
 		}
-		h := r.Handler(p)
+		handlers := []fiber.Handler{r.Handler(p)}
+		if span != nil {
+			handlers = append([]fiber.Handler{span}, handlers...)
+		}
 		for _, route := range p.Routes {
-			app.Post(route, h)
+			app.Post(route, handlers...)
 		}
 	}
 	return app

@@ -11,6 +11,7 @@ import (
 
 	"github.com/hookflow/hookflow/activities"
 	"github.com/hookflow/hookflow/event"
+	"github.com/hookflow/hookflow/internal/tracing"
 )
 
 // Target is somewhere applied transitions are delivered (contract sections
@@ -122,7 +123,7 @@ func (e *entity) deliver(ctx workflow.Context, t Target, seq int) {
 		e.finishDelivery(ctx, t, seq, DeliveryFailed, "the delivery horizon passed", 0)
 		return
 	}
-	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+	actx := workflow.WithActivityOptions(tracing.WithEvent(ctx, e.traces[seq]), workflow.ActivityOptions{
 		TaskQueue:              t.Queue, // a handler's queue; "" is the workflow's own
 		StartToCloseTimeout:    30 * time.Second,
 		ScheduleToCloseTimeout: left,
@@ -311,6 +312,7 @@ func (e *entity) trimDeliveries() {
 	for _, d := range e.state.Deliveries {
 		if !needed[d.Seq] {
 			delete(e.bodies, d.Seq)
+			delete(e.traces, d.Seq)
 		}
 	}
 	// Finished first, then the open ones in their order: each target's

@@ -14,6 +14,7 @@ import (
 	"github.com/hookflow/hookflow/activities"
 	"github.com/hookflow/hookflow/event"
 	"github.com/hookflow/hookflow/internal/lifecycle"
+	"github.com/hookflow/hookflow/internal/tracing"
 )
 
 // Change IDs of workflow.GetVersion, one per behaviour change that running
@@ -283,6 +284,10 @@ type entity struct {
 	// bodies are the original bodies held for pending deliveries, by seq;
 	// looked up only, never iterated.
 	bodies map[int]json.RawMessage
+	// traces are the trace contexts of the events whose transitions are
+	// pending delivery, by seq: each delivery joins its event's trace. Kept
+	// in memory only: a delivery after continue-as-new starts its own.
+	traces map[int]string
 	// deliveryFailed is the DeliveryFailed search attribute as published.
 	deliveryFailed bool
 }
@@ -295,6 +300,7 @@ func newEntity(in EntityInput) *entity {
 		kind:      kind,
 		memory:    newMemory(),
 		bodies:    map[int]json.RawMessage{},
+		traces:    map[int]string{},
 		linger:    in.Linger,
 		idle:      in.IdleTimeout,
 		notFound:  in.NotFoundWindow,
@@ -504,6 +510,7 @@ func (e *entity) drain(ctx workflow.Context, events, reprocess, redeliver workfl
 // when its handling has finished: one whose provider API read failed for
 // good is not remembered, so its redelivery is handled afresh.
 func (e *entity) onEvent(ctx workflow.Context, ev event.Event) {
+	ctx = tracing.WithEvent(ctx, ev.TraceParent)
 	e.lastActivity = workflow.Now(ctx)
 	if e.memory.has(ev.ID) {
 		e.state.Duplicates++
@@ -537,6 +544,9 @@ func (e *entity) onEvent(ctx workflow.Context, ev event.Event) {
 	e.received(ctx, ev, string(v))
 	if v == Apply {
 		e.enqueue(ctx, e.state.Sequence, ev.Body)
+		if ev.TraceParent != "" && len(e.in.Targets) > 0 {
+			e.traces[e.state.Sequence] = ev.TraceParent
+		}
 		e.saveTransition(ctx)
 	}
 }

@@ -1,14 +1,18 @@
 package workflows_test
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"testing"
 
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
+	"go.temporal.io/sdk/interceptor"
 	"go.temporal.io/sdk/worker"
 
+	"github.com/hookflow/hookflow/internal/tracing"
 	"github.com/hookflow/hookflow/providers"
 	"github.com/hookflow/hookflow/workflows"
 )
@@ -45,8 +49,33 @@ func TestReplay(t *testing.T) {
 			if err := replayer.ReplayWorkflowHistory(nil, history); err != nil {
 				t.Errorf("replay: %v", err)
 			}
+			// And as a worker with tracing on replays it: the interceptor
+			// and the events' trace contexts change no command.
+			traced, err := worker.NewWorkflowReplayerWithOptions(worker.WorkflowReplayerOptions{
+				Interceptors: []interceptor.WorkerInterceptor{tracingInterceptor(t)},
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			traced.RegisterWorkflow(workflows.Entity)
+			if err := traced.ReplayWorkflowHistory(nil, history); err != nil {
+				t.Errorf("replay with tracing on: %v", err)
+			}
 		})
 	}
+}
+
+// tracingInterceptor is a worker's tracing interceptor, exporting nowhere.
+func tracingInterceptor(t *testing.T) interceptor.WorkerInterceptor {
+	tr, err := tracing.New(context.Background(), "replay", tracetest.NewInMemoryExporter())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ti, err := tr.Interceptor()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ti
 }
 
 // TestReplayFollowsTableInInput: a run started with a state table in its

@@ -74,7 +74,7 @@ with its final status before the clock starts, so the workflows read it successf
 			}
 			var tc client.Client
 			if o.baseline {
-				if tc, err = connect.Temporal(cfg, discardLogger(), nil); err != nil {
+				if tc, err = connect.Temporal(cfg, discardLogger(), nil, nil); err != nil {
 					return err
 				}
 				defer tc.Close()

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -60,12 +61,21 @@ func runDev(ctx context.Context, out io.Writer, cfg *config.Config, opts devOpti
 	if err != nil {
 		return err
 	}
-	stack, err := connect.Dev(ctx, cfg, connect.DevOptions{Dir: opts.dir, UIPort: opts.uiPort, Log: log, Metrics: m})
+	tr, err := newTracing(ctx, log, "hookflow-dev")
+	if err != nil {
+		return err
+	}
+	stack, err := connect.Dev(ctx, cfg, connect.DevOptions{Dir: opts.dir, UIPort: opts.uiPort, Log: log, Metrics: m, Tracing: tr})
 	if err != nil {
 		return err
 	}
 	defer stack.Stop()
-	p := &process{cfg: cfg, log: log, metrics: m, tc: stack.Temporal, rdb: stack.Redis}
+	p := &process{cfg: cfg, log: log, metrics: m, tracing: tr, tc: stack.Temporal, rdb: stack.Redis}
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = tr.Shutdown(ctx) // after the worker and receivers stopped: their last spans
+	}()
 	if _, err := ops.RegisterSearchAttributes(ctx, p.tc, cfg.TemporalNamespace); err != nil {
 		return err
 	}

@@ -27,6 +27,7 @@ import (
 	"github.com/hookflow/hookflow/internal/metrics"
 	"github.com/hookflow/hookflow/internal/ops"
 	"github.com/hookflow/hookflow/internal/testenv"
+	"github.com/hookflow/hookflow/internal/tracing"
 	"github.com/hookflow/hookflow/workflows"
 )
 
@@ -122,6 +123,13 @@ func (c *rpcCounter) count(method string) int {
 
 func newStack(t *testing.T, env map[string]string) *stack {
 	t.Helper()
+	return newTracedStack(t, env, nil)
+}
+
+// newTracedStack is newStack with tracing tr (nil is off) on the client,
+// the worker and the receivers.
+func newTracedStack(t *testing.T, env map[string]string, tr *tracing.Tracing) *stack {
+	t.Helper()
 	s := &stack{t: t, redis: testenv.StartRedis(t), temporal: testenv.StartTemporal(t), api: newPhoenixAPI(t), logs: &testenv.SyncBuffer{}}
 	vars := map[string]string{
 		"TEMPORAL_ADDRESS":       s.temporal.HostPort,
@@ -147,7 +155,7 @@ func newStack(t *testing.T, env map[string]string) *stack {
 		t.Fatal(err)
 	}
 	s.rpcs = &rpcCounter{n: map[string]int{}}
-	opts, err := connect.TemporalOptions(cfg, log, s.metrics)
+	opts, err := connect.TemporalOptions(cfg, log, s.metrics, tr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -172,7 +180,7 @@ func newStack(t *testing.T, env map[string]string) *stack {
 	}
 	t.Cleanup(s.worker.Stop)
 
-	app := (&process{cfg: cfg, log: log, metrics: s.metrics, tc: s.tc, rdb: s.rdb}).receivers().App
+	app := (&process{cfg: cfg, log: log, metrics: s.metrics, tracing: tr, tc: s.tc, rdb: s.rdb}).receivers().App
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

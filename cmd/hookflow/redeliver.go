@@ -20,7 +20,7 @@ as 'DeliveryFailed=true'.`,
   hookflow redeliver --query 'DeliveryFailed=true' --dry-run
   hookflow redeliver --query 'DeliveryFailed=true AND WebhookProvider="fenix"' --yes --rate 5`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cfg, tc, err := a.dial(discardLogger(), nil)
+			cfg, tc, err := a.dial(discardLogger(), nil, nil)
 			if err != nil {
 				return err
 			}

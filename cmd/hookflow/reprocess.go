@@ -40,7 +40,7 @@ new) --provider with --file, one entity ID a line ("-" for standard input).`,
   hookflow reprocess --query 'EntityStatus="pending"' --yes --rate 5
   hookflow reprocess --provider phoenix --file open-orders.txt --yes --rate 5`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cfg, tc, err := a.dial(discardLogger(), nil)
+			cfg, tc, err := a.dial(discardLogger(), nil, nil)
 			if err != nil {
 				return err
 			}

@@ -11,6 +11,7 @@ import (
 	"github.com/hookflow/hookflow/config"
 	"github.com/hookflow/hookflow/internal/connect"
 	"github.com/hookflow/hookflow/internal/metrics"
+	"github.com/hookflow/hookflow/internal/tracing"
 )
 
 // app is what every command shares: where the configuration comes from and
@@ -58,14 +59,14 @@ func (a *app) config() (*config.Config, error) {
 }
 
 // dial loads the configuration and connects to Temporal, for the commands
-// that talk to it; m is nil where the process exports no metrics. The
-// caller closes the client.
-func (a *app) dial(log *slog.Logger, m *metrics.Metrics) (*config.Config, client.Client, error) {
+// that talk to it; m and tr are nil where the process exports no metrics and
+// no traces. The caller closes the client.
+func (a *app) dial(log *slog.Logger, m *metrics.Metrics, tr *tracing.Tracing) (*config.Config, client.Client, error) {
 	cfg, err := a.config()
 	if err != nil {
 		return nil, nil, err
 	}
-	tc, err := connect.Temporal(cfg, log, m)
+	tc, err := connect.Temporal(cfg, log, m, tr)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -15,11 +15,11 @@ func newServeCmd(a *app) *cobra.Command {
 		Short: "Run the webhook receivers (HTTP), with the operations endpoints on HOOKFLOW_METRICS_ADDR",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			p, err := a.newProcess()
+			p, err := a.newProcess(cmd.Context(), "hookflow-serve")
 			if err != nil {
 				return err
 			}
-			defer p.tc.Close()
+			defer p.close()
 			ctx, stop := context.WithCancelCause(cmd.Context())
 			defer stop(nil)
 			// A late check that fails stops the receivers.

@@ -15,7 +15,7 @@ func newSetupCmd(a *app) *cobra.Command {
 		Short: "Register hookflow's search attributes on a Temporal cluster (safe to run twice)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, tc, err := a.dial(newLogger(), nil)
+			cfg, tc, err := a.dial(newLogger(), nil, nil)
 			if err != nil {
 				return err
 			}

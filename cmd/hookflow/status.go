@@ -33,7 +33,7 @@ func newStatusCmd(a *app) *cobra.Command {
 
 // report dials Temporal for one command and describes one entity workflow.
 func (a *app) report(ctx context.Context, workflowID string) (inspect.Report, error) {
-	cfg, tc, err := a.dial(discardLogger(), nil)
+	cfg, tc, err := a.dial(discardLogger(), nil, nil)
 	if err != nil {
 		return inspect.Report{}, err
 	}

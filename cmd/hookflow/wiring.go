@@ -18,6 +18,7 @@ import (
 	"github.com/hookflow/hookflow/internal/metrics"
 	"github.com/hookflow/hookflow/internal/ops"
 	"github.com/hookflow/hookflow/internal/starter"
+	"github.com/hookflow/hookflow/internal/tracing"
 	"github.com/hookflow/hookflow/receivers"
 	"github.com/hookflow/hookflow/workflows"
 )
@@ -28,23 +29,52 @@ type process struct {
 	cfg     *config.Config
 	log     *slog.Logger
 	metrics *metrics.Metrics
+	tracing *tracing.Tracing // nil when no OTEL_* variable asks for traces
 	tc      client.Client
 	rdb     redis.UniversalClient // nil in a process without Redis (the worker)
 }
 
 // newProcess loads the configuration and dials Temporal with the process's
-// logger and metrics; the caller closes p.tc.
-func (a *app) newProcess() (*process, error) {
+// logger, metrics and tracing (service names the process in traces unless
+// OTEL_SERVICE_NAME does); the caller calls p.close.
+func (a *app) newProcess(ctx context.Context, service string) (*process, error) {
 	log := newLogger()
 	m, err := metrics.New(log)
 	if err != nil {
 		return nil, err
 	}
-	cfg, tc, err := a.dial(log, m)
+	tr, err := newTracing(ctx, log, service)
 	if err != nil {
 		return nil, err
 	}
-	return &process{cfg: cfg, log: log, metrics: m, tc: tc}, nil
+	cfg, tc, err := a.dial(log, m, tr)
+	if err != nil {
+		return nil, err
+	}
+	return &process{cfg: cfg, log: log, metrics: m, tracing: tr, tc: tc}, nil
+}
+
+// newTracing is the process's tracing from the OTEL_* variables, and says
+// so when it is on.
+func newTracing(ctx context.Context, log *slog.Logger, service string) (*tracing.Tracing, error) {
+	tr, err := tracing.FromEnv(ctx, service)
+	if err != nil {
+		return nil, err
+	}
+	if tr.Enabled() {
+		log.Info("tracing on: exporting spans over OTLP")
+	}
+	return tr, nil
+}
+
+// close closes the Temporal client and exports the spans still buffered.
+func (p *process) close() {
+	p.tc.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := p.tracing.Shutdown(ctx); err != nil {
+		p.log.Warn("tracing shutdown", "error", err.Error())
+	}
 }
 
 // startWorker starts the worker and returns its stop.
@@ -82,6 +112,7 @@ func (p *process) receivers() listen.App {
 		MaxBodyBytes: cfg.MaxBodyBytes,
 		MaxInFlight:  cfg.MaxInFlight,
 		StartTimeout: cfg.StartTimeout,
+		Tracing:      p.tracing,
 	})
 	app := receivers.NewApp(r, cfg.Providers.Bound(cfg.Setting))
 	ops.MountHealthz(app) // the rest of the ops endpoints are on HOOKFLOW_METRICS_ADDR

@@ -15,11 +15,11 @@ func newWorkerCmd(a *app) *cobra.Command {
 		Short: "Run the Temporal worker: entity workflows and their activities",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			p, err := a.newProcess()
+			p, err := a.newProcess(cmd.Context(), "hookflow-worker")
 			if err != nil {
 				return err
 			}
-			defer p.tc.Close()
+			defer p.close()
 			// Unlike the receivers, a worker cannot start without Temporal
 			// (the SDK refuses), so an unreachable Temporal stops it here too.
 			if err := ops.CheckSearchAttributes(cmd.Context(), p.tc, p.cfg.TemporalNamespace); err != nil {

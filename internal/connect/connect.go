@@ -18,13 +18,14 @@ import (
 
 	"github.com/hookflow/hookflow/config"
 	"github.com/hookflow/hookflow/internal/metrics"
+	"github.com/hookflow/hookflow/internal/tracing"
 )
 
 // Temporal returns a lazy Temporal client: it connects on first use, so
-// receivers start (and answer 503) while Temporal is away. m may be nil for
-// one-shot commands that export no metrics.
-func Temporal(cfg *config.Config, log *slog.Logger, m *metrics.Metrics) (client.Client, error) {
-	opts, err := TemporalOptions(cfg, log, m)
+// receivers start (and answer 503) while Temporal is away. m and tr may be
+// nil for one-shot commands that export no metrics and no traces.
+func Temporal(cfg *config.Config, log *slog.Logger, m *metrics.Metrics, tr *tracing.Tracing) (client.Client, error) {
+	opts, err := TemporalOptions(cfg, log, m, tr)
 	if err != nil {
 		return nil, err
 	}
@@ -37,9 +38,10 @@ func Temporal(cfg *config.Config, log *slog.Logger, m *metrics.Metrics) (client.
 
 // TemporalOptions are the client options of every process: the SDK's logs
 // through slog, its metrics into the process's registry (when m is not nil),
-// and TLS (mTLS) and the API key when configured (a real cluster, Temporal
-// Cloud).
-func TemporalOptions(cfg *config.Config, log *slog.Logger, m *metrics.Metrics) (client.Options, error) {
+// its tracing interceptor (when tr is on: workers built on the client trace
+// workflows and activities too), and TLS (mTLS) and the API key when
+// configured (a real cluster, Temporal Cloud).
+func TemporalOptions(cfg *config.Config, log *slog.Logger, m *metrics.Metrics, tr *tracing.Tracing) (client.Options, error) {
 	opts := client.Options{
 		HostPort:  cfg.TemporalAddress,
 		Namespace: cfg.TemporalNamespace,
@@ -47,6 +49,13 @@ func TemporalOptions(cfg *config.Config, log *slog.Logger, m *metrics.Metrics) (
 	}
 	if m != nil {
 		opts.MetricsHandler = m.Temporal()
+	}
+	if tr.Enabled() {
+		ti, err := tr.Interceptor()
+		if err != nil {
+			return client.Options{}, fmt.Errorf("tracing interceptor: %w", err)
+		}
+		opts.Interceptors = append(opts.Interceptors, ti)
 	}
 	tlsConf, err := cfg.TemporalTLSConfig()
 	if err != nil {

@@ -125,7 +125,7 @@ func TestTemporalOptionsTLS(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			opts, err := TemporalOptions(loadConfig(t, tt.vars), slog.New(slog.DiscardHandler), nil)
+			opts, err := TemporalOptions(loadConfig(t, tt.vars), slog.New(slog.DiscardHandler), nil, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -186,7 +186,7 @@ func TestTemporalTLSConnection(t *testing.T) {
 		"TEMPORAL_TLS_CERT": certFile, "TEMPORAL_TLS_KEY": keyFile,
 		"TEMPORAL_TLS_CA": caFile, "TEMPORAL_TLS_SERVER_NAME": "temporal.test",
 	})
-	tc, err := Temporal(cfg, slog.New(slog.DiscardHandler), nil)
+	tc, err := Temporal(cfg, slog.New(slog.DiscardHandler), nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

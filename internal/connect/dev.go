@@ -19,6 +19,7 @@ import (
 	"github.com/hookflow/hookflow/config"
 	"github.com/hookflow/hookflow/internal/devstack"
 	"github.com/hookflow/hookflow/internal/metrics"
+	"github.com/hookflow/hookflow/internal/tracing"
 )
 
 // DevOptions say where `hookflow dev` keeps its children's data and how its
@@ -30,6 +31,7 @@ type DevOptions struct {
 	UIPort  int // the Temporal Web UI's port
 	Log     *slog.Logger
 	Metrics *metrics.Metrics // the Temporal client's metrics; may be nil
+	Tracing *tracing.Tracing // the Temporal client's traces; nil is off
 }
 
 // Stack is what Dev found or started, connected.
@@ -88,7 +90,7 @@ func (s *Stack) Watch(ctx context.Context) (context.Context, context.CancelFunc)
 // file in WAL mode and the Web UI, unless TEMPORAL_ADDRESS was given, in
 // which case that server is used as it is.
 func (s *Stack) upTemporal(ctx context.Context, cfg *config.Config, o DevOptions) error {
-	copts, err := TemporalOptions(cfg, o.Log, o.Metrics)
+	copts, err := TemporalOptions(cfg, o.Log, o.Metrics, o.Tracing)
 	if err != nil {
 		return err
 	}
