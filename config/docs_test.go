@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -32,8 +33,8 @@ func TestComposeUsesConfigNames(t *testing.T) {
 					t.Errorf("service %s has no environment", name)
 				}
 				for env := range svc.Environment {
-					if env == "<<" {
-						continue
+					if env == "<<" || strings.HasPrefix(env, "OTEL_") {
+						continue // the OpenTelemetry SDK's standard variables (contract 16)
 					}
 					if !known[env] {
 						t.Errorf("service %s sets %s, which hookflow does not read", name, env)

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,15 +12,19 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-// TestComposeObservability: the production stack runs Prometheus and
-// Grafana on files that exist, and Prometheus scrapes every hookflow
-// process kind there is, on the port their operations listener uses.
+// TestComposeObservability: the production stack runs Prometheus, Grafana
+// and Jaeger, each health-checked, on files that exist; Prometheus scrapes
+// every hookflow process kind there is, on the port their operations
+// listener uses; every hookflow process exports its traces to Jaeger.
 func TestComposeObservability(t *testing.T) {
 	doc := readCompose(t, "docker-compose.yml")
-	for _, name := range []string{"prometheus", "grafana"} {
+	for _, name := range []string{"prometheus", "grafana", "jaeger"} {
 		svc, ok := doc.Services[name]
 		if !ok {
 			t.Fatalf("docker-compose.yml has no %s service", name)
+		}
+		if len(svc.Healthcheck.Test) == 0 || svc.Healthcheck.Disable {
+			t.Errorf("%s has no health check", name)
 		}
 		for _, v := range svc.Volumes {
 			src := strings.Split(v, ":")[0]
@@ -71,6 +76,25 @@ func TestComposeObservability(t *testing.T) {
 	}
 	if !slices.Contains(prom.RuleFiles, "alerts.yml") {
 		t.Errorf("Prometheus loads rule files %v, not alerts.yml", prom.RuleFiles)
+	}
+
+	for _, name := range []string{"receiver", "worker"} {
+		env := doc.Services[name].Environment
+		if got := fmt.Sprint(env["OTEL_EXPORTER_OTLP_ENDPOINT"]); !strings.Contains(got, "http://jaeger:4317") {
+			t.Errorf("%s exports traces to %q, want the stack's jaeger:4317 by default", name, got)
+		}
+		if got := fmt.Sprint(env["OTEL_EXPORTER_OTLP_PROTOCOL"]); !strings.Contains(got, "grpc") {
+			t.Errorf("%s exports with protocol %q, want grpc for port 4317", name, got)
+		}
+	}
+	sources, err := os.ReadFile(filepath.Join("..", "deploy", "grafana", "provisioning", "datasources", "datasources.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, url := range []string{"http://prometheus:9090", "http://jaeger:16686"} {
+		if !strings.Contains(string(sources), "url: "+url) {
+			t.Errorf("Grafana has no data source at %s", url)
+		}
 	}
 }
 

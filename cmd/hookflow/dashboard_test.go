@@ -3,9 +3,11 @@ package main
 import (
 	"bufio"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"sort"
@@ -40,6 +42,121 @@ func (s *stack) exportedNames(t *testing.T) map[string]bool {
 		}
 	}
 	return names
+}
+
+// checkWithPrometheus runs a real Prometheus on the shipped configuration,
+// its targets pointed at the stack's operations listener (receiver and
+// worker are one process here) and its scrapes and rule evaluations every
+// second, and checks through its HTTP API that both targets are up, that
+// the alert rules loaded healthy, and that every name in used has a series.
+func checkWithPrometheus(t *testing.T, ops string, used map[string]string) {
+	bin, err := exec.LookPath("prometheus")
+	if err != nil {
+		t.Skip("prometheus not on PATH (Debian's prometheus package; .ci/run installs it)")
+	}
+	dir := filepath.Join("..", "..", "deploy", "prometheus")
+	raw, err := os.ReadFile(filepath.Join(dir, "prometheus.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var conf map[string]any
+	if err := yaml.Unmarshal(raw, &conf); err != nil {
+		t.Fatal(err)
+	}
+	alerts, err := filepath.Abs(filepath.Join(dir, "alerts.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	conf["global"] = map[string]any{"scrape_interval": "1s", "evaluation_interval": "1s"}
+	conf["rule_files"] = []string{alerts}
+	var jobs []string
+	for _, sc := range conf["scrape_configs"].([]any) {
+		job := sc.(map[string]any)
+		delete(job, "dns_sd_configs")
+		job["static_configs"] = []any{map[string]any{"targets": []string{strings.TrimPrefix(ops, "http://")}}}
+		jobs = append(jobs, job["job_name"].(string))
+	}
+	out, err := yaml.Marshal(conf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	work := t.TempDir()
+	file := filepath.Join(work, "prometheus.yml")
+	if err := os.WriteFile(file, out, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	addr := fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t))
+	logs := &testenv.SyncBuffer{}
+	cmd := exec.Command(bin, "--config.file="+file, "--storage.tsdb.path="+filepath.Join(work, "data"), "--web.listen-address="+addr)
+	cmd.Stdout, cmd.Stderr = logs, logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	api := func(path string, v any) error {
+		resp, err := http.Get("http://" + addr + path)
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		return json.NewDecoder(resp.Body).Decode(v)
+	}
+
+	testenv.Eventually(t, 60*time.Second, func() (bool, string) {
+		var targets struct {
+			Data struct {
+				ActiveTargets []struct {
+					Labels    map[string]string
+					Health    string
+					LastError string
+				}
+			}
+		}
+		if err := api("/api/v1/targets", &targets); err != nil {
+			return false, err.Error() + "\n" + logs.String()
+		}
+		up := map[string]bool{}
+		for _, tg := range targets.Data.ActiveTargets {
+			up[tg.Labels["job"]] = tg.Health == "up"
+		}
+		for _, job := range jobs {
+			if !up[job] {
+				return false, fmt.Sprintf("target %s not up: %+v", job, targets.Data.ActiveTargets)
+			}
+		}
+		return len(jobs) == 2, fmt.Sprintf("jobs %v, want the receiver's and the worker's", jobs)
+	})
+	testenv.Eventually(t, 30*time.Second, func() (bool, string) {
+		var rules struct {
+			Data struct {
+				Groups []struct {
+					Rules []struct{ Name, Health, LastError string }
+				}
+			}
+		}
+		if err := api("/api/v1/rules", &rules); err != nil {
+			return false, err.Error()
+		}
+		n := 0
+		for _, g := range rules.Data.Groups {
+			for _, r := range g.Rules {
+				if r.Health != "ok" {
+					return false, fmt.Sprintf("rule %s is %q: %s", r.Name, r.Health, r.LastError)
+				}
+				n++
+			}
+		}
+		return n >= 7, fmt.Sprintf("%d rules evaluated, want the seven alerts", n)
+	})
+	for name, where := range used {
+		testenv.Eventually(t, 30*time.Second, func() (bool, string) {
+			var series struct{ Data []map[string]string }
+			if err := api("/api/v1/series?match[]="+name, &series); err != nil {
+				return false, err.Error()
+			}
+			return len(series.Data) > 0, fmt.Sprintf("no series of %s (read by %s) in Prometheus", name, where)
+		})
+	}
 }
 
 // TestDashboardAndAlertsNameExportedMetrics: every metric the Grafana
@@ -118,13 +235,16 @@ func TestDashboardAndAlertsNameExportedMetrics(t *testing.T) {
 		t.Fatalf("only %d expressions read from the dashboard and the alerts", len(exprs))
 	}
 	metric := regexp.MustCompile(`\b(hookflow_|temporal_|process_|go_)[a-z0-9_]+`)
+	used := map[string]string{} // metric name -> where
 	for expr, where := range exprs {
 		for _, name := range metric.FindAllString(expr, -1) {
+			used[name] = where
 			if !names[name] {
 				t.Errorf("%s reads %s, which hookflow does not export", where, name)
 			}
 		}
 	}
+	t.Run("through a real Prometheus", func(t *testing.T) { checkWithPrometheus(t, s.ops, used) })
 	if t.Failed() {
 		var got []string
 		for n := range names {
