@@ -75,6 +75,13 @@ type Config struct {
 
 	MaxEventsPerRun int // signals one workflow run handles before it continues as new
 
+	// Reconciling (contract section 13): when an open, non-terminal entity
+	// whose provider has an API is re-read after its last event or check,
+	// the last step repeating; nil is off. ReconcileRate bounds those reads
+	// per provider across all workers, per second.
+	ReconcileSchedule []time.Duration
+	ReconcileRate     float64
+
 	// Providers are the built-in providers and those the file defines
 	// under `providers:`.
 	Providers *providers.Registry
@@ -207,6 +214,8 @@ var fields = []field{
 	{"HOOKFLOW_IDLE_TIMEOUT", "720h", "how long a workflow whose entity never reaches a terminal status stays open after its last event (0: for ever); a later event reopens it with its state", dur(func(c *Config) *time.Duration { return &c.IdleTimeout })},
 	{"HOOKFLOW_PHOENIX_NOT_FOUND_WINDOW", "2m", "how long the Phoenix API's 404 for an order is retried (it may not have caught up with the webhook) before the webhook's own status applies", dur(func(c *Config) *time.Duration { return &c.NotFoundWindow })},
 	{"HOOKFLOW_MAX_EVENTS_PER_RUN", "1000", "webhook events one workflow run handles before it continues as new (a fresh history); the state and event-ID memory carry over", integer(func(c *Config) *int { return &c.MaxEventsPerRun })},
+	{"HOOKFLOW_RECONCILE_SCHEDULE", "5m,30m,2h,12h,24h", "when an open entity whose provider has an API is re-read after its last event or check, the last step repeating (each jittered by up to 10%); off: never", schedule(func(c *Config) *[]time.Duration { return &c.ReconcileSchedule })},
+	{"HOOKFLOW_RECONCILE_RATE", "5/s", "reconcile reads per provider per second, across all workers (N/s or N/m)", rate(func(c *Config) *float64 { return &c.ReconcileRate })},
 	{"HOOKFLOW_METRICS_ADDR", "127.0.0.1:9090", "operations endpoints (/metrics, /readyz, /healthz) of serve, worker and dev, off the webhook port", str(func(c *Config) *string { return &c.MetricsAddr })},
 	{"HOOKFLOW_UI_URL", "http://127.0.0.1:8233", "Temporal Web UI, for the links hookflow status prints", str(func(c *Config) *string { return &c.UIURL })},
 	{"PHOENIX_API_URL", DefaultPhoenixAPIURL, "Phoenix orders API (GET /orders/:orderId)", str(func(c *Config) *string { return &c.PhoenixAPIURL })},
@@ -241,6 +250,38 @@ func dur(p func(*Config) *time.Duration) func(*Config, string) error {
 			return fmt.Errorf("not a duration (like 72h or 30s): %q", raw)
 		}
 		*p(c) = d
+		return nil
+	}
+}
+
+// schedule parses a comma-separated list of positive durations, or off.
+func schedule(p func(*Config) *[]time.Duration) func(*Config, string) error {
+	return func(c *Config, raw string) error {
+		*p(c) = nil
+		if strings.TrimSpace(raw) == "off" {
+			return nil
+		}
+		for _, part := range strings.Split(raw, ",") {
+			d, err := time.ParseDuration(strings.TrimSpace(part))
+			if err != nil || d <= 0 {
+				return fmt.Errorf("not off or a list of positive durations (like 5m,30m,2h): %q", raw)
+			}
+			*p(c) = append(*p(c), d)
+		}
+		return nil
+	}
+}
+
+// rate parses a positive rate, N/s or N/m, into a per-second value.
+func rate(p func(*Config) *float64) func(*Config, string) error {
+	return func(c *Config, raw string) error {
+		n, unit, _ := strings.Cut(strings.TrimSpace(raw), "/")
+		per := map[string]float64{"s": 1, "m": 60}[unit]
+		v, err := strconv.ParseFloat(n, 64)
+		if err != nil || per == 0 || v <= 0 {
+			return fmt.Errorf("not a positive rate (like 5/s or 120/m): %q", raw)
+		}
+		*p(c) = v / per
 		return nil
 	}
 }

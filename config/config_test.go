@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -252,6 +253,30 @@ func TestLoadFileSecretVerbatim(t *testing.T) {
 	}
 }
 
+func TestReconcileSettings(t *testing.T) {
+	for raw, want := range map[string][]time.Duration{
+		"5m,30m,2h,12h,24h": {5 * time.Minute, 30 * time.Minute, 2 * time.Hour, 12 * time.Hour, 24 * time.Hour},
+		"2s":                {2 * time.Second},
+		" 1m , 2m ":         {time.Minute, 2 * time.Minute},
+		"off":               nil,
+	} {
+		cfg, err := config.Load("", env(map[string]string{"HOOKFLOW_RECONCILE_SCHEDULE": raw, "HOOKFLOW_RECONCILE_RATE": "120/m"}))
+		if err != nil {
+			t.Fatalf("%q: %v", raw, err)
+		}
+		if !slices.Equal(cfg.ReconcileSchedule, want) || cfg.ReconcileRate != 2 {
+			t.Errorf("%q: schedule %v, rate %v; want %v, 2/s", raw, cfg.ReconcileSchedule, cfg.ReconcileRate, want)
+		}
+	}
+	cfg, err := config.Load("", env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cfg.ReconcileSchedule) != 5 || cfg.ReconcileRate != 5 {
+		t.Errorf("defaults: schedule %v, rate %v; want the five steps and 5/s", cfg.ReconcileSchedule, cfg.ReconcileRate)
+	}
+}
+
 func TestLoadErrors(t *testing.T) {
 	tests := []struct {
 		name     string
@@ -268,6 +293,21 @@ func TestLoadErrors(t *testing.T) {
 			name:     "malformed duration in env",
 			env:      map[string]string{"HOOKFLOW_DEDUP_TTL": "3 days"},
 			wantSubs: []string{"HOOKFLOW_DEDUP_TTL", "3 days"},
+		},
+		{
+			name:     "malformed reconcile schedule",
+			env:      map[string]string{"HOOKFLOW_RECONCILE_SCHEDULE": "5m,never"},
+			wantSubs: []string{"HOOKFLOW_RECONCILE_SCHEDULE", "5m,never"},
+		},
+		{
+			name:     "non-positive reconcile step",
+			env:      map[string]string{"HOOKFLOW_RECONCILE_SCHEDULE": "0s"},
+			wantSubs: []string{"HOOKFLOW_RECONCILE_SCHEDULE"},
+		},
+		{
+			name:     "malformed reconcile rate",
+			env:      map[string]string{"HOOKFLOW_RECONCILE_RATE": "5/h"},
+			wantSubs: []string{"HOOKFLOW_RECONCILE_RATE", "5/h"},
 		},
 		{
 			name:     "malformed int in env",

@@ -344,7 +344,7 @@ func (e *entity) outbound(seq int) (event.Outbound, bool) {
 			Seq:        t.Seq, From: t.From, To: t.To, EventID: t.EventID, Source: t.Source, ProviderTime: t.ProviderTime, At: t.At,
 			// Transitions caused by a webhook had a body; one no longer held
 			// was too large to keep until delivery.
-			Body: body, BodyOmitted: len(body) == 0 && t.Source != "reprocess",
+			Body: body, BodyOmitted: len(body) == 0 && t.Source != "reprocess" && t.Source != "reconcile",
 		}, true
 	}
 	return event.Outbound{}, false

@@ -39,7 +39,10 @@ const (
 // its handling has finished; one linger timer per terminal status; search
 // attributes are upserted only when they change; stale-by-provider-time and
 // idle closing always apply.
-const Revision = 1
+//
+// Revision 2: an entity whose provider has an API is reconciled on
+// EntityInput.Reconcile (reconcile.go).
+const Revision = 2
 
 // Defaults of EntityInput's zero values.
 const (
@@ -80,6 +83,12 @@ type EntityInput struct {
 	// MaxEventsPerRun bounds the signals one run handles before it continues
 	// as new, besides the server's suggestion; 0 means DefaultMaxEventsPerRun.
 	MaxEventsPerRun int
+	// Reconcile is when an open, non-terminal entity whose provider has an
+	// API is re-read, after its last event or check, the last step
+	// repeating (revision 2); empty: never. ReconcileQueue is the task
+	// queue of those reads, rate-limited per provider.
+	Reconcile      []time.Duration `json:",omitempty"`
+	ReconcileQueue string          `json:",omitempty"`
 	// Table is the entity's state table, the provider's when the entity's
 	// run started; nil in inputs from before tables travelled in the input
 	// (see tableOf). ContinueAsNew carries it on.
@@ -99,6 +108,9 @@ type Carry struct {
 	Bodies       map[int]json.RawMessage `json:",omitempty"`
 	TerminalAt   time.Time               // when the terminal status was reached, so lingering goes on
 	LastActivity time.Time               `json:",omitzero"` // the last event or reprocess, so the idle clock goes on
+	// CheckFrom and CheckStep are where the reconcile schedule stands.
+	CheckFrom time.Time `json:",omitzero"`
+	CheckStep int       `json:",omitempty"`
 }
 
 // ReprocessRequest is the payload of SignalReprocess.
@@ -121,6 +133,8 @@ type State struct {
 	Duplicates  int                `json:"duplicates"`  // redeliveries ignored by the event memory
 	Events      []event.Received   `json:"events"`      // the latest, oldest first
 	LastError   string             `json:"lastError,omitempty"`
+	// LastReconciledAt is the last check that read the provider API.
+	LastReconciledAt time.Time `json:"lastReconciledAt,omitzero"`
 	// Deliveries are the transitions' deliveries to the configured targets:
 	// every unfinished one, and the latest finished.
 	Deliveries []Delivery `json:"deliveries,omitempty"`
@@ -148,6 +162,7 @@ func Entity(ctx workflow.Context, in EntityInput) (State, error) {
 	reprocess := workflow.GetSignalChannel(ctx, SignalReprocess)
 	redeliver := workflow.GetSignalChannel(ctx, SignalRedeliver)
 	clock := closeClock{idleCloses: e.idle > 0 && (e.rev >= 1 || workflow.GetVersion(ctx, changeIdleClose, workflow.DefaultVersion, 1) >= 1)}
+	var checks reconcileClock
 	for handled := 1; ; handled++ {
 		sel := workflow.NewSelector(ctx)
 		sel.AddReceive(events, func(c workflow.ReceiveChannel, _ bool) {
@@ -165,6 +180,7 @@ func Entity(ctx workflow.Context, in EntityInput) (State, error) {
 			e.lastActivity = workflow.Now(ctx)
 			e.redeliver(ctx)
 		})
+		e.addReconcile(ctx, sel, &checks)
 		fired := e.addCloseTimer(ctx, sel, &clock)
 		sel.Select(ctx)
 		clock.afterSelect()
@@ -254,7 +270,8 @@ func (e *entity) continueAsNew(ctx workflow.Context, in EntityInput) error {
 	// The continuation follows this run's table, also when it came from
 	// tables-before-input.json: from there on it is in the input.
 	next.Table = &e.kind
-	next.Carry = &Carry{State: e.state, Seen: e.memory.packed(), Bodies: e.bodies, TerminalAt: e.terminalAt, LastActivity: e.lastActivity}
+	next.Carry = &Carry{State: e.state, Seen: e.memory.packed(), Bodies: e.bodies, TerminalAt: e.terminalAt, LastActivity: e.lastActivity,
+		CheckFrom: e.checkFrom, CheckStep: e.checkStep}
 	if e.rev >= 1 {
 		// The continuation starts with this run's memo: leave it current.
 		if err := e.save(ctx); err != nil {
@@ -290,6 +307,10 @@ type entity struct {
 	traces map[int]string
 	// deliveryFailed is the DeliveryFailed search attribute as published.
 	deliveryFailed bool
+	// checkFrom is the last event, reprocess or check the reconcile
+	// schedule runs from, checkStep the step it is at (revision 2).
+	checkFrom time.Time
+	checkStep int
 }
 
 func newEntity(in EntityInput) *entity {
@@ -320,6 +341,7 @@ func newEntity(in EntityInput) *entity {
 		e.state = in.Carry.State
 		e.terminalAt = in.Carry.TerminalAt
 		e.lastActivity = in.Carry.LastActivity
+		e.checkFrom, e.checkStep = in.Carry.CheckFrom, in.Carry.CheckStep
 		e.memory.load(in.Carry.Seen, in.Carry.EventIDs)
 		if in.Carry.Bodies != nil {
 			e.bodies = in.Carry.Bodies
@@ -521,6 +543,7 @@ func (e *entity) onEvent(ctx workflow.Context, ev event.Event) {
 		e.memory.add(ev.ID)
 		e.state.Processed++
 	}
+	e.resetChecks(ctx)
 	status, source := ev.Status, "webhook"
 	if e.kind.API {
 		current, fellBack, err := e.readStatus(ctx, ev)
@@ -597,6 +620,7 @@ func (e *entity) readStatus(ctx workflow.Context, ev event.Event) (status string
 // the current state's handling; with nothing new it changes nothing.
 func (e *entity) onReprocess(ctx workflow.Context, r ReprocessRequest) {
 	e.lastActivity = workflow.Now(ctx)
+	e.resetChecks(ctx)
 	if e.kind.API {
 		fetch := e.fetchStatus
 		if e.rev >= 1 {

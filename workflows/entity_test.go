@@ -52,6 +52,9 @@ type fakeAPI struct {
 	// answer 503 (now reads the simulated clock).
 	downUntil time.Time
 	now       func() time.Time
+	// byTime, when set, answers every call from the simulated time instead
+	// of the script.
+	byTime func(now time.Time) (string, error)
 }
 
 func (f *fakeAPI) fetch(_ context.Context, in activities.FetchOrderInput) (activities.OrderStatus, error) {
@@ -63,6 +66,10 @@ func (f *fakeAPI) fetch(_ context.Context, in activities.FetchOrderInput) (activ
 	f.calls++
 	if in.OrderID != orderID {
 		f.t.Errorf("FetchPhoenixOrder(%q), want order %q", in.OrderID, orderID)
+	}
+	if f.byTime != nil {
+		status, err := f.byTime(f.now())
+		return activities.OrderStatus{Status: status}, err
 	}
 	n := f.calls
 	for _, a := range f.script {

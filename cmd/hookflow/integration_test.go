@@ -19,7 +19,6 @@ import (
 	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/worker"
 	"google.golang.org/grpc"
 
 	"github.com/hookflow/hookflow/config"
@@ -39,18 +38,24 @@ func fixture(t *testing.T, name string) []byte { return testenv.Fixture(t, name)
 type phoenixAPI struct {
 	mu     sync.Mutex
 	orders map[string]string
-	reads  map[string]int // GET /orders/:id answered, per order
+	reads  map[string]int  // GET /orders/:id answered, per order
+	down   map[string]bool // orders answered 503, as in an outage
 	srv    *httptest.Server
 }
 
 func newPhoenixAPI(t *testing.T) *phoenixAPI {
-	a := &phoenixAPI{orders: map[string]string{}, reads: map[string]int{}}
+	a := &phoenixAPI{orders: map[string]string{}, reads: map[string]int{}, down: map[string]bool{}}
 	a.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id := strings.TrimPrefix(r.URL.Path, "/orders/")
 		a.mu.Lock()
 		status, ok := a.orders[id]
 		a.reads[id]++
+		down := a.down[id]
 		a.mu.Unlock()
+		if down {
+			http.Error(w, "outage", http.StatusServiceUnavailable)
+			return
+		}
 		if !ok {
 			http.NotFound(w, r)
 			return
@@ -60,6 +65,19 @@ func newPhoenixAPI(t *testing.T) *phoenixAPI {
 	}))
 	t.Cleanup(a.srv.Close)
 	return a
+}
+
+// setDown makes the API answer 503 for order while down is true.
+func (a *phoenixAPI) setDown(order string, down bool) {
+	a.mu.Lock()
+	a.down[order] = down
+	a.mu.Unlock()
+}
+
+// upAfter ends order's outage after d: the end of an outage, not a barrier.
+func (a *phoenixAPI) upAfter(order string, d time.Duration) {
+	time.Sleep(d)
+	a.setDown(order, false)
 }
 
 func (a *phoenixAPI) set(order, status string) {
@@ -86,7 +104,7 @@ type stack struct {
 	redis    *testenv.Redis
 	rdb      redis.UniversalClient
 	tc       client.Client
-	worker   worker.Worker // stopped early by tests of a workflow no worker answers for
+	worker   workers // stopped early by tests of a workflow no worker answers for
 	api      *phoenixAPI
 	base     string // the receivers' (webhook) port
 	ops      string // the operations listener: /metrics, /readyz, /healthz

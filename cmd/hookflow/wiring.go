@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
 
@@ -119,15 +120,40 @@ func (p *process) receivers() listen.App {
 	return listen.App{Setting: "HOOKFLOW_HTTP_ADDR", App: app, Addr: cfg.HTTPAddr}
 }
 
-// newWorker registers the entity workflow and the activities. cfg must have
-// passed Validate, which checks the forward secrets.
+// workers are the process's Temporal workers, started and stopped together.
+type workers []worker.Worker
+
+// Start starts each; on a failure it stops those it started.
+func (ws workers) Start() error {
+	for i, w := range ws {
+		if err := w.Start(); err != nil {
+			workers(ws[:i]).Stop()
+			return err
+		}
+	}
+	return nil
+}
+
+// Stop stops each, the entity worker last.
+func (ws workers) Stop() {
+	for i := len(ws) - 1; i >= 0; i-- {
+		ws[i].Stop()
+	}
+}
+
+// newWorker registers the entity workflow and the activities on the task
+// queue, and the provider reads of reconciling on each reconciled
+// provider's queue, at HOOKFLOW_RECONCILE_RATE: a limit the server enforces
+// across every worker (TaskQueueActivitiesPerSecond), so no limiter of our
+// own is shared between processes. cfg must have passed Validate, which
+// checks the forward secrets.
 //
 // Workflow task pollers scale with the backlog (the server tells the SDK
 // when to add or drop one) instead of a fixed two. On the 2-core dev server
 // this made no measurable difference, the backlog sitting in the server;
 // it matters where the worker, not the server, is short (README,
 // Performance).
-func newWorker(cfg *config.Config, tc client.Client) worker.Worker {
+func newWorker(cfg *config.Config, tc client.Client) workers {
 	w := worker.New(tc, cfg.TaskQueue, worker.Options{
 		WorkflowTaskPollerBehavior: worker.NewPollerBehaviorAutoscaling(worker.PollerBehaviorAutoscalingOptions{}),
 	})
@@ -140,12 +166,22 @@ func newWorker(cfg *config.Config, tc client.Client) worker.Worker {
 			slog.Default().Error("forward secrets", "error", err.Error())
 		}
 	}
-	w.RegisterActivity(&activities.Activities{
+	acts := &activities.Activities{
 		HTTP:          &http.Client{Timeout: 10 * time.Second},
 		PhoenixAPIURL: cfg.PhoenixAPIURL,
 		Temporal:      tc,
 		Namespace:     cfg.TemporalNamespace,
 		Forward:       forward,
-	})
-	return w
+	}
+	w.RegisterActivity(acts)
+	ws := workers{w}
+	for _, provider := range starter.ReconciledProviders(cfg) {
+		rw := worker.New(tc, starter.ReconcileQueue(cfg.TaskQueue, provider), worker.Options{
+			DisableWorkflowWorker:        true,
+			TaskQueueActivitiesPerSecond: cfg.ReconcileRate,
+		})
+		rw.RegisterActivityWithOptions(acts.FetchPhoenixOrder, activity.RegisterOptions{Name: "FetchPhoenixOrder"})
+		ws = append(ws, rw)
+	}
+	return ws
 }

@@ -14,7 +14,26 @@ func New(cfg *config.Config, c Client) Starter {
 		Linger: cfg.Linger, IdleTimeout: cfg.IdleTimeout, NotFoundWindow: cfg.NotFoundWindow,
 		Targets: Targets(cfg), Horizon: cfg.ForwardHorizon,
 		MaxEventsPerRun: cfg.MaxEventsPerRun, Tables: cfg.Providers.Table,
+		Reconcile: cfg.ReconcileSchedule,
 	}
+}
+
+// ReconciledProviders are the providers whose entities are reconciled: those
+// with an API, when a schedule is set. Each has its ReconcileQueue.
+func ReconciledProviders(cfg *config.Config) []string {
+	if len(cfg.ReconcileSchedule) == 0 {
+		return nil
+	}
+	var names []string
+	for _, p := range cfg.Providers.All() {
+		for entityType := range p.Tables {
+			if t, ok := cfg.Providers.Table(p.Name, entityType); ok && t.API {
+				names = append(names, p.Name)
+				break
+			}
+		}
+	}
+	return names
 }
 
 // Targets are where applied transitions go: each forward URL, named by its

@@ -41,6 +41,9 @@ type Starter struct {
 	// for how long each delivery is retried.
 	Targets []workflows.Target
 	Horizon time.Duration
+	// Reconcile is the reconcile schedule of new runs whose provider has an
+	// API (nil: off); their reads go to ReconcileQueue's queue.
+	Reconcile []time.Duration
 	// Tables looks up the state table each new run carries in its input
 	// (providers.Registry's Table); a run started without one replays
 	// with the frozen built-in tables (see workflows.EntityInput.Table).
@@ -59,9 +62,19 @@ func (s Starter) Input(provider, entityType, entityID string) workflows.EntityIn
 	if s.Tables != nil {
 		if t, ok := s.Tables(provider, entityType); ok {
 			in.Table = &t
+			if t.API && len(s.Reconcile) > 0 {
+				in.Reconcile, in.ReconcileQueue = s.Reconcile, ReconcileQueue(s.TaskQueue, provider)
+			}
 		}
 	}
 	return in
+}
+
+// ReconcileQueue is the task queue of provider's reconcile reads: one per
+// provider, served by every worker at the provider's rate (the server
+// dispatches at most TaskQueueActivitiesPerSecond across all of them).
+func ReconcileQueue(taskQueue, provider string) string {
+	return taskQueue + "-reconcile-" + provider
 }
 
 // Options are the start options of the entity's workflow: its ID, its

@@ -1,0 +1,135 @@
+package main
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"go.temporal.io/api/enums/v1"
+	historypb "go.temporal.io/api/history/v1"
+	"google.golang.org/protobuf/encoding/protojson"
+
+	"github.com/hookflow/hookflow/internal/testenv"
+	"github.com/hookflow/hookflow/workflows"
+)
+
+// TestReconcileAgainstDevServer: with a 2 s schedule, an order whose
+// fulfilled webhook never comes is fulfilled by reconcile within 10 s, and
+// `status` says when the API was last read; an order the API keeps calling
+// pending records its checks and nothing else; a check that retries
+// through an API outage while the fulfilled webhook arrives leaves one
+// transition. With HOOKFLOW_RECORD_HISTORIES=1 the three histories are
+// written to workflows/testdata for the replayer.
+func TestReconcileAgainstDevServer(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration test")
+	}
+	const secret = "reconcile-secret"
+	s := newStack(t, map[string]string{"PHOENIX_WEBHOOK_SECRET": secret, "HOOKFLOW_RECONCILE_SCHEDULE": "2s"})
+	send := func(eventID, order, status string) {
+		t.Helper()
+		body, headers := phoenixEvent(secret, eventID, order, status)
+		if r := s.post("/webhooks/phoenix", body, headers); r.status != 200 {
+			t.Fatalf("%s: %d %v", eventID, r.status, r.body)
+		}
+	}
+
+	t.Run("a missed webhook is reconciled", func(t *testing.T) {
+		s.t = t
+		s.api.set("rec-1", "pending")
+		send("evt-rec-1", "rec-1", "pending")
+		s.waitState("phoenix-order:rec-1", func(st workflows.State) bool { return st.Status == "pending" })
+		s.api.set("rec-1", "fulfilled") // and no webhook says so
+		deadline := time.Now().Add(10 * time.Second)
+		st := s.waitState("phoenix-order:rec-1", func(st workflows.State) bool { return st.Status == "fulfilled" })
+		if time.Now().After(deadline) {
+			t.Errorf("fulfilled only after 10 s of a 2 s schedule")
+		}
+		last := st.Transitions[len(st.Transitions)-1]
+		if last.Source != "reconcile" || last.From != "pending" {
+			t.Errorf("last transition %+v, want pending→fulfilled by reconcile", last)
+		}
+		t.Setenv("HOOKFLOW_CONFIG", "")
+		t.Setenv("TEMPORAL_ADDRESS", s.temporal.HostPort)
+		t.Setenv("TEMPORAL_NAMESPACE", s.cfg.TemporalNamespace)
+		out, _ := runOperatorCmd(t, newStatusCmd, "phoenix-order:rec-1")
+		if !strings.Contains(out, "reconciled: ") || !strings.Contains(out, "reconcile") {
+			t.Errorf("status does not show the reconcile:\n%s", out)
+		}
+		recordHistory(t, s, "phoenix-order:rec-1", "phoenix-order-reconciled")
+	})
+
+	t.Run("an unchanged status records only the check", func(t *testing.T) {
+		s.t = t
+		s.api.set("rec-2", "pending")
+		send("evt-rec-2", "rec-2", "pending")
+		st := s.waitState("phoenix-order:rec-2", func(st workflows.State) bool {
+			return !st.LastReconciledAt.IsZero() && s.api.readsOf("rec-2") >= 3
+		})
+		if st.Sequence != 1 || st.Processed != 1 {
+			t.Errorf("sequence %d, processed %d after checks; want 1 and 1", st.Sequence, st.Processed)
+		}
+		recordHistory(t, s, "phoenix-order:rec-2", "phoenix-order-reconcile-unchanged")
+	})
+
+	t.Run("a check during an event", func(t *testing.T) {
+		s.t = t
+		s.api.set("rec-3", "pending")
+		send("evt-rec-3a", "rec-3", "pending")
+		s.waitState("phoenix-order:rec-3", func(st workflows.State) bool { return st.Status == "pending" })
+		s.api.setDown("rec-3", true)
+		reads := s.api.readsOf("rec-3")
+		testenv.Eventually(t, 30*time.Second, func() (bool, string) {
+			return s.api.readsOf("rec-3") > reads, "no check during the outage"
+		})
+		// A check is retrying through the outage: the event comes now. Its
+		// own read waits out the outage too (a local activity, retried).
+		before, err := s.state("phoenix-order:rec-3")
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.api.set("rec-3", "fulfilled")
+		go s.api.upAfter("rec-3", 500*time.Millisecond)
+		send("evt-rec-3b", "rec-3", "fulfilled")
+		st := s.waitState("phoenix-order:rec-3", func(st workflows.State) bool {
+			return st.Status == "fulfilled" && st.Processed == 2 && st.LastReconciledAt.After(before.LastReconciledAt)
+		})
+		if st.Sequence != 2 {
+			t.Errorf("transitions %+v, want one to fulfilled", st.Transitions)
+		}
+		recordHistory(t, s, "phoenix-order:rec-3", "phoenix-order-reconcile-during-event")
+	})
+}
+
+// recordHistory writes the workflow's history to workflows/testdata when
+// HOOKFLOW_RECORD_HISTORIES=1, in the form `temporal workflow show
+// --output json` writes and the replayer reads.
+func recordHistory(t *testing.T, s *stack, workflowID, name string) {
+	t.Helper()
+	if os.Getenv("HOOKFLOW_RECORD_HISTORIES") != "1" {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	it := s.tc.GetWorkflowHistory(ctx, workflowID, "", false, enums.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	var h historypb.History
+	for it.HasNext() {
+		ev, err := it.Next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		h.Events = append(h.Events, ev)
+	}
+	raw, err := protojson.MarshalOptions{Multiline: true, Indent: "  "}.Marshal(&h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join("..", "..", "workflows", "testdata", name+".history.json")
+	if err := os.WriteFile(file, raw, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("recorded %s (%d events)", file, len(h.Events))
+}
