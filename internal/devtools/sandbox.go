@@ -13,7 +13,9 @@ import (
 	"maps"
 	"net/http"
 	"slices"
+	"strconv"
 	"sync"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 )
@@ -26,18 +28,21 @@ const SandboxPrefix = "/sandbox/phoenix"
 // GET /orders/:orderId answers the order's status as the real API would be
 // read, PUT /orders/:orderId {"status":…} sets it (hookflow send does, before
 // sending the webhook) and PATCH /orders {"<orderId>":"<status>",…} sets many
-// at once (hookflow bench does, before it starts the clock). Only `hookflow
-// dev` mounts it.
+// at once (hookflow bench does, before it starts the clock). GET /reads
+// answers how many order reads it served in each second, so a reconcile
+// budget can be checked from the API's side. Only `hookflow dev` mounts it.
 type phoenixSandbox struct {
 	mu     sync.Mutex
 	orders map[string]string
+	reads  map[int64]int // orders read, by Unix second
 }
 
 // MountPhoenixSandbox serves a new, empty Phoenix sandbox on app under
 // SandboxPrefix.
 func MountPhoenixSandbox(app *fiber.App) {
-	s := &phoenixSandbox{orders: map[string]string{}}
+	s := &phoenixSandbox{orders: map[string]string{}, reads: map[int64]int{}}
 	g := app.Group(SandboxPrefix)
+	g.Get("/reads", s.readCounts)
 	g.Get("/orders/:orderId", s.get)
 	g.Put("/orders/:orderId", s.put)
 	g.Patch("/orders", s.patch)
@@ -47,11 +52,23 @@ func (s *phoenixSandbox) get(c *fiber.Ctx) error {
 	id := c.Params("orderId")
 	s.mu.Lock()
 	status, ok := s.orders[id]
+	s.reads[time.Now().Unix()]++
 	s.mu.Unlock()
 	if !ok {
 		return c.Status(fiber.StatusNotFound).JSON(fiber.Map{"error": "order not found"})
 	}
 	return c.JSON(fiber.Map{"id": id, "status": status})
+}
+
+// readCounts answers {"perSecond":{"<unix second>":n,…}}.
+func (s *phoenixSandbox) readCounts(c *fiber.Ctx) error {
+	s.mu.Lock()
+	per := make(map[string]int, len(s.reads))
+	for sec, n := range s.reads {
+		per[strconv.FormatInt(sec, 10)] = n
+	}
+	s.mu.Unlock()
+	return c.JSON(fiber.Map{"perSecond": per})
 }
 
 func (s *phoenixSandbox) put(c *fiber.Ctx) error {

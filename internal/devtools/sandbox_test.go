@@ -45,4 +45,14 @@ func TestPhoenixSandboxBulk(t *testing.T) {
 	if code, _ := do("GET", SandboxPrefix+"/orders/o-3", ""); code != 404 {
 		t.Errorf("GET o-3 after refused PATCH = %d, want 404", code)
 	}
+	// Three reads so far (the two orders and o-3), each counted in its second.
+	code, got := do("GET", SandboxPrefix+"/reads", "")
+	total := 0.0
+	per, _ := got["perSecond"].(map[string]any)
+	for _, n := range per {
+		total += n.(float64)
+	}
+	if code != 200 || total != 3 {
+		t.Errorf("GET reads = %d %v, want 200 and 3 reads counted", code, got)
+	}
 }
