@@ -5,6 +5,10 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/hookflow/hookflow/activities"
 )
 
 // reconcileInput is phoenixInput reconciled on steps.
@@ -132,4 +136,38 @@ func TestReconcileCheckDuringEvent(t *testing.T) {
 		t.Errorf("fulfilled by %q, want the event (api) or the check (reconcile)", src)
 	}
 	checkStrings(t, "events", outcomes(got.Events), []string{"e1 applied", "e2 " + map[string]string{"api": "applied", "reconcile": "unchanged"}[got.Transitions[1].Source]})
+}
+
+// TestReconcileBadAnswers: an answer that is not JSON, and a status the
+// table does not know, never move or stall the entity: each is recorded in
+// lastError and the schedule goes on, and the next good answer applies and
+// clears it.
+func TestReconcileBadAnswers(t *testing.T) {
+	h := newHarness(t, t0, nil)
+	h.api.now = h.env.Now
+	h.api.byTime = func(now time.Time) (string, error) {
+		switch at := now.Sub(t0); {
+		case at < 4*time.Minute:
+			return "pending", nil
+		case at < 8*time.Minute: // the first check: HTML from a proxy
+			return "", temporal.NewNonRetryableApplicationError("phoenix order o-1: no status in the API response", activities.ErrUnrecognizedResponse, nil)
+		case at < 14*time.Minute: // the second: a status the table does not know
+			return "on_hold", nil
+		}
+		return "fulfilled", nil
+	}
+	h.event(time.Second, "e1", "pending")
+	first, second := h.queryAt(7*time.Minute), h.queryAt(13*time.Minute)
+	got := h.complete(reconcileInput(5 * time.Minute))
+
+	if first.Status != "pending" || !strings.Contains(first.LastError, "reconcile: phoenix order o-1: no status") {
+		t.Errorf("after the HTML answer: status %q, last error %q; want pending and the error", first.Status, first.LastError)
+	}
+	if second.Status != "pending" || !strings.Contains(second.LastError, "on_hold, unknown to the state table") {
+		t.Errorf("after the unknown status: status %q, last error %q; want pending and the error", second.Status, second.LastError)
+	}
+	checkStatus(t, got, "fulfilled", true)
+	if got.LastError != "" || got.Transitions[len(got.Transitions)-1].Source != "reconcile" {
+		t.Errorf("last error %q, transitions %v; want fulfilled by reconcile and the error cleared", got.LastError, transitions(got.Transitions, t0))
+	}
 }
