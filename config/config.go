@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"net/url"
 	"os"
@@ -81,6 +82,9 @@ type Config struct {
 	// per provider across all workers, per second.
 	ReconcileSchedule []time.Duration
 	ReconcileRate     float64
+	// Overdue flags entities past their status's deadline (the providers'
+	// Overdue); false is HOOKFLOW_OVERDUE=off.
+	Overdue bool
 
 	// Providers are the built-in providers and those the file defines
 	// under `providers:`.
@@ -216,6 +220,7 @@ var fields = []field{
 	{"HOOKFLOW_MAX_EVENTS_PER_RUN", "1000", "webhook events one workflow run handles before it continues as new (a fresh history); the state and event-ID memory carry over", integer(func(c *Config) *int { return &c.MaxEventsPerRun })},
 	{"HOOKFLOW_RECONCILE_SCHEDULE", "5m,30m,2h,12h,24h", "when an open entity whose provider has an API is re-read after its last event or check, the last step repeating (each jittered by up to 10%); off: never", schedule(func(c *Config) *[]time.Duration { return &c.ReconcileSchedule })},
 	{"HOOKFLOW_RECONCILE_RATE", "5/s", "reconcile reads per provider per second, across all workers (N/s or N/m)", rate(func(c *Config) *float64 { return &c.ReconcileRate })},
+	{"HOOKFLOW_OVERDUE", "on", "flag entities still in a status past its deadline (search attribute Overdue, an entity.overdue delivery); off: never", onOff(func(c *Config) *bool { return &c.Overdue })},
 	{"HOOKFLOW_METRICS_ADDR", "127.0.0.1:9090", "operations endpoints (/metrics, /readyz, /healthz) of serve, worker and dev, off the webhook port", str(func(c *Config) *string { return &c.MetricsAddr })},
 	{"HOOKFLOW_UI_URL", "http://127.0.0.1:8233", "Temporal Web UI, for the links hookflow status prints", str(func(c *Config) *string { return &c.UIURL })},
 	{"PHOENIX_API_URL", DefaultPhoenixAPIURL, "Phoenix orders API (GET /orders/:orderId)", str(func(c *Config) *string { return &c.PhoenixAPIURL })},
@@ -267,6 +272,21 @@ func schedule(p func(*Config) *[]time.Duration) func(*Config, string) error {
 				return fmt.Errorf("not off or a list of positive durations (like 5m,30m,2h): %q", raw)
 			}
 			*p(c) = append(*p(c), d)
+		}
+		return nil
+	}
+}
+
+// onOff parses on or off.
+func onOff(p func(*Config) *bool) func(*Config, string) error {
+	return func(c *Config, raw string) error {
+		switch strings.TrimSpace(raw) {
+		case "on":
+			*p(c) = true
+		case "off":
+			*p(c) = false
+		default:
+			return fmt.Errorf("not on or off: %q", raw)
 		}
 		return nil
 	}
@@ -338,6 +358,12 @@ func Load(path string, getenv func(string) string) (*Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("config %s: %w", path, err)
 	}
+	if node, ok := doc["overdue"]; ok {
+		delete(doc, "overdue")
+		if err := setOverdue(reg, &node); err != nil {
+			return nil, fmt.Errorf("config %s: %w", path, err)
+		}
+	}
 	raw, err := fileValues(path, doc, reg)
 	if err != nil {
 		return nil, err
@@ -364,6 +390,29 @@ func Load(path string, getenv func(string) string) (*Config, error) {
 		return nil, err
 	}
 	return c, nil
+}
+
+// setOverdue applies the file's top-level overdue: {<provider>: {<status>:
+// <deadline>}} to the built-in providers; a configured provider sets its
+// own in its entry.
+func setOverdue(reg *providers.Registry, node *yaml.Node) error {
+	var byProvider map[string]map[string]string
+	if err := node.Decode(&byProvider); err != nil {
+		return fmt.Errorf("overdue: must map providers to {status: deadline}: %w", err)
+	}
+	builtin := map[string]bool{}
+	for _, p := range providers.Builtins() {
+		builtin[p.Name] = true
+	}
+	var errs []error
+	for _, name := range slices.Sorted(maps.Keys(byProvider)) {
+		if _, known := reg.Get(name); known && !builtin[name] {
+			errs = append(errs, fmt.Errorf("overdue.%s: a configured provider's deadlines go in its own entry (providers[%s].overdue)", name, name))
+			continue
+		}
+		errs = append(errs, reg.SetOverdue(name, byProvider[name], "overdue."+name))
+	}
+	return errors.Join(errs...)
 }
 
 // newRegistry builds the providers, refusing a configured provider whose

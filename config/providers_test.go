@@ -3,6 +3,7 @@ package config_test
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hookflow/hookflow/config"
 )
@@ -125,5 +126,49 @@ func TestConfiguredProviderSecret(t *testing.T) {
 	filled := c.UseDevSecrets()
 	if !strings.Contains(strings.Join(filled, ","), "ACME_WEBHOOK_SECRET") || c.Secrets("ACME_WEBHOOK_SECRET")[0] != "dev-acme-secret" {
 		t.Errorf("dev secrets filled %v, acme's %q", filled, c.Secrets("ACME_WEBHOOK_SECRET"))
+	}
+}
+
+// TestOverdueDeadlines: the built-in defaults, a top-level override for a
+// built-in provider, a configured provider's own, HOOKFLOW_OVERDUE=off, and
+// each mistake named by provider and key.
+func TestOverdueDeadlines(t *testing.T) {
+	path := writeFile(t, "overdue:\n  fenix: {IN_TRANSIT: 5d, OUT_FOR_DELIVERY: 36h}\nproviders:"+acme+"    overdue: {paid: 2d}\n")
+	cfg, err := config.Load(path, env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const day = 24 * time.Hour
+	for _, c := range []struct {
+		provider, status string
+		want             time.Duration
+	}{
+		{"fenix", "IN_TRANSIT", 5 * day}, {"fenix", "OUT_FOR_DELIVERY", 36 * time.Hour}, {"fenix", "LABEL_CREATED", 3 * day},
+		{"phoenix", "pending", day}, {"up42", "BEING_FULFILLED", 3 * day}, {"phosphor", "CREATED", 30 * day}, {"acme", "paid", 2 * day},
+	} {
+		if got := cfg.Providers.Overdue(c.provider)[c.status]; got != c.want {
+			t.Errorf("%s %s: deadline %s, want %s", c.provider, c.status, got, c.want)
+		}
+	}
+	if !cfg.Overdue {
+		t.Error("HOOKFLOW_OVERDUE is not on by default")
+	}
+	if cfg, err := config.Load("", env(map[string]string{"HOOKFLOW_OVERDUE": "off"})); err != nil || cfg.Overdue {
+		t.Errorf("HOOKFLOW_OVERDUE=off: %v, overdue %v", err, cfg != nil && cfg.Overdue)
+	}
+
+	for yaml, want := range map[string]string{
+		"overdue:\n  fenix: {IN_TRANSIT: soon}\n":              "overdue.fenix.IN_TRANSIT: not a positive duration",
+		"overdue:\n  fenix: {SHIPPED: 5d}\n":                   "overdue.fenix.SHIPPED: fenix has no status SHIPPED",
+		"overdue:\n  fedex: {IN_TRANSIT: 5d}\n":                "overdue.fedex: no provider fedex",
+		"providers:" + acme + "overdue:\n  acme: {paid: 2d}\n": "overdue.acme: a configured provider's deadlines go in its own entry",
+		"providers:" + acme + "    overdue: {shipped: 2d}\n":   "providers[acme].overdue.shipped: acme has no status shipped",
+		"providers:" + acme + "    overdue: {paid: -2d}\n":     "providers[acme].overdue.paid: not a positive duration",
+		"overdue: [fenix]\n":                                   "overdue: must map providers",
+	} {
+		_, err := config.Load(writeFile(t, yaml), env(nil))
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: got %v, want an error with %q", yaml, err, want)
+		}
 	}
 }

@@ -77,10 +77,17 @@ type Outbound struct {
 	// BodyOmitted is set when the original body was too large to keep
 	// until delivery.
 	BodyOmitted bool `json:"bodyOmitted,omitempty"`
+	// OverdueSince, in an entity.overdue event, is the deadline the
+	// entity's status (From and To) passed.
+	OverdueSince time.Time `json:"overdueSince,omitzero"`
 }
 
-// OutboundType is Outbound.Type.
-const OutboundType = "entity.transition"
+// The Outbound types: a transition, and an entity past its status's
+// deadline (contract section 13).
+const (
+	OutboundType = "entity.transition"
+	OverdueType  = "entity.overdue"
+)
 
 // ID is the delivery's webhook-id: <workflowId>:<seq>, the same for every
 // attempt, run and target, so a receiver can deduplicate on it.

@@ -35,6 +35,9 @@ type Spec struct {
 	States      [][]string `yaml:"states"`       // ranked, earliest first; several in one rank are siblings
 	Terminal    []string   `yaml:"terminal"`
 	Anytime     []string   `yaml:"anytime"` // optional: reachable at any point, resumed from
+	// Overdue are optional per-status deadlines ({shipped: 5d}), past which
+	// an entity still in that status is flagged overdue.
+	Overdue map[string]string `yaml:"overdue"`
 }
 
 // AuthSpec is a configured provider's authentication preset.
@@ -70,7 +73,7 @@ var schemes = []string{SchemeBearer, SchemeHeader, SchemeHMAC, SchemeStandardWeb
 // The keys a configured provider may have, by section; anything else is a
 // mistake worth naming.
 var specKeys = map[string][]string{
-	"":       {"name", "route", "entity_type", "doc", "auth", "fields", "accept_types", "states", "terminal", "anytime"},
+	"":       {"name", "route", "entity_type", "doc", "auth", "fields", "accept_types", "states", "terminal", "anytime", "overdue"},
 	"auth":   {"scheme", "header", "encoding", "prefix", "secret_env", "tolerance"},
 	"fields": {"entity_id", "status", "event_id", "time", "type"},
 }

@@ -74,6 +74,7 @@ func Fenix(verifier webhook.Verifier) Provider {
 
 		EntityIDField: "tracking_number",
 		EventIDField:  FenixEventIDHeader,
+		Overdue:       map[string]time.Duration{"LABEL_CREATED": 72 * time.Hour, "PICKED_BY_CARRIER": 7 * day, "IN_TRANSIT": 7 * day, "OUT_FOR_DELIVERY": 48 * time.Hour},
 		Tables: map[string]lifecycle.Table{
 			// A shipment moves forward through the carrier's scans. An
 			// EXCEPTION can happen at any point before the end, and each

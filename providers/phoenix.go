@@ -39,6 +39,7 @@ func Phoenix(verifier webhook.Verifier) Provider {
 		// The event ID stays "eventId": without a body id it is built
 		// from orderId, orderStatus and timestamp.
 		EntityIDField: "data.orderId",
+		Overdue:       map[string]time.Duration{"pending": 24 * time.Hour},
 		Tables: map[string]lifecycle.Table{
 			"order": {
 				Rank:     map[string]int{"pending": 0, "fulfilled": 1, "expired": 1},

@@ -65,6 +65,7 @@ func Phosphor(verifier webhook.Verifier) Provider {
 		DevSecret: "dev-phosphor-secret",
 		Verifier:  verifier,
 		Parse:     parsePhosphor,
+		Overdue:   map[string]time.Duration{"CREATED": 30 * day},
 		Tables: map[string]lifecycle.Table{
 			// An item's token is minted, transferred any number of times, burnt.
 			"item": {

@@ -15,10 +15,12 @@
 package providers
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/hookflow/hookflow/event"
 	"github.com/hookflow/hookflow/internal/lifecycle"
@@ -66,6 +68,10 @@ type Provider struct {
 	// Tables are the state tables of the provider's entity types, by
 	// entity type. New workflow runs carry theirs in their input.
 	Tables map[string]lifecycle.Table
+	// Overdue are the per-status deadlines past which an entity that is
+	// still in that status is flagged overdue (contract section 13): the
+	// built-in defaults, overridden by the configuration.
+	Overdue map[string]time.Duration
 
 	// Sample is how `hookflow send` and `hookflow bench` deliver as the
 	// provider does.
@@ -206,7 +212,17 @@ func NewRegistry(specs []Spec) (*Registry, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Registry{list: append(Builtins(), configured...)}, nil
+	r := &Registry{list: append(Builtins(), configured...)}
+	var errs []error
+	for _, s := range specs {
+		if len(s.Overdue) > 0 {
+			errs = append(errs, r.SetOverdue(s.Name, s.Overdue, "providers["+s.Name+"].overdue"))
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return r, nil
 }
 
 // All returns every provider, built-ins first.

@@ -91,6 +91,7 @@ func UP42(verifier webhook.Verifier) Provider {
 
 		EntityIDField: "data.orderId",
 		EventIDField:  "id",
+		Overdue:       map[string]time.Duration{"PLACED": 24 * time.Hour, "BEING_FULFILLED": 72 * time.Hour},
 		Tables: map[string]lifecycle.Table{
 			// A FAILED order may be retried (back to PLACED or
 			// BEING_FULFILLED) or end; FAILED ranks below both ends so

@@ -331,8 +331,16 @@ func (e *entity) oldestOpenSeq() int {
 	return low
 }
 
-// outbound is the event delivered for transition seq.
+// outbound is the event delivered for transition (or notice) seq.
 func (e *entity) outbound(seq int) (event.Outbound, bool) {
+	if n, ok := e.notice(seq); ok {
+		return event.Outbound{
+			Type: n.Type, Provider: e.state.Provider, EntityType: e.state.EntityType, EntityID: e.state.EntityID,
+			WorkflowID: event.WorkflowID(e.state.Provider, e.state.EntityType, e.state.EntityID),
+			Seq:        n.Seq, From: n.Status, To: n.Status, EventID: "overdue:" + n.Status, Source: "overdue", At: n.At,
+			OverdueSince: n.Since,
+		}, true
+	}
 	for _, t := range e.state.Transitions {
 		if t.Seq != seq {
 			continue

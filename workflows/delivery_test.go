@@ -30,7 +30,9 @@ type deliveryHarness struct {
 	calls  []string // "<target>:<seq>@<offset>", in call order
 	bodies []string // the bodies delivered, in call order
 	answer func(target string, seq, call int) error
-	sa     []bool // DeliveryFailed values upserted
+	sa     []bool   // DeliveryFailed values upserted
+	od     []bool   // Overdue values upserted
+	types  []string // the messages' types, in call order
 }
 
 var targetsAB = []Target{{ID: "a", Label: "https://a.example"}, {ID: "b", Label: "https://b.example"}}
@@ -52,10 +54,13 @@ func newDeliveryHarness(t *testing.T, answer func(target string, seq, call int) 
 	h.env.OnActivity("Deliver", mock.Anything, mock.Anything).Return(h.deliver)
 	h.env.OnUpsertTypedSearchAttributes(mock.Anything).Run(func(args mock.Arguments) {
 		sas, _ := args.Get(0).(temporal.SearchAttributes)
+		h.mu.Lock()
+		defer h.mu.Unlock()
 		if v, ok := sas.GetBool(DeliveryFailedKey); ok {
-			h.mu.Lock()
 			h.sa = append(h.sa, v)
-			h.mu.Unlock()
+		}
+		if v, ok := sas.GetBool(OverdueKey); ok {
+			h.od = append(h.od, v)
 		}
 	}).Return(nil)
 	return h
@@ -73,8 +78,9 @@ func (h *deliveryHarness) deliver(_ context.Context, in activities.DeliverInput)
 	}
 	h.calls = append(h.calls, fmt.Sprintf("%s:%d@%s", in.Target, in.Message.Seq, h.env.Now().Sub(t0)))
 	h.bodies = append(h.bodies, string(in.Message.Body))
+	h.types = append(h.types, in.Message.Type)
 	h.mu.Unlock()
-	if in.Message.WorkflowID != "fenix-shipment:s1" || in.Message.Type != event.OutboundType {
+	if in.Message.WorkflowID != "fenix-shipment:s1" || (in.Message.Type != event.OutboundType && in.Message.Type != event.OverdueType) {
 		h.t.Errorf("message = %+v", in.Message)
 	}
 	return activities.Delivered{Attempts: 1}, h.answer(in.Target, in.Message.Seq, n)

@@ -89,6 +89,9 @@ type EntityInput struct {
 	// queue of those reads, rate-limited per provider.
 	Reconcile      []time.Duration `json:",omitempty"`
 	ReconcileQueue string          `json:",omitempty"`
+	// Overdue are the deadlines by status past which an entity still in
+	// it is flagged overdue (revision 2); none: never.
+	Overdue map[string]time.Duration `json:",omitempty"`
 	// Table is the entity's state table, the provider's when the entity's
 	// run started; nil in inputs from before tables travelled in the input
 	// (see tableOf). ContinueAsNew carries it on.
@@ -135,6 +138,12 @@ type State struct {
 	LastError   string             `json:"lastError,omitempty"`
 	// LastReconciledAt is the last check that read the provider API.
 	LastReconciledAt time.Time `json:"lastReconciledAt,omitzero"`
+	// Overdue is set while the entity is past its status's deadline,
+	// OverdueSince being that deadline; Notices are the entity.overdue
+	// events kept for delivery.
+	Overdue      bool      `json:"overdue,omitempty"`
+	OverdueSince time.Time `json:"overdueSince,omitzero"`
+	Notices      []Notice  `json:"notices,omitempty"`
 	// Deliveries are the transitions' deliveries to the configured targets:
 	// every unfinished one, and the latest finished.
 	Deliveries []Delivery `json:"deliveries,omitempty"`
@@ -163,6 +172,7 @@ func Entity(ctx workflow.Context, in EntityInput) (State, error) {
 	redeliver := workflow.GetSignalChannel(ctx, SignalRedeliver)
 	clock := closeClock{idleCloses: e.idle > 0 && (e.rev >= 1 || workflow.GetVersion(ctx, changeIdleClose, workflow.DefaultVersion, 1) >= 1)}
 	var checks reconcileClock
+	var overdue alarm
 	for handled := 1; ; handled++ {
 		sel := workflow.NewSelector(ctx)
 		sel.AddReceive(events, func(c workflow.ReceiveChannel, _ bool) {
@@ -181,6 +191,7 @@ func Entity(ctx workflow.Context, in EntityInput) (State, error) {
 			e.redeliver(ctx)
 		})
 		e.addReconcile(ctx, sel, &checks)
+		e.addOverdue(ctx, sel, &overdue)
 		fired := e.addCloseTimer(ctx, sel, &clock)
 		sel.Select(ctx)
 		clock.afterSelect()
@@ -740,6 +751,7 @@ func (e *entity) apply(ctx workflow.Context, to string, t event.Transition) Verd
 	e.state.Transitions = e.keepTransitions(append(e.state.Transitions, t))
 	e.state.Status = to
 	e.state.Terminal = e.kind.Terminal[to]
+	e.clearOverdue(ctx)
 	workflow.GetMetricsHandler(ctx).WithTags(map[string]string{"provider": e.state.Provider, "status": to}).
 		Counter(MetricTransitionsApplied).Inc(1)
 	if e.state.Terminal {
@@ -812,6 +824,9 @@ func (e *entity) details(ctx workflow.Context) {
 	}
 	line := fmt.Sprintf("**%s %s** `%s`\n\nstatus: **%s**, %d transition(s), %d event(s) processed",
 		s.Provider, s.EntityType, s.EntityID, status, s.Sequence, s.Processed)
+	if s.Overdue {
+		line += fmt.Sprintf("\n\noverdue: in %s since %s", s.Status, s.OverdueSince.UTC().Format(time.RFC3339))
+	}
 	if s.LastError != "" && e.rev >= 1 {
 		line += "\n\nlast error: " + s.LastError
 	}

@@ -48,9 +48,10 @@ var (
 	EntityIDKey       = temporal.NewSearchAttributeKeyKeyword("EntityID")
 	EntityStatusKey   = temporal.NewSearchAttributeKeyKeyword("EntityStatus")
 	DeliveryFailedKey = temporal.NewSearchAttributeKeyBool("DeliveryFailed")
+	OverdueKey        = temporal.NewSearchAttributeKeyBool("Overdue")
 )
 
 // SearchAttributes lists every search attribute hookflow needs registered.
 func SearchAttributes() []temporal.SearchAttributeKey {
-	return []temporal.SearchAttributeKey{ProviderKey, EntityTypeKey, EntityIDKey, EntityStatusKey, DeliveryFailedKey}
+	return []temporal.SearchAttributeKey{ProviderKey, EntityTypeKey, EntityIDKey, EntityStatusKey, DeliveryFailedKey, OverdueKey}
 }

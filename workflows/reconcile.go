@@ -17,9 +17,9 @@ import (
 // Reconciling (revision 2, contract section 13): while its run is open and
 // its status is not terminal, an entity whose provider has an API re-reads
 // it on EntityInput.Reconcile, measured from the last event or check, so a
-// webhook that never came still moves it. One timer at a time, re-armed
-// only when it fires early (an event moved the next check later), so
-// events add no timer commands; the read runs beside the event loop, so an
+// webhook that never came still moves it. One timer at a time (an alarm:
+// replaced only when an event after a long step brings the next check
+// earlier), so events add no timer commands; the read runs beside the event loop, so an
 // event that arrives during a check is handled at once, and the ranking
 // rules judge the check's answer against what the event did.
 
@@ -34,7 +34,7 @@ const reconcileTimeout = time.Hour
 
 // reconcileClock is the run's one reconcile timer and its check in flight.
 type reconcileClock struct {
-	timer workflow.Future // fires at (or before) the next check
+	timer alarm           // fires at (or before) the next check
 	check workflow.Future // the read in flight
 }
 
@@ -80,11 +80,7 @@ func (e *entity) addReconcile(ctx workflow.Context, sel workflow.Selector, c *re
 	if e.checkFrom.IsZero() {
 		e.checkFrom = workflow.Now(ctx)
 	}
-	if c.timer == nil {
-		c.timer = workflow.NewTimer(ctx, max(e.nextCheck().Sub(workflow.Now(ctx)), time.Millisecond))
-	}
-	sel.AddFuture(c.timer, func(workflow.Future) {
-		c.timer = nil
+	c.timer.add(ctx, sel, e.nextCheck(), func() {
 		if e.reconciles() && !workflow.Now(ctx).Before(e.nextCheck()) {
 			c.check = e.startCheck(ctx)
 		}

@@ -29,6 +29,9 @@ func (rep Report) WriteText(w io.Writer) error {
 	fmt.Fprintf(w, "entity:     %s %s %s\n", st.Provider, st.EntityType, st.EntityID)
 	fmt.Fprintf(w, "status:     %s\n", status)
 	fmt.Fprintf(w, "events:     %d processed, %d duplicate(s) ignored\n", st.Processed, st.Duplicates)
+	if st.Overdue {
+		fmt.Fprintf(w, "overdue:    in %s since %s\n", st.Status, st.OverdueSince.UTC().Format(time.RFC3339))
+	}
 	if !st.LastReconciledAt.IsZero() {
 		fmt.Fprintf(w, "reconciled: %s (the provider API last read)\n", st.LastReconciledAt.UTC().Format(time.RFC3339))
 	}

@@ -9,13 +9,17 @@ import (
 // New is the Starter of a process configured by cfg: the one way it hands
 // events and reprocess requests to entity workflows over c.
 func New(cfg *config.Config, c Client) Starter {
-	return Starter{
+	s := Starter{
 		Client: c, TaskQueue: cfg.TaskQueue,
 		Linger: cfg.Linger, IdleTimeout: cfg.IdleTimeout, NotFoundWindow: cfg.NotFoundWindow,
 		Targets: Targets(cfg), Horizon: cfg.ForwardHorizon,
 		MaxEventsPerRun: cfg.MaxEventsPerRun, Tables: cfg.Providers.Table,
 		Reconcile: cfg.ReconcileSchedule,
 	}
+	if cfg.Overdue {
+		s.Overdue = cfg.Providers.Overdue
+	}
+	return s
 }
 
 // ReconciledProviders are the providers whose entities are reconciled: those

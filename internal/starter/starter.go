@@ -44,6 +44,8 @@ type Starter struct {
 	// Reconcile is the reconcile schedule of new runs whose provider has an
 	// API (nil: off); their reads go to ReconcileQueue's queue.
 	Reconcile []time.Duration
+	// Overdue looks up a provider's deadlines by status; nil: off.
+	Overdue func(provider string) map[string]time.Duration
 	// Tables looks up the state table each new run carries in its input
 	// (providers.Registry's Table); a run started without one replays
 	// with the frozen built-in tables (see workflows.EntityInput.Table).
@@ -58,6 +60,9 @@ func (s Starter) Input(provider, entityType, entityID string) workflows.EntityIn
 		Linger:   s.Linger, IdleTimeout: s.IdleTimeout, NotFoundWindow: s.NotFoundWindow,
 		MaxEventsPerRun: s.MaxEventsPerRun,
 		Targets:         s.Targets, Horizon: s.Horizon,
+	}
+	if s.Overdue != nil {
+		in.Overdue = s.Overdue(provider)
 	}
 	if s.Tables != nil {
 		if t, ok := s.Tables(provider, entityType); ok {
