@@ -171,3 +171,20 @@ func TestReconcileBadAnswers(t *testing.T) {
 		t.Errorf("last error %q, transitions %v; want fulfilled by reconcile and the error cleared", got.LastError, transitions(got.Transitions, t0))
 	}
 }
+
+// TestReconcileEventBringsCheckEarlier: after the first check the schedule
+// is at its 2h step; an event then restarts it at 5m, and the timer armed
+// for the 2h step is replaced, so the next check comes 5m after the event.
+func TestReconcileEventBringsCheckEarlier(t *testing.T) {
+	h := newHarness(t, t0, nil)
+	h.api.now, h.api.byTime = h.env.Now, apiFrom(12*time.Minute, "pending", "fulfilled")
+	h.event(time.Second, "e1", "pending")
+	h.event(10*time.Minute, "e2", "pending") // a redelivered status, read: still pending
+	got := h.complete(reconcileInput(5*time.Minute, 2*time.Hour))
+
+	checkStatus(t, got, "fulfilled", true)
+	last := got.Transitions[len(got.Transitions)-1]
+	if at := last.At.Sub(t0); last.Source != "reconcile" || at < 15*time.Minute || at > 15*time.Minute+30*time.Second {
+		t.Errorf("fulfilled by %s at +%s, want by reconcile 5m (up to 5m30s) after the event at +10m", last.Source, at)
+	}
+}
