@@ -60,6 +60,8 @@ type Activities struct {
 	Temporal      Temporal     // for reading closed runs' memos
 	Namespace     string       // the workflows' Temporal namespace
 	Forward       *Forward     // HTTP delivery of transitions; nil when none is configured
+	// APIs are the configured providers' APIs, by provider name.
+	APIs map[string]EntityAPI
 }
 
 // FetchOrderInput names the order to look up.
@@ -88,38 +90,89 @@ func (a *Activities) FetchPhoenixOrder(ctx context.Context, in FetchOrderInput) 
 
 func (a *Activities) fetchPhoenixOrder(ctx context.Context, in FetchOrderInput) (OrderStatus, string, error) {
 	u := strings.TrimRight(a.PhoenixAPIURL, "/") + "/orders/" + url.PathEscape(in.OrderID)
+	out, outcome, err := a.readStatus(ctx, "phoenix order "+in.OrderID, u, "", "", orderStatusOf)
+	out.Status = strings.ToLower(out.Status)
+	return out, outcome, err
+}
+
+// EntityAPI is a configured provider's API (providers.API) as the
+// activity reads it: the URL of an entity, the credential header and its
+// value (kept here, never in a workflow's history), and where the status is
+// in the answer.
+type EntityAPI struct {
+	URL      func(entityID string) string
+	Header   string
+	Value    string
+	StatusOf func(body []byte) (string, bool)
+}
+
+// FetchStatusInput names the entity whose status to read.
+type FetchStatusInput struct {
+	Provider string
+	EntityID string
+}
+
+// FetchEntityStatus reads a configured provider's API for the entity's
+// current status, with FetchPhoenixOrder's answers: 5xx, 408, 429 and
+// network errors retryable, 404 ErrOrderNotFound, other 4xx
+// ErrProviderRejected, an answer without the status ErrUnrecognizedResponse.
+func (a *Activities) FetchEntityStatus(ctx context.Context, in FetchStatusInput) (out OrderStatus, err error) {
+	outcome := "ok"
+	defer func() {
+		activity.GetMetricsHandler(ctx).WithTags(map[string]string{"provider": in.Provider, "outcome": outcome}).
+			Counter(MetricProviderAPICalls).Inc(1)
+	}()
+	api, ok := a.APIs[in.Provider]
+	if !ok {
+		outcome = "rejected"
+		return OrderStatus{}, temporal.NewNonRetryableApplicationError("no API configured for provider "+in.Provider, ErrProviderRejected, nil)
+	}
+	out, outcome, err = a.readStatus(ctx, in.Provider+" "+in.EntityID, api.URL(in.EntityID), api.Header, api.Value, api.StatusOf)
+	return out, err
+}
+
+// readStatus GETs u (with header: value when header is set) and finds the
+// status in the answer with statusOf; what names the entity in errors.
+func (a *Activities) readStatus(ctx context.Context, what, u, header, value string, statusOf func([]byte) (string, bool)) (OrderStatus, string, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
-		return OrderStatus{}, "rejected", temporal.NewNonRetryableApplicationError(fmt.Sprintf("build request for order %s", in.OrderID), ErrProviderRejected, err)
+		return OrderStatus{}, "rejected", temporal.NewNonRetryableApplicationError("build request for "+what, ErrProviderRejected, err)
 	}
 	req.Header.Set("Accept", "application/json")
+	if header != "" {
+		req.Header.Set(header, value)
+	}
 	resp, err := a.HTTP.Do(req)
 	if err != nil {
-		return OrderStatus{}, "network_error", fmt.Errorf("fetch phoenix order %s: %w", in.OrderID, err)
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err // not the URL: a configured one may carry a key
+		}
+		return OrderStatus{}, "network_error", fmt.Errorf("fetch %s: %w", what, err)
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	if err != nil {
-		return OrderStatus{}, "network_error", fmt.Errorf("read phoenix order %s: %w", in.OrderID, err)
+		return OrderStatus{}, "network_error", fmt.Errorf("read %s: %w", what, err)
 	}
 	switch code := resp.StatusCode; {
 	case code == http.StatusNotFound:
 		return OrderStatus{}, "not_found", temporal.NewNonRetryableApplicationError(
-			fmt.Sprintf("phoenix order %s: not found (404)", in.OrderID), ErrOrderNotFound, nil)
+			fmt.Sprintf("%s: not found (404)", what), ErrOrderNotFound, nil)
 	case code == http.StatusTooManyRequests || code == http.StatusRequestTimeout || code >= 500:
-		return OrderStatus{}, "unavailable", fmt.Errorf("fetch phoenix order %s: %s", in.OrderID, resp.Status)
+		return OrderStatus{}, "unavailable", fmt.Errorf("fetch %s: %s", what, resp.Status)
 	case code >= 400:
 		return OrderStatus{}, "rejected", temporal.NewNonRetryableApplicationError(
-			fmt.Sprintf("phoenix order %s: %s", in.OrderID, resp.Status), ErrProviderRejected, nil)
+			fmt.Sprintf("%s: %s", what, resp.Status), ErrProviderRejected, nil)
 	case code < 200 || code > 299:
-		return OrderStatus{}, "unavailable", fmt.Errorf("fetch phoenix order %s: unexpected %s", in.OrderID, resp.Status)
+		return OrderStatus{}, "unavailable", fmt.Errorf("fetch %s: unexpected %s", what, resp.Status)
 	}
-	status, ok := orderStatusOf(body)
+	status, ok := statusOf(body)
 	if !ok {
 		return OrderStatus{}, "unrecognized", temporal.NewNonRetryableApplicationError(
-			fmt.Sprintf("phoenix order %s: no status in the API response", in.OrderID), ErrUnrecognizedResponse, nil)
+			fmt.Sprintf("%s: no status in the API response", what), ErrUnrecognizedResponse, nil)
 	}
-	return OrderStatus{Status: strings.ToLower(status)}, "ok", nil
+	return OrderStatus{Status: status}, "ok", nil
 }
 
 // orderStatusOf finds the order status in the shapes the Phoenix API is known

@@ -432,6 +432,9 @@ func newRegistry(specs []providers.Spec) (*providers.Registry, error) {
 		if own[s.Auth.SecretEnv] {
 			errs = append(errs, fmt.Errorf("providers[%s].auth.secret_env: %s is a hookflow setting; name a variable of this provider's own", s.Name, s.Auth.SecretEnv))
 		}
+		if s.API != nil && own[s.API.Auth.SecretEnv] {
+			errs = append(errs, fmt.Errorf("providers[%s].api.auth.secret_env: %s is a hookflow setting; name a variable of this provider's own", s.Name, s.API.Auth.SecretEnv))
+		}
 	}
 	reg, err := providers.NewRegistry(specs)
 	if err := errors.Join(append(errs, err)...); err != nil {

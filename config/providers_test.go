@@ -67,6 +67,15 @@ func TestConfiguredProviderErrors(t *testing.T) {
 		{name: "unknown key", old: "entity_type: order", new: "entity_type: order\n    colour: blue", want: "providers[acme].colour: ", wantMsg: "unknown key"},
 		{name: "unknown auth key", old: "scheme: hmac", new: "scheme: hmac\n      algorithm: sha256", want: "providers[acme].auth.algorithm: ", wantMsg: "unknown key"},
 		{name: "defined twice", extra: acme, want: "providers[acme].", wantMsg: "twice"},
+		{name: "api secret not set", old: "anytime: [on_hold]", new: "anytime: [on_hold]\n    api:\n      url: https://api.acme.example/orders/{entity_id}\n      status: data.order.status\n      auth: {header: Authorization, prefix: \"Bearer \", secret_env: ACME_API_TOKEN}", want: "ACME_API_TOKEN: ", wantMsg: "is not set: the acme provider's api.auth"},
+		{name: "api url without entity_id", old: "anytime: [on_hold]", new: "anytime: [on_hold]\n    api:\n      url: https://api.acme.example/orders\n      status: data.status", want: "providers[acme].api.url: ", wantMsg: "{entity_id}"},
+		{name: "api url scheme", old: "anytime: [on_hold]", new: "anytime: [on_hold]\n    api:\n      url: ftp://api.acme.example/{entity_id}\n      status: data.status", want: "providers[acme].api.url: ", wantMsg: "http"},
+		{name: "api status path", old: "anytime: [on_hold]", new: "anytime: [on_hold]\n    api:\n      url: https://a.example/{entity_id}\n      status: data..status", want: "providers[acme].api.status: ", wantMsg: "dotted path"},
+		{name: "api auth header", old: "anytime: [on_hold]", new: "anytime: [on_hold]\n    api:\n      url: https://a.example/{entity_id}\n      status: status\n      auth: {header: \"Bad Header\", secret_env: ACME_API_TOKEN}", want: "providers[acme].api.auth.header: ", wantMsg: "header name"},
+		{name: "api auth secret_env", old: "anytime: [on_hold]", new: "anytime: [on_hold]\n    api:\n      url: https://a.example/{entity_id}\n      status: status\n      auth: {header: Authorization, secret_env: s3cr3t-value}", want: "providers[acme].api.auth.secret_env: ", wantMsg: "environment variable"},
+		{name: "api auth hookflow setting", old: "anytime: [on_hold]", new: "anytime: [on_hold]\n    api:\n      url: https://a.example/{entity_id}\n      status: status\n      auth: {header: Authorization, secret_env: REDIS_PASSWORD}", want: "providers[acme].api.auth.secret_env: ", wantMsg: "hookflow setting"},
+		{name: "api unknown key", old: "anytime: [on_hold]", new: "anytime: [on_hold]\n    api:\n      url: https://a.example/{entity_id}\n      status: status\n      method: POST", want: "providers[acme].api.method: ", wantMsg: "unknown key"},
+		{name: "api auth unknown key", old: "anytime: [on_hold]", new: "anytime: [on_hold]\n    api:\n      url: https://a.example/{entity_id}\n      status: status\n      auth: {header: Authorization, secret_env: ACME_API_TOKEN, scheme: bearer}", want: "providers[acme].api.auth.scheme: ", wantMsg: "unknown key"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -169,6 +178,35 @@ func TestOverdueDeadlines(t *testing.T) {
 		_, err := config.Load(writeFile(t, yaml), env(nil))
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%q: got %v, want an error with %q", yaml, err, want)
+		}
+	}
+}
+
+// TestConfiguredProviderAPI: an api: block makes the provider's entities
+// read their status from it (table API), with its credential from the
+// named variable, the ID path-escaped into the URL and the status found at
+// the dotted path.
+func TestConfiguredProviderAPI(t *testing.T) {
+	spec := strings.Replace(acme, "anytime: [on_hold]", "anytime: [on_hold]\n    api:\n      url: https://api.acme.example/orders/{entity_id}?v=2\n      status: data.order.status\n      auth: {header: Authorization, prefix: \"Bearer \", secret_env: ACME_API_TOKEN}", 1)
+	c := mustLoad(t, writeFile(t, "providers:"+spec), map[string]string{"ACME_API_TOKEN": "tok"})
+	p, _ := c.Providers.Get("acme")
+	if p.API == nil || !p.Tables["order"].API {
+		t.Fatalf("acme API %v, table API %v; want both", p.API, p.Tables["order"].API)
+	}
+	if got := p.API.URLFor("o 1/ü"); got != "https://api.acme.example/orders/o%201%2F%C3%BC?v=2" {
+		t.Errorf("URL %s", got)
+	}
+	if p.API.Header != "Authorization" || p.API.Prefix+c.Setting(p.API.SecretEnv) != "Bearer tok" {
+		t.Errorf("credential %s: %s%s", p.API.Header, p.API.Prefix, c.Setting(p.API.SecretEnv))
+	}
+	for body, want := range map[string]string{
+		`{"data":{"order":{"status":"paid"}}}`: "paid",
+		`{"data":{"order":{"status":3}}}`:      "3",
+		`<html>`:                               "",
+		`{"data":{"order":{"status":{}}}}`:     "",
+	} {
+		if got, ok := p.API.StatusOf([]byte(body)); got != want || ok != (want != "") {
+			t.Errorf("StatusOf(%s) = %q, %v; want %q", body, got, ok, want)
 		}
 	}
 }

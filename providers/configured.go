@@ -38,6 +38,8 @@ type Spec struct {
 	// Overdue are optional per-status deadlines ({shipped: 5d}), past which
 	// an entity still in that status is flagged overdue.
 	Overdue map[string]string `yaml:"overdue"`
+	// API is the optional API the entity's status is read from (api.go).
+	API *APISpec `yaml:"api"`
 }
 
 // AuthSpec is a configured provider's authentication preset.
@@ -73,9 +75,11 @@ var schemes = []string{SchemeBearer, SchemeHeader, SchemeHMAC, SchemeStandardWeb
 // The keys a configured provider may have, by section; anything else is a
 // mistake worth naming.
 var specKeys = map[string][]string{
-	"":       {"name", "route", "entity_type", "doc", "auth", "fields", "accept_types", "states", "terminal", "anytime", "overdue"},
-	"auth":   {"scheme", "header", "encoding", "prefix", "secret_env", "tolerance"},
-	"fields": {"entity_id", "status", "event_id", "time", "type"},
+	"":         {"name", "route", "entity_type", "doc", "auth", "fields", "accept_types", "states", "terminal", "anytime", "overdue", "api"},
+	"api":      {"url", "status", "auth"},
+	"api.auth": {"header", "prefix", "secret_env"},
+	"auth":     {"scheme", "header", "encoding", "prefix", "secret_env", "tolerance"},
+	"fields":   {"entity_id", "status", "event_id", "time", "type"},
 }
 
 var (
@@ -115,9 +119,14 @@ func DecodeSpecs(node *yaml.Node) ([]Spec, error) {
 			label = name.Value
 		}
 		errs = append(errs, unknownKeys(label, "", item)...)
-		for _, section := range []string{"auth", "fields"} {
+		for _, section := range []string{"auth", "fields", "api"} {
 			if n := mappingValue(item, section); n != nil && n.Kind == yaml.MappingNode {
 				errs = append(errs, unknownKeys(label, section, n)...)
+			}
+		}
+		if api := mappingValue(item, "api"); api != nil && api.Kind == yaml.MappingNode {
+			if n := mappingValue(api, "auth"); n != nil && n.Kind == yaml.MappingNode {
+				errs = append(errs, unknownKeys(label, "api.auth", n)...)
 			}
 		}
 		var s Spec
@@ -202,11 +211,17 @@ func FromSpecs(specs []Spec) ([]Provider, error) {
 		c := checkAuth(e, s.Auth)
 		fields := checkFields(e, s)
 		table := checkStates(e, s)
+		api := checkAPI(e, s.API)
 		if len(e.errs) > 0 {
 			errs = append(errs, e.errs...)
 			continue
 		}
-		out = append(out, build(s, c, fields, table))
+		table.API = api != nil
+		p := build(s, c, fields, table)
+		if p.API = api; api != nil && api.SecretEnv != "" {
+			p.Options = append(p.Options, apiSetting(s.Name, api))
+		}
+		out = append(out, p)
 	}
 	return out, errors.Join(errs...)
 }

@@ -72,6 +72,9 @@ type Provider struct {
 	// still in that status is flagged overdue (contract section 13): the
 	// built-in defaults, overridden by the configuration.
 	Overdue map[string]time.Duration
+	// API, for a configured provider with an api: block, is where its
+	// entities' status is read; nil otherwise (Phoenix's is built in).
+	API *API
 
 	// Sample is how `hookflow send` and `hookflow bench` deliver as the
 	// provider does.

@@ -684,12 +684,23 @@ func (e *entity) fetchLocal(ctx workflow.Context) (string, error) {
 		ScheduleToCloseTimeout: 24 * time.Hour,
 		RetryPolicy:            apiRetry,
 	})
-	var a *activities.Activities
+	read, in := e.apiRead()
 	var out activities.OrderStatus
-	if err := workflow.ExecuteLocalActivity(lctx, a.FetchPhoenixOrder, activities.FetchOrderInput{OrderID: e.state.EntityID}).Get(ctx, &out); err != nil {
+	if err := workflow.ExecuteLocalActivity(lctx, read, in).Get(ctx, &out); err != nil {
 		return "", err
 	}
 	return out.Status, nil
+}
+
+// apiRead is the activity that reads the entity's status from its
+// provider's API, and its input: Phoenix's own, or a configured provider's
+// (api: in its entry).
+func (e *entity) apiRead() (activity any, input any) {
+	var a *activities.Activities
+	if e.state.Provider == "phoenix" {
+		return a.FetchPhoenixOrder, activities.FetchOrderInput{OrderID: e.state.EntityID}
+	}
+	return a.FetchEntityStatus, activities.FetchStatusInput{Provider: e.state.Provider, EntityID: e.state.EntityID}
 }
 
 // fetchStatus asks the provider API for the entity's status with a regular

@@ -46,6 +46,7 @@ func TestOverdue(t *testing.T) {
 			overdue = append(overdue, c)
 		}
 	}
+	slices.Sort(overdue) // parallel across targets
 	checkStrings(t, "overdue deliveries", overdue, []string{"a:2@2h0m1s", "b:2@2h0m1s"})
 	if len(got.Transitions) != 2 || got.Transitions[1].Seq != 3 || got.Sequence != 3 {
 		t.Errorf("transitions %+v, sequence %d; want the next transition at seq 3", got.Transitions, got.Sequence)

@@ -96,8 +96,8 @@ func (e *entity) startCheck(ctx workflow.Context) workflow.Future {
 		ScheduleToCloseTimeout: reconcileTimeout,
 		RetryPolicy:            apiRetry,
 	})
-	var a *activities.Activities
-	return workflow.ExecuteActivity(actx, a.FetchPhoenixOrder, activities.FetchOrderInput{OrderID: e.state.EntityID})
+	read, in := e.apiRead()
+	return workflow.ExecuteActivity(actx, read, in)
 }
 
 // onCheck applies a check's answer: a changed status as one transition with

@@ -2,9 +2,13 @@ package main
 
 import (
 	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -132,4 +136,63 @@ func recordHistory(t *testing.T, s *stack, workflowID, name string) {
 		t.Fatal(err)
 	}
 	t.Logf("recorded %s (%d events)", file, len(h.Events))
+}
+
+// TestConfiguredProviderAPIReconciles: a configured provider with an api:
+// block reads it as Phoenix's is read: the webhook's own status gives way
+// to the API's (source api), with the credential from its variable, and on
+// a 2 s schedule a status the API reports with no webhook is applied by
+// reconcile within 10 s.
+func TestConfiguredProviderAPIReconciles(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration test")
+	}
+	var mu sync.Mutex
+	status, auth := map[string]string{"A-7": "paid"}, ""
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		auth = r.Header.Get("Authorization")
+		st, ok := status[strings.TrimPrefix(r.URL.Path, "/v1/orders/")]
+		if !ok {
+			http.NotFound(w, r)
+			return
+		}
+		fmt.Fprintf(w, `{"data":{"order":{"status":%q}}}`, st)
+	}))
+	t.Cleanup(api.Close)
+	yaml := acmeYAML + "    api:\n      url: " + api.URL + "/v1/orders/{entity_id}\n      status: data.order.status\n" +
+		"      auth: {header: Authorization, prefix: \"Bearer \", secret_env: ACME_EU_API_TOKEN}\n"
+	path := filepath.Join(t.TempDir(), "hookflow.yaml")
+	if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := newStack(t, map[string]string{"HOOKFLOW_CONFIG": path, "ACME_EU_WEBHOOK_SECRET": acmeSecret,
+		"ACME_EU_API_TOKEN": "api-token-1", "HOOKFLOW_RECONCILE_SCHEDULE": "2s"})
+	p := providerByName(t, s.cfg, "acme-eu")
+	d := sendOptions{entity: "A-7", status: "created", eventID: "msg_a7"}.delivery()
+	body := p.Sample.Body(d)
+	if r := s.post(p.Routes[0], body, p.Sample.Headers(d, body, p.SendSecret(s.cfg.Setting), s.cfg.Setting)); r.status != 200 {
+		t.Fatalf("answer %d %v", r.status, r.body)
+	}
+	const wfID = "acme-eu-order:A-7"
+	st := s.waitState(wfID, func(st workflows.State) bool { return st.Status != "" })
+	if st.Status != "paid" || st.Transitions[0].Source != "api" {
+		t.Fatalf("status %q by %q, want the API's paid over the webhook's created", st.Status, st.Transitions[0].Source)
+	}
+	mu.Lock()
+	got := auth
+	status["A-7"] = "shipped" // and no webhook says so
+	mu.Unlock()
+	if got != "Bearer api-token-1" {
+		t.Errorf("the API was read with Authorization %q", got)
+	}
+	start := time.Now()
+	st = s.waitState(wfID, func(st workflows.State) bool { return st.Status == "shipped" })
+	if took := time.Since(start); took > 10*time.Second {
+		t.Errorf("shipped after %s of a 2 s schedule", took)
+	}
+	if last := st.Transitions[len(st.Transitions)-1]; last.Source != "reconcile" {
+		t.Errorf("shipped by %q, want reconcile", last.Source)
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -172,6 +173,7 @@ func newWorker(cfg *config.Config, tc client.Client) workers {
 		Temporal:      tc,
 		Namespace:     cfg.TemporalNamespace,
 		Forward:       forward,
+		APIs:          entityAPIs(cfg),
 	}
 	w.RegisterActivity(acts)
 	ws := workers{w}
@@ -181,7 +183,25 @@ func newWorker(cfg *config.Config, tc client.Client) workers {
 			TaskQueueActivitiesPerSecond: cfg.ReconcileRate,
 		})
 		rw.RegisterActivityWithOptions(acts.FetchPhoenixOrder, activity.RegisterOptions{Name: "FetchPhoenixOrder"})
+		rw.RegisterActivityWithOptions(acts.FetchEntityStatus, activity.RegisterOptions{Name: "FetchEntityStatus"})
 		ws = append(ws, rw)
 	}
 	return ws
+}
+
+// entityAPIs are the configured providers' APIs as the read activity uses
+// them, each with its credential from the provider's setting.
+func entityAPIs(cfg *config.Config) map[string]activities.EntityAPI {
+	apis := map[string]activities.EntityAPI{}
+	for _, p := range cfg.Providers.All() {
+		if p.API == nil {
+			continue
+		}
+		api := activities.EntityAPI{URL: p.API.URLFor, StatusOf: p.API.StatusOf}
+		if p.API.Header != "" {
+			api.Header, api.Value = p.API.Header, p.API.Prefix+strings.TrimSpace(cfg.Setting(p.API.SecretEnv))
+		}
+		apis[p.Name] = api
+	}
+	return apis
 }
