@@ -28,6 +28,7 @@ var scenarios = []scenario{
 	{"phoenix-api", false, phoenixOutage},
 	{"receiver-kill", false, receiverKill},
 	{"burst", false, burst},
+	{"missed-webhook", true, missedWebhook},
 }
 
 // TestFaults runs the fault scenarios against the dev topology: the pinned
@@ -49,7 +50,7 @@ func TestFaults(t *testing.T) {
 	tp := newTopology(t)
 	// A low in-flight bound, so the burst meets it; the other scenarios
 	// send with less concurrency than this.
-	tp.env = []string{"HOOKFLOW_MAX_IN_FLIGHT=16"}
+	tp.env = []string{"HOOKFLOW_MAX_IN_FLIGHT=16", "HOOKFLOW_RECONCILE_SCHEDULE=1s"}
 	tp.startDevTemporal()
 	tp.startRedis()
 	tp.setup()
@@ -87,6 +88,42 @@ func steady(ctx context.Context, t *testing.T, tp *topology, prefix string, size
 	}
 	got := reconcile(ctx, tp.tc, s, plans, 3*time.Minute, "steady")
 	reportRate(t, got, start)
+	return got
+}
+
+// missedWebhook sends Phoenix orders whose last webhook (fulfilled) never
+// comes for a third of them: the stand-in API says fulfilled once the
+// order is pending in hookflow, and reconciling must bring every one there.
+func missedWebhook(ctx context.Context, t *testing.T, tp *topology, prefix string, size int) tally {
+	plans := planOf(kindNamed("phoenix-order"), prefix, 6*size, tp.api)
+	var missed []entityPlan
+	for i := range plans {
+		if i%3 == 0 {
+			missed = append(missed, plans[i])
+			plans[i].deliveries = plans[i].deliveries[:len(plans[i].deliveries)-1]
+		}
+	}
+	s := newSender(tp.receiverURLs...)
+	if err := s.run(ctx, plans, 4); err != nil {
+		t.Errorf("load: %v", err)
+	}
+	for _, p := range missed {
+		must(t, waitUntil(ctx, p.workflowID+" pending", func() bool {
+			st, err := queryState(ctx, tp.tc, p.workflowID)
+			return err == nil && st.Status == "pending"
+		}))
+		p.deliveries[len(p.deliveries)-1].before() // the API says fulfilled; no webhook says so
+	}
+	got := reconcile(ctx, tp.tc, s, plans, 3*time.Minute, "missed-webhook")
+	got.reconciled = new(int)
+	for _, p := range missed {
+		if st, err := queryState(ctx, tp.tc, p.workflowID); err == nil && len(st.Transitions) > 0 && st.Transitions[len(st.Transitions)-1].Source == "reconcile" {
+			*got.reconciled++
+		}
+	}
+	if *got.reconciled != len(missed) {
+		got.problems = append(got.problems, fmt.Sprintf("%d of the %d orders without their last webhook reconciled", *got.reconciled, len(missed)))
+	}
 	return got
 }
 

@@ -22,6 +22,7 @@ type entityState struct {
 		EventID string `json:"eventId"`
 		From    string `json:"from"`
 		To      string `json:"to"`
+		Source  string `json:"source"`
 	} `json:"transitions"`
 	Events []struct {
 		EventID string `json:"eventId"`
@@ -44,11 +45,16 @@ type tally struct {
 	doubled    int   // events handled twice, or transitions applied twice
 	handledAt  time.Time
 	problems   []string
+	reconciled *int // entities a reconcile check brought to their final status, where counted
 }
 
 func (t tally) line() string {
-	return fmt.Sprintf("scenario=%s sent=%d accepted=%d retried=%d applied=%d stale=%d duplicates=%d lost=%d doubled=%d",
+	line := fmt.Sprintf("scenario=%s sent=%d accepted=%d retried=%d applied=%d stale=%d duplicates=%d lost=%d doubled=%d",
 		t.scenario, t.sent, t.accepted, t.retried, t.applied, t.stale, t.duplicates, t.lost, t.doubled)
+	if t.reconciled != nil {
+		line += fmt.Sprintf(" reconciled=%d", *t.reconciled)
+	}
+	return line
 }
 
 // ok reports whether nothing was lost, doubled or otherwise wrong.
