@@ -108,10 +108,7 @@ func TestTransitionsReachTheUser(t *testing.T) {
 	const wfID = "fenix-shipment:dl-1"
 	statuses := []string{"LABEL_CREATED", "IN_TRANSIT", "OUT_FOR_DELIVERY", "DELIVERED"}
 	for i, status := range statuses {
-		o := sendOptions{url: s.base, entity: "dl-1", status: status}
-		if err := send(context.Background(), io.Discard, s.cfg, builtin("fenix"), o); err != nil {
-			t.Fatalf("send %s: %v", status, err)
-		}
+		s.send("fenix", "dl-1", status)
 		s.waitState(wfID, func(st workflows.State) bool { return len(st.Events) == i+1 })
 	}
 	// The sink has failed twice and been down at least once: recover it.

@@ -293,6 +293,16 @@ func (s *stack) waitClosed(workflowID string) string {
 }
 
 // visible reports whether a visibility query finds the workflow.
+// send sends one event of a built-in provider for entity, in status, as
+// `hookflow send` does.
+func (s *stack) send(provider, entity, status string) {
+	s.t.Helper()
+	o := sendOptions{url: s.base, entity: entity, status: status}
+	if err := send(context.Background(), io.Discard, s.cfg, builtin(provider), o); err != nil {
+		s.t.Fatalf("send %s %s: %v", provider, status, err)
+	}
+}
+
 func (s *stack) visible(query, workflowID string) (bool, string) {
 	resp, err := s.tc.ListWorkflow(context.Background(), &workflowservice.ListWorkflowExecutionsRequest{
 		Namespace: s.cfg.TemporalNamespace, Query: query,

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"io"
 	"testing"
 	"time"
 
@@ -43,10 +42,7 @@ func TestProviderLifecycles(t *testing.T) {
 				if tt.provider == "phoenix" {
 					s.api.set(tt.entity, status)
 				}
-				o := sendOptions{url: s.base, entity: tt.entity, status: status}
-				if err := send(context.Background(), io.Discard, s.cfg, builtin(tt.provider), o); err != nil {
-					t.Fatalf("send %s %s: %v", tt.provider, status, err)
-				}
+				s.send(tt.provider, tt.entity, status)
 				// In order: each step is applied before the next is sent,
 				// as a provider's deliveries are spaced in real life.
 				s.waitState(tt.workflowID, func(st workflows.State) bool { return len(st.Events) == i+1 })
@@ -70,20 +66,13 @@ func TestIdleEntityClosesAndReopens(t *testing.T) {
 	}
 	s := newStack(t, map[string]string{"FENIX_CLIENT_SECRET": devSecrets()["FENIX_CLIENT_SECRET"], "HOOKFLOW_IDLE_TIMEOUT": "2s"})
 	const wfID = "fenix-shipment:idle-1"
-	sendStatus := func(status string) {
-		t.Helper()
-		o := sendOptions{url: s.base, entity: "idle-1", status: status}
-		if err := send(context.Background(), io.Discard, s.cfg, builtin("fenix"), o); err != nil {
-			t.Fatalf("send fenix %s: %v", status, err)
-		}
-	}
-	sendStatus("IN_TRANSIT")
+	s.send("fenix", "idle-1", "IN_TRANSIT")
 	firstRun := s.waitClosed(wfID)
 	testenv.Eventually(t, 30*time.Second, func() (bool, string) {
 		return s.visible(`WorkflowId = "`+wfID+`" AND ExecutionStatus = "Completed" AND EntityStatus = "IN_TRANSIT"`, wfID)
 	})
 
-	sendStatus("DELIVERED")
+	s.send("fenix", "idle-1", "DELIVERED")
 	st := s.waitState(wfID, func(st workflows.State) bool { return st.Terminal })
 	if st.Status != "DELIVERED" || st.Sequence != 2 || len(st.Transitions) != 2 || st.Transitions[0].To != "IN_TRANSIT" {
 		t.Errorf("reopened shipment: status %s, sequence %d, transitions %+v; want DELIVERED after IN_TRANSIT", st.Status, st.Sequence, st.Transitions)

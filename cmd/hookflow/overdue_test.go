@@ -1,8 +1,6 @@
 package main
 
 import (
-	"context"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -27,14 +25,7 @@ func TestOverdueAgainstDevServer(t *testing.T) {
 	}
 	s := newStack(t, map[string]string{"HOOKFLOW_CONFIG": path, "FENIX_CLIENT_SECRET": devSecrets()["FENIX_CLIENT_SECRET"]})
 	const wfID = "fenix-shipment:late-1"
-	sendStatus := func(status string) {
-		t.Helper()
-		o := sendOptions{url: s.base, entity: "late-1", status: status}
-		if err := send(context.Background(), io.Discard, s.cfg, builtin("fenix"), o); err != nil {
-			t.Fatalf("send fenix %s: %v", status, err)
-		}
-	}
-	sendStatus("IN_TRANSIT")
+	s.send("fenix", "late-1", "IN_TRANSIT")
 	st := s.waitState(wfID, func(st workflows.State) bool { return st.Overdue })
 	if since := st.OverdueSince.Sub(st.Transitions[0].At); since != 2*time.Second {
 		t.Errorf("overdue since %s after IN_TRANSIT, want the 2s deadline", since)
@@ -51,7 +42,7 @@ func TestOverdueAgainstDevServer(t *testing.T) {
 		t.Errorf("reprocess --query 'Overdue = true' --dry-run does not list %s:\n%s", wfID, out)
 	}
 
-	sendStatus("OUT_FOR_DELIVERY")
+	s.send("fenix", "late-1", "OUT_FOR_DELIVERY")
 	s.waitState(wfID, func(st workflows.State) bool { return st.Status == "OUT_FOR_DELIVERY" && !st.Overdue })
 	testenv.Eventually(t, 30*time.Second, func() (bool, string) { return s.visible(`Overdue = false AND WorkflowId = "`+wfID+`"`, wfID) })
 }
