@@ -171,7 +171,9 @@ func (r *Receiver) handle(c *fiber.Ctx, p *Provider) (webhook.Outcome, error) {
 	ev.RequestID = reqID
 	ev.ReceivedAt = time.Now().UTC()
 	ev.Body = bytes.Clone(body) // Fiber reuses its buffers after the handler returns
-	ev.TraceParent = tracing.TraceParent(c.UserContext())
+	if r.opts.Tracing.Enabled() {
+		ev.TraceParent = tracing.TraceParent(c.UserContext())
+	}
 	wfID := ev.WorkflowID()
 	// The entity ID as sent: the workflow ID encodes one outside ASCII.
 	log = log.With("event_id", clip(ev.ID, maxLogValueBytes), "entity_id", clip(ev.EntityID, maxLogValueBytes), "workflow_id", clip(wfID, maxLogValueBytes))
@@ -273,7 +275,11 @@ func (r *Receiver) handle(c *fiber.Ctx, p *Provider) (webhook.Outcome, error) {
 // ctx carries the request's span; its cancellation does not reach the start,
 // whose outcome decides the answer even to a provider that went away.
 func (r *Receiver) start(ctx context.Context, ev event.Event) error {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.opts.StartTimeout)
+	parent := context.Background() // tracing off: nothing to carry
+	if r.opts.Tracing.Enabled() {
+		parent = context.WithoutCancel(ctx)
+	}
+	ctx, cancel := context.WithTimeout(parent, r.opts.StartTimeout)
 	defer cancel()
 	_, err := r.opts.Start.Signal(ctx, ev.Provider, ev.EntityType, ev.EntityID, workflows.SignalWebhookEvent, ev)
 	return err
