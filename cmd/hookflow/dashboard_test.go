@@ -169,7 +169,12 @@ func TestDashboardAndAlertsNameExportedMetrics(t *testing.T) {
 	const secret = "dash-secret"
 	sink := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNoContent) }))
 	t.Cleanup(sink.Close)
-	s := newStack(t, map[string]string{"PHOENIX_WEBHOOK_SECRET": secret,
+	// Reconcile checks and overdue flags within seconds, so their series exist.
+	conf := filepath.Join(t.TempDir(), "hookflow.yaml")
+	if err := os.WriteFile(conf, []byte("overdue:\n  phoenix: {pending: 1s}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := newStack(t, map[string]string{"PHOENIX_WEBHOOK_SECRET": secret, "HOOKFLOW_CONFIG": conf, "HOOKFLOW_RECONCILE_SCHEDULE": "1s",
 		"HOOKFLOW_FORWARD_URL": sink.URL + "/hooks", "HOOKFLOW_FORWARD_SECRET": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"})
 	s.api.set("dash-1", "fulfilled")
 	body, headers := phoenixEvent(secret, "evt-dash-1", "dash-1", "pending")
@@ -177,6 +182,12 @@ func TestDashboardAndAlertsNameExportedMetrics(t *testing.T) {
 		t.Fatalf("event: %d %v", r.status, r.body)
 	}
 	s.post("/webhooks/phoenix", body, headers) // a duplicate, answered from Redis
+	s.api.set("dash-2", "pending")             // stays pending: checked, then overdue
+	body2, headers2 := phoenixEvent(secret, "evt-dash-2", "dash-2", "pending")
+	if r := s.post("/webhooks/phoenix", body2, headers2); r.status != 200 {
+		t.Fatalf("event: %d %v", r.status, r.body)
+	}
+	s.waitState("phoenix-order:dash-2", func(st workflows.State) bool { return st.Overdue && !st.LastReconciledAt.IsZero() })
 	s.waitState("phoenix-order:dash-1", func(st workflows.State) bool {
 		return st.Status == "fulfilled" && len(st.Deliveries) > 0 && st.Deliveries[len(st.Deliveries)-1].Status == "delivered"
 	})
@@ -184,7 +195,8 @@ func TestDashboardAndAlertsNameExportedMetrics(t *testing.T) {
 	var names map[string]bool
 	testenv.Eventually(t, 30*time.Second, func() (bool, string) {
 		names = s.exportedNames(t)
-		return names["hookflow_deliveries_total"] && names["hookflow_events_handled_total"], "delivery and worker metrics not exported yet"
+		return names["hookflow_deliveries_total"] && names["hookflow_events_handled_total"] && names["hookflow_reconcile_checks_total"] && names["hookflow_entities_overdue_total"],
+			"delivery, worker, reconcile and overdue metrics not exported yet"
 	})
 
 	exprs := map[string]string{} // expression -> where
