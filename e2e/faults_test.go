@@ -86,7 +86,7 @@ func steady(ctx context.Context, t *testing.T, tp *topology, prefix string, size
 	if err := s.run(ctx, plans, 8); err != nil {
 		t.Errorf("load: %v", err)
 	}
-	got := reconcile(ctx, tp.tc, s, plans, 3*time.Minute, "steady")
+	got := reconcile(ctx, tp, s, plans, 3*time.Minute, "steady")
 	reportRate(t, got, start)
 	return got
 }
@@ -114,7 +114,7 @@ func missedWebhook(ctx context.Context, t *testing.T, tp *topology, prefix strin
 		}))
 		p.deliveries[len(p.deliveries)-1].before() // the API says fulfilled; no webhook says so
 	}
-	got := reconcile(ctx, tp.tc, s, plans, 3*time.Minute, "missed-webhook")
+	got := reconcile(ctx, tp, s, plans, 3*time.Minute, "missed-webhook")
 	got.reconciled = new(int)
 	for _, p := range missed {
 		if st, err := queryState(ctx, tp.tc, p.workflowID); err == nil && len(st.Transitions) > 0 && st.Transitions[len(st.Transitions)-1].Source == "reconcile" {
@@ -154,7 +154,7 @@ func temporalKill(ctx context.Context, t *testing.T, tp *topology, prefix string
 		t.Errorf("load: %v", err)
 	}
 	t.Logf("answers:%s", s.codeSummary())
-	return reconcile(ctx, tp.tc, s, plans, 3*time.Minute, "temporal-kill")
+	return reconcile(ctx, tp, s, plans, 3*time.Minute, "temporal-kill")
 }
 
 // redisKill SIGKILLs Redis a third of the way through the load; events go
@@ -174,7 +174,7 @@ func redisKill(ctx context.Context, t *testing.T, tp *topology, prefix string, s
 		t.Errorf("load: %v", err)
 	}
 	t.Logf("answers:%s", s.codeSummary())
-	return reconcile(ctx, tp.tc, s, plans, 3*time.Minute, "redis-kill")
+	return reconcile(ctx, tp, s, plans, 3*time.Minute, "redis-kill")
 }
 
 // redisFlush delivers every event, lets the workflows handle them, makes
@@ -186,14 +186,14 @@ func redisFlush(ctx context.Context, t *testing.T, tp *topology, prefix string, 
 	if err := s.run(ctx, plans, 8); err != nil {
 		t.Errorf("load: %v", err)
 	}
-	if first := reconcile(ctx, tp.tc, s, plans, 3*time.Minute, "redis-flush"); !first.ok() {
+	if first := reconcile(ctx, tp, s, plans, 3*time.Minute, "redis-flush"); !first.ok() {
 		return first
 	}
 	tp.flushRedis()
 	if err := s.run(ctx, redelivery(plans), 8); err != nil {
 		t.Errorf("redelivery: %v", err)
 	}
-	got := reconcile(ctx, tp.tc, s, plans, 3*time.Minute, "redis-flush")
+	got := reconcile(ctx, tp, s, plans, 3*time.Minute, "redis-flush")
 	if got.duplicates < deliveriesOf(plans) {
 		got.problems = append(got.problems, fmt.Sprintf("%d redeliveries recognised by the workflows, want %d", got.duplicates, deliveriesOf(plans)))
 	}
@@ -231,7 +231,7 @@ func workerKill(ctx context.Context, t *testing.T, tp *topology, prefix string, 
 	if err := wait(); err != nil {
 		t.Errorf("load: %v", err)
 	}
-	return reconcile(ctx, tp.tc, s, plans, 3*time.Minute, "worker-kill")
+	return reconcile(ctx, tp, s, plans, 3*time.Minute, "worker-kill")
 }
 
 // phoenixOutage has the Phoenix API answer 500, then slowly, then
@@ -256,7 +256,7 @@ func phoenixOutage(ctx context.Context, t *testing.T, tp *topology, prefix strin
 	failed, _ := tp.api.counts(apiFail)
 	slow, _ := tp.api.counts(apiSlow)
 	t.Logf("Phoenix API: %d answers 500, %d slow", failed-failed0, slow-slow0)
-	return reconcile(ctx, tp.tc, s, plans, 3*time.Minute, "phoenix-api")
+	return reconcile(ctx, tp, s, plans, 3*time.Minute, "phoenix-api")
 }
 
 // receiverKill SIGKILLs one receiver a third of the way through the load;
@@ -278,7 +278,7 @@ func receiverKill(ctx context.Context, t *testing.T, tp *topology, prefix string
 	}
 	tp.ps.start(tp.receivers[0])
 	t.Logf("answers:%s", s.codeSummary())
-	return reconcile(ctx, tp.tc, s, plans, 3*time.Minute, "receiver-kill")
+	return reconcile(ctx, tp, s, plans, 3*time.Minute, "receiver-kill")
 }
 
 // burst measures the sustainable rate of new events, then sends at ten
@@ -303,7 +303,7 @@ func burst(ctx context.Context, t *testing.T, tp *topology, prefix string, size 
 	if err := cs.run(ctx, calib, 8); err != nil {
 		t.Fatalf("calibration: %v", err)
 	}
-	c := reconcile(ctx, tp.tc, cs, calib, 3*time.Minute, "burst-calibration")
+	c := reconcile(ctx, tp, cs, calib, 3*time.Minute, "burst-calibration")
 	if !c.ok() {
 		t.Fatalf("calibration: %s %v", c.line(), clip(c.problems, 5))
 	}
@@ -338,7 +338,7 @@ func burst(ctx context.Context, t *testing.T, tp *topology, prefix string, size 
 			break
 		}
 	}
-	got := reconcile(ctx, tp.tc, s, plans, 5*time.Minute, "burst")
+	got := reconcile(ctx, tp, s, plans, 5*time.Minute, "burst")
 	stopSampling()
 	<-sampled
 	after := tp.ps.rss()

@@ -20,6 +20,7 @@ type entityState struct {
 	Terminal    bool   `json:"terminal"`
 	Transitions []struct {
 		EventID string `json:"eventId"`
+		Seq     int    `json:"seq"`
 		From    string `json:"from"`
 		To      string `json:"to"`
 		Source  string `json:"source"`
@@ -46,11 +47,14 @@ type tally struct {
 	handledAt  time.Time
 	problems   []string
 	reconciled *int // entities a reconcile check brought to their final status, where counted
+	// misdelivered are entities whose transitions the forward sink did not
+	// get each once, signed and in order.
+	misdelivered int
 }
 
 func (t tally) line() string {
-	line := fmt.Sprintf("scenario=%s sent=%d accepted=%d retried=%d applied=%d stale=%d duplicates=%d lost=%d doubled=%d",
-		t.scenario, t.sent, t.accepted, t.retried, t.applied, t.stale, t.duplicates, t.lost, t.doubled)
+	line := fmt.Sprintf("scenario=%s sent=%d accepted=%d retried=%d applied=%d stale=%d duplicates=%d lost=%d doubled=%d misdelivered=%d",
+		t.scenario, t.sent, t.accepted, t.retried, t.applied, t.stale, t.duplicates, t.lost, t.doubled, t.misdelivered)
 	if t.reconciled != nil {
 		line += fmt.Sprintf(" reconciled=%d", *t.reconciled)
 	}
@@ -58,7 +62,9 @@ func (t tally) line() string {
 }
 
 // ok reports whether nothing was lost, doubled or otherwise wrong.
-func (t tally) ok() bool { return t.lost == 0 && t.doubled == 0 && len(t.problems) == 0 }
+func (t tally) ok() bool {
+	return t.lost == 0 && t.doubled == 0 && t.misdelivered == 0 && len(t.problems) == 0
+}
 
 // reconcile waits until every event the sender was told was accepted has
 // been handled by its workflow and every entity is in its final status,
@@ -69,7 +75,11 @@ func (t tally) ok() bool { return t.lost == 0 && t.doubled == 0 && len(t.problem
 //   - no transition is applied twice (the same event, or the same status:
 //     the plans' lifecycles never revisit one);
 //   - every entity ends in its plan's final status.
-func reconcile(ctx context.Context, tc client.Client, s *sender, plans []entityPlan, within time.Duration, scenario string) tally {
+//   - the forward sink, a witness outside the workflows, got every
+//     transition of every entity, signed, in order, once per webhook-id
+//     (a retry of the same id is fine), and nothing else.
+func reconcile(ctx context.Context, tp *topology, s *sender, plans []entityPlan, within time.Duration, scenario string) tally {
+	tc := tp.tc
 	t := tally{scenario: scenario, sent: s.sent.Load(), retried: s.retried.Load()}
 	acc := s.snapshot()
 	t.accepted = len(acc)
@@ -176,6 +186,35 @@ func reconcile(ctx context.Context, tc client.Client, s *sender, plans []entityP
 			t.problems = append(t.problems, fmt.Sprintf("%s: ended %q, want %q", wid, st.Status, final[wid]))
 		}
 	}
+	// The sink: each entity's transitions delivered, in order, once each.
+	err = eventually(ctx, within, func() (bool, string) {
+		var why []string
+		for wid, st := range states {
+			var seqs []int
+			for _, tr := range st.Transitions {
+				seqs = append(seqs, tr.Seq)
+			}
+			if done, problem := tp.sink.check(wid, seqs); !done {
+				why = append(why, problem)
+			}
+		}
+		sort.Strings(why)
+		return len(why) == 0, strings.Join(clip(why, 3), "; ")
+	})
+	if err != nil {
+		t.problems = append(t.problems, "waiting for the deliveries: "+err.Error())
+	}
+	for wid, st := range states {
+		var seqs []int
+		for _, tr := range st.Transitions {
+			seqs = append(seqs, tr.Seq)
+		}
+		if _, problem := tp.sink.check(wid, seqs); problem != "" {
+			t.misdelivered++
+			t.problems = append(t.problems, problem)
+		}
+	}
+	t.problems = append(t.problems, tp.sink.problems()...)
 	sort.Strings(t.problems)
 	return t
 }

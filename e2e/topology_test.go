@@ -32,6 +32,7 @@ type topology struct {
 	receiverURLs []string
 	workers      []*proc
 	api          *phoenixAPI
+	sink         *forwardSink // every process delivers its transitions here
 	tc           client.Client
 	// env is added to every hookflow process's environment.
 	env []string
@@ -45,7 +46,7 @@ func newTopology(t testing.TB) *topology {
 			t.Fatal(err)
 		}
 	}
-	return &topology{t: t, ps: newProcs(t, dir), dir: dir, bin: hookflowBinary(t), api: newPhoenixAPI(t)}
+	return &topology{t: t, ps: newProcs(t, dir), dir: dir, bin: hookflowBinary(t), api: newPhoenixAPI(t), sink: newForwardSink(t)}
 }
 
 // hookflowBinary is HOOKFLOW_BIN (make sets it to bin/hookflow), else a
@@ -154,6 +155,7 @@ func (tp *topology) hookflowEnv(extra ...string) []string {
 		"PHOENIX_API_URL=" + tp.api.srv.URL,
 	}
 	env = append(env, secretEnv()...)
+	env = append(env, tp.sink.env()...)
 	env = append(env, tp.env...)
 	return append(env, extra...)
 }
