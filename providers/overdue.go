@@ -13,9 +13,9 @@ import (
 // day is the unit deadlines are usually given in.
 const day = 24 * time.Hour
 
-// ParseDeadline reads an overdue deadline: a Go duration (36h, 90m) or a
+// parseDeadline reads an overdue deadline: a Go duration (36h, 90m) or a
 // whole number of days (5d).
-func ParseDeadline(raw string) (time.Duration, error) {
+func parseDeadline(raw string) (time.Duration, error) {
 	raw = strings.TrimSpace(raw)
 	if n, ok := strings.CutSuffix(raw, "d"); ok {
 		if days, err := strconv.Atoi(n); err == nil && days > 0 {
@@ -48,7 +48,7 @@ func (r *Registry) SetOverdue(name string, raw map[string]string, where string) 
 	}
 	var errs []error
 	for _, status := range slices.Sorted(maps.Keys(raw)) {
-		d, err := ParseDeadline(raw[status])
+		d, err := parseDeadline(raw[status])
 		switch {
 		case !known[status]:
 			errs = append(errs, fmt.Errorf("%s.%s: %s has no status %s", where, status, name, status))

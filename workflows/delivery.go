@@ -333,27 +333,25 @@ func (e *entity) oldestOpenSeq() int {
 
 // outbound is the event delivered for transition (or notice) seq.
 func (e *entity) outbound(seq int) (event.Outbound, bool) {
+	o := event.Outbound{
+		Provider: e.state.Provider, EntityType: e.state.EntityType, EntityID: e.state.EntityID,
+		WorkflowID: event.WorkflowID(e.state.Provider, e.state.EntityType, e.state.EntityID), Seq: seq,
+	}
 	if n, ok := e.notice(seq); ok {
-		return event.Outbound{
-			Type: n.Type, Provider: e.state.Provider, EntityType: e.state.EntityType, EntityID: e.state.EntityID,
-			WorkflowID: event.WorkflowID(e.state.Provider, e.state.EntityType, e.state.EntityID),
-			Seq:        n.Seq, From: n.Status, To: n.Status, EventID: "overdue:" + n.Status, Source: "overdue", At: n.At,
-			OverdueSince: n.Since,
-		}, true
+		o.Type, o.From, o.To, o.At, o.OverdueSince = n.Type, n.Status, n.Status, n.At, n.Since
+		o.EventID, o.Source = "overdue:"+n.Status, "overdue"
+		return o, true
 	}
 	for _, t := range e.state.Transitions {
 		if t.Seq != seq {
 			continue
 		}
-		body := e.bodies[seq]
-		return event.Outbound{
-			Type: event.OutboundType, Provider: e.state.Provider, EntityType: e.state.EntityType, EntityID: e.state.EntityID,
-			WorkflowID: event.WorkflowID(e.state.Provider, e.state.EntityType, e.state.EntityID),
-			Seq:        t.Seq, From: t.From, To: t.To, EventID: t.EventID, Source: t.Source, ProviderTime: t.ProviderTime, At: t.At,
-			// Transitions caused by a webhook had a body; one no longer held
-			// was too large to keep until delivery.
-			Body: body, BodyOmitted: len(body) == 0 && t.Source != "reprocess" && t.Source != "reconcile",
-		}, true
+		o.Type, o.From, o.To, o.EventID, o.Source, o.ProviderTime, o.At = event.OutboundType, t.From, t.To, t.EventID, t.Source, t.ProviderTime, t.At
+		// Transitions caused by a webhook had a body; one no longer held
+		// was too large to keep until delivery.
+		o.Body = e.bodies[seq]
+		o.BodyOmitted = len(o.Body) == 0 && t.Source != "reprocess" && t.Source != "reconcile"
+		return o, true
 	}
 	return event.Outbound{}, false
 }

@@ -41,7 +41,8 @@ const (
 // idle closing always apply.
 //
 // Revision 2: an entity whose provider has an API is reconciled on
-// EntityInput.Reconcile (reconcile.go).
+// EntityInput.Reconcile (reconcile.go), and one past its status's deadline
+// in EntityInput.Overdue is flagged (overdue.go).
 const Revision = 2
 
 // Defaults of EntityInput's zero values.

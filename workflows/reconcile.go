@@ -19,9 +19,10 @@ import (
 // it on EntityInput.Reconcile, measured from the last event or check, so a
 // webhook that never came still moves it. One timer at a time (an alarm:
 // replaced only when an event after a long step brings the next check
-// earlier), so events add no timer commands; the read runs beside the event loop, so an
-// event that arrives during a check is handled at once, and the ranking
-// rules judge the check's answer against what the event did.
+// earlier), so events add no timer commands; the read runs beside the
+// event loop, so an event that arrives during a check is handled at once,
+// and the ranking rules judge the check's answer against what the event
+// did.
 
 // MetricReconcileChecks counts reconcile checks, tagged provider and outcome
 // (changed, unchanged, not_found, ignored, error).
@@ -51,7 +52,7 @@ func (e *entity) nextCheck() time.Time {
 	steps := e.in.Reconcile
 	step := steps[min(e.checkStep, len(steps)-1)]
 	h := fnv.New64a()
-	_, _ = h.Write([]byte(e.state.Provider + "-" + e.state.EntityType + ":" + e.state.EntityID))
+	_, _ = h.Write([]byte(event.WorkflowID(e.state.Provider, e.state.EntityType, e.state.EntityID)))
 	_, _ = h.Write(binary.LittleEndian.AppendUint64(nil, uint64(e.checkFrom.UnixNano())))
 	jitter := time.Duration(float64(step) * float64(h.Sum64()%1000) / 10000)
 	return e.checkFrom.Add(step + jitter)

@@ -30,8 +30,8 @@ func ReconciledProviders(cfg *config.Config) []string {
 	}
 	var names []string
 	for _, p := range cfg.Providers.All() {
-		for entityType := range p.Tables {
-			if t, ok := cfg.Providers.Table(p.Name, entityType); ok && t.API {
+		for _, t := range p.Tables {
+			if t.API {
 				names = append(names, p.Name)
 				break
 			}
