@@ -32,6 +32,16 @@ type entityState struct {
 	LastError string `json:"lastError"`
 }
 
+// seqs are the entity's transitions' seqs, in order: what the forward sink
+// must have got.
+func (st entityState) seqs() []int {
+	out := make([]int, 0, len(st.Transitions))
+	for _, tr := range st.Transitions {
+		out = append(out, tr.Seq)
+	}
+	return out
+}
+
 // tally is a scenario's reconciliation: what the sender saw next to what
 // the workflows recorded.
 type tally struct {
@@ -190,11 +200,7 @@ func reconcile(ctx context.Context, tp *topology, s *sender, plans []entityPlan,
 	err = eventually(ctx, within, func() (bool, string) {
 		var why []string
 		for wid, st := range states {
-			var seqs []int
-			for _, tr := range st.Transitions {
-				seqs = append(seqs, tr.Seq)
-			}
-			if done, problem := tp.sink.check(wid, seqs); !done {
+			if done, problem := tp.sink.check(wid, st.seqs()); !done {
 				why = append(why, problem)
 			}
 		}
@@ -205,11 +211,7 @@ func reconcile(ctx context.Context, tp *topology, s *sender, plans []entityPlan,
 		t.problems = append(t.problems, "waiting for the deliveries: "+err.Error())
 	}
 	for wid, st := range states {
-		var seqs []int
-		for _, tr := range st.Transitions {
-			seqs = append(seqs, tr.Seq)
-		}
-		if _, problem := tp.sink.check(wid, seqs); problem != "" {
+		if _, problem := tp.sink.check(wid, st.seqs()); problem != "" {
 			t.misdelivered++
 			t.problems = append(t.problems, problem)
 		}

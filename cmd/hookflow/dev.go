@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -71,11 +70,7 @@ func runDev(ctx context.Context, out io.Writer, cfg *config.Config, opts devOpti
 	}
 	defer stack.Stop()
 	p := &process{cfg: cfg, log: log, metrics: m, tracing: tr, tc: stack.Temporal, rdb: stack.Redis}
-	defer func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = tr.Shutdown(ctx) // after the worker and receivers stopped: their last spans
-	}()
+	defer p.flushTraces() // the Temporal client is the stack's, closed by stack.Stop
 	if _, err := ops.RegisterSearchAttributes(ctx, p.tc, cfg.TemporalNamespace); err != nil {
 		return err
 	}

@@ -74,12 +74,6 @@ func (a *phoenixAPI) setDown(order string, down bool) {
 	a.mu.Unlock()
 }
 
-// upAfter ends order's outage after d: the end of an outage, not a barrier.
-func (a *phoenixAPI) upAfter(order string, d time.Duration) {
-	time.Sleep(d)
-	a.setDown(order, false)
-}
-
 func (a *phoenixAPI) set(order, status string) {
 	a.mu.Lock()
 	a.orders[order] = status

@@ -72,6 +72,12 @@ func newTracing(ctx context.Context, log *slog.Logger, service string) (*tracing
 // close closes the Temporal client and exports the spans still buffered.
 func (p *process) close() {
 	p.tc.Close()
+	p.flushTraces()
+}
+
+// flushTraces exports the spans still buffered and stops the exporter:
+// after the worker and receivers stopped, so their last spans go too.
+func (p *process) flushTraces() {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if err := p.tracing.Shutdown(ctx); err != nil {
