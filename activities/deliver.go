@@ -35,44 +35,60 @@ const (
 	ErrDeliveryRejected = "DeliveryRejected"
 )
 
-// MetricDeliveryAttempts counts HTTP delivery attempts, tagged target and
-// outcome (delivered, gone, rejected, retry).
+// MetricDeliveryAttempts counts HTTP delivery attempts, tagged destination
+// and outcome (delivered, gone, rejected, retry).
 const MetricDeliveryAttempts = "hookflow_delivery_attempts_total"
 
-// Forward is where and how applied transitions are delivered over HTTP:
-// the configured URLs and their signers. Workflows name a URL by its
-// TargetID, so the URL, which may carry a token, stays out of histories.
-type Forward struct {
-	urls map[string]string // target ID -> URL
-	keys [][]byte          // one per secret; each signs every delivery
+// Destination is one HTTP destination as the Deliver activity sends to it
+// (contract section 14): its URL, its own signing secrets and the headers
+// its deliveries carry. Workflows name it by Name only, so the URL, which
+// may carry a token, stays out of histories.
+type Destination struct {
+	Name    string
+	URL     string
+	Secrets []string          // whsec_<base64>; each signs every delivery
+	Headers map[string]string // sent with every delivery (an API key)
 }
 
-// NewForward returns the Forward of the configured URLs, signed with every
-// secret (whsec_<base64>).
-func NewForward(urls, secrets []string) (*Forward, error) {
-	f := &Forward{urls: map[string]string{}}
-	for _, u := range urls {
-		f.urls[TargetID(u)] = u
-	}
-	for i, s := range secrets {
-		key, err := webhook.StandardKey(s)
+// Forward is where and how applied transitions are delivered over HTTP:
+// the configured destinations, each with its signer.
+type Forward struct {
+	dests map[string]*endpoint // by target ID: the name, and the URL's TargetID for runs from before names
+}
+
+type endpoint struct {
+	name    string
+	url     string
+	signer  Signer
+	headers map[string]string
+}
+
+// NewForward returns the Forward of the configured destinations.
+func NewForward(ds []Destination) (*Forward, error) {
+	f := &Forward{dests: map[string]*endpoint{}}
+	for _, d := range ds {
+		signer, err := NewSigner(d.Secrets)
 		if err != nil {
-			return nil, fmt.Errorf("forward secret %d: %w", i+1, err)
+			return nil, fmt.Errorf("destination %s: %w", d.Name, err)
 		}
-		f.keys = append(f.keys, key)
+		ep := &endpoint{name: d.Name, url: d.URL, signer: signer, headers: d.Headers}
+		f.dests[d.Name] = ep
+		if _, taken := f.dests[TargetID(d.URL)]; !taken {
+			f.dests[TargetID(d.URL)] = ep
+		}
 	}
 	return f, nil
 }
 
-// TargetID names a forward URL in workflow histories without spelling it
-// out: the first 12 hex digits of its SHA-256.
+// TargetID is how runs started before destinations had names name a
+// forward URL: the first 12 hex digits of its SHA-256.
 func TargetID(rawURL string) string {
 	sum := sha256.Sum256([]byte(rawURL))
 	return hex.EncodeToString(sum[:6])
 }
 
-// TargetLabel is what operators see of a forward URL: its scheme and host,
-// never its path, query or credentials.
+// TargetLabel is what operators see of a URL: its scheme and host, never
+// its path, query or credentials.
 func TargetLabel(rawURL string) string {
 	u, err := url.Parse(rawURL)
 	if err != nil {
@@ -81,18 +97,36 @@ func TargetLabel(rawURL string) string {
 	return u.Scheme + "://" + u.Host
 }
 
-// DeliverInput is one transition for one forward URL.
+// DeliverInput is one transition for one destination.
 type DeliverInput struct {
-	Target  string // TargetID of the URL
+	Target  string // the destination's name (or a URL's TargetID)
 	Message event.Outbound
+}
+
+// Signer signs deliveries with the Standard Webhooks scheme.
+type Signer struct {
+	keys [][]byte // one per secret; each signs every delivery
+}
+
+// NewSigner returns the Signer of secrets (whsec_<base64>).
+func NewSigner(secrets []string) (Signer, error) {
+	var s Signer
+	for i, sec := range secrets {
+		key, err := webhook.StandardKey(sec)
+		if err != nil {
+			return Signer{}, fmt.Errorf("forward secret %d: %w", i+1, err)
+		}
+		s.keys = append(s.keys, key)
+	}
+	return s, nil
 }
 
 // Headers are the Standard Webhooks headers of body, signed with every
 // secret at time at: webhook-id, webhook-timestamp and webhook-signature
 // (one space-separated v1 signature per secret).
-func (f *Forward) Headers(id string, at time.Time, body []byte) map[string]string {
-	sigs := make([]string, 0, len(f.keys))
-	for _, key := range f.keys {
+func (s Signer) Headers(id string, at time.Time, body []byte) map[string]string {
+	sigs := make([]string, 0, len(s.keys))
+	for _, key := range s.keys {
 		sigs = append(sigs, webhook.StandardSign(key, id, at.Unix(), body))
 	}
 	return map[string]string{
@@ -122,29 +156,32 @@ func (a *Activities) Deliver(ctx context.Context, in DeliverInput) (Delivered, e
 }
 
 func (a *Activities) deliver(ctx context.Context, in DeliverInput, attempt int32) error {
-	f := a.Forward
-	var u string
-	if f != nil {
-		u = f.urls[in.Target]
+	var ep *endpoint
+	if a.Forward != nil {
+		ep = a.Forward.dests[in.Target]
 	}
-	if u == "" {
+	if ep == nil {
 		return temporal.NewNonRetryableApplicationError(
-			fmt.Sprintf("forward target %s is no longer configured", in.Target), ErrDeliveryRejected, nil, attempt)
+			fmt.Sprintf("destination %s is no longer configured", in.Target), ErrDeliveryRejected, nil, attempt)
 	}
+	u := ep.url
 	outcome := "delivered"
 	defer func() {
-		countDelivery(ctx, TargetLabel(u), outcome)
+		countDelivery(ctx, ep.name, outcome)
 	}()
 	body, err := json.Marshal(in.Message)
 	if err != nil {
 		outcome = "rejected"
 		return temporal.NewNonRetryableApplicationError("encode delivery "+in.Message.ID(), ErrDeliveryRejected, err, attempt)
 	}
-	headers := f.Headers(in.Message.ID(), time.Now(), body)
+	headers := ep.signer.Headers(in.Message.ID(), time.Now(), body)
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(body))
 	if err != nil {
 		outcome = "rejected"
 		return temporal.NewNonRetryableApplicationError("build delivery request to "+TargetLabel(u), ErrDeliveryRejected, nil, attempt)
+	}
+	for k, v := range ep.headers {
+		req.Header.Set(k, v)
 	}
 	for k, v := range headers {
 		req.Header.Set(k, v)
@@ -185,7 +222,7 @@ func transportError(err error) string {
 }
 
 // countDelivery counts one delivery attempt.
-func countDelivery(ctx context.Context, target, outcome string) {
-	activity.GetMetricsHandler(ctx).WithTags(map[string]string{"target": target, "outcome": outcome}).
+func countDelivery(ctx context.Context, destination, outcome string) {
+	activity.GetMetricsHandler(ctx).WithTags(map[string]string{"destination": destination, "outcome": outcome}).
 		Counter(MetricDeliveryAttempts).Inc(1)
 }

@@ -30,7 +30,7 @@ const (
 )
 
 func TestHeadersMatchTheSpecVector(t *testing.T) {
-	f, err := NewForward(nil, []string{specSecret})
+	f, err := NewSigner([]string{specSecret})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -103,7 +103,7 @@ func TestDeliver(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			s := newSink(t, tt.code)
 			url := s.srv.URL + "/hooks?token=not-for-logs"
-			f, err := NewForward([]string{url}, []string{specSecret, rotated})
+			f, err := NewForward([]Destination{{Name: "sink", URL: url, Secrets: []string{specSecret, rotated}, Headers: map[string]string{"X-Api-Key": "k-1"}}})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -111,7 +111,7 @@ func TestDeliver(t *testing.T) {
 			env := suite.NewTestActivityEnvironment()
 			a := &Activities{HTTP: &http.Client{Timeout: 5 * time.Second}, Forward: f}
 			env.RegisterActivity(a)
-			_, err = env.ExecuteActivity(a.Deliver, DeliverInput{Target: TargetID(url), Message: msg})
+			_, err = env.ExecuteActivity(a.Deliver, DeliverInput{Target: "sink", Message: msg})
 			var app *temporal.ApplicationError
 			switch {
 			case tt.wantType == "" && err != nil:
@@ -154,7 +154,7 @@ func TestDeliver(t *testing.T) {
 	t.Run("a target no longer configured is rejected", func(t *testing.T) {
 		var suite testsuite.WorkflowTestSuite
 		env := suite.NewTestActivityEnvironment()
-		f, _ := NewForward([]string{"http://127.0.0.1:1/x"}, []string{specSecret})
+		f, _ := NewForward([]Destination{{Name: "gone", URL: "http://127.0.0.1:1/x", Secrets: []string{specSecret}}})
 		a := &Activities{HTTP: http.DefaultClient, Forward: f}
 		env.RegisterActivity(a)
 		_, err := env.ExecuteActivity(a.Deliver, DeliverInput{Target: "000000000000", Message: msg})

@@ -26,6 +26,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/hookflow/hookflow/event"
 	"github.com/hookflow/hookflow/internal/webhook"
 	"github.com/hookflow/hookflow/providers"
 )
@@ -103,6 +104,10 @@ type Config struct {
 	ForwardHorizon  time.Duration // how long a delivery is retried before it is recorded as failed
 	HandlerQueue    string        // the user's task queue for HandlerActivity; empty: no handler
 	HandlerActivity string        // the activity each transition is handed to on HandlerQueue
+	HandlerFilter   event.Filter  // the transitions the handler takes (the file's handler.filter)
+	// FileDestinations are the file's `destinations:` (contract section
+	// 14); Destinations adds HOOKFLOW_FORWARD_URL's.
+	FileDestinations []Destination
 
 	// ---- Connecting to real clusters (cluster.go): Temporal TLS and API
 	// key, Redis credentials and TLS. Keep this block together.
@@ -364,13 +369,27 @@ func Load(path string, getenv func(string) string) (*Config, error) {
 			return nil, fmt.Errorf("config %s: %w", path, err)
 		}
 	}
+	var dests []Destination
+	if node, ok := doc["destinations"]; ok {
+		delete(doc, "destinations")
+		if dests, err = decodeDestinations(&node, getenv); err != nil {
+			return nil, fmt.Errorf("config %s: %w", path, err)
+		}
+	}
+	handler, hasHandler := doc["handler"]
+	delete(doc, "handler")
 	raw, err := fileValues(path, doc, reg)
 	if err != nil {
 		return nil, err
 	}
 	c := &Config{
-		set: map[string]bool{}, Providers: reg,
+		set: map[string]bool{}, Providers: reg, FileDestinations: dests,
 		ProviderSecrets: map[string]Secrets{}, ProviderSettings: map[string]string{},
+	}
+	if hasHandler {
+		if c.HandlerFilter, err = decodeHandler(&handler, raw); err != nil {
+			return nil, fmt.Errorf("config %s: %w", path, err)
+		}
 	}
 	var errs []error
 	for _, f := range c.fields() {

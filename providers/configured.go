@@ -323,14 +323,7 @@ func (f field) lookup(doc map[string]any, h webhook.Header) (string, bool) {
 		v := h(f.header)
 		return v, v != ""
 	}
-	var cur any = doc
-	for _, seg := range f.path {
-		m, ok := cur.(map[string]any)
-		if !ok {
-			return "", false
-		}
-		cur = m[seg]
-	}
+	cur, _ := event.PathValue(doc, f.path)
 	switch v := cur.(type) {
 	case string:
 		return v, v != ""

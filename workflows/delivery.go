@@ -14,15 +14,30 @@ import (
 	"github.com/hookflow/hookflow/internal/tracing"
 )
 
-// Target is somewhere applied transitions are delivered (contract sections
-// 10 and 11): a forward URL, named by its activities.TargetID so the URL
-// stays out of histories, or the user's handler activity on their task
-// queue.
+// Target is a destination applied transitions are delivered to (contract
+// sections 10, 11 and 14): an HTTP destination, named so its URL stays out
+// of histories (the activity holds it), or the user's handler activity on
+// their task queue. Runs started before destinations had names name a URL
+// by its activities.TargetID.
 type Target struct {
-	ID       string `json:"id"`                 // activities.TargetID of a URL, or "handler:<task queue>"
-	Label    string `json:"label"`              // what operators see: scheme and host, or the handler
-	Queue    string `json:"queue,omitempty"`    // handler: the user's task queue
+	ID       string `json:"id"`                 // the destination's name, "handler:<task queue>", or a URL's TargetID
+	Label    string `json:"label"`              // what operators see: the destination's name, or the handler
+	Name     string `json:"name,omitempty"`     // the destination's name (redeliver --destination, metrics)
+	Queue    string `json:"queue,omitempty"`    // the task queue of its deliveries: the handler's, or a rated destination's; "" is the workflow's own
 	Activity string `json:"activity,omitempty"` // handler: the activity name
+	// Filter is what the destination takes, evaluated when a transition
+	// is applied; the zero Filter takes everything.
+	Filter event.Filter `json:"filter,omitzero"`
+	// Horizon is how long its deliveries are retried; 0 is the input's.
+	Horizon time.Duration `json:"horizon,omitempty"`
+}
+
+// name is the target's destination name, as metrics and redeliver know it.
+func (t Target) name() string {
+	if t.Name != "" {
+		return t.Name
+	}
+	return t.Label
 }
 
 // Delivery statuses.
@@ -48,6 +63,9 @@ type Delivery struct {
 // RedeliverRequest is the payload of SignalRedeliver.
 type RedeliverRequest struct {
 	RequestID string
+	// Destination, when set, redelivers only that destination's failed
+	// deliveries (Target.Name).
+	Destination string `json:",omitempty"`
 }
 
 // Bounds of what deliveries add to a run's state. Transitions waiting in a
@@ -118,20 +136,20 @@ func (e *entity) deliver(ctx workflow.Context, t Target, seq int) {
 		e.finishDelivery(ctx, t, seq, DeliverySkipped, "the transition is no longer in the entity's history", 0)
 		return
 	}
-	left := msg.At.Add(e.horizon()).Sub(workflow.Now(ctx))
+	left := msg.At.Add(e.horizon(t)).Sub(workflow.Now(ctx))
 	if left <= 0 {
 		e.finishDelivery(ctx, t, seq, DeliveryFailed, "the delivery horizon passed", 0)
 		return
 	}
 	actx := workflow.WithActivityOptions(tracing.WithEvent(ctx, e.traces[seq]), workflow.ActivityOptions{
-		TaskQueue:              t.Queue, // a handler's queue; "" is the workflow's own
+		TaskQueue:              t.Queue, // a handler's or a rated destination's queue; "" is the workflow's own
 		StartToCloseTimeout:    30 * time.Second,
 		ScheduleToCloseTimeout: left,
 		RetryPolicy:            deliveryRetry,
 	})
 	var err error
 	var done activities.Delivered
-	if t.Queue != "" {
+	if t.Activity != "" {
 		err = workflow.ExecuteActivity(actx, t.Activity, msg).Get(ctx, nil)
 	} else {
 		var a *activities.Activities
@@ -149,7 +167,7 @@ func (e *entity) deliver(ctx workflow.Context, t Target, seq int) {
 	switch {
 	case err == nil:
 		e.finishDelivery(ctx, t, seq, DeliveryDelivered, "", attempts)
-		workflow.GetMetricsHandler(ctx).WithTags(map[string]string{"target": t.Label}).
+		workflow.GetMetricsHandler(ctx).WithTags(map[string]string{"destination": t.name()}).
 			Timer(MetricDeliveryLatency).Record(workflow.Now(ctx).Sub(msg.At))
 	case app != nil && app.Type() == activities.ErrDeliveryGone:
 		e.finishDelivery(ctx, t, seq, DeliveryStopped, cause(err), attempts)
@@ -176,7 +194,7 @@ func (e *entity) finishDelivery(ctx workflow.Context, t Target, seq int, status,
 			}
 		}
 	}
-	workflow.GetMetricsHandler(ctx).WithTags(map[string]string{"target": t.Label, "outcome": status}).
+	workflow.GetMetricsHandler(ctx).WithTags(map[string]string{"destination": t.name(), "outcome": status}).
 		Counter(MetricDeliveries).Inc(1)
 	e.trimDeliveries()
 	e.publishDeliveryFailed(ctx)
@@ -190,18 +208,19 @@ func (e *entity) finishDelivery(ctx workflow.Context, t Target, seq int, status,
 	}
 }
 
-// enqueue queues the delivery of transition seq to every target, holding
-// body for it while it fits.
+// enqueue queues the delivery of transition (or notice) seq to every
+// target whose filter takes it, holding body, the provider's original, for
+// them while it fits. A target that does not take it never sees it: it
+// neither waits for it nor holds its queue.
 func (e *entity) enqueue(ctx workflow.Context, seq int, body json.RawMessage) {
 	if len(e.in.Targets) == 0 {
 		return
 	}
-	if len(body) > 0 && e.heldBodyBytes()+len(body) <= bodyBytes {
-		e.bodies[seq] = body
-	}
+	msg, _ := e.outbound(seq)
+	queued := false
 	for _, t := range e.in.Targets {
-		if e.delivery(t.ID, seq) != nil {
-			continue // a reprocess of a state still on its way
+		if e.delivery(t.ID, seq) != nil || !t.Filter.Takes(msg, body) {
+			continue // a reprocess of a state still on its way, or not this target's
 		}
 		d := Delivery{Target: t.ID, Label: t.Label, Seq: seq, Status: DeliveryPending}
 		switch {
@@ -209,21 +228,36 @@ func (e *entity) enqueue(ctx workflow.Context, seq int, body json.RawMessage) {
 			d.Status, d.At, d.LastAnswer = DeliveryStopped, workflow.Now(ctx), "delivery to this target stopped earlier (410)"
 		case e.queued(t.ID) >= maxQueued:
 			d.Status, d.At, d.LastAnswer = DeliverySkipped, workflow.Now(ctx), "queue full behind a failed delivery"
+		default:
+			queued = true
 		}
 		e.state.Deliveries = append(e.state.Deliveries, d)
 	}
+	if queued && len(body) > 0 && e.heldBodyBytes()+len(body) <= bodyBytes {
+		e.bodies[seq] = body
+	}
 }
 
-// redeliver sets every failed delivery pending again, releasing the queues
-// behind them.
-func (e *entity) redeliver(ctx workflow.Context) {
+// redeliver sets every failed delivery pending again, only destination's
+// when it is set, releasing the queues behind them.
+func (e *entity) redeliver(ctx workflow.Context, destination string) {
 	for i := range e.state.Deliveries {
-		if d := &e.state.Deliveries[i]; d.Status == DeliveryFailed {
+		if d := &e.state.Deliveries[i]; d.Status == DeliveryFailed && (destination == "" || e.targetName(d.Target) == destination) {
 			d.Status, d.LastAnswer = DeliveryPending, "redelivered after: "+d.LastAnswer
 		}
 	}
 	e.publishDeliveryFailed(ctx)
 	e.details(ctx)
+}
+
+// targetName is the destination name of the target with ID id.
+func (e *entity) targetName(id string) string {
+	for _, t := range e.in.Targets {
+		if t.ID == id {
+			return t.name()
+		}
+	}
+	return ""
 }
 
 // deliveriesBusy reports whether a delivery is pending and not held behind
@@ -356,8 +390,11 @@ func (e *entity) outbound(seq int) (event.Outbound, bool) {
 	return event.Outbound{}, false
 }
 
-// horizon is how long a delivery is retried.
-func (e *entity) horizon() time.Duration {
+// horizon is how long a delivery to t is retried.
+func (e *entity) horizon(t Target) time.Duration {
+	if t.Horizon > 0 {
+		return t.Horizon
+	}
 	if e.in.Horizon > 0 {
 		return e.in.Horizon
 	}
@@ -371,7 +408,7 @@ func (e *entity) resendCurrent(ctx workflow.Context) {
 	if len(e.in.Targets) == 0 || e.state.Sequence == 0 {
 		return
 	}
-	e.redeliver(ctx)
+	e.redeliver(ctx, "")
 	for i := range e.state.Deliveries {
 		if d := &e.state.Deliveries[i]; d.Seq == e.state.Sequence && d.Status == DeliveryDelivered {
 			d.Status, d.LastAnswer = DeliveryPending, "re-sent by reprocess"

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -72,7 +73,7 @@ func (h *deliveryHarness) deliver(_ context.Context, in activities.DeliverInput)
 	h.mu.Lock()
 	n := 0
 	for _, c := range h.calls {
-		if c[:len(in.Target)+1] == in.Target+":" {
+		if strings.HasPrefix(c, in.Target+":") {
 			n++
 		}
 	}
@@ -122,7 +123,7 @@ func deliveries(ds []Delivery) []string {
 func (h *deliveryHarness) callsTo(target string) []string {
 	var out []string
 	for _, c := range h.calls {
-		if c[:len(target)+1] == target+":" {
+		if strings.HasPrefix(c, target+":") {
 			out = append(out, c)
 		}
 	}

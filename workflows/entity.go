@@ -187,9 +187,10 @@ func Entity(ctx workflow.Context, in EntityInput) (State, error) {
 			e.onReprocess(ctx, r)
 		})
 		sel.AddReceive(redeliver, func(c workflow.ReceiveChannel, _ bool) {
-			c.Receive(ctx, nil)
+			var r RedeliverRequest
+			c.Receive(ctx, &r)
 			e.lastActivity = workflow.Now(ctx)
-			e.redeliver(ctx)
+			e.redeliver(ctx, r.Destination)
 		})
 		e.addReconcile(ctx, sel, &checks)
 		e.addOverdue(ctx, sel, &overdue)
@@ -532,8 +533,9 @@ func (e *entity) drain(ctx workflow.Context, events, reprocess, redeliver workfl
 			e.onReprocess(ctx, r)
 			continue
 		}
-		if redeliver.ReceiveAsync(nil) {
-			e.redeliver(ctx)
+		var rr RedeliverRequest
+		if redeliver.ReceiveAsync(&rr) {
+			e.redeliver(ctx, rr.Destination)
 			continue
 		}
 		return

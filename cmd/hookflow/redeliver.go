@@ -8,6 +8,7 @@ import (
 
 func newRedeliverCmd(a *app) *cobra.Command {
 	var o reprocessOptions
+	var destination string
 	cmd := &cobra.Command{
 		Use:   "redeliver [workflow-id...]",
 		Short: "Retry entities' failed transition deliveries and release the transitions queued behind them",
@@ -15,9 +16,10 @@ func newRedeliverCmd(a *app) *cobra.Command {
 entity gets a new run that loads its deliveries): every delivery recorded as failed (a 4xx, or
 the horizon passed) goes again, in order, and the transitions waiting behind it follow.
 Targets are workflow IDs, or --provider with --entity, or a Temporal visibility --query such
-as 'DeliveryFailed=true'.`,
+as 'DeliveryFailed=true'. --destination limits it to one destination's failed deliveries.`,
 		Example: `  hookflow redeliver fenix-shipment:794698751234
   hookflow redeliver --query 'DeliveryFailed=true' --dry-run
+  hookflow redeliver --query 'DeliveryFailed=true' --destination warehouse --yes
   hookflow redeliver --query 'DeliveryFailed=true AND WebhookProvider="fenix"' --yes --rate 5`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cfg, tc, err := a.dial(discardLogger(), nil, nil)
@@ -25,9 +27,13 @@ as 'DeliveryFailed=true'.`,
 				return err
 			}
 			defer tc.Close()
-			return signalEntities(cmd.Context(), cmd.InOrStdin(), cmd.OutOrStdout(), tc, cfg, args, o, operate.Redeliver())
+			if err := operate.CheckDestination(cfg, destination); err != nil {
+				return err
+			}
+			return signalEntities(cmd.Context(), cmd.InOrStdin(), cmd.OutOrStdout(), tc, cfg, args, o, operate.Redeliver(destination))
 		},
 	}
 	addTargetFlags(cmd, &o, `'DeliveryFailed=true'`)
+	cmd.Flags().StringVar(&destination, "destination", "", "redeliver only this destination's failed deliveries (a name from destinations:, default, or handler)")
 	return cmd
 }

@@ -149,10 +149,11 @@ func (ws workers) Stop() {
 }
 
 // newWorker registers the entity workflow and the activities on the task
-// queue, and the provider reads of reconciling on each reconciled
-// provider's queue, at HOOKFLOW_RECONCILE_RATE: a limit the server enforces
-// across every worker (TaskQueueActivitiesPerSecond), so no limiter of our
-// own is shared between processes. cfg must have passed Validate, which
+// queue, the provider reads of reconciling on each reconciled provider's
+// queue, at HOOKFLOW_RECONCILE_RATE, and the deliveries of each rated
+// destination on its queue, at its rate: limits the server enforces across
+// every worker (TaskQueueActivitiesPerSecond), so no limiter of our own is
+// shared between processes. cfg must have passed Validate, which
 // checks the forward secrets.
 //
 // Workflow task pollers scale with the backlog (the server tells the SDK
@@ -165,13 +166,10 @@ func newWorker(cfg *config.Config, tc client.Client) workers {
 		WorkflowTaskPollerBehavior: worker.NewPollerBehaviorAutoscaling(worker.PollerBehaviorAutoscalingOptions{}),
 	})
 	w.RegisterWorkflow(workflows.Entity)
-	var forward *activities.Forward
-	if len(cfg.ForwardURLs) > 0 {
-		var err error
-		if forward, err = activities.NewForward(cfg.ForwardURLs, cfg.ForwardSecrets); err != nil {
-			// Unreachable after Validate; deliveries then fail visibly.
-			slog.Default().Error("forward secrets", "error", err.Error())
-		}
+	forward, err := activities.NewForward(forwardDestinations(cfg))
+	if err != nil {
+		// Unreachable after Load and Validate; deliveries then fail visibly.
+		slog.Default().Error("destinations", "error", err.Error())
 	}
 	acts := &activities.Activities{
 		HTTP:          &http.Client{Timeout: 10 * time.Second},
@@ -192,7 +190,32 @@ func newWorker(cfg *config.Config, tc client.Client) workers {
 		rw.RegisterActivityWithOptions(acts.FetchEntityStatus, activity.RegisterOptions{Name: "FetchEntityStatus"})
 		ws = append(ws, rw)
 	}
+	for _, d := range cfg.Destinations() {
+		if d.Rate <= 0 {
+			continue
+		}
+		dw := worker.New(tc, starter.DeliveryQueue(cfg.TaskQueue, d.Name), worker.Options{
+			DisableWorkflowWorker:        true,
+			TaskQueueActivitiesPerSecond: d.Rate,
+		})
+		dw.RegisterActivityWithOptions(acts.Deliver, activity.RegisterOptions{Name: "Deliver"})
+		ws = append(ws, dw)
+	}
 	return ws
+}
+
+// forwardDestinations are the destinations as the Deliver activity sends to
+// them.
+func forwardDestinations(cfg *config.Config) []activities.Destination {
+	var ds []activities.Destination
+	for _, d := range cfg.Destinations() {
+		headers := map[string]string{}
+		for _, h := range d.Headers {
+			headers[h.Name] = strings.Join(h.Value, ",")
+		}
+		ds = append(ds, activities.Destination{Name: d.Name, URL: strings.Join(d.URL, ","), Secrets: d.Secrets, Headers: headers})
+	}
+	return ds
 }
 
 // entityAPIs are the configured providers' APIs as the read activity uses

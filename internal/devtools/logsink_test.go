@@ -27,7 +27,7 @@ func TestLogSink(t *testing.T) {
 	app.Post(LogSinkPath, sink.Handle)
 	body := []byte(`{"type":"entity.transition","workflowId":"fenix-shipment:1","seq":2,"from":"LABEL_CREATED","to":"IN_TRANSIT","eventId":"e2","source":"webhook"}`)
 	post := func(secrets config.Secrets, payload []byte) int {
-		f, err := activities.NewForward(nil, secrets)
+		f, err := activities.NewSigner(secrets)
 		if err != nil {
 			t.Fatal(err)
 		}

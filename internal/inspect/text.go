@@ -77,7 +77,7 @@ func writeDeliveries(w io.Writer, ds []workflows.Delivery) error {
 	slices.SortStableFunc(sorted, func(a, b workflows.Delivery) int { return cmp.Compare(a.Seq, b.Seq) })
 	fmt.Fprintln(w, "deliveries:")
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "  #\ttarget\tstate\tat\tanswer")
+	fmt.Fprintln(tw, "  #\tdestination\tstate\tat\tanswer")
 	for _, d := range sorted {
 		at := "-"
 		if !d.At.IsZero() {

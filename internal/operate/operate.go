@@ -14,12 +14,14 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 
+	"github.com/hookflow/hookflow/config"
 	"github.com/hookflow/hookflow/event"
 	"github.com/hookflow/hookflow/internal/starter"
 	"github.com/hookflow/hookflow/providers"
@@ -195,11 +197,34 @@ func Reprocess(reason string) Signal {
 }
 
 // Redeliver is `hookflow redeliver`'s signal: every failed delivery goes
-// again, in order, and the transitions queued behind it follow.
-func Redeliver() Signal {
+// again, in order, and the transitions queued behind it follow; only the
+// named destination's when destination is set.
+func Redeliver(destination string) Signal {
 	return Signal{Name: workflows.SignalRedeliver, Done: "redelivered", Payload: func(requestID string) any {
-		return workflows.RedeliverRequest{RequestID: requestID}
+		return workflows.RedeliverRequest{RequestID: requestID, Destination: destination}
 	}}
+}
+
+// CheckDestination reports an error naming the known destinations unless
+// name is "" (every destination) or one of cfg's.
+func CheckDestination(cfg *config.Config, name string) error {
+	if name == "" {
+		return nil
+	}
+	var names []string
+	for _, d := range cfg.Destinations() {
+		names = append(names, d.Name)
+	}
+	if cfg.HandlerQueue != "" {
+		names = append(names, config.HandlerDestination)
+	}
+	if slices.Contains(names, name) {
+		return nil
+	}
+	if len(names) == 0 {
+		return fmt.Errorf("unknown destination %q: no destination is configured", name)
+	}
+	return fmt.Errorf("unknown destination %q (one of %s)", name, strings.Join(names, ", "))
 }
 
 // Failure is one target whose signal failed.

@@ -1,7 +1,6 @@
 package starter
 
 import (
-	"github.com/hookflow/hookflow/activities"
 	"github.com/hookflow/hookflow/config"
 	"github.com/hookflow/hookflow/workflows"
 )
@@ -40,18 +39,30 @@ func ReconciledProviders(cfg *config.Config) []string {
 	return names
 }
 
-// Targets are where applied transitions go: each forward URL, named by its
-// hash so the URL stays out of histories, and the user's handler.
+// Targets are where applied transitions go: each destination, named so its
+// URL stays with the activity and out of histories, on its own queue when
+// it has a rate (DeliveryQueue); then the user's handler.
 func Targets(cfg *config.Config) []workflows.Target {
 	var ts []workflows.Target
-	for _, u := range cfg.ForwardURLs {
-		ts = append(ts, workflows.Target{ID: activities.TargetID(u), Label: activities.TargetLabel(u)})
+	for _, d := range cfg.Destinations() {
+		t := workflows.Target{ID: d.Name, Label: d.Name, Name: d.Name, Filter: d.Filter, Horizon: d.Horizon}
+		if d.Rate > 0 {
+			t.Queue = DeliveryQueue(cfg.TaskQueue, d.Name)
+		}
+		ts = append(ts, t)
 	}
 	if cfg.HandlerQueue != "" {
 		ts = append(ts, workflows.Target{
 			ID: "handler:" + cfg.HandlerQueue, Label: cfg.HandlerActivity + " on " + cfg.HandlerQueue,
-			Queue: cfg.HandlerQueue, Activity: cfg.HandlerActivity,
+			Name: config.HandlerDestination, Queue: cfg.HandlerQueue, Activity: cfg.HandlerActivity, Filter: cfg.HandlerFilter,
 		})
 	}
 	return ts
+}
+
+// DeliveryQueue is the task queue of a rated destination's deliveries: one
+// per destination, so its rate is TaskQueueActivitiesPerSecond, which the
+// server enforces across every worker polling it.
+func DeliveryQueue(taskQueue, destination string) string {
+	return taskQueue + "-deliver-" + destination
 }

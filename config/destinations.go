@@ -1,0 +1,334 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/hookflow/hookflow/event"
+	"github.com/hookflow/hookflow/internal/webhook"
+	"github.com/hookflow/hookflow/providers"
+)
+
+// Destination is one place applied transitions are delivered to over HTTP
+// (contract section 14): its own URL, signing secrets, filter, rate and
+// horizon. URLs, secrets and header values come only from environment
+// variables, and print as counts.
+type Destination struct {
+	Name    string
+	URL     Secrets // one URL (URLs can carry tokens)
+	Secrets Secrets // whsec_ signing secrets; every one signs
+	Filter  event.Filter
+	// Rate is the most deliveries a second to this destination across all
+	// workers; 0 is no limit.
+	Rate float64
+	// Horizon is how long a delivery is retried; 0 is HOOKFLOW_FORWARD_HORIZON.
+	Horizon time.Duration
+	Headers []Header // sent with every delivery
+}
+
+// Header is a header a destination's deliveries carry, its value from the
+// environment.
+type Header struct {
+	Name  string
+	Value Secrets // one value
+}
+
+// DefaultDestination is the destination HOOKFLOW_FORWARD_URL defines; it
+// takes everything.
+const DefaultDestination = "default"
+
+// HandlerDestination names the transition handler (contract section 11)
+// among the destinations, in `redeliver --destination` and metrics.
+const HandlerDestination = "handler"
+
+// Destinations are the HTTP destinations: `default` from
+// HOOKFLOW_FORWARD_URL (default-2, … for further comma-separated URLs),
+// then the file's.
+func (c *Config) Destinations() []Destination {
+	var ds []Destination
+	for i, u := range c.ForwardURLs {
+		name := DefaultDestination
+		if i > 0 {
+			name = fmt.Sprintf("%s-%d", DefaultDestination, i+1)
+		}
+		ds = append(ds, Destination{Name: name, URL: Secrets{u}, Secrets: c.ForwardSecrets})
+	}
+	return append(ds, c.FileDestinations...)
+}
+
+var (
+	destinationNameRE = regexp.MustCompile(`^[a-z0-9-]+$`)
+	headerNameRE      = regexp.MustCompile(`^[A-Za-z0-9!#$%&'*+.^_|~-]+$`)
+)
+
+var (
+	destinationKeys = []string{"name", "url_env", "secret_env", "filter", "rate", "horizon", "headers_env"}
+	filterKeys      = []string{"providers", "entity_types", "to", "types", "body"}
+	handlerKeys     = []string{"task_queue", "activity", "filter"}
+)
+
+// decodeDestinations reads the file's `destinations:` list, taking URLs,
+// secrets and header values from getenv. Every error names the destination
+// and the key.
+func decodeDestinations(node *yaml.Node, getenv func(string) string) ([]Destination, error) {
+	if node.Kind != yaml.SequenceNode {
+		return nil, errors.New("destinations: must be a list of destinations")
+	}
+	var out []Destination
+	var errs []error
+	names := map[string]bool{}
+	for i, item := range node.Content {
+		label := fmt.Sprint(i)
+		if item.Kind != yaml.MappingNode {
+			errs = append(errs, fmt.Errorf("destinations[%s]: must be a mapping (name: …, url_env: …)", label))
+			continue
+		}
+		if n := value(item, "name"); n != nil && n.Value != "" {
+			label = n.Value
+		}
+		bad := func(key, format string, args ...any) {
+			errs = append(errs, fmt.Errorf("destinations[%s].%s: "+format, append([]any{label, key}, args...)...))
+		}
+		errs = append(errs, unknownKeys("destinations["+label+"]", item, destinationKeys)...)
+		d := Destination{Name: scalar(item, "name")}
+		switch {
+		case d.Name == "":
+			bad("name", "is required ([a-z0-9-]+)")
+		case !destinationNameRE.MatchString(d.Name):
+			bad("name", "must match [a-z0-9-]+, not %q", d.Name)
+		case d.Name == DefaultDestination || strings.HasPrefix(d.Name, DefaultDestination+"-") || d.Name == HandlerDestination:
+			bad("name", "%q is reserved (HOOKFLOW_FORWARD_URL's destinations and the handler)", d.Name)
+		case names[d.Name]:
+			bad("name", "%q is defined twice", d.Name)
+		}
+		names[d.Name] = true
+
+		if env := scalar(item, "url_env"); env == "" {
+			bad("url_env", "is required: the environment variable holding the URL")
+		} else if u := strings.TrimSpace(getenv(env)); u == "" {
+			bad("url_env", "%s is not set", env)
+		} else if p, err := url.Parse(u); err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
+			bad("url_env", "%s must hold an http:// or https:// URL with a host", env)
+		} else {
+			d.URL = Secrets{u}
+		}
+		if env := scalar(item, "secret_env"); env == "" {
+			bad("secret_env", "is required: the environment variable holding the whsec_ secret(s); deliveries are always signed")
+		} else if d.Secrets = Secrets(providers.SplitSecrets(getenv(env))); len(d.Secrets) == 0 {
+			bad("secret_env", "%s is not set", env)
+		} else {
+			for _, s := range d.Secrets {
+				if _, err := webhook.StandardKey(s); err != nil {
+					bad("secret_env", "every secret in %s must be whsec_ followed by base64", env)
+					break
+				}
+			}
+		}
+		if raw := scalar(item, "rate"); raw != "" {
+			if err := rate(func(*Config) *float64 { return &d.Rate })(nil, raw); err != nil {
+				bad("rate", "%s", err)
+			}
+		}
+		if raw := scalar(item, "horizon"); raw != "" {
+			if h, err := time.ParseDuration(raw); err != nil || h <= 0 {
+				bad("horizon", "must be a positive duration (like 24h), not %q", raw)
+			} else {
+				d.Horizon = h
+			}
+		}
+		if n := value(item, "headers_env"); n != nil {
+			hs, err := decodeHeaders(n, getenv)
+			for _, e := range err {
+				bad("headers_env", "%s", e)
+			}
+			d.Headers = hs
+		}
+		if n := value(item, "filter"); n != nil {
+			f, err := decodeFilter(n)
+			for _, e := range err {
+				bad("filter", "%s", e)
+			}
+			d.Filter = f
+		}
+		out = append(out, d)
+	}
+	return out, errors.Join(errs...)
+}
+
+// decodeHeaders reads headers_env: {Header-Name: ENV_NAME}.
+func decodeHeaders(n *yaml.Node, getenv func(string) string) ([]Header, []error) {
+	if n.Kind != yaml.MappingNode {
+		return nil, []error{errors.New("must map header names to environment variables")}
+	}
+	var hs []Header
+	var errs []error
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		name, env := n.Content[i].Value, n.Content[i+1].Value
+		switch v := getenv(env); {
+		case !headerNameRE.MatchString(name):
+			errs = append(errs, fmt.Errorf("%q is not a header name", name))
+		case isDeliveryHeader(name):
+			errs = append(errs, fmt.Errorf("%s is set by hookflow on every delivery", name))
+		case env == "" || v == "":
+			errs = append(errs, fmt.Errorf("%s: %s is not set", name, env))
+		default:
+			hs = append(hs, Header{Name: name, Value: Secrets{v}})
+		}
+	}
+	return hs, errs
+}
+
+// isDeliveryHeader reports whether name is one hookflow sets itself.
+func isDeliveryHeader(name string) bool {
+	for _, h := range []string{webhook.StandardID, webhook.StandardTimestamp, webhook.StandardSignature, "Content-Type", "Traceparent"} {
+		if strings.EqualFold(h, name) {
+			return true
+		}
+	}
+	return false
+}
+
+// decodeFilter reads a filter: every key a list of values (or one value);
+// body maps dotted paths to values. An unknown key is an error.
+func decodeFilter(n *yaml.Node) (event.Filter, []error) {
+	var f event.Filter
+	if n.Kind != yaml.MappingNode {
+		return f, []error{errors.New("must be a mapping (providers, entity_types, to, types, body)")}
+	}
+	var errs []error
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		key, v := n.Content[i].Value, n.Content[i+1]
+		if key == "body" {
+			body, err := decodeBodyFilter(v)
+			errs = append(errs, err...)
+			f.Body = body
+			continue
+		}
+		values, ok := stringList(v)
+		if !ok {
+			errs = append(errs, fmt.Errorf("%s: must be a value or a list of values", key))
+			continue
+		}
+		switch key {
+		case "providers":
+			f.Providers = values
+		case "entity_types":
+			f.EntityTypes = values
+		case "to":
+			f.To = values
+		case "types":
+			for _, t := range values {
+				if t != event.OutboundType && t != event.OverdueType {
+					errs = append(errs, fmt.Errorf("types: %q is not %s or %s", t, event.OutboundType, event.OverdueType))
+				}
+			}
+			f.Types = values
+		default:
+			errs = append(errs, fmt.Errorf("%s: unknown key (one of %s)", key, strings.Join(filterKeys, ", ")))
+		}
+	}
+	return f, errs
+}
+
+// decodeBodyFilter reads body: {dotted.path: [values]}, sorted by path.
+func decodeBodyFilter(n *yaml.Node) ([]event.BodyMatch, []error) {
+	if n.Kind != yaml.MappingNode {
+		return nil, []error{errors.New("body: must map dotted paths to values")}
+	}
+	var out []event.BodyMatch
+	var errs []error
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		path := n.Content[i].Value
+		values, ok := stringList(n.Content[i+1])
+		switch {
+		case path == "" || slices.Contains(strings.Split(path, "."), ""):
+			errs = append(errs, fmt.Errorf("body: %q is not a dotted path (data.carrier)", path))
+		case !ok || len(values) == 0:
+			errs = append(errs, fmt.Errorf("body.%s: must be a value or a list of values", path))
+		default:
+			out = append(out, event.BodyMatch{Path: path, Values: values})
+		}
+	}
+	slices.SortFunc(out, func(a, b event.BodyMatch) int { return strings.Compare(a.Path, b.Path) })
+	return out, errs
+}
+
+// decodeHandler reads the file's `handler: {task_queue, activity, filter}`:
+// the first two as the HOOKFLOW_HANDLER_* settings (the environment still
+// overrides them), the filter into c.
+func decodeHandler(n *yaml.Node, raw map[string]string) (event.Filter, error) {
+	if n.Kind != yaml.MappingNode {
+		return event.Filter{}, errors.New("handler: must be a mapping (task_queue, activity, filter)")
+	}
+	errs := unknownKeys("handler", n, handlerKeys)
+	if v := scalar(n, "task_queue"); v != "" {
+		raw["HOOKFLOW_HANDLER_TASK_QUEUE"] = v
+	}
+	if v := scalar(n, "activity"); v != "" {
+		raw["HOOKFLOW_HANDLER_ACTIVITY"] = v
+	}
+	var f event.Filter
+	if fn := value(n, "filter"); fn != nil {
+		var ferrs []error
+		f, ferrs = decodeFilter(fn)
+		for _, e := range ferrs {
+			errs = append(errs, fmt.Errorf("handler.filter: %w", e))
+		}
+	}
+	return f, errors.Join(errs...)
+}
+
+// stringList reads a scalar as one value or a sequence of scalars, each
+// as written.
+func stringList(n *yaml.Node) ([]string, bool) {
+	switch n.Kind {
+	case yaml.ScalarNode:
+		return []string{n.Value}, n.Tag != "!!null"
+	case yaml.SequenceNode:
+		out := make([]string, 0, len(n.Content))
+		for _, item := range n.Content {
+			if item.Kind != yaml.ScalarNode {
+				return nil, false
+			}
+			out = append(out, item.Value)
+		}
+		return out, true
+	}
+	return nil, false
+}
+
+// value is the node under key in mapping m, or nil.
+func value(m *yaml.Node, key string) *yaml.Node {
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if m.Content[i].Value == key {
+			return m.Content[i+1]
+		}
+	}
+	return nil
+}
+
+// scalar is the scalar under key in mapping m, or "".
+func scalar(m *yaml.Node, key string) string {
+	if n := value(m, key); n != nil && n.Kind == yaml.ScalarNode {
+		return strings.TrimSpace(n.Value)
+	}
+	return ""
+}
+
+// unknownKeys names each key of mapping m that is not one of known.
+func unknownKeys(label string, m *yaml.Node, known []string) []error {
+	var errs []error
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if key := m.Content[i].Value; !slices.Contains(known, key) {
+			errs = append(errs, fmt.Errorf("%s.%s: unknown key (one of %s)", label, key, strings.Join(known, ", ")))
+		}
+	}
+	return errs
+}
