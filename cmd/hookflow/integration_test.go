@@ -192,7 +192,8 @@ func newTracedStack(t *testing.T, env map[string]string, tr *tracing.Tracing) *s
 	}
 	t.Cleanup(s.worker.Stop)
 
-	app := (&process{cfg: cfg, log: log, metrics: s.metrics, tracing: tr, tc: s.tc, rdb: s.rdb}).receivers().App
+	proc := &process{cfg: cfg, log: log, metrics: s.metrics, tracing: tr, tc: s.tc, rdb: s.rdb}
+	app := proc.receivers().App
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -201,7 +202,7 @@ func newTracedStack(t *testing.T, env map[string]string, tr *tracing.Tracing) *s
 	t.Cleanup(func() { _ = app.Shutdown() })
 	s.base = "http://" + ln.Addr().String()
 
-	opsApp := ops.NewApp(log, s.metrics, s.tc, s.rdb)
+	opsApp := proc.opsApp()
 	opsLn, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

@@ -13,11 +13,15 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
 
+	"github.com/gofiber/fiber/v2"
+
 	"github.com/hookflow/hookflow/activities"
 	"github.com/hookflow/hookflow/config"
+	"github.com/hookflow/hookflow/internal/admin"
 	"github.com/hookflow/hookflow/internal/dedup"
 	"github.com/hookflow/hookflow/internal/listen"
 	"github.com/hookflow/hookflow/internal/metrics"
+	"github.com/hookflow/hookflow/internal/operate"
 	"github.com/hookflow/hookflow/internal/ops"
 	"github.com/hookflow/hookflow/internal/starter"
 	"github.com/hookflow/hookflow/internal/tracing"
@@ -97,8 +101,23 @@ func (p *process) startWorker() (stop func(), err error) {
 // serve serves apps, and the operations app on HOOKFLOW_METRICS_ADDR, until
 // ctx ends.
 func (p *process) serve(ctx context.Context, apps ...listen.App) error {
-	opsApp := listen.App{Setting: "HOOKFLOW_METRICS_ADDR", App: ops.NewApp(p.log, p.metrics, p.tc, p.rdb), Addr: p.cfg.MetricsAddr}
+	opsApp := listen.App{Setting: "HOOKFLOW_METRICS_ADDR", App: p.opsApp(), Addr: p.cfg.MetricsAddr}
 	return listen.Serve(ctx, append(apps, opsApp)...)
+}
+
+// opsApp is the operations app, with the admin API when
+// HOOKFLOW_ADMIN_TOKEN is set.
+func (p *process) opsApp() *fiber.App {
+	app := ops.NewApp(p.log, p.metrics, p.tc, p.rdb)
+	if p.cfg.AdminTokens.Enabled() {
+		api := &admin.API{
+			Config: p.cfg, Client: p.tc,
+			Sender: operate.Sender{Starter: starter.New(p.cfg, p.tc), Providers: p.cfg.Providers, Rate: 1},
+		}
+		api.Mount(app)
+		p.log.Info("admin API on HOOKFLOW_METRICS_ADDR under /v1", "addr", p.cfg.MetricsAddr)
+	}
+	return app
 }
 
 // receivers wires the receivers' app, on HOOKFLOW_HTTP_ADDR.
