@@ -71,9 +71,9 @@ type Config struct {
 	IdleTimeout       time.Duration // how long a non-terminal entity's workflow stays open without events; 0: for ever
 	NotFoundWindow    time.Duration // how long the Phoenix API's 404 is retried before the webhook's status applies
 
-	PhoenixAPIURL string // Phoenix orders API base URL
-	UIURL         string // Temporal Web UI base URL, for links in CLI output
-	MetricsAddr   string // the operations endpoints' listen address (serve, worker, dev); loopback by default
+	PhoenixAPIURL string  // Phoenix orders API base URL
+	UIURL         string  // Temporal Web UI base URL, for links in CLI output
+	MetricsAddr   string  // the operations endpoints' listen address (serve, worker, dev); loopback by default
 	AdminTokens   Secrets // Bearer tokens of the admin API on MetricsAddr (contract section 15); none: the API is off
 
 	MaxEventsPerRun int // signals one workflow run handles before it continues as new
