@@ -169,8 +169,8 @@ func (ws workers) Stop() {
 
 // newWorker registers the entity workflow and the activities on the task
 // queue, the provider reads of reconciling on each reconciled provider's
-// queue, at HOOKFLOW_RECONCILE_RATE, and the deliveries of each rated
-// destination on its queue, at its rate: limits the server enforces across
+// queue, at HOOKFLOW_RECONCILE_RATE, and the deliveries of each destination
+// on its own queue, at its rate: limits the server enforces across
 // every worker (TaskQueueActivitiesPerSecond), so no limiter of our own is
 // shared between processes. cfg must have passed Validate, which
 // checks the forward secrets.
@@ -210,12 +210,9 @@ func newWorker(cfg *config.Config, tc client.Client) workers {
 		ws = append(ws, rw)
 	}
 	for _, d := range cfg.Destinations() {
-		if d.Rate <= 0 {
-			continue
-		}
 		dw := worker.New(tc, starter.DeliveryQueue(cfg.TaskQueue, d.Name), worker.Options{
 			DisableWorkflowWorker:        true,
-			TaskQueueActivitiesPerSecond: d.Rate,
+			TaskQueueActivitiesPerSecond: d.Rate, // 0: no limit
 		})
 		dw.RegisterActivityWithOptions(acts.Deliver, activity.RegisterOptions{Name: "Deliver"})
 		ws = append(ws, dw)

@@ -40,16 +40,15 @@ func ReconciledProviders(cfg *config.Config) []string {
 }
 
 // Targets are where applied transitions go: each destination, named so its
-// URL stays with the activity and out of histories, on its own queue when
-// it has a rate (DeliveryQueue); then the user's handler.
+// URL stays with the activity and out of histories, on its own queue
+// (DeliveryQueue); then the user's handler.
 func Targets(cfg *config.Config) []workflows.Target {
 	var ts []workflows.Target
 	for _, d := range cfg.Destinations() {
-		t := workflows.Target{ID: d.Name, Label: d.Name, Name: d.Name, Filter: d.Filter, Horizon: d.Horizon}
-		if d.Rate > 0 {
-			t.Queue = DeliveryQueue(cfg.TaskQueue, d.Name)
-		}
-		ts = append(ts, t)
+		ts = append(ts, workflows.Target{
+			ID: d.Name, Label: d.Name, Name: d.Name, Queue: DeliveryQueue(cfg.TaskQueue, d.Name),
+			Filter: d.Filter, Horizon: d.Horizon,
+		})
 	}
 	if cfg.HandlerQueue != "" {
 		ts = append(ts, workflows.Target{
@@ -60,9 +59,12 @@ func Targets(cfg *config.Config) []workflows.Target {
 	return ts
 }
 
-// DeliveryQueue is the task queue of a rated destination's deliveries: one
-// per destination, so its rate is TaskQueueActivitiesPerSecond, which the
-// server enforces across every worker polling it.
+// DeliveryQueue is the task queue of a destination's deliveries: one per
+// destination, so its rate is TaskQueueActivitiesPerSecond, which the server
+// enforces across every worker polling it, and a slow destination takes no
+// activity slot of another's. Every destination has one, rated or not, so a
+// rate added or removed later never strands a run's deliveries on a queue
+// nobody polls (the queue is in the run's input).
 func DeliveryQueue(taskQueue, destination string) string {
 	return taskQueue + "-deliver-" + destination
 }
