@@ -81,7 +81,7 @@ func TestFaults(t *testing.T) {
 // the last event handled by its workflow.
 func steady(ctx context.Context, t *testing.T, tp *topology, prefix string, size int) tally {
 	plans := plan(prefix, size, tp.api)
-	s := newSender(tp.receiverURLs...)
+	s := newSender(tp.tc, tp.receiverURLs...)
 	start := time.Now()
 	if err := s.run(ctx, plans, 8); err != nil {
 		t.Errorf("load: %v", err)
@@ -99,11 +99,13 @@ func missedWebhook(ctx context.Context, t *testing.T, tp *topology, prefix strin
 	var missed []entityPlan
 	for i := range plans {
 		if i%3 == 0 {
+			plans[i].reconciled = []expectation{plans[i].deliveries[len(plans[i].deliveries)-1].want}
+			plans[i].reconciled[0].source = "reconcile"
 			missed = append(missed, plans[i])
 			plans[i].deliveries = plans[i].deliveries[:len(plans[i].deliveries)-1]
 		}
 	}
-	s := newSender(tp.receiverURLs...)
+	s := newSender(tp.tc, tp.receiverURLs...)
 	if err := s.run(ctx, plans, 4); err != nil {
 		t.Errorf("load: %v", err)
 	}
@@ -142,7 +144,7 @@ func reportRate(t testing.TB, got tally, start time.Time) float64 {
 // database.
 func temporalKill(ctx context.Context, t *testing.T, tp *topology, prefix string, size int) tally {
 	plans := plan(prefix, size, tp.api)
-	s := newSender(tp.receiverURLs...)
+	s := newSender(tp.tc, tp.receiverURLs...)
 	wait := s.runAsync(ctx, plans, 4)
 	total := deliveriesOf(plans)
 	must(t, waitUntil(ctx, "a third accepted", func() bool { return s.acceptedCount() >= total/3 }))
@@ -161,7 +163,7 @@ func temporalKill(ctx context.Context, t *testing.T, tp *topology, prefix string
 // on being accepted without it; it is restarted (empty) before the end.
 func redisKill(ctx context.Context, t *testing.T, tp *topology, prefix string, size int) tally {
 	plans := plan(prefix, size, tp.api)
-	s := newSender(tp.receiverURLs...)
+	s := newSender(tp.tc, tp.receiverURLs...)
 	wait := s.runAsync(ctx, plans, 4)
 	total := deliveriesOf(plans)
 	must(t, waitUntil(ctx, "a third accepted", func() bool { return s.acceptedCount() >= total/3 }))
@@ -182,7 +184,7 @@ func redisKill(ctx context.Context, t *testing.T, tp *topology, prefix string, s
 // workflows' own event memory must recognise each redelivery.
 func redisFlush(ctx context.Context, t *testing.T, tp *topology, prefix string, size int) tally {
 	plans := plan(prefix, size, tp.api)
-	s := newSender(tp.receiverURLs...)
+	s := newSender(tp.tc, tp.receiverURLs...)
 	if err := s.run(ctx, plans, 8); err != nil {
 		t.Errorf("load: %v", err)
 	}
@@ -221,7 +223,7 @@ func workerKill(ctx context.Context, t *testing.T, tp *topology, prefix string, 
 	plans := plan(prefix, size, tp.api)
 	tp.api.setMode(apiSlow)
 	defer tp.api.setMode(apiOK)
-	s := newSender(tp.receiverURLs...)
+	s := newSender(tp.tc, tp.receiverURLs...)
 	wait := s.runAsync(ctx, plans, 4)
 	must(t, waitUntil(ctx, "a Phoenix read in flight", func() bool { _, n := tp.api.counts(apiSlow); return n > 0 }))
 	tp.workers[0].kill()
@@ -244,7 +246,7 @@ func phoenixOutage(ctx context.Context, t *testing.T, tp *topology, prefix strin
 	defer tp.api.setMode(apiOK)
 	failed0, _ := tp.api.counts(apiFail)
 	slow0, _ := tp.api.counts(apiSlow)
-	s := newSender(tp.receiverURLs...)
+	s := newSender(tp.tc, tp.receiverURLs...)
 	wait := s.runAsync(ctx, plans, 8)
 	must(t, waitUntil(ctx, "the API failing reads", func() bool { n, _ := tp.api.counts(apiFail); return n-failed0 >= orders }))
 	tp.api.setMode(apiSlow)
@@ -263,7 +265,7 @@ func phoenixOutage(ctx context.Context, t *testing.T, tp *topology, prefix strin
 // the sender's retries go to the other, which goes on accepting.
 func receiverKill(ctx context.Context, t *testing.T, tp *topology, prefix string, size int) tally {
 	plans := plan(prefix, size, tp.api)
-	s := newSender(tp.receiverURLs...)
+	s := newSender(tp.tc, tp.receiverURLs...)
 	wait := s.runAsync(ctx, plans, 4)
 	total := deliveriesOf(plans)
 	must(t, waitUntil(ctx, "a third accepted", func() bool { return s.acceptedCount() >= total/3 }))
@@ -298,7 +300,7 @@ func burst(ctx context.Context, t *testing.T, tp *topology, prefix string, size 
 	// The sustainable rate is the applied rate of new entities: accepted
 	// and handled by their workflows, not merely answered.
 	calib := single(planOf(k, prefix+"-calibrate", 10*size, tp.api))
-	cs := newSender(tp.receiverURLs...)
+	cs := newSender(tp.tc, tp.receiverURLs...)
 	start := time.Now()
 	if err := cs.run(ctx, calib, 8); err != nil {
 		t.Fatalf("calibration: %v", err)
@@ -325,7 +327,7 @@ func burst(ctx context.Context, t *testing.T, tp *topology, prefix string, size 
 			time.Sleep(100 * time.Millisecond)
 		}
 	}()
-	s := newSender(tp.receiverURLs...)
+	s := newSender(tp.tc, tp.receiverURLs...)
 	errs := make(chan error, len(plans))
 	tick := time.Duration(float64(time.Second) / rate)
 	for _, p := range plans {

@@ -47,6 +47,23 @@ type delivery struct {
 	// before runs before the first attempt: Phoenix sets the order's status
 	// in its API before it sends the webhook.
 	before func()
+	// afterHandled: the delivery is sent only once the entity's workflow
+	// has handled the previous one, as a provider whose API moves on only
+	// after the last webhook was processed; so what the API answers at each
+	// webhook's handling is known from the plan alone.
+	afterHandled bool
+	// want is what the plan says becomes of the delivery.
+	want expectation
+}
+
+// expectation is a delivery's result computed from the plan alone: the
+// transition it applies, from → to with its source. When orReconciled is
+// set, a reconcile check may have found the change first (the API already
+// said so): the transition is then the check's (source reconcile) and the
+// delivery is judged unchanged.
+type expectation struct {
+	from, to, source string
+	orReconciled     bool
 }
 
 // entityPlan is one entity's lifecycle: its deliveries, sent in order, and
@@ -55,6 +72,9 @@ type entityPlan struct {
 	workflowID string
 	final      string
 	deliveries []delivery
+	// reconciled are the transitions a reconcile check must apply after
+	// the deliveries, with no webhook (one that never came).
+	reconciled []expectation
 }
 
 // kind builds the lifecycle of one entity of one provider.
@@ -67,6 +87,7 @@ type kind struct {
 // to a terminal status (contract section 4).
 var kinds = []kind{
 	{"phoenix-order", phoenixOrder},
+	{"phoenix-ahead", phoenixAhead},
 	{"phosphor-item", phosphorItem},
 	{"phosphor-listing", phosphorListing},
 	{"up42-order", up42Order},
@@ -108,10 +129,16 @@ func kindNamed(name string) kind {
 func lifecycle(workflowID string, statuses []string, one func(i int, status string, at time.Time) delivery) entityPlan {
 	p := entityPlan{workflowID: workflowID, final: statuses[len(statuses)-1]}
 	t0 := time.Now().UTC().Add(-time.Hour).Truncate(time.Second)
+	from := ""
 	for i, s := range statuses {
 		d := one(i, s, t0.Add(time.Duration(i)*time.Second))
 		d.key = fmt.Sprintf("%s#%d", workflowID, i)
 		d.workflowID, d.status = workflowID, s
+		// Each entity's deliveries are sent in order, one after the
+		// other's 200, and every lifecycle only moves forward: each
+		// applies its status.
+		d.want = expectation{from: from, to: s, source: "webhook"}
+		from = s
 		p.deliveries = append(p.deliveries, d)
 	}
 	return p
@@ -135,20 +162,47 @@ func hmacSHA256(secret string, body []byte) []byte {
 	return m.Sum(nil)
 }
 
+// phoenixOrder is an order whose API says each webhook's status before
+// the webhook comes, and moves on only once the last one was handled: each
+// webhook applies the API's status (source api), the last one unless a
+// reconcile check found it first.
 func phoenixOrder(id string, api *phoenixAPI) entityPlan {
-	return lifecycle("phoenix-order:"+id, []string{"pending", "fulfilled"}, func(i int, status string, at time.Time) delivery {
-		h := jsonHeader()
-		h.Set("Authorization", "Bearer "+phoenixSecret)
-		return delivery{
-			provider: "phoenix", route: "/webhooks/phoenix", header: h,
-			body: mustJSON(map[string]any{
-				"event": "order.status.change", "id": fmt.Sprintf("evt-%s-%d", id, i),
-				"timestamp": at.Format("2006-01-02T15:04:05.000Z"),
-				"data":      map[string]any{"orderId": id, "orderStatus": status},
-			}),
-			before: func() { api.set(id, status) },
-		}
+	p := lifecycle("phoenix-order:"+id, []string{"pending", "fulfilled"}, func(i int, status string, at time.Time) delivery {
+		return phoenixDelivery(id, i, status, at, func() { api.set(id, status) })
 	})
+	for i := range p.deliveries {
+		d := &p.deliveries[i]
+		d.want.source = "api"
+		d.afterHandled, d.want.orReconciled = i > 0, i > 0
+	}
+	return p
+}
+
+// phoenixAhead is an order whose API is ahead of its one webhook: the
+// webhook says pending, the API fulfilled, and the API wins.
+func phoenixAhead(id string, api *phoenixAPI) entityPlan {
+	p := lifecycle("phoenix-order:"+id, []string{"pending"}, func(i int, status string, at time.Time) delivery {
+		return phoenixDelivery(id, i, status, at, func() { api.set(id, "fulfilled") })
+	})
+	p.final = "fulfilled"
+	p.deliveries[0].want = expectation{from: "", to: "fulfilled", source: "api"}
+	return p
+}
+
+// phoenixDelivery is Phoenix's webhook for order id in status, before
+// setting its API.
+func phoenixDelivery(id string, i int, status string, at time.Time, before func()) delivery {
+	h := jsonHeader()
+	h.Set("Authorization", "Bearer "+phoenixSecret)
+	return delivery{
+		provider: "phoenix", route: "/webhooks/phoenix", header: h,
+		body: mustJSON(map[string]any{
+			"event": "order.status.change", "id": fmt.Sprintf("evt-%s-%d", id, i),
+			"timestamp": at.Format("2006-01-02T15:04:05.000Z"),
+			"data":      map[string]any{"orderId": id, "orderStatus": status},
+		}),
+		before: before,
+	}
 }
 
 func phosphorItem(id string, _ *phoenixAPI) entityPlan {

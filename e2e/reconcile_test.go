@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -60,11 +61,16 @@ type tally struct {
 	// misdelivered are entities whose transitions the forward sink did not
 	// get each once, signed and in order.
 	misdelivered int
+	// mismatched are entities whose events or transitions differ from what
+	// the plan alone says (expectation); wantStale is how many events the
+	// plan says are judged unchanged, which stale must equal.
+	mismatched int
+	wantStale  int
 }
 
 func (t tally) line() string {
-	line := fmt.Sprintf("scenario=%s sent=%d accepted=%d retried=%d applied=%d stale=%d duplicates=%d lost=%d doubled=%d misdelivered=%d",
-		t.scenario, t.sent, t.accepted, t.retried, t.applied, t.stale, t.duplicates, t.lost, t.doubled, t.misdelivered)
+	line := fmt.Sprintf("scenario=%s sent=%d accepted=%d retried=%d applied=%d stale=%d duplicates=%d lost=%d doubled=%d mismatched=%d misdelivered=%d",
+		t.scenario, t.sent, t.accepted, t.retried, t.applied, t.stale, t.duplicates, t.lost, t.doubled, t.mismatched, t.misdelivered)
 	if t.reconciled != nil {
 		line += fmt.Sprintf(" reconciled=%d", *t.reconciled)
 	}
@@ -73,7 +79,7 @@ func (t tally) line() string {
 
 // ok reports whether nothing was lost, doubled or otherwise wrong.
 func (t tally) ok() bool {
-	return t.lost == 0 && t.doubled == 0 && t.misdelivered == 0 && len(t.problems) == 0
+	return t.lost == 0 && t.doubled == 0 && t.mismatched == 0 && t.misdelivered == 0 && len(t.problems) == 0
 }
 
 // reconcile waits until every event the sender was told was accepted has
@@ -84,7 +90,10 @@ func (t tally) ok() bool {
 //     other record of it a recognised duplicate;
 //   - no transition is applied twice (the same event, or the same status:
 //     the plans' lifecycles never revisit one);
-//   - every entity ends in its plan's final status.
+//   - every entity ends in its plan's final status;
+//   - each event's outcome and each entity's transitions (from, to,
+//     source, event) are what the plan alone says (judge), and stale is
+//     exactly the plan's count;
 //   - the forward sink, a witness outside the workflows, got every
 //     transition of every entity, signed, in order, once per webhook-id
 //     (a retry of the same id is fine), and nothing else.
@@ -196,6 +205,19 @@ func reconcile(ctx context.Context, tp *topology, s *sender, plans []entityPlan,
 			t.problems = append(t.problems, fmt.Sprintf("%s: ended %q, want %q", wid, st.Status, final[wid]))
 		}
 	}
+	eventOf := map[string]string{} // delivery key → accepted event ID
+	for id, a := range acc {
+		eventOf[a.key] = id
+	}
+	for _, p := range plans {
+		if st, ok := states[p.workflowID]; ok {
+			statuses, accepted := t.judge(p, st, eventOf)
+			t.witness(ctx, tc, p, accepted, statuses)
+		}
+	}
+	if t.stale != t.wantStale {
+		t.problems = append(t.problems, fmt.Sprintf("stale=%d, the plan says %d", t.stale, t.wantStale))
+	}
 	// The sink: each entity's transitions delivered, in order, once each.
 	err = eventually(ctx, within, func() (bool, string) {
 		var why []string
@@ -219,6 +241,61 @@ func reconcile(ctx context.Context, tp *topology, s *sender, plans []entityPlan,
 	t.problems = append(t.problems, tp.sink.problems()...)
 	sort.Strings(t.problems)
 	return t
+}
+
+// judge holds an entity's recorded events and transitions against the
+// plan's expectations, in order: every accepted delivery applied its
+// expected transition (or, where the plan allows it, a reconcile check
+// applied it first and the delivery was judged unchanged), then the
+// plan's reconcile transitions, and nothing else.
+// It returns the statuses the plan's transitions reach, in order, and the
+// accepted event IDs: what the entity's history must witness.
+func (t *tally) judge(p entityPlan, st entityState, eventOf map[string]string) (statuses, accepted []string) {
+	outcome := map[string]string{} // event ID → how its handling ended
+	for _, e := range st.Events {
+		if e.Outcome != "duplicate" && e.Outcome != "error" {
+			outcome[e.EventID] = e.Outcome
+		}
+	}
+	var want, why []string
+	for _, d := range p.deliveries {
+		id, ok := eventOf[d.key]
+		if !ok {
+			continue // never accepted: a problem the sender reported
+		}
+		accepted = append(accepted, id)
+		w := d.want
+		statuses = append(statuses, w.to)
+		switch got := outcome[id]; {
+		case got == string(workflows.Apply):
+			want = append(want, fmt.Sprintf("%s→%s %s %s", w.from, w.to, w.source, id))
+		case got == string(workflows.Same) && w.orReconciled:
+			want = append(want, fmt.Sprintf("%s→%s reconcile", w.from, w.to))
+			t.wantStale++
+		default:
+			why = append(why, fmt.Sprintf("event %s (%s) %s, want applied %s→%s", id, d.status, got, w.from, w.to))
+		}
+	}
+	for _, r := range p.reconciled {
+		want = append(want, fmt.Sprintf("%s→%s reconcile", r.from, r.to))
+		statuses = append(statuses, r.to)
+	}
+	have := make([]string, 0, len(st.Transitions))
+	for _, tr := range st.Transitions {
+		if tr.Source == "reconcile" {
+			have = append(have, fmt.Sprintf("%s→%s reconcile", tr.From, tr.To))
+		} else {
+			have = append(have, fmt.Sprintf("%s→%s %s %s", tr.From, tr.To, tr.Source, tr.EventID))
+		}
+	}
+	if !slices.Equal(have, want) {
+		why = append(why, fmt.Sprintf("transitions %q, the plan says %q", have, want))
+	}
+	if len(why) > 0 {
+		t.mismatched++
+		t.problems = append(t.problems, p.workflowID+": "+strings.Join(why, "; "))
+	}
+	return statuses, accepted
 }
 
 // settled reports whether the workflow has handled every accepted event,

@@ -13,6 +13,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"go.temporal.io/sdk/client"
 )
 
 // sender behaves like a provider: it POSTs each delivery, retries any
@@ -23,6 +25,7 @@ import (
 type sender struct {
 	targets []string // receivers' base URLs
 	hc      *http.Client
+	tc      client.Client // reads the workflows' state, for deliveries sent only after the previous was handled
 
 	sent      atomic.Int64 // deliveries handed to deliver
 	attempts  atomic.Int64
@@ -30,6 +33,7 @@ type sender struct {
 	next      atomic.Uint64
 	mu        sync.Mutex
 	accepted  map[string]accepted // by event ID
+	eventOf   map[string]string   // event ID by delivery key
 	codes     map[int]int         // answers by status code, 0 for a connection error
 	byTarget  map[string]int      // 200s by receiver
 	latency   map[int][]time.Duration
@@ -46,11 +50,13 @@ type accepted struct {
 	signals int
 }
 
-func newSender(targets ...string) *sender {
+func newSender(tc client.Client, targets ...string) *sender {
 	return &sender{
 		targets:  targets,
 		hc:       &http.Client{Timeout: 15 * time.Second},
+		tc:       tc,
 		accepted: map[string]accepted{},
+		eventOf:  map[string]string{},
 		codes:    map[int]int{},
 		byTarget: map[string]int{},
 		latency:  map[int][]time.Duration{},
@@ -138,6 +144,7 @@ func (s *sender) attempt(ctx context.Context, target string, d delivery) (code i
 		rec.signals++
 	}
 	s.accepted[a.EventID] = rec
+	s.eventOf[d.key] = a.EventID
 	s.mu.Unlock()
 	return code, 0, nil
 }
@@ -163,8 +170,15 @@ func (s *sender) run(ctx context.Context, plans []entityPlan, concurrency int) e
 		go func() {
 			defer wg.Done()
 			for p := range work {
-				for _, d := range p.deliveries {
-					if err := s.deliver(ctx, d); err != nil {
+				for i, d := range p.deliveries {
+					var err error
+					if d.afterHandled && i > 0 {
+						err = s.awaitHandled(ctx, p.deliveries[i-1])
+					}
+					if err == nil {
+						err = s.deliver(ctx, d)
+					}
+					if err != nil {
 						errs <- err
 						break
 					}
@@ -179,6 +193,26 @@ func (s *sender) run(ctx context.Context, plans []entityPlan, concurrency int) e
 	wg.Wait()
 	close(errs)
 	return <-errs // nil when there was none
+}
+
+// awaitHandled waits until d's workflow has handled d's accepted event
+// (applied or judged, not merely recorded as a duplicate or an error).
+func (s *sender) awaitHandled(ctx context.Context, d delivery) error {
+	s.mu.Lock()
+	id := s.eventOf[d.key]
+	s.mu.Unlock()
+	return waitUntil(ctx, d.key+" handled", func() bool {
+		st, err := queryState(ctx, s.tc, d.workflowID)
+		if err != nil {
+			return false
+		}
+		for _, e := range st.Events {
+			if e.EventID == id && e.Outcome != "duplicate" && e.Outcome != "error" {
+				return true
+			}
+		}
+		return false
+	})
 }
 
 // runAsync is run in the background; wait returns its error.
