@@ -29,6 +29,9 @@ var scenarios = []scenario{
 	{"receiver-kill", false, receiverKill},
 	{"burst", false, burst},
 	{"missed-webhook", true, missedWebhook},
+	{"net-partition", true, netPartition},
+	{"net-latency", false, netLatency},
+	{"slow-redis", false, slowRedis},
 }
 
 // TestFaults runs the fault scenarios against the dev topology: the pinned
@@ -367,6 +370,64 @@ func burst(ctx context.Context, t *testing.T, tp *topology, prefix string, size 
 		got.problems = append(got.problems, fmt.Sprintf("429s not fast: p99 %s", p99))
 	}
 	return got
+}
+
+// netPartition cuts the receivers and the worker off Temporal for 10 s
+// while the load runs: the receivers answer 503 (the provider retries),
+// the worker's polls and completions fail and resume, and nothing is lost
+// or doubled.
+func netPartition(ctx context.Context, t *testing.T, tp *topology, prefix string, size int) tally {
+	plans := plan(prefix, size, tp.api)
+	s := newSender(tp.tc, tp.receiverURLs...)
+	wait := s.runAsync(ctx, plans, 4)
+	total := deliveriesOf(plans)
+	must(t, waitUntil(ctx, "a third accepted", func() bool { return s.acceptedCount() >= total/3 }))
+	tp.receiverTemporal.partition(true)
+	tp.workerTemporal.partition(true)
+	t.Log("receivers and worker cut off Temporal for 10 s")
+	time.Sleep(10 * time.Second) // the partition's length, not a wait for anything
+	tp.receiverTemporal.partition(false)
+	tp.workerTemporal.partition(false)
+	if err := wait(); err != nil {
+		t.Errorf("load: %v", err)
+	}
+	t.Logf("answers:%s", s.codeSummary())
+	return reconcile(ctx, tp, s, plans, 3*time.Minute, "net-partition")
+}
+
+// netLatency delays every packet between the receivers and Temporal by 3 s
+// for 10 s, past the receivers' 5 s start timeout: a start may or may not
+// have happened when the receiver answers 503, and the provider's retry
+// must then be a duplicate or a fresh accept, never a loss or a double.
+func netLatency(ctx context.Context, t *testing.T, tp *topology, prefix string, size int) tally {
+	plans := plan(prefix, size, tp.api)
+	s := newSender(tp.tc, tp.receiverURLs...)
+	wait := s.runAsync(ctx, plans, 4)
+	total := deliveriesOf(plans)
+	must(t, waitUntil(ctx, "a third accepted", func() bool { return s.acceptedCount() >= total/3 }))
+	tp.receiverTemporal.setLatency(3 * time.Second)
+	time.Sleep(10 * time.Second) // the fault's length, not a wait for anything
+	tp.receiverTemporal.setLatency(0)
+	if err := wait(); err != nil {
+		t.Errorf("load: %v", err)
+	}
+	t.Logf("answers:%s", s.codeSummary())
+	return reconcile(ctx, tp, s, plans, 3*time.Minute, "net-latency")
+}
+
+// slowRedis adds 100 ms to every packet between the receivers and Redis
+// for the whole load: dedup is slower, nothing else changes.
+func slowRedis(ctx context.Context, t *testing.T, tp *topology, prefix string, size int) tally {
+	plans := plan(prefix, size, tp.api)
+	tp.receiverRedis.setLatency(100 * time.Millisecond)
+	defer tp.receiverRedis.setLatency(0)
+	s := newSender(tp.tc, tp.receiverURLs...)
+	if err := s.run(ctx, plans, 4); err != nil {
+		t.Errorf("load: %v", err)
+	}
+	p50, n := s.quantile(200, 0.5)
+	t.Logf("with Redis 100 ms away: %d accepts, p50 %s; answers:%s", n, p50.Round(time.Millisecond), s.codeSummary())
+	return reconcile(ctx, tp, s, plans, 3*time.Minute, "slow-redis")
 }
 
 // waitUntil polls cond for up to two minutes.

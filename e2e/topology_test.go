@@ -36,6 +36,10 @@ type topology struct {
 	tc           client.Client
 	// env is added to every hookflow process's environment.
 	env []string
+	// The network between the processes and the services: the receivers
+	// reach Temporal and Redis, and the workers Temporal, through proxies
+	// a scenario can slow down or cut.
+	receiverTemporal, receiverRedis, workerTemporal *faultProxy
 }
 
 func newTopology(t testing.TB) *topology {
@@ -173,10 +177,15 @@ func (tp *topology) setup() {
 // HOOKFLOW_METRICS_ADDR, and readiness is /healthz on the webhook port,
 // which stays there whatever moves to the metrics address.
 func (tp *topology) startReceivers(n int) {
+	if tp.receiverTemporal == nil {
+		tp.receiverTemporal, tp.receiverRedis = newFaultProxy(tp.t, tp.temporalAddr), newFaultProxy(tp.t, tp.redisAddr)
+	}
 	for i := range n {
 		port := testenv.FreePort(tp.t)
 		url := "http://127.0.0.1:" + strconv.Itoa(port)
 		p := tp.ps.add(fmt.Sprintf("serve-%d", i+1), tp.hookflowEnv(
+			"TEMPORAL_ADDRESS="+tp.receiverTemporal.addr(),
+			"REDIS_URL=redis://"+tp.receiverRedis.addr()+"/0",
 			"HOOKFLOW_HTTP_ADDR=127.0.0.1:"+strconv.Itoa(port),
 			"HOOKFLOW_METRICS_ADDR=127.0.0.1:"+strconv.Itoa(testenv.FreePort(tp.t)),
 		), httpOK(url+"/healthz"), tp.bin, "serve")
@@ -189,9 +198,12 @@ func (tp *topology) startReceivers(n int) {
 // startWorkers starts n hookflow worker processes, each with its own
 // metrics address, ready when its /healthz answers.
 func (tp *topology) startWorkers(n int) {
+	if tp.workerTemporal == nil {
+		tp.workerTemporal = newFaultProxy(tp.t, tp.temporalAddr)
+	}
 	for i := range n {
 		addr := "127.0.0.1:" + strconv.Itoa(testenv.FreePort(tp.t))
-		p := tp.ps.add(fmt.Sprintf("worker-%d", i+1), tp.hookflowEnv("HOOKFLOW_METRICS_ADDR="+addr),
+		p := tp.ps.add(fmt.Sprintf("worker-%d", i+1), tp.hookflowEnv("TEMPORAL_ADDRESS="+tp.workerTemporal.addr(), "HOOKFLOW_METRICS_ADDR="+addr),
 			httpOK("http://"+addr+"/healthz"), tp.bin, "worker")
 		tp.ps.start(p)
 		tp.workers = append(tp.workers, p)
