@@ -49,6 +49,11 @@ func TestCluster(t *testing.T) {
 	defer cancel()
 
 	tp := newTopology(t)
+	// On a PostgreSQL of its own when it can create one, so it may restart
+	// it; else on the machine's, which make recreated the databases on.
+	if tp.pg = startOwnPostgres(t); tp.pg != nil {
+		tp.pg.setupDB(server)
+	}
 	tp.startClusterTemporal(ctx, server)
 	tp.startRedis()
 	tp.setupWhenNamespaceKnown(ctx)
@@ -61,6 +66,7 @@ func TestCluster(t *testing.T) {
 		{name: "cluster-lifecycle", run: steady},
 		{name: "cluster-temporal-kill", run: temporalKill},
 		{name: "cluster-worker-kill", run: workerKill},
+		{name: "cluster-postgres-restart", run: postgresRestart},
 	} {
 		t.Run(sc.name, func(t *testing.T) {
 			got := sc.run(ctx, t, tp, sc.name+"-"+nonce, size)
@@ -124,7 +130,11 @@ func (tp *topology) startClusterTemporal(ctx context.Context, server string) {
 	port := func() string { return strconv.Itoa(freeLowPort(tp.t)) }
 	frontend := port()
 	tp.temporalAddr = "127.0.0.1:" + frontend
-	env := append(os.Environ(),
+	env := os.Environ()
+	if tp.pg != nil {
+		env = append(env, tp.pg.env()...)
+	}
+	env = append(env,
 		"TEMPORAL_FRONTEND_PORT="+frontend,
 		"TEMPORAL_FRONTEND_MEMBERSHIP_PORT="+port(), "TEMPORAL_FRONTEND_HTTP_PORT="+port(),
 		"TEMPORAL_MATCHING_PORT="+port(), "TEMPORAL_MATCHING_MEMBERSHIP_PORT="+port(),

@@ -40,6 +40,8 @@ type topology struct {
 	// reach Temporal and Redis, and the workers Temporal, through proxies
 	// a scenario can slow down or cut.
 	receiverTemporal, receiverRedis, workerTemporal *faultProxy
+	// pg is the cluster's own PostgreSQL, when the suite could create one.
+	pg *ownPostgres
 }
 
 func newTopology(t testing.TB) *topology {
