@@ -220,18 +220,21 @@ func redelivery(plans []entityPlan) []entityPlan {
 	return out
 }
 
-// workerKill slows the Phoenix API down, SIGKILLs the worker while an API
-// read (a local activity) is in flight, and restarts it.
+// workerKill slows the Phoenix API down, SIGKILLs the worker that has an
+// API read (a local activity) in flight, and restarts it.
 func workerKill(ctx context.Context, t *testing.T, tp *topology, prefix string, size int) tally {
 	plans := plan(prefix, size, tp.api)
 	tp.api.setMode(apiSlow)
 	defer tp.api.setMode(apiOK)
 	s := newSender(tp.tc, tp.receiverURLs...)
 	wait := s.runAsync(ctx, plans, 4)
-	must(t, waitUntil(ctx, "a Phoenix read in flight", func() bool { _, n := tp.api.counts(apiSlow); return n > 0 }))
-	tp.workers[0].kill()
-	t.Log("worker killed with a Phoenix read in flight")
-	tp.ps.start(tp.workers[0])
+	// The worker to kill is the one holding the in-flight read (its task),
+	// never an idle one.
+	victim := -1
+	must(t, waitUntil(ctx, "a Phoenix read in flight", func() bool { victim = tp.api.readingWorker(); return victim >= 0 }))
+	tp.workers[victim].kill()
+	t.Logf("worker-%d killed with a Phoenix read in flight", victim+1)
+	tp.ps.start(tp.workers[victim])
 	tp.api.setMode(apiOK)
 	if err := wait(); err != nil {
 		t.Errorf("load: %v", err)

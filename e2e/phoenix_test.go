@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -30,25 +31,38 @@ type phoenixAPI struct {
 	mode     apiMode
 	answered map[apiMode]int
 	inFlight int
+	// byWorker counts the reads in flight by the worker that makes them:
+	// each worker's PHOENIX_API_URL ends in /w<index>.
+	byWorker map[int]int
 }
 
 func newPhoenixAPI(t testing.TB) *phoenixAPI {
-	a := &phoenixAPI{orders: map[string]string{}, answered: map[apiMode]int{}, slowDelay: 2 * time.Second}
+	a := &phoenixAPI{orders: map[string]string{}, answered: map[apiMode]int{}, byWorker: map[int]int{}, slowDelay: 2 * time.Second}
 	a.srv = httptest.NewServer(http.HandlerFunc(a.serve))
 	t.Cleanup(a.srv.Close)
 	return a
 }
 
 func (a *phoenixAPI) serve(w http.ResponseWriter, r *http.Request) {
-	id, ok := strings.CutPrefix(r.URL.Path, "/orders/")
+	path, worker := r.URL.Path, -1
+	if rest, found := strings.CutPrefix(path, "/w"); found {
+		if n, tail, cut := strings.Cut(rest, "/"); cut {
+			if w, err := strconv.Atoi(n); err == nil {
+				path, worker = "/"+tail, w
+			}
+		}
+	}
+	id, ok := strings.CutPrefix(path, "/orders/")
 	a.mu.Lock()
 	mode := a.mode
 	status, known := a.orders[id]
 	a.inFlight++
+	a.byWorker[worker]++
 	a.mu.Unlock()
 	defer func() {
 		a.mu.Lock()
 		a.inFlight--
+		a.byWorker[worker]--
 		a.answered[mode]++
 		a.mu.Unlock()
 	}()
@@ -81,6 +95,19 @@ func (a *phoenixAPI) setMode(m apiMode) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.mode = m
+}
+
+// readingWorker is the index of a worker with a read in flight, -1 when
+// none has one.
+func (a *phoenixAPI) readingWorker() int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for w, n := range a.byWorker {
+		if w >= 0 && n > 0 {
+			return w
+		}
+	}
+	return -1
 }
 
 // counts is how many reads were answered in mode m, and how many are being

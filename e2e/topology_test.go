@@ -205,7 +205,10 @@ func (tp *topology) startWorkers(n int) {
 	}
 	for i := range n {
 		addr := "127.0.0.1:" + strconv.Itoa(testenv.FreePort(tp.t))
-		p := tp.ps.add(fmt.Sprintf("worker-%d", i+1), tp.hookflowEnv("TEMPORAL_ADDRESS="+tp.workerTemporal.addr(), "HOOKFLOW_METRICS_ADDR="+addr),
+		// Each worker reads the Phoenix stand-in under its own prefix, so a
+		// scenario knows which one has a read in flight.
+		api := fmt.Sprintf("PHOENIX_API_URL=%s/w%d", tp.api.srv.URL, len(tp.workers))
+		p := tp.ps.add(fmt.Sprintf("worker-%d", i+1), tp.hookflowEnv("TEMPORAL_ADDRESS="+tp.workerTemporal.addr(), "HOOKFLOW_METRICS_ADDR="+addr, api),
 			httpOK("http://"+addr+"/healthz"), tp.bin, "worker")
 		tp.ps.start(p)
 		tp.workers = append(tp.workers, p)
