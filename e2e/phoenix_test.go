@@ -34,10 +34,12 @@ type phoenixAPI struct {
 	// byWorker counts the reads in flight by the worker that makes them:
 	// each worker's PHOENIX_API_URL ends in /w<index>.
 	byWorker map[int]int
+	// served counts the reads answered with an order's status, by order.
+	served map[string]int
 }
 
 func newPhoenixAPI(t testing.TB) *phoenixAPI {
-	a := &phoenixAPI{orders: map[string]string{}, answered: map[apiMode]int{}, byWorker: map[int]int{}, slowDelay: 2 * time.Second}
+	a := &phoenixAPI{orders: map[string]string{}, answered: map[apiMode]int{}, byWorker: map[int]int{}, served: map[string]int{}, slowDelay: 2 * time.Second}
 	a.srv = httptest.NewServer(http.HandlerFunc(a.serve))
 	t.Cleanup(a.srv.Close)
 	return a
@@ -82,7 +84,11 @@ func (a *phoenixAPI) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
-	fmt.Fprintf(w, `{"order":{"id":%q,"status":%q}}`, id, status)
+	if _, err := fmt.Fprintf(w, `{"order":{"id":%q,"status":%q}}`, id, status); err == nil {
+		a.mu.Lock()
+		a.served[id]++
+		a.mu.Unlock()
+	}
 }
 
 func (a *phoenixAPI) set(order, status string) {
@@ -95,6 +101,14 @@ func (a *phoenixAPI) setMode(m apiMode) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.mode = m
+}
+
+// servedReads is how many reads the stand-in answered with the order's
+// status.
+func (a *phoenixAPI) servedReads(order string) int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.served[order]
 }
 
 // readingWorker is the index of a worker with a read in flight, -1 when

@@ -213,6 +213,7 @@ func reconcile(ctx context.Context, tp *topology, s *sender, plans []entityPlan,
 		if st, ok := states[p.workflowID]; ok {
 			statuses, accepted := t.judge(p, st, eventOf)
 			t.witness(ctx, tc, p, accepted, statuses)
+			t.apiWitness(tp.api, p, accepted)
 		}
 	}
 	if t.stale != t.wantStale {
@@ -296,6 +297,20 @@ func (t *tally) judge(p entityPlan, st entityState, eventOf map[string]string) (
 		t.problems = append(t.problems, p.workflowID+": "+strings.Join(why, "; "))
 	}
 	return statuses, accepted
+}
+
+// apiWitness holds the Phoenix stand-in's own count against the plan: an
+// order's status comes from its API, so every accepted webhook of it was
+// handled with at least one read the API answered (retries and reconcile
+// checks add more, never fewer).
+func (t *tally) apiWitness(api *phoenixAPI, p entityPlan, accepted []string) {
+	if len(p.deliveries) == 0 || p.deliveries[0].provider != "phoenix" {
+		return
+	}
+	if got := api.servedReads(entityOf(p.workflowID)); got < len(accepted) {
+		t.mismatched++
+		t.problems = append(t.problems, fmt.Sprintf("%s: the Phoenix API answered %d reads, fewer than its %d accepted webhooks", p.workflowID, got, len(accepted)))
+	}
 }
 
 // settled reports whether the workflow has handled every accepted event,
