@@ -146,40 +146,41 @@ func reportRate(t testing.TB, got tally, start time.Time) float64 {
 // load, waits until the receivers refuse (503) and restarts it on the same
 // database.
 func temporalKill(ctx context.Context, t *testing.T, tp *topology, prefix string, size int) tally {
+	return midLoad(ctx, t, tp, prefix, size, "temporal-kill", func(s *sender, _ int) {
+		tp.temporal.kill()
+		refused := s.retried.Load()
+		must(t, waitUntil(ctx, "receivers refusing", func() bool { return s.retried.Load() >= refused+3 }))
+		tp.ps.start(tp.temporal)
+	})
+}
+
+// midLoad sends every provider's lifecycle, calls fault (given the
+// sender) once a third of the deliveries are accepted, lets the load
+// finish and reconciles it as scenario.
+func midLoad(ctx context.Context, t *testing.T, tp *topology, prefix string, size int, scenario string, fault func(s *sender, total int)) tally {
 	plans := plan(prefix, size, tp.api)
 	s := newSender(tp.tc, tp.receiverURLs...)
 	wait := s.runAsync(ctx, plans, 4)
 	total := deliveriesOf(plans)
 	must(t, waitUntil(ctx, "a third accepted", func() bool { return s.acceptedCount() >= total/3 }))
-	tp.temporal.kill()
-	refused := s.retried.Load()
-	must(t, waitUntil(ctx, "receivers refusing", func() bool { return s.retried.Load() >= refused+3 }))
-	tp.ps.start(tp.temporal)
+	fault(s, total)
 	if err := wait(); err != nil {
 		t.Errorf("load: %v", err)
 	}
 	t.Logf("answers:%s", s.codeSummary())
-	return reconcile(ctx, tp, s, plans, 3*time.Minute, "temporal-kill")
+	return reconcile(ctx, tp, s, plans, 3*time.Minute, scenario)
 }
 
 // redisKill SIGKILLs Redis a third of the way through the load; events go
 // on being accepted without it; it is restarted (empty) before the end.
 func redisKill(ctx context.Context, t *testing.T, tp *topology, prefix string, size int) tally {
-	plans := plan(prefix, size, tp.api)
-	s := newSender(tp.tc, tp.receiverURLs...)
-	wait := s.runAsync(ctx, plans, 4)
-	total := deliveriesOf(plans)
-	must(t, waitUntil(ctx, "a third accepted", func() bool { return s.acceptedCount() >= total/3 }))
-	tp.redis.kill()
-	before := s.acceptedCount()
-	must(t, waitUntil(ctx, "two thirds accepted", func() bool { return s.acceptedCount() >= 2*total/3 }))
-	t.Logf("accepted with Redis down: %d", s.acceptedCount()-before)
-	tp.ps.start(tp.redis)
-	if err := wait(); err != nil {
-		t.Errorf("load: %v", err)
-	}
-	t.Logf("answers:%s", s.codeSummary())
-	return reconcile(ctx, tp, s, plans, 3*time.Minute, "redis-kill")
+	return midLoad(ctx, t, tp, prefix, size, "redis-kill", func(s *sender, total int) {
+		tp.redis.kill()
+		before := s.acceptedCount()
+		must(t, waitUntil(ctx, "two thirds accepted", func() bool { return s.acceptedCount() >= 2*total/3 }))
+		t.Logf("accepted with Redis down: %d", s.acceptedCount()-before)
+		tp.ps.start(tp.redis)
+	})
 }
 
 // redisFlush delivers every event, lets the workflows handle them, makes
@@ -380,22 +381,14 @@ func burst(ctx context.Context, t *testing.T, tp *topology, prefix string, size 
 // the worker's polls and completions fail and resume, and nothing is lost
 // or doubled.
 func netPartition(ctx context.Context, t *testing.T, tp *topology, prefix string, size int) tally {
-	plans := plan(prefix, size, tp.api)
-	s := newSender(tp.tc, tp.receiverURLs...)
-	wait := s.runAsync(ctx, plans, 4)
-	total := deliveriesOf(plans)
-	must(t, waitUntil(ctx, "a third accepted", func() bool { return s.acceptedCount() >= total/3 }))
-	tp.receiverTemporal.partition(true)
-	tp.workerTemporal.partition(true)
-	t.Log("receivers and worker cut off Temporal for 10 s")
-	time.Sleep(10 * time.Second) // the partition's length, not a wait for anything
-	tp.receiverTemporal.partition(false)
-	tp.workerTemporal.partition(false)
-	if err := wait(); err != nil {
-		t.Errorf("load: %v", err)
-	}
-	t.Logf("answers:%s", s.codeSummary())
-	return reconcile(ctx, tp, s, plans, 3*time.Minute, "net-partition")
+	return midLoad(ctx, t, tp, prefix, size, "net-partition", func(*sender, int) {
+		tp.receiverTemporal.partition(true)
+		tp.workerTemporal.partition(true)
+		t.Log("receivers and worker cut off Temporal for 10 s")
+		time.Sleep(10 * time.Second) // the partition's length, not a wait for anything
+		tp.receiverTemporal.partition(false)
+		tp.workerTemporal.partition(false)
+	})
 }
 
 // netLatency delays every packet between the receivers and Temporal by 3 s
@@ -403,19 +396,11 @@ func netPartition(ctx context.Context, t *testing.T, tp *topology, prefix string
 // have happened when the receiver answers 503, and the provider's retry
 // must then be a duplicate or a fresh accept, never a loss or a double.
 func netLatency(ctx context.Context, t *testing.T, tp *topology, prefix string, size int) tally {
-	plans := plan(prefix, size, tp.api)
-	s := newSender(tp.tc, tp.receiverURLs...)
-	wait := s.runAsync(ctx, plans, 4)
-	total := deliveriesOf(plans)
-	must(t, waitUntil(ctx, "a third accepted", func() bool { return s.acceptedCount() >= total/3 }))
-	tp.receiverTemporal.setLatency(3 * time.Second)
-	time.Sleep(10 * time.Second) // the fault's length, not a wait for anything
-	tp.receiverTemporal.setLatency(0)
-	if err := wait(); err != nil {
-		t.Errorf("load: %v", err)
-	}
-	t.Logf("answers:%s", s.codeSummary())
-	return reconcile(ctx, tp, s, plans, 3*time.Minute, "net-latency")
+	return midLoad(ctx, t, tp, prefix, size, "net-latency", func(*sender, int) {
+		tp.receiverTemporal.setLatency(3 * time.Second)
+		time.Sleep(10 * time.Second) // the fault's length, not a wait for anything
+		tp.receiverTemporal.setLatency(0)
+	})
 }
 
 // slowRedis adds 100 ms to every packet between the receivers and Redis

@@ -100,17 +100,9 @@ func postgresRestart(ctx context.Context, t *testing.T, tp *topology, prefix str
 	if tp.pg == nil {
 		t.Skip("no PostgreSQL cluster of the suite's own (initdb, pg_ctl)")
 	}
-	plans := plan(prefix, size, tp.api)
-	s := newSender(tp.tc, tp.receiverURLs...)
-	wait := s.runAsync(ctx, plans, 4)
-	total := deliveriesOf(plans)
-	must(t, waitUntil(ctx, "a third accepted", func() bool { return s.acceptedCount() >= total/3 }))
-	start := time.Now()
-	tp.pg.ctl("restart", "-m", "fast")
-	t.Logf("PostgreSQL restarted in %s", time.Since(start).Round(time.Millisecond))
-	if err := wait(); err != nil {
-		t.Errorf("load: %v", err)
-	}
-	t.Logf("answers:%s", s.codeSummary())
-	return reconcile(ctx, tp, s, plans, 3*time.Minute, "cluster-postgres-restart")
+	return midLoad(ctx, t, tp, prefix, size, "cluster-postgres-restart", func(*sender, int) {
+		start := time.Now()
+		tp.pg.ctl("restart", "-m", "fast")
+		t.Logf("PostgreSQL restarted in %s", time.Since(start).Round(time.Millisecond))
+	})
 }
