@@ -302,15 +302,23 @@ func onOff(p func(*Config) *bool) func(*Config, string) error {
 // rate parses a positive rate, N/s or N/m, into a per-second value.
 func rate(p func(*Config) *float64) func(*Config, string) error {
 	return func(c *Config, raw string) error {
-		n, unit, _ := strings.Cut(strings.TrimSpace(raw), "/")
-		per := map[string]float64{"s": 1, "m": 60}[unit]
-		v, err := strconv.ParseFloat(n, 64)
-		if err != nil || per == 0 || v <= 0 {
-			return fmt.Errorf("not a positive rate (like 5/s or 120/m): %q", raw)
+		v, err := parseRate(raw)
+		if err == nil {
+			*p(c) = v
 		}
-		*p(c) = v / per
-		return nil
+		return err
 	}
+}
+
+// parseRate reads N/s or N/m, positive, as a per-second value.
+func parseRate(raw string) (float64, error) {
+	n, unit, _ := strings.Cut(strings.TrimSpace(raw), "/")
+	per := map[string]float64{"s": 1, "m": 60}[unit]
+	v, err := strconv.ParseFloat(n, 64)
+	if err != nil || per == 0 || v <= 0 {
+		return 0, fmt.Errorf("not a positive rate (like 5/s or 120/m): %q", raw)
+	}
+	return v / per, nil
 }
 
 func integer(p func(*Config) *int) func(*Config, string) error {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/hookflow/hookflow/event"
 	"github.com/hookflow/hookflow/internal/webhook"
+	"github.com/hookflow/hookflow/internal/yamlnode"
 	"github.com/hookflow/hookflow/providers"
 )
 
@@ -63,10 +64,7 @@ func (c *Config) Destinations() []Destination {
 	return append(ds, c.FileDestinations...)
 }
 
-var (
-	destinationNameRE = regexp.MustCompile(`^[a-z0-9-]+$`)
-	headerNameRE      = regexp.MustCompile(`^[A-Za-z0-9!#$%&'*+.^_|~-]+$`)
-)
+var destinationNameRE = regexp.MustCompile(`^[a-z0-9-]+$`)
 
 var (
 	destinationKeys = []string{"name", "url_env", "secret_env", "filter", "rate", "horizon", "headers_env"}
@@ -90,13 +88,13 @@ func decodeDestinations(node *yaml.Node, getenv func(string) string) ([]Destinat
 			errs = append(errs, fmt.Errorf("destinations[%s]: must be a mapping (name: …, url_env: …)", label))
 			continue
 		}
-		if n := value(item, "name"); n != nil && n.Value != "" {
+		if n := yamlnode.Get(item, "name"); n != nil && n.Value != "" {
 			label = n.Value
 		}
 		bad := func(key, format string, args ...any) {
 			errs = append(errs, fmt.Errorf("destinations[%s].%s: "+format, append([]any{label, key}, args...)...))
 		}
-		errs = append(errs, unknownKeys("destinations["+label+"]", item, destinationKeys)...)
+		errs = append(errs, yamlnode.UnknownKeys("destinations["+label+"]", item, destinationKeys)...)
 		d := Destination{Name: scalar(item, "name")}
 		switch {
 		case d.Name == "":
@@ -132,7 +130,8 @@ func decodeDestinations(node *yaml.Node, getenv func(string) string) ([]Destinat
 			}
 		}
 		if raw := scalar(item, "rate"); raw != "" {
-			if err := rate(func(*Config) *float64 { return &d.Rate })(nil, raw); err != nil {
+			var err error
+			if d.Rate, err = parseRate(raw); err != nil {
 				bad("rate", "%s", err)
 			}
 		}
@@ -143,14 +142,14 @@ func decodeDestinations(node *yaml.Node, getenv func(string) string) ([]Destinat
 				d.Horizon = h
 			}
 		}
-		if n := value(item, "headers_env"); n != nil {
+		if n := yamlnode.Get(item, "headers_env"); n != nil {
 			hs, err := decodeHeaders(n, getenv)
 			for _, e := range err {
 				bad("headers_env", "%s", e)
 			}
 			d.Headers = hs
 		}
-		if n := value(item, "filter"); n != nil {
+		if n := yamlnode.Get(item, "filter"); n != nil {
 			f, err := decodeFilter(n)
 			for _, e := range err {
 				bad("filter", "%s", e)
@@ -172,7 +171,7 @@ func decodeHeaders(n *yaml.Node, getenv func(string) string) ([]Header, []error)
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		name, env := n.Content[i].Value, n.Content[i+1].Value
 		switch v := getenv(env); {
-		case !headerNameRE.MatchString(name):
+		case !webhook.IsHeaderName(name):
 			errs = append(errs, fmt.Errorf("%q is not a header name", name))
 		case isDeliveryHeader(name):
 			errs = append(errs, fmt.Errorf("%s is set by hookflow on every delivery", name))
@@ -267,7 +266,7 @@ func decodeHandler(n *yaml.Node, raw map[string]string) (event.Filter, error) {
 	if n.Kind != yaml.MappingNode {
 		return event.Filter{}, errors.New("handler: must be a mapping (task_queue, activity, filter)")
 	}
-	errs := unknownKeys("handler", n, handlerKeys)
+	errs := yamlnode.UnknownKeys("handler", n, handlerKeys)
 	if v := scalar(n, "task_queue"); v != "" {
 		raw["HOOKFLOW_HANDLER_TASK_QUEUE"] = v
 	}
@@ -275,7 +274,7 @@ func decodeHandler(n *yaml.Node, raw map[string]string) (event.Filter, error) {
 		raw["HOOKFLOW_HANDLER_ACTIVITY"] = v
 	}
 	var f event.Filter
-	if fn := value(n, "filter"); fn != nil {
+	if fn := yamlnode.Get(n, "filter"); fn != nil {
 		var ferrs []error
 		f, ferrs = decodeFilter(fn)
 		for _, e := range ferrs {
@@ -304,31 +303,10 @@ func stringList(n *yaml.Node) ([]string, bool) {
 	return nil, false
 }
 
-// value is the node under key in mapping m, or nil.
-func value(m *yaml.Node, key string) *yaml.Node {
-	for i := 0; i+1 < len(m.Content); i += 2 {
-		if m.Content[i].Value == key {
-			return m.Content[i+1]
-		}
-	}
-	return nil
-}
-
 // scalar is the scalar under key in mapping m, or "".
 func scalar(m *yaml.Node, key string) string {
-	if n := value(m, key); n != nil && n.Kind == yaml.ScalarNode {
+	if n := yamlnode.Get(m, key); n != nil && n.Kind == yaml.ScalarNode {
 		return strings.TrimSpace(n.Value)
 	}
 	return ""
-}
-
-// unknownKeys names each key of mapping m that is not one of known.
-func unknownKeys(label string, m *yaml.Node, known []string) []error {
-	var errs []error
-	for i := 0; i+1 < len(m.Content); i += 2 {
-		if key := m.Content[i].Value; !slices.Contains(known, key) {
-			errs = append(errs, fmt.Errorf("%s.%s: unknown key (one of %s)", label, key, strings.Join(known, ", ")))
-		}
-	}
-	return errs
 }

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+
+	"github.com/hookflow/hookflow/internal/webhook"
 )
 
 // APISpec is a configured provider's API (contract section 13): where the
@@ -76,7 +78,7 @@ func checkAPI(e *specErrors, s *APISpec) *API {
 	a.status = status
 	switch auth := s.Auth; {
 	case auth == (APIAuthSpec{}):
-	case !headerRE.MatchString(auth.Header):
+	case !webhook.IsHeaderName(auth.Header):
 		e.add("api.auth.header", "must be a header name, like Authorization")
 	case !envRE.MatchString(auth.SecretEnv):
 		e.add("api.auth.secret_env", "must name an environment variable ([A-Z_][A-Z0-9_]*)")

@@ -19,6 +19,7 @@ import (
 	"github.com/hookflow/hookflow/event"
 	"github.com/hookflow/hookflow/internal/lifecycle"
 	"github.com/hookflow/hookflow/internal/webhook"
+	"github.com/hookflow/hookflow/internal/yamlnode"
 )
 
 // Spec is a provider defined in configuration, under `providers:` in the
@@ -87,7 +88,6 @@ var (
 	entityTypeRE = regexp.MustCompile(`^[a-z0-9_]+$`)
 	routeRE      = regexp.MustCompile(`^(/[A-Za-z0-9._~-]+)+$`)
 	envRE        = regexp.MustCompile(`^[A-Z_][A-Z0-9_]*$`)
-	headerRE     = regexp.MustCompile(`^[A-Za-z0-9!#$%&'*+.^_|~-]+$`)
 )
 
 // specErrors collects a provider's configuration errors, each naming the
@@ -115,17 +115,17 @@ func DecodeSpecs(node *yaml.Node) ([]Spec, error) {
 			errs = append(errs, fmt.Errorf("providers[%s]: must be a mapping (name: …, route: …)", label))
 			continue
 		}
-		if name := mappingValue(item, "name"); name != nil && name.Kind == yaml.ScalarNode && name.Value != "" {
+		if name := yamlnode.Get(item, "name"); name != nil && name.Kind == yaml.ScalarNode && name.Value != "" {
 			label = name.Value
 		}
 		errs = append(errs, unknownKeys(label, "", item)...)
 		for _, section := range []string{"auth", "fields", "api"} {
-			if n := mappingValue(item, section); n != nil && n.Kind == yaml.MappingNode {
+			if n := yamlnode.Get(item, section); n != nil && n.Kind == yaml.MappingNode {
 				errs = append(errs, unknownKeys(label, section, n)...)
 			}
 		}
-		if api := mappingValue(item, "api"); api != nil && api.Kind == yaml.MappingNode {
-			if n := mappingValue(api, "auth"); n != nil && n.Kind == yaml.MappingNode {
+		if api := yamlnode.Get(item, "api"); api != nil && api.Kind == yaml.MappingNode {
+			if n := yamlnode.Get(api, "auth"); n != nil && n.Kind == yaml.MappingNode {
 				errs = append(errs, unknownKeys(label, "api.auth", n)...)
 			}
 		}
@@ -139,28 +139,12 @@ func DecodeSpecs(node *yaml.Node) ([]Spec, error) {
 	return specs, errors.Join(errs...)
 }
 
-func mappingValue(m *yaml.Node, key string) *yaml.Node {
-	for i := 0; i+1 < len(m.Content); i += 2 {
-		if m.Content[i].Value == key {
-			return m.Content[i+1]
-		}
-	}
-	return nil
-}
-
 func unknownKeys(label, section string, m *yaml.Node) []error {
-	var errs []error
-	for i := 0; i+1 < len(m.Content); i += 2 {
-		key := m.Content[i].Value
-		if !slices.Contains(specKeys[section], key) {
-			where := key
-			if section != "" {
-				where = section + "." + key
-			}
-			errs = append(errs, fmt.Errorf("providers[%s].%s: unknown key (one of %s)", label, where, strings.Join(specKeys[section], ", ")))
-		}
+	where := "providers[" + label + "]"
+	if section != "" {
+		where += "." + section
 	}
-	return errs
+	return yamlnode.UnknownKeys(where, m, specKeys[section])
 }
 
 // FromSpecs builds the providers specs define. Its error lists every
@@ -257,7 +241,7 @@ func checkAuth(e *specErrors, a AuthSpec) auth {
 	switch {
 	case needsHeader && a.Header == "":
 		e.add("auth.header", "is required with scheme %s", a.Scheme)
-	case needsHeader && !headerRE.MatchString(a.Header):
+	case needsHeader && !webhook.IsHeaderName(a.Header):
 		e.add("auth.header", "must be a header name")
 	case !needsHeader && a.Header != "":
 		e.add("auth.header", "is only for schemes header and hmac")
@@ -305,7 +289,7 @@ type field struct {
 
 func parseField(spec string) (field, bool) {
 	if name, ok := strings.CutPrefix(spec, "header:"); ok {
-		return field{spec: spec, header: name}, headerRE.MatchString(name)
+		return field{spec: spec, header: name}, webhook.IsHeaderName(name)
 	}
 	segs := strings.Split(spec, ".")
 	for _, s := range segs {

@@ -7,8 +7,17 @@ package webhook
 
 import (
 	"errors"
+	"regexp"
 	"strings"
 )
+
+// headerNameRE is an HTTP header name: a token (RFC 9110).
+var headerNameRE = regexp.MustCompile(`^[A-Za-z0-9!#$%&'*+.^_|~-]+$`)
+
+// IsHeaderName reports whether name can be an HTTP header's name, for
+// configuration that names headers (a provider's signature header, a
+// destination's extra headers).
+func IsHeaderName(name string) bool { return headerNameRE.MatchString(name) }
 
 // Parse errors. A provider's Parse returns these (or a *MissingFieldsError)
 // so that the accept path can answer with the contract's status and body.
