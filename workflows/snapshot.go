@@ -58,6 +58,24 @@ type Snapshot struct {
 	Deliveries []Delivery              `json:"deliveries,omitempty"`
 	Bodies     map[int]json.RawMessage `json:"bodies,omitempty"`
 	SavedAt    time.Time               `json:"savedAt,omitzero"`
+
+	// Revision 3 runs leave no memo: the next run asks a closed run for
+	// its Snapshot with QuerySnapshot, and these carry the rest of it.
+
+	// SeenTimes are the event-ID memory's chunk times, ForgottenUpTo its
+	// watermark (see memory).
+	SeenTimes     []int64   `json:"seenTimes,omitempty"`
+	ForgottenUpTo time.Time `json:"forgottenUpTo,omitzero"`
+	// Notices, Overdue and OverdueSince are as in State.
+	Notices      []Notice  `json:"notices,omitempty"`
+	Overdue      bool      `json:"overdue,omitempty"`
+	OverdueSince time.Time `json:"overdueSince,omitzero"`
+	// Rejected counts the signals the entity dropped.
+	Rejected int `json:"rejected,omitempty"`
+	// Unloaded names the run this run was started to continue from and had
+	// not loaded yet when it closed (terminated or cancelled before its
+	// load succeeded): the next run loads that one instead.
+	Unloaded string `json:"unloaded,omitempty"`
 }
 
 // DecodeSnapshot reads the snapshot from an entity workflow's memo field
@@ -85,11 +103,26 @@ func hashID(id string) idHash {
 }
 
 // memory is an entity's event-ID memory: the IDs it has processed, as
-// fixed-size hashes, bounded to the latest maxRemembered.
+// fixed-size hashes, bounded to the latest maxRemembered. Revision 3 runs
+// forget in chunks of memoryChunk IDs and keep, for each chunk, the latest
+// provider time of its events; forgotten is the latest provider time of
+// any ID forgotten so far, the watermark below which an unremembered event
+// is a redelivery (see entity.onEvent).
 type memory struct {
 	seen  map[idHash]bool // looked up only, never iterated
 	order []idHash        // oldest first
+	// chunked: forget whole chunks and keep their times (revision 3).
+	chunked bool
+	// chunkMax is, per chunk of order, the latest provider time of its IDs
+	// (Unix milliseconds; 0 when none was readable).
+	chunkMax []int64
+	// forgotten is the latest provider time of a forgotten ID (Unix
+	// milliseconds), 0 while none was forgotten.
+	forgotten int64
 }
+
+// memoryChunk is how many IDs a revision 3 memory forgets at once.
+const memoryChunk = 100
 
 func newMemory() *memory { return &memory{seen: map[idHash]bool{}} }
 
@@ -98,33 +131,63 @@ func (m *memory) has(id string) bool { return m.seen[hashID(id)] }
 // add remembers ids, forgetting the oldest past the bound.
 func (m *memory) add(ids ...string) {
 	for _, id := range ids {
-		m.addHash(hashID(id))
+		m.addHash(hashID(id), 0)
 	}
 	m.trim()
 }
 
-func (m *memory) addHash(h idHash) {
+// addAt remembers id, whose event the provider stamped at (Unix
+// milliseconds, 0 when unknown).
+func (m *memory) addAt(id string, at int64) {
+	m.addHash(hashID(id), at)
+	m.trim()
+}
+
+func (m *memory) addHash(h idHash, at int64) {
 	if m.seen[h] {
 		return
 	}
 	m.seen[h] = true
 	m.order = append(m.order, h)
-}
-
-func (m *memory) trim() {
-	if over := len(m.order) - maxRemembered; over > 0 {
-		for _, h := range m.order[:over] {
-			delete(m.seen, h)
-		}
-		m.order = append([]idHash(nil), m.order[over:]...)
+	if !m.chunked {
+		return
+	}
+	if c := (len(m.order) - 1) / memoryChunk; c >= len(m.chunkMax) {
+		m.chunkMax = append(m.chunkMax, at)
+	} else {
+		m.chunkMax[c] = max(m.chunkMax[c], at)
 	}
 }
 
+func (m *memory) trim() {
+	over := len(m.order) - maxRemembered
+	if over <= 0 {
+		return
+	}
+	if m.chunked {
+		// Whole chunks, so the chunk times stay aligned with order.
+		chunks := (over + memoryChunk - 1) / memoryChunk
+		over = min(chunks*memoryChunk, len(m.order))
+		for _, t := range m.chunkMax[:min(chunks, len(m.chunkMax))] {
+			m.forgotten = max(m.forgotten, t)
+		}
+		m.chunkMax = append([]int64(nil), m.chunkMax[min(chunks, len(m.chunkMax)):]...)
+	}
+	for _, h := range m.order[:over] {
+		delete(m.seen, h)
+	}
+	m.order = append([]idHash(nil), m.order[over:]...)
+}
+
 // load adds a packed memory (Snapshot.Seen, Carry.Seen) and IDs written by
-// earlier runs in full.
-func (m *memory) load(packed []byte, legacy []string) {
+// earlier runs in full. times are the packed memory's chunk times
+// (revision 3); a memory packed without them has unknown times.
+func (m *memory) load(packed []byte, legacy []string, times []int64) {
 	for i := 0; i+idHashSize <= len(packed); i += idHashSize {
-		m.addHash(idHash(packed[i : i+idHashSize]))
+		m.addHash(idHash(packed[i:i+idHashSize]), 0)
+	}
+	if m.chunked && len(times) == len(m.chunkMax) {
+		copy(m.chunkMax, times)
 	}
 	m.add(legacy...)
 }
@@ -136,6 +199,14 @@ func (m *memory) packed() []byte {
 		out = append(out, h[:]...)
 	}
 	return out
+}
+
+// times is the chunk times as carried beside packed (revision 3).
+func (m *memory) times() []int64 {
+	if !m.chunked {
+		return nil
+	}
+	return append([]int64(nil), m.chunkMax...)
 }
 
 // keepLast keeps the newest of s: at most maxKept, and at most budget bytes
