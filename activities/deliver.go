@@ -196,7 +196,7 @@ func (a *Activities) deliver(ctx context.Context, in DeliverInput, attempt int32
 	if err != nil {
 		outcome = "retry"
 		// The URL may carry a token: name the target by its label only.
-		return fmt.Errorf("deliver %s to %s: %s", in.Message.ID(), TargetLabel(u), transportError(err))
+		return fmt.Errorf("deliver %s to %s: %s", in.Message.ID(), TargetLabel(u), excerpt(transportError(err)))
 	}
 	defer resp.Body.Close()
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
@@ -205,18 +205,18 @@ func (a *Activities) deliver(ctx context.Context, in DeliverInput, attempt int32
 		return nil
 	case code == http.StatusGone:
 		outcome = "gone"
-		return temporal.NewNonRetryableApplicationError(fmt.Sprintf("%s answered %s", TargetLabel(u), resp.Status), ErrDeliveryGone, nil, attempt)
+		return temporal.NewNonRetryableApplicationError(fmt.Sprintf("%s answered %s", TargetLabel(u), excerpt(resp.Status)), ErrDeliveryGone, nil, attempt)
 	case code == http.StatusTooManyRequests || code == http.StatusRequestTimeout || code >= 500:
 		outcome = "retry"
-		return fmt.Errorf("%s answered %s", TargetLabel(u), resp.Status)
+		return fmt.Errorf("%s answered %s", TargetLabel(u), excerpt(resp.Status))
 	case code >= 300 && code <= 399:
 		// Retried like a 5xx: a moved destination is an operator's fix
 		// (its URL), not a reason to drop the entity's deliveries.
 		outcome = "retry"
-		return fmt.Errorf("%s answered %s (redirects are not followed)", TargetLabel(u), resp.Status)
+		return fmt.Errorf("%s answered %s (redirects are not followed)", TargetLabel(u), excerpt(resp.Status))
 	default:
 		outcome = "rejected"
-		return temporal.NewNonRetryableApplicationError(fmt.Sprintf("%s answered %s", TargetLabel(u), resp.Status), ErrDeliveryRejected, nil, attempt)
+		return temporal.NewNonRetryableApplicationError(fmt.Sprintf("%s answered %s", TargetLabel(u), excerpt(resp.Status)), ErrDeliveryRejected, nil, attempt)
 	}
 }
 
