@@ -149,24 +149,25 @@ func (a *Activities) readStatus(ctx context.Context, what, u, header, value stri
 		if errors.As(err, &ue) {
 			err = ue.Err // not the URL: a configured one may carry a key
 		}
-		return OrderStatus{}, "network_error", fmt.Errorf("fetch %s: %w", what, err)
+		// Quoted, not wrapped: a malformed answer's text is in the error.
+		return OrderStatus{}, "network_error", fmt.Errorf("fetch %s: %s", what, excerpt(err.Error()))
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	if err != nil {
-		return OrderStatus{}, "network_error", fmt.Errorf("read %s: %w", what, err)
+		return OrderStatus{}, "network_error", fmt.Errorf("read %s: %s", what, excerpt(err.Error()))
 	}
 	switch code := resp.StatusCode; {
 	case code == http.StatusNotFound:
 		return OrderStatus{}, "not_found", temporal.NewNonRetryableApplicationError(
 			fmt.Sprintf("%s: not found (404)", what), ErrOrderNotFound, nil)
 	case code == http.StatusTooManyRequests || code == http.StatusRequestTimeout || code >= 500:
-		return OrderStatus{}, "unavailable", fmt.Errorf("fetch %s: %s", what, resp.Status)
+		return OrderStatus{}, "unavailable", fmt.Errorf("fetch %s: %s", what, excerpt(resp.Status))
 	case code >= 400:
 		return OrderStatus{}, "rejected", temporal.NewNonRetryableApplicationError(
-			fmt.Sprintf("%s: %s", what, resp.Status), ErrProviderRejected, nil)
+			fmt.Sprintf("%s: %s", what, excerpt(resp.Status)), ErrProviderRejected, nil)
 	case code < 200 || code > 299:
-		return OrderStatus{}, "unavailable", fmt.Errorf("fetch %s: unexpected %s", what, resp.Status)
+		return OrderStatus{}, "unavailable", fmt.Errorf("fetch %s: unexpected %s", what, excerpt(resp.Status))
 	}
 	status, ok := statusOf(body)
 	if !ok {
