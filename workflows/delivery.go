@@ -333,10 +333,15 @@ func (e *entity) stopped(target string) bool {
 }
 
 // full reports whether target holds as many transitions as it may
-// (revision 3): EntityInput.MaxHeld, or its share of heldBytes.
+// (revision 3): its share of EntityInput.MaxHeld and of heldBytes.
 func (e *entity) full(target string) bool {
-	return e.queued(target) >= e.maxHeld || e.heldSize(target) >= heldBytes/max(1, len(e.in.Targets))
+	n := max(1, len(e.in.Targets))
+	return e.queued(target) >= max(minHeld, e.maxHeld/n) || e.heldSize(target) >= heldBytes/n
 }
+
+// minHeld is the least share of MaxHeld a target holds, however many
+// targets share it.
+const minHeld = 8
 
 // failedHead reports whether a failed delivery holds target's queue.
 func (e *entity) failedHead(target string) bool {

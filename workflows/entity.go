@@ -111,8 +111,8 @@ type EntityInput struct {
 	// MaxEventsPerRun bounds the signals one run handles before it continues
 	// as new, besides the server's suggestion; 0 means DefaultMaxEventsPerRun.
 	MaxEventsPerRun int
-	// MaxHeld bounds the transitions held for one destination (revision
-	// 3); 0 means DefaultMaxHeld.
+	// MaxHeld bounds the deliveries held for the entity's destinations,
+	// each holding its share (revision 3); 0 means DefaultMaxHeld.
 	MaxHeld int `json:",omitempty"`
 	// Reconcile is when an open, non-terminal entity whose provider has an
 	// API is re-read, after its last event or check, the last step
