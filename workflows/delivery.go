@@ -90,7 +90,7 @@ const (
 	maxQueued     = 20
 	deliveryBytes = 8 << 10   // finished delivery records kept
 	bodyBytes     = 12 << 10  // original bodies held for pending deliveries
-	heldBytes     = 192 << 10 // held transitions, by approxSize
+	heldBytes     = 192 << 10 // held transitions, by transitionSize
 )
 
 // deliveryRetry retries a delivery through outages of the target, up to the
@@ -336,12 +336,8 @@ func (e *entity) stopped(target string) bool {
 // (revision 3): its share of EntityInput.MaxHeld and of heldBytes.
 func (e *entity) full(target string) bool {
 	n := max(1, len(e.in.Targets))
-	return e.queued(target) >= max(minHeld, e.maxHeld/n) || e.heldSize(target) >= heldBytes/n
+	return e.queued(target) >= max(1, e.maxHeld/n) || e.heldSize(target) >= heldBytes/n
 }
-
-// minHeld is the least share of MaxHeld a target holds, however many
-// targets share it.
-const minHeld = 8
 
 // failedHead reports whether a failed delivery holds target's queue.
 func (e *entity) failedHead(target string) bool {
@@ -414,17 +410,8 @@ func (e *entity) heldSize(target string) int {
 	n := 0
 	for _, t := range e.state.Transitions {
 		if open[t.Seq] {
-			n += approxSize(t)
+			n += transitionSize(t)
 		}
-	}
-	return n
-}
-
-// approxSize is about the JSON size of t, without encoding it.
-func approxSize(t event.Transition) int {
-	n := 160 + len(t.From) + len(t.To) + len(t.EventID) + len(t.Source) + len(t.ProviderTime)
-	for _, k := range sortedKeys(t.Details) {
-		n += len(k) + len(t.Details[k]) + 6
 	}
 	return n
 }
@@ -577,17 +564,33 @@ func (e *entity) resendCurrent(ctx workflow.Context) {
 }
 
 // keepTransitions bounds the kept transitions like keepLast, but never
-// drops one a delivery still needs.
+// drops one a delivery still needs. Revision 3 keeps just those besides the
+// latest; earlier revisions kept every one from the oldest needed on.
 func (e *entity) keepTransitions(ts []event.Transition) []event.Transition {
 	kept := keepLast(ts, transitionBytes)
 	low := e.oldestOpenSeq()
 	if low == 0 || len(kept) == 0 || kept[0].Seq <= low {
 		return kept
 	}
-	for i, t := range ts {
-		if t.Seq >= low {
-			return append([]event.Transition(nil), ts[i:]...)
+	if e.rev < 3 {
+		for i, t := range ts {
+			if t.Seq >= low {
+				return append([]event.Transition(nil), ts[i:]...)
+			}
+		}
+		return kept
+	}
+	open := map[int]bool{} // looked up only, never iterated
+	for _, d := range e.state.Deliveries {
+		if d.Transition == nil && (d.Status == DeliveryPending || d.Status == DeliveryFailed) {
+			open[d.Seq] = true
 		}
 	}
-	return kept
+	out := make([]event.Transition, 0, len(kept)+len(open))
+	for _, t := range ts[:len(ts)-len(kept)] {
+		if open[t.Seq] {
+			out = append(out, t)
+		}
+	}
+	return append(out, kept...)
 }

@@ -226,9 +226,13 @@ func Entity(ctx workflow.Context, in EntityInput) (State, error) {
 		if e.quiet() {
 			e.flush(ctx)
 		}
+		if err := e.breathe(ctx); err != nil {
+			return e.cancelled(ctx)
+		}
 		sel := workflow.NewSelector(ctx)
 		if !e.holding() {
 			sel.AddReceive(e.events, func(c workflow.ReceiveChannel, _ bool) {
+				e.taken++
 				if ev, ok := e.receiveEvent(ctx, c); ok {
 					e.onEvent(ctx, ev)
 				}
@@ -293,6 +297,33 @@ func Entity(ctx workflow.Context, in EntityInput) (State, error) {
 		return e.state, nil
 	}
 	return e.state, e.save(ctx)
+}
+
+// maxEventsPerTask bounds the events one workflow task takes from a burst
+// (revision 3): the SDK fails a task whose code runs a second without
+// blocking (its deadlock detector), and a completion must stay far below
+// gRPC's 4 MiB, so after that many the run lets the task complete and
+// takes the rest in the next.
+const maxEventsPerTask = 200
+
+// breathe ends the workflow task once it has taken maxEventsPerTask events
+// in a row with more waiting, with a timer of a millisecond; the events
+// stay in the run's signal queue. It returns the timer's error when the
+// run is cancelled.
+func (e *entity) breathe(ctx workflow.Context) error {
+	if e.rev < 3 {
+		return nil
+	}
+	if e.events.Len() == 0 {
+		e.taken = 0 // the next wait blocks, and the task can complete
+		return nil
+	}
+	if e.taken < maxEventsPerTask {
+		return nil
+	}
+	e.taken = 0
+	e.flush(ctx)
+	return workflow.Sleep(ctx, time.Millisecond)
 }
 
 // quiet reports whether the run has handled every signal it can take now,
@@ -463,6 +494,9 @@ type entity struct {
 	forced bool
 	// publishedOverdue is the Overdue search attribute as published.
 	publishedOverdue bool
+	// taken counts the events taken since the run last let a workflow
+	// task complete (see breathe).
+	taken int
 	// unloaded is the previous run named in the input while its state is
 	// not loaded yet.
 	unloaded string
@@ -718,8 +752,12 @@ func (e *entity) save(ctx workflow.Context) error {
 // stay where they are, unless the run is forced to take them.
 func (e *entity) drain(ctx workflow.Context) {
 	for {
+		if err := e.breathe(ctx); err != nil {
+			return // cancelled: the caller closes the run, which drains again
+		}
 		switch {
 		case e.events.Len() > 0 && (e.forced || !e.holding()):
+			e.taken++
 			if ev, ok := e.receiveEvent(ctx, e.events); ok {
 				e.onEvent(ctx, ev)
 			}
