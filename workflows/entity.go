@@ -497,6 +497,8 @@ type entity struct {
 	// taken counts the events taken since the run last let a workflow
 	// task complete (see breathe).
 	taken int
+	// summarized is the summary last published in the memo.
+	summarized Snapshot
 	// unloaded is the previous run named in the input while its state is
 	// not loaded yet.
 	unloaded string
@@ -548,6 +550,7 @@ func newEntity(in EntityInput) *entity {
 		e.deliveryFailed = e.failedDeliveries() > 0 // carried over with the search attributes
 		e.published = e.state.Status                // search attributes are carried over too
 		e.publishedOverdue = e.state.Overdue
+		e.summarized = e.summary() // the memo is carried over too
 	}
 	return e
 }
@@ -1132,7 +1135,38 @@ func (e *entity) flush(ctx workflow.Context) {
 		}
 		e.published, e.deliveryFailed, e.publishedOverdue = e.state.Status, e.failedDeliveries() > 0, e.state.Overdue
 	}
+	if sum := e.summary(); !sameSummary(sum, e.summarized) {
+		sum.SavedAt = workflow.Now(ctx)
+		if err := workflow.UpsertMemo(ctx, map[string]any{MemoSummaryKey: sum}); err != nil {
+			workflow.GetLogger(ctx).Error("upsert memo", "error", err)
+		}
+		e.summarized = sum
+	}
 	e.details(ctx)
+}
+
+// summary is the state as published in the memo (MemoSummaryKey): the
+// status, counts, last error and the latest transitions (without details)
+// and events, within summaryBytes.
+func (e *entity) summary() Snapshot {
+	s := e.state
+	ts := s.Transitions[max(0, len(s.Transitions)-summaryKept):]
+	kept := make([]event.Transition, 0, len(ts))
+	for _, t := range ts {
+		t.Details = nil
+		kept = append(kept, t)
+	}
+	return Snapshot{
+		Status: s.Status, ResumeFrom: s.ResumeFrom, Processed: s.Processed, Duplicates: s.Duplicates, Sequence: s.Sequence,
+		Transitions: keepLast(kept, summaryBytes/2), Events: keepLast(s.Events[max(0, len(s.Events)-summaryKept):], summaryBytes/4),
+		Overdue: s.Overdue, OverdueSince: s.OverdueSince, Rejected: s.Rejected,
+	}
+}
+
+// sameSummary reports whether a and b publish the same state.
+func sameSummary(a, b Snapshot) bool {
+	return a.Status == b.Status && a.ResumeFrom == b.ResumeFrom && a.Processed == b.Processed && a.Duplicates == b.Duplicates &&
+		a.Sequence == b.Sequence && a.Overdue == b.Overdue && a.Rejected == b.Rejected
 }
 
 // details sets the readable line the Temporal UI shows for the run.

@@ -18,6 +18,21 @@ import (
 // continues from the last applied transition.
 const MemoKey = "hookflow.snapshot"
 
+// MemoSummaryKey is the memo field in which a revision 3 run publishes a
+// summary of its state for operators' tools (`hookflow status` without a
+// worker): a Snapshot of the status, the counts and the latest few
+// transitions and events, under summaryBytes. It is upserted at most once
+// per workflow task, only when it changed; the whole state is not in the
+// memo (the next run queries it, QuerySnapshot).
+const MemoSummaryKey = "hookflow.summary"
+
+// summaryKept is how many of the latest transitions and events the summary
+// holds, and summaryBytes the bound of its JSON.
+const (
+	summaryKept  = 8
+	summaryBytes = 16 << 10
+)
+
 // MaxPayloadBytes is the size each thing a run carries (event-ID memory,
 // snapshot memo, ContinueAsNew input) stays within: Temporal's default
 // blob-size warning limit, far below its hard one.

@@ -144,7 +144,9 @@ func Describe(ctx context.Context, tc client.Client, cfg *config.Config, workflo
 
 // publishedState is the entity's state as its run last published it: the
 // search attributes, kept current at every change, and the snapshot memo
-// (workflows.MemoKey) for the history, saved at every applied transition.
+// (workflows.MemoKey, saved at every applied transition by runs before
+// revision 3) or the summary memo (workflows.MemoSummaryKey, the latest
+// transitions, once per workflow task) for the history.
 // savedAt is the snapshot's time, zero when the run has saved none yet (its
 // first event still queued). The live-only LastError is not published;
 // whether the status is terminal is read from the provider's table.
@@ -174,7 +176,11 @@ func publishedState(info *workflowpb.WorkflowExecutionInfo, tables func(provider
 			return workflows.State{}, time.Time{}, err
 		}
 	}
-	if p, ok := info.GetMemo().GetFields()[workflows.MemoKey]; ok {
+	p, ok := info.GetMemo().GetFields()[workflows.MemoKey]
+	if !ok {
+		p, ok = info.GetMemo().GetFields()[workflows.MemoSummaryKey]
+	}
+	if ok {
 		snap, err := workflows.DecodeSnapshot(p)
 		if err != nil {
 			return workflows.State{}, time.Time{}, err
