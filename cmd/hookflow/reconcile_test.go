@@ -113,7 +113,7 @@ func TestReconcileAgainstDevServer(t *testing.T) {
 // --output json` writes and the replayer reads.
 func recordHistory(t *testing.T, s *stack, workflowID, name string) {
 	t.Helper()
-	if os.Getenv("HOOKFLOW_RECORD_HISTORIES") != "1" {
+	if !recording() {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -131,11 +131,7 @@ func recordHistory(t *testing.T, s *stack, workflowID, name string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	file := filepath.Join("..", "..", "workflows", "testdata", name+".history.json")
-	if err := os.WriteFile(file, raw, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("recorded %s (%d events)", file, len(h.Events))
+	writeHistory(t, name, raw)
 }
 
 // TestConfiguredProviderAPIReconciles: a configured provider with an api:
