@@ -288,6 +288,12 @@ func Entity(ctx workflow.Context, in EntityInput) (State, error) {
 		}
 		if e.continueDue(ctx, handled) {
 			e.drain(ctx)
+			if e.events.Len() > 0 && !e.forced {
+				// Taking them filled a slow destination's share: the run
+				// goes on until it has taken every event it was handed
+				// (a continuation would leave them behind).
+				continue
+			}
 			e.flush(ctx)
 			return e.state, e.continueAsNew(ctx, in)
 		}
@@ -332,9 +338,14 @@ func (e *entity) quiet() bool {
 	return (e.holding() || e.events.Len() == 0) && e.reprocess.Len() == 0 && e.redelivers.Len() == 0
 }
 
-// pendingSignals counts the signals delivered and not handled yet.
+// pendingSignals counts the signals delivered and not handled yet that
+// the run can take now: events waiting for a slow destination are not.
 func (e *entity) pendingSignals() int {
-	return e.events.Len() + e.reprocess.Len() + e.redelivers.Len()
+	n := e.reprocess.Len() + e.redelivers.Len()
+	if !e.holding() {
+		n += e.events.Len()
+	}
+	return n
 }
 
 // continueDue reports whether the run should continue as new now: after

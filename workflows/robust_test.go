@@ -507,3 +507,22 @@ func TestWorstCaseStaysBounded(t *testing.T) {
 	snap, _ := json.Marshal(next.Carry.State)
 	t.Logf("state %d bytes, %d deliveries, %d transitions", len(snap), len(next.Carry.State.Deliveries), len(next.Carry.State.Transitions))
 }
+
+// TestContinueAsNewTakesEveryEvent: a run due to continue as new while
+// events wait for a slow destination goes on until it has taken them all:
+// what it was handed is never left behind in its signal queue.
+func TestContinueAsNewTakesEveryEvent(t *testing.T) {
+	h := newItemHarness(t, 2*time.Second, func(int, int) error { return nil })
+	h.burst(time.Second, 60, false)
+	in := h.input()
+	in.MaxHeld, in.MaxEventsPerRun = 5, 10
+	h.env.ExecuteWorkflow(Entity, in)
+	var can *workflow.ContinueAsNewError
+	if err := h.env.GetWorkflowError(); !errors.As(err, &can) {
+		t.Fatalf("workflow error = %v, want ContinueAsNew", err)
+	}
+	next := decodeContinuation(t, can)
+	if st := next.Carry.State; st.Processed != 60 || st.Sequence != 60 {
+		t.Errorf("continued with processed %d, sequence %d; want all 60 events taken first", st.Processed, st.Sequence)
+	}
+}
