@@ -52,14 +52,14 @@ func checkDeliveries(t *testing.T, sink *recordingSink, wfID string, events []st
 	}
 }
 
-// settledDeliveries reports whether every transition is applied and no
-// delivery is still pending: nothing more will come, whatever came.
+// settledDeliveries reports whether no delivery is pending or failed
+// (which a redeliver makes pending): nothing more will come, whatever came.
 func settledDeliveries(st workflows.State) bool {
 	if st.Sequence == 0 {
 		return false
 	}
 	for _, d := range st.Deliveries {
-		if d.Status == workflows.DeliveryPending {
+		if d.Status == workflows.DeliveryPending || d.Status == workflows.DeliveryFailed {
 			return false
 		}
 	}
