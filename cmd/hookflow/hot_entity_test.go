@@ -276,8 +276,12 @@ func (s *stack) allTaskFailures(wfID string) []string {
 		if err != nil {
 			out = append(out, fmt.Sprintf("run %s: history: %v", id, err))
 		}
-		for _, f := range failed {
+		// The first few, and how many: a wedged run fails every retry.
+		for _, f := range failed[:min(3, len(failed))] {
 			out = append(out, fmt.Sprintf("run %s: WorkflowTaskFailed %s", id, f))
+		}
+		if len(failed) > 3 {
+			out = append(out, fmt.Sprintf("run %s: WorkflowTaskFailed %d times in all", id, len(failed)))
 		}
 		if len(timedOut) > 0 {
 			out = append(out, fmt.Sprintf("run %s: %d WorkflowTaskTimedOut (%s…)", id, len(timedOut), timedOut[0]))
