@@ -249,6 +249,9 @@ func (s *stack) taskTrouble(wfID, runID string) (failed, timedOut []string, err 
 		switch ev.GetEventType() {
 		case enums.EVENT_TYPE_WORKFLOW_TASK_FAILED:
 			a := ev.GetWorkflowTaskFailedEventAttributes()
+			if a.GetCause() == enums.WORKFLOW_TASK_FAILED_CAUSE_RESET_WORKFLOW {
+				continue // where a reset run starts: the server's marker, no failure
+			}
 			failed = append(failed, fmt.Sprintf("event %d: %s: %.300s", ev.GetEventId(), a.GetCause(), a.GetFailure().GetMessage()))
 		case enums.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT:
 			timedOut = append(timedOut, fmt.Sprintf("event %d", ev.GetEventId()))
@@ -259,8 +262,9 @@ func (s *stack) taskTrouble(wfID, runID string) (failed, timedOut []string, err 
 
 // allTaskFailures is taskTrouble's failures over every run of wfID that
 // visibility lists, plus the current run (which visibility may not list
-// yet), each prefixed with its run.
-func (s *stack) allTaskFailures(wfID string) []string {
+// yet), each prefixed with its run; except names runs not to read (a run
+// an operator reset away, whose in-flight task the reset closed).
+func (s *stack) allTaskFailures(wfID string, except ...string) []string {
 	ids, _, err := s.runs(wfID)
 	if err != nil {
 		return []string{"list runs: " + err.Error()}
@@ -272,6 +276,9 @@ func (s *stack) allTaskFailures(wfID string) []string {
 	}
 	var out []string
 	for _, id := range ids {
+		if slices.Contains(except, id) {
+			continue
+		}
 		failed, timedOut, err := s.taskTrouble(wfID, id)
 		if err != nil {
 			out = append(out, fmt.Sprintf("run %s: history: %v", id, err))

@@ -139,7 +139,7 @@ func TestOperatorActions(t *testing.T) {
 		waitDelivered(t, s, sink, wfID, 5, 30*time.Second)
 		checkDeliveries(t, sink, wfID, events)
 		checkNoDroppedDeliveries(t, s, wfID)
-		if f := onlyFailures(s.allTaskFailures(wfID)); len(f) > 0 {
+		if f := onlyFailures(s.allTaskFailures(wfID, run)); len(f) > 0 {
 			t.Errorf("workflow task failures: %q", f)
 		}
 	})
