@@ -164,8 +164,9 @@ func reconcileHot(ctx context.Context, tp *topology, s *sender, p entityPlan, wi
 				twice++
 			}
 		}
-		t.lost += missing
-		t.doubled += twice
+		// Lost by the workflow's count or by the witness's, not both.
+		t.lost = max(t.lost, missing)
+		t.doubled = max(t.doubled, twice)
 		why = append(why, fmt.Sprintf("delivered transitions of %d events: %d accepted ones missing, %d under two seqs", len(events), missing, twice))
 	}
 	if len(events) > 0 && events[0] != eventIDOf(p.deliveries[0]) {
