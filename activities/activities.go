@@ -50,6 +50,7 @@ var NonRetryable = []string{ErrOrderNotFound, ErrProviderRejected, ErrUnrecogniz
 type Temporal interface {
 	ListWorkflow(ctx context.Context, request *workflowservice.ListWorkflowExecutionsRequest) (*workflowservice.ListWorkflowExecutionsResponse, error)
 	DescribeWorkflowExecution(ctx context.Context, workflowID, runID string) (*workflowservice.DescribeWorkflowExecutionResponse, error)
+	QueryWorkflow(ctx context.Context, workflowID, runID, queryType string, args ...any) (converter.EncodedValue, error)
 }
 
 // Activities holds the activities' dependencies; the worker registers one
@@ -148,24 +149,25 @@ func (a *Activities) readStatus(ctx context.Context, what, u, header, value stri
 		if errors.As(err, &ue) {
 			err = ue.Err // not the URL: a configured one may carry a key
 		}
-		return OrderStatus{}, "network_error", fmt.Errorf("fetch %s: %w", what, err)
+		// Quoted, not wrapped: a malformed answer's text is in the error.
+		return OrderStatus{}, "network_error", fmt.Errorf("fetch %s: %s", what, excerpt(err.Error()))
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	if err != nil {
-		return OrderStatus{}, "network_error", fmt.Errorf("read %s: %w", what, err)
+		return OrderStatus{}, "network_error", fmt.Errorf("read %s: %s", what, excerpt(err.Error()))
 	}
 	switch code := resp.StatusCode; {
 	case code == http.StatusNotFound:
 		return OrderStatus{}, "not_found", temporal.NewNonRetryableApplicationError(
 			fmt.Sprintf("%s: not found (404)", what), ErrOrderNotFound, nil)
 	case code == http.StatusTooManyRequests || code == http.StatusRequestTimeout || code >= 500:
-		return OrderStatus{}, "unavailable", fmt.Errorf("fetch %s: %s", what, resp.Status)
+		return OrderStatus{}, "unavailable", fmt.Errorf("fetch %s: %s", what, excerpt(resp.Status))
 	case code >= 400:
 		return OrderStatus{}, "rejected", temporal.NewNonRetryableApplicationError(
-			fmt.Sprintf("%s: %s", what, resp.Status), ErrProviderRejected, nil)
+			fmt.Sprintf("%s: %s", what, excerpt(resp.Status)), ErrProviderRejected, nil)
 	case code < 200 || code > 299:
-		return OrderStatus{}, "unavailable", fmt.Errorf("fetch %s: unexpected %s", what, resp.Status)
+		return OrderStatus{}, "unavailable", fmt.Errorf("fetch %s: unexpected %s", what, excerpt(resp.Status))
 	}
 	status, ok := statusOf(body)
 	if !ok {
@@ -282,10 +284,15 @@ func (a *Activities) LoadPreviousRun(ctx context.Context, in LoadPreviousInput) 
 }
 
 // DescribeRunInput names one run of a workflow and the memo field to read.
+// Query, when set, is the query that answers the run's state when it left
+// no memo field: a closed run is queried by replaying its history, so the
+// answer is its state as of its last completed workflow task, whether it
+// completed, was cancelled, terminated or reset.
 type DescribeRunInput struct {
 	WorkflowID string
 	RunID      string
 	MemoField  string
+	Query      string `json:",omitempty"`
 }
 
 // Run is what DescribeRun read of a run.
@@ -295,8 +302,8 @@ type Run struct {
 	Gone bool
 	// Running is true while the run is still open.
 	Running bool
-	// Memo is the memo field as the workflow wrote it (JSON); empty when
-	// the run left none.
+	// Memo is the memo field as the workflow wrote it (JSON), or else the
+	// answer to DescribeRunInput.Query; empty when there is neither.
 	Memo json.RawMessage
 }
 
@@ -321,6 +328,17 @@ func (a *Activities) DescribeRun(ctx context.Context, in DescribeRunInput) (Run,
 			return Run{}, temporal.NewNonRetryableApplicationError(
 				fmt.Sprintf("memo %s of run %s of %s: %v", in.MemoField, in.RunID, in.WorkflowID, err), ErrUnrecognizedResponse, err)
 		}
+	}
+	if len(out.Memo) > 0 || out.Running || in.Query == "" {
+		return out, nil
+	}
+	v, err := a.Temporal.QueryWorkflow(ctx, in.WorkflowID, in.RunID, in.Query)
+	if err != nil {
+		return Run{}, fmt.Errorf("query %s of run %s of %s: %w", in.Query, in.RunID, in.WorkflowID, err)
+	}
+	if err := v.Get(&out.Memo); err != nil {
+		return Run{}, temporal.NewNonRetryableApplicationError(
+			fmt.Sprintf("query %s of run %s of %s: %v", in.Query, in.RunID, in.WorkflowID, err), ErrUnrecognizedResponse, err)
 	}
 	return out, nil
 }

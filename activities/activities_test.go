@@ -125,6 +125,28 @@ type fakeVisibility struct {
 	pages   [][]*workflowpb.WorkflowExecutionInfo
 	queries []string
 	err     error // DescribeWorkflowExecution's error
+	// answers are QueryWorkflow's answers, by run ID.
+	answers map[string]any
+}
+
+func (f *fakeVisibility) QueryWorkflow(_ context.Context, _, runID, _ string, _ ...any) (converter.EncodedValue, error) {
+	v, ok := f.answers[runID]
+	if !ok {
+		return nil, serviceerror.NewNotFound("no answer")
+	}
+	p, err := converter.GetDefaultDataConverter().ToPayloads(v)
+	if err != nil {
+		return nil, err
+	}
+	return encodedValue{p}, nil
+}
+
+// encodedValue is a query answer as the client returns it.
+type encodedValue struct{ p *commonpb.Payloads }
+
+func (v encodedValue) HasValue() bool { return v.p != nil }
+func (v encodedValue) Get(to any) error {
+	return converter.GetDefaultDataConverter().FromPayloads(v.p, to)
 }
 
 func (f *fakeVisibility) DescribeWorkflowExecution(_ context.Context, workflowID, runID string) (*workflowservice.DescribeWorkflowExecutionResponse, error) {
@@ -269,22 +291,27 @@ func TestDescribeRun(t *testing.T) {
 	}}
 	tests := []struct {
 		run      string
+		query    string
 		err      error
 		want     Run
 		wantErr  bool
 		wantPerm bool
 	}{
 		{run: "closed", want: Run{Memo: json.RawMessage(`{"status":"IN_TRANSIT"}`)}},
+		{run: "closed", query: "snapshot", want: Run{Memo: json.RawMessage(`{"status":"IN_TRANSIT"}`)}},
 		{run: "bare", want: Run{}},
+		{run: "bare", query: "snapshot", want: Run{Memo: json.RawMessage(`{"status":"DELIVERED"}`)}},
+		{run: "open", query: "snapshot", want: Run{Running: true}},
 		{run: "open", want: Run{Running: true}},
 		{run: "deleted", want: Run{Gone: true}},
 		{run: "garbled", wantErr: true, wantPerm: true},
 		{run: "closed", err: serviceerror.NewUnavailable("frontend down"), wantErr: true},
 	}
 	for _, tt := range tests {
-		t.Run(tt.run+fmt.Sprint(tt.err != nil), func(t *testing.T) {
-			a := &Activities{Temporal: &fakeVisibility{pages: runs, err: tt.err}}
-			got, err := a.DescribeRun(context.Background(), DescribeRunInput{WorkflowID: wfID, RunID: tt.run, MemoField: memoKey})
+		t.Run(tt.run+tt.query+fmt.Sprint(tt.err != nil), func(t *testing.T) {
+			answers := map[string]any{"bare": map[string]string{"status": "DELIVERED"}, "open": map[string]string{"status": "x"}}
+			a := &Activities{Temporal: &fakeVisibility{pages: runs, err: tt.err, answers: answers}}
+			got, err := a.DescribeRun(context.Background(), DescribeRunInput{WorkflowID: wfID, RunID: tt.run, MemoField: memoKey, Query: tt.query})
 			var app *temporal.ApplicationError
 			switch {
 			case tt.wantErr && err == nil:

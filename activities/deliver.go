@@ -144,9 +144,12 @@ type Delivered struct {
 
 // Deliver POSTs one transition to a forward URL, signed. 2xx is delivered;
 // 410 is returned as ErrDeliveryGone and other 4xx (but 408 and 429) as
-// ErrDeliveryRejected, both non-retryable; 5xx, 408, 429, timeouts and
+// ErrDeliveryRejected, both non-retryable; 5xx, 408, 429, 3xx, timeouts and
 // connection errors are returned as retryable, for Temporal to retry up to
-// the horizon. The webhook-id is the same on every attempt, so the target
+// the horizon. Redirects are never followed: a client following a 301 or
+// 302 would turn the POST into a GET whose 2xx reads as delivered, and
+// would send the destination's headers (an API key) to wherever the
+// redirect points. The webhook-id is the same on every attempt, so the target
 // can deduplicate. Non-retryable errors carry the attempt count as their
 // details.
 func (a *Activities) Deliver(ctx context.Context, in DeliverInput) (Delivered, error) {
@@ -189,11 +192,11 @@ func (a *Activities) deliver(ctx context.Context, in DeliverInput, attempt int32
 	// The activity's span, in the event's trace when tracing is on: the
 	// user's spans join it (contract section 16).
 	tracing.Inject(ctx, req.Header)
-	resp, err := a.HTTP.Do(req)
+	resp, err := withoutRedirects(a.HTTP).Do(req)
 	if err != nil {
 		outcome = "retry"
 		// The URL may carry a token: name the target by its label only.
-		return fmt.Errorf("deliver %s to %s: %s", in.Message.ID(), TargetLabel(u), transportError(err))
+		return fmt.Errorf("deliver %s to %s: %s", in.Message.ID(), TargetLabel(u), excerpt(transportError(err)))
 	}
 	defer resp.Body.Close()
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
@@ -202,14 +205,28 @@ func (a *Activities) deliver(ctx context.Context, in DeliverInput, attempt int32
 		return nil
 	case code == http.StatusGone:
 		outcome = "gone"
-		return temporal.NewNonRetryableApplicationError(fmt.Sprintf("%s answered %s", TargetLabel(u), resp.Status), ErrDeliveryGone, nil, attempt)
+		return temporal.NewNonRetryableApplicationError(fmt.Sprintf("%s answered %s", TargetLabel(u), excerpt(resp.Status)), ErrDeliveryGone, nil, attempt)
 	case code == http.StatusTooManyRequests || code == http.StatusRequestTimeout || code >= 500:
 		outcome = "retry"
-		return fmt.Errorf("%s answered %s", TargetLabel(u), resp.Status)
+		return fmt.Errorf("%s answered %s", TargetLabel(u), excerpt(resp.Status))
+	case code >= 300 && code <= 399:
+		// Retried like a 5xx: a moved destination is an operator's fix
+		// (its URL), not a reason to drop the entity's deliveries.
+		outcome = "retry"
+		return fmt.Errorf("%s answered %s (redirects are not followed)", TargetLabel(u), excerpt(resp.Status))
 	default:
 		outcome = "rejected"
-		return temporal.NewNonRetryableApplicationError(fmt.Sprintf("%s answered %s", TargetLabel(u), resp.Status), ErrDeliveryRejected, nil, attempt)
+		return temporal.NewNonRetryableApplicationError(fmt.Sprintf("%s answered %s", TargetLabel(u), excerpt(resp.Status)), ErrDeliveryRejected, nil, attempt)
 	}
+}
+
+// withoutRedirects returns a copy of c that never follows a redirect: its
+// Do returns the 3xx answer itself. The copy shares c's Transport, so its
+// connections.
+func withoutRedirects(c *http.Client) *http.Client {
+	nc := *c
+	nc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	return &nc
 }
 
 // transportError describes a failed request without its URL.

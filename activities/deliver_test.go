@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -163,6 +164,45 @@ func TestDeliver(t *testing.T) {
 			t.Errorf("err = %v, want %s", err, ErrDeliveryRejected)
 		}
 	})
+}
+
+func TestDeliverDoesNotFollowRedirects(t *testing.T) {
+	msg := event.Outbound{
+		Type: event.OutboundType, Provider: "fenix", EntityType: "shipment", EntityID: "794698751234",
+		WorkflowID: "fenix-shipment:794698751234", Seq: 3, From: "IN_TRANSIT", To: "OUT_FOR_DELIVERY",
+		EventID: "evt-1", Source: "webhook", At: time.Unix(1764000000, 0).UTC(), Body: []byte(`{}`),
+	}
+	for _, code := range []int{http.StatusMovedPermanently, http.StatusFound, http.StatusSeeOther, http.StatusTemporaryRedirect, http.StatusPermanentRedirect} {
+		t.Run(http.StatusText(code), func(t *testing.T) {
+			elsewhere := newSink(t) // another host: answers 200 to anything
+			dest := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				http.Redirect(w, r, elsewhere.srv.URL+"/stolen", code)
+			}))
+			t.Cleanup(dest.Close)
+			f, err := NewForward([]Destination{{Name: "moved", URL: dest.URL, Secrets: []string{specSecret}, Headers: map[string]string{"X-Api-Key": "k-1"}}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var suite testsuite.WorkflowTestSuite
+			env := suite.NewTestActivityEnvironment()
+			a := &Activities{HTTP: &http.Client{Timeout: 5 * time.Second}, Forward: f}
+			env.RegisterActivity(a)
+			_, err = env.ExecuteActivity(a.Deliver, DeliverInput{Target: "moved", Message: msg})
+			elsewhere.mu.Lock()
+			defer elsewhere.mu.Unlock()
+			if n := len(elsewhere.got); n != 0 {
+				t.Errorf("the redirect's target got %d requests (%s %s, X-Api-Key %q), want none",
+					n, elsewhere.got[0].Method, elsewhere.got[0].URL, elsewhere.got[0].Header.Get("X-Api-Key"))
+			}
+			var app *temporal.ApplicationError
+			if err == nil || !errors.As(err, &app) || app.NonRetryable() {
+				t.Fatalf("err = %v, want a retryable failure", err)
+			}
+			if want := fmt.Sprintf("answered %d %s (redirects are not followed)", code, http.StatusText(code)); !strings.Contains(err.Error(), want) {
+				t.Errorf("err = %q, want it to say %q", err, want)
+			}
+		})
+	}
 }
 
 func TestTargetLabelHidesPathAndCredentials(t *testing.T) {

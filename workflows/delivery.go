@@ -3,6 +3,7 @@ package workflows
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strconv"
 	"time"
 
@@ -46,7 +47,10 @@ const (
 	DeliveryDelivered = "delivered" // acknowledged (2xx, or the handler returned)
 	DeliveryFailed    = "failed"    // a 4xx or the horizon passed; the target's queue waits for redeliver
 	DeliveryStopped   = "stopped"   // the target answered 410: nothing more goes there for this entity
-	DeliverySkipped   = "skipped"   // the target's queue was full behind a failed delivery
+	// DeliverySkipped: the target's queue was full behind a failed
+	// delivery (revisions 0 to 2 only; revision 3 records such transitions
+	// failed, see enqueue).
+	DeliverySkipped = "skipped"
 )
 
 // Delivery is one transition on its way to one target.
@@ -58,6 +62,13 @@ type Delivery struct {
 	Attempts   int       `json:"attempts,omitempty"`
 	At         time.Time `json:"at,omitzero"` // when it was delivered, failed, stopped or skipped
 	LastAnswer string    `json:"lastAnswer,omitempty"`
+	// Unheld counts the transitions recorded failed without being held,
+	// past the bound behind a failed delivery (revision 3): one record per
+	// target stands for them all, Seq and Transition being the latest. On
+	// redeliver it becomes the delivery of that transition, the entity's
+	// state as the target last had to learn it, after the held ones.
+	Unheld     int               `json:"unheld,omitempty"`
+	Transition *event.Transition `json:"transition,omitempty"`
 }
 
 // RedeliverRequest is the payload of SignalRedeliver.
@@ -69,13 +80,17 @@ type RedeliverRequest struct {
 }
 
 // Bounds of what deliveries add to a run's state. Transitions waiting in a
-// target's queue keep their place in State.Transitions; behind a failed
-// delivery at most maxQueued wait, later ones are skipped (and counted),
-// so a target that fails for good cannot grow the state without bound.
+// target's queue keep their place in State.Transitions. Revision 3: at most
+// EntityInput.MaxHeld wait per target, and at most heldBytes of them in
+// all; behind a failed delivery later ones are recorded failed (Unheld),
+// and for a slow target the entity takes no new event until it catches up
+// (holding). Revisions 0 to 2: behind a failed delivery at most maxQueued
+// wait, later ones are skipped.
 const (
 	maxQueued     = 20
-	deliveryBytes = 8 << 10  // finished delivery records kept
-	bodyBytes     = 12 << 10 // original bodies held for pending deliveries
+	deliveryBytes = 8 << 10   // finished delivery records kept
+	bodyBytes     = 12 << 10  // original bodies held for pending deliveries
+	heldBytes     = 192 << 10 // held transitions, by transitionSize
 )
 
 // deliveryRetry retries a delivery through outages of the target, up to the
@@ -94,11 +109,19 @@ func (e *entity) startDeliveries(ctx workflow.Context) {
 		workflow.Go(ctx, func(ctx workflow.Context) {
 			for {
 				var seq int
-				_ = workflow.Await(ctx, func() bool {
+				if err := workflow.Await(ctx, func() bool {
 					seq = e.nextDelivery(t.ID)
 					return seq > 0
-				})
+				}); err != nil {
+					return // cancelled: the run closes, its deliveries stay pending
+				}
 				e.deliver(ctx, t, seq)
+				if ctx.Err() != nil {
+					return
+				}
+				if e.wake != nil {
+					e.wake.SendAsync(true)
+				}
 			}
 		})
 	}
@@ -133,7 +156,11 @@ func (e *entity) delivery(target string, seq int) *Delivery {
 func (e *entity) deliver(ctx workflow.Context, t Target, seq int) {
 	msg, ok := e.outbound(seq)
 	if !ok {
-		e.finishDelivery(ctx, t, seq, DeliverySkipped, "the transition is no longer in the entity's history", 0)
+		lost := DeliverySkipped
+		if e.rev >= 3 {
+			lost = DeliveryFailed
+		}
+		e.finishDelivery(ctx, t, seq, lost, "the transition is no longer in the entity's history", 0)
 		return
 	}
 	left := msg.At.Add(e.horizon(t)).Sub(workflow.Now(ctx))
@@ -165,6 +192,10 @@ func (e *entity) deliver(ctx workflow.Context, t Target, seq int) {
 		}
 	}
 	switch {
+	case err != nil && ctx.Err() != nil && temporal.IsCanceledError(err):
+		// The run was cancelled: the delivery stays pending for the
+		// entity's next run, under the same webhook-id.
+		return
 	case err == nil:
 		e.finishDelivery(ctx, t, seq, DeliveryDelivered, "", attempts)
 		workflow.GetMetricsHandler(ctx).WithTags(map[string]string{"destination": t.name()}).
@@ -185,7 +216,10 @@ func (e *entity) finishDelivery(ctx workflow.Context, t Target, seq int, status,
 	if d == nil {
 		return
 	}
-	d.Status, d.LastAnswer, d.At, d.Attempts = status, answer, workflow.Now(ctx), attempts
+	d.Status, d.LastAnswer, d.At, d.Attempts = status, clipTo(answer, maxTextBytes), workflow.Now(ctx), attempts
+	if status == DeliveryDelivered {
+		d.Transition = nil
+	}
 	if status == DeliveryStopped {
 		// Nothing more goes to this target for this entity.
 		for i := range e.state.Deliveries {
@@ -197,6 +231,9 @@ func (e *entity) finishDelivery(ctx workflow.Context, t Target, seq int, status,
 	workflow.GetMetricsHandler(ctx).WithTags(map[string]string{"destination": t.name(), "outcome": status}).
 		Counter(MetricDeliveries).Inc(1)
 	e.trimDeliveries()
+	if e.rev >= 3 {
+		return // the main loop publishes it (wake)
+	}
 	e.publishDeliveryFailed(ctx)
 	e.details(ctx)
 	// A delivery that went through is not worth a snapshot of its own: a
@@ -231,6 +268,11 @@ func (e *entity) enqueue(ctx workflow.Context, seq int, body json.RawMessage) {
 		switch {
 		case e.stopped(t.ID):
 			d.Status, d.At, d.LastAnswer = DeliveryStopped, workflow.Now(ctx), "delivery to this target stopped earlier (410)"
+		case e.rev >= 3 && e.full(t.ID) && (e.failedHead(t.ID) || e.forced):
+			e.notHeld(ctx, t, msg)
+			continue
+		case e.rev >= 3:
+			queued = true
 		case e.queued(t.ID) >= maxQueued:
 			d.Status, d.At, d.LastAnswer = DeliverySkipped, workflow.Now(ctx), "queue full behind a failed delivery"
 		default:
@@ -244,11 +286,16 @@ func (e *entity) enqueue(ctx workflow.Context, seq int, body json.RawMessage) {
 }
 
 // redeliver sets every failed delivery pending again, only destination's
-// when it is set, releasing the queues behind them.
+// when it is set, releasing the queues behind them. A record of transitions
+// not held becomes the delivery of the latest of them, after the held
+// ones: the target learns the entity's current state.
 func (e *entity) redeliver(ctx workflow.Context, destination string) {
 	for i := range e.state.Deliveries {
 		if d := &e.state.Deliveries[i]; d.Status == DeliveryFailed && (destination == "" || e.targetName(d.Target) == destination) {
-			d.Status, d.LastAnswer = DeliveryPending, "redelivered after: "+d.LastAnswer
+			d.Status, d.LastAnswer = DeliveryPending, clipTo("redelivered after: "+d.LastAnswer, maxTextBytes)
+			if d.Unheld > 0 {
+				d.LastAnswer = fmt.Sprintf("redelivered as the current state after %d transitions not held", d.Unheld)
+			}
 		}
 	}
 	e.publishDeliveryFailed(ctx)
@@ -283,6 +330,90 @@ func (e *entity) stopped(target string) bool {
 		}
 	}
 	return false
+}
+
+// full reports whether target holds as many transitions as it may
+// (revision 3): its share of EntityInput.MaxHeld and of heldBytes.
+func (e *entity) full(target string) bool {
+	n := max(1, len(e.in.Targets))
+	return e.queued(target) >= max(1, e.maxHeld/n) || e.heldSize(target) >= heldBytes/n
+}
+
+// failedHead reports whether a failed delivery holds target's queue.
+func (e *entity) failedHead(target string) bool {
+	for _, d := range e.state.Deliveries {
+		if d.Target == target && d.Status == DeliveryFailed {
+			return true
+		}
+	}
+	return false
+}
+
+// holding reports whether the entity takes no new event for now: a target
+// that is slow, not failed, holds as many transitions as it may (revision
+// 3). The events wait in the run's signal queue, recorded by Temporal, and
+// are taken as deliveries finish.
+func (e *entity) holding() bool {
+	if e.rev < 3 || e.forced {
+		return false
+	}
+	for _, t := range e.in.Targets {
+		if !e.stopped(t.ID) && !e.failedHead(t.ID) && e.full(t.ID) {
+			return true
+		}
+	}
+	return false
+}
+
+// notHeld records a transition target takes but cannot hold: on the
+// target's one Unheld record, failed, so DeliveryFailed is set and
+// redeliver brings the target to the current state.
+func (e *entity) notHeld(ctx workflow.Context, t Target, msg event.Outbound) {
+	now := workflow.Now(ctx)
+	tr := &event.Transition{Seq: msg.Seq, From: msg.From, To: msg.To, EventID: msg.EventID, Source: msg.Source, At: msg.At, ProviderTime: msg.ProviderTime}
+	why := "behind a failed delivery"
+	if !e.failedHead(t.ID) {
+		why = "while the run closed behind a slow destination"
+	}
+	// The target's last record, when it is the failed record of unheld
+	// transitions, stands for this one too; otherwise a new record goes
+	// last, so each target's records stay in seq order.
+	var d *Delivery
+	for i := range e.state.Deliveries {
+		if o := &e.state.Deliveries[i]; o.Target == t.ID {
+			d = o
+		}
+	}
+	if d == nil || d.Unheld == 0 || d.Status != DeliveryFailed {
+		e.state.Deliveries = append(e.state.Deliveries, Delivery{Target: t.ID, Label: t.Label, Status: DeliveryFailed})
+		d = &e.state.Deliveries[len(e.state.Deliveries)-1]
+	}
+	d.Unheld++
+	d.Seq, d.Transition, d.At = msg.Seq, tr, now
+	d.LastAnswer = fmt.Sprintf("%d transition(s) not held %s (at most %d held); redeliver sends the current state", d.Unheld, why, e.maxHeld)
+	workflow.GetMetricsHandler(ctx).WithTags(map[string]string{"destination": t.name(), "outcome": DeliveryFailed}).
+		Counter(MetricDeliveries).Inc(1)
+}
+
+// heldSize approximates the JSON size of the transitions held for
+// target's pending and failed deliveries.
+func (e *entity) heldSize(target string) int {
+	open := map[int]bool{} // looked up only, never iterated
+	for _, d := range e.state.Deliveries {
+		if d.Target == target && d.Transition == nil && (d.Status == DeliveryPending || d.Status == DeliveryFailed) {
+			open[d.Seq] = true
+		}
+	}
+	if len(open) == 0 {
+		return 0
+	}
+	n := 0
+	for _, t := range e.state.Transitions {
+		if open[t.Seq] {
+			n += transitionSize(t)
+		}
+	}
+	return n
 }
 
 // queued counts the target's pending and failed deliveries.
@@ -363,6 +494,9 @@ func (e *entity) trimDeliveries() {
 func (e *entity) oldestOpenSeq() int {
 	low := 0
 	for _, d := range e.state.Deliveries {
+		if d.Transition != nil {
+			continue // carries its own transition
+		}
 		if (d.Status == DeliveryPending || d.Status == DeliveryFailed) && (low == 0 || d.Seq < low) {
 			low = d.Seq
 		}
@@ -391,6 +525,14 @@ func (e *entity) outbound(seq int) (event.Outbound, bool) {
 		o.Body = e.bodies[seq]
 		o.BodyOmitted = len(o.Body) == 0 && t.Source != "reprocess" && t.Source != "reconcile"
 		return o, true
+	}
+	for _, d := range e.state.Deliveries {
+		if t := d.Transition; t != nil && t.Seq == seq {
+			// A transition not held: its record carries it, without body.
+			o.Type, o.From, o.To, o.EventID, o.Source, o.ProviderTime, o.At = event.OutboundType, t.From, t.To, t.EventID, t.Source, t.ProviderTime, t.At
+			o.BodyOmitted = t.Source != "reprocess" && t.Source != "reconcile"
+			return o, true
+		}
 	}
 	return event.Outbound{}, false
 }
@@ -422,17 +564,33 @@ func (e *entity) resendCurrent(ctx workflow.Context) {
 }
 
 // keepTransitions bounds the kept transitions like keepLast, but never
-// drops one a delivery still needs.
+// drops one a delivery still needs. Revision 3 keeps just those besides the
+// latest; earlier revisions kept every one from the oldest needed on.
 func (e *entity) keepTransitions(ts []event.Transition) []event.Transition {
 	kept := keepLast(ts, transitionBytes)
 	low := e.oldestOpenSeq()
 	if low == 0 || len(kept) == 0 || kept[0].Seq <= low {
 		return kept
 	}
-	for i, t := range ts {
-		if t.Seq >= low {
-			return append([]event.Transition(nil), ts[i:]...)
+	if e.rev < 3 {
+		for i, t := range ts {
+			if t.Seq >= low {
+				return append([]event.Transition(nil), ts[i:]...)
+			}
+		}
+		return kept
+	}
+	open := map[int]bool{} // looked up only, never iterated
+	for _, d := range e.state.Deliveries {
+		if d.Transition == nil && (d.Status == DeliveryPending || d.Status == DeliveryFailed) {
+			open[d.Seq] = true
 		}
 	}
-	return kept
+	out := make([]event.Transition, 0, len(kept)+len(open))
+	for _, t := range ts[:len(ts)-len(kept)] {
+		if open[t.Seq] {
+			out = append(out, t)
+		}
+	}
+	return append(out, kept...)
 }

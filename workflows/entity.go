@@ -43,7 +43,19 @@ const (
 // Revision 2: an entity whose provider has an API is reconciled on
 // EntityInput.Reconcile (reconcile.go), and one past its status's deadline
 // in EntityInput.Overdue is flagged (overdue.go).
-const Revision = 2
+//
+// Revision 3: a run keeps every promise whatever load and operators do
+// (issue 25). No memo: the next run of an entity asks the closed run for
+// its state (QuerySnapshot); search attributes are upserted at most once
+// per workflow task; the run continues as new on the history's size and
+// length too; a slow destination holds up to EntityInput.MaxHeld
+// transitions, and past that the entity takes no new event until it
+// catches up (the events wait, durably, in the run's signal queue); past
+// the bound behind a failed delivery, transitions are recorded failed and
+// redeliver sends the entity's current state after what is held; the
+// event-ID memory forgets in chunks and keeps a provider-time watermark,
+// below which an unremembered event is stale.
+const Revision = 3
 
 // Defaults of EntityInput's zero values.
 const (
@@ -51,6 +63,21 @@ const (
 	DefaultMaxEventsPerRun = 1000
 	DefaultNotFoundWindow  = 2 * time.Minute
 	DefaultHorizon         = 72 * time.Hour
+	DefaultMaxHeld         = 500
+)
+
+// When a revision 3 run continues as new besides the server's suggestion
+// and EntityInput.MaxEventsPerRun: its history past canHistoryEvents events
+// or canHistoryBytes bytes, well inside Temporal's 51,200 events and 50 MB.
+// A run whose events wait for a slow destination carries none of them
+// over, so it continues only once they are taken, or, past the hard
+// bounds, takes them anyway and records the transitions it cannot hold as
+// failed deliveries.
+const (
+	canHistoryEvents  = 10_000
+	canHistoryBytes   = 8 << 20
+	hardHistoryEvents = 40_000
+	hardHistoryBytes  = 32 << 20
 )
 
 // EntityInput starts, or continues as new, an entity workflow.
@@ -84,6 +111,9 @@ type EntityInput struct {
 	// MaxEventsPerRun bounds the signals one run handles before it continues
 	// as new, besides the server's suggestion; 0 means DefaultMaxEventsPerRun.
 	MaxEventsPerRun int
+	// MaxHeld bounds the deliveries held for the entity's destinations,
+	// each holding its share (revision 3); 0 means DefaultMaxHeld.
+	MaxHeld int `json:",omitempty"`
 	// Reconcile is when an open, non-terminal entity whose provider has an
 	// API is re-read, after its last event or check, the last step
 	// repeating (revision 2); empty: never. ReconcileQueue is the task
@@ -104,8 +134,10 @@ type EntityInput struct {
 // Carry is what a run hands to its continuation.
 type Carry struct {
 	State State
-	// Seen is the event-ID memory (fixed-size hashes, oldest first).
-	Seen []byte `json:",omitempty"`
+	// Seen is the event-ID memory (fixed-size hashes, oldest first), and
+	// SeenTimes its chunk times (revision 3).
+	Seen      []byte  `json:",omitempty"`
+	SeenTimes []int64 `json:",omitempty"`
 	// EventIDs is the memory as revision 0 runs carried it, newest last.
 	EventIDs []string `json:",omitempty"`
 	// Bodies are the original bodies held for pending deliveries, by seq.
@@ -148,6 +180,17 @@ type State struct {
 	// Deliveries are the transitions' deliveries to the configured targets:
 	// every unfinished one, and the latest finished.
 	Deliveries []Delivery `json:"deliveries,omitempty"`
+	// Waiting is set while events wait for a slow destination to take
+	// the transitions held for it (revision 3).
+	Waiting bool `json:"waiting,omitempty"`
+	// ForgottenUpTo is the event-ID memory's watermark: an event the
+	// memory no longer holds, stamped by the provider at or before it, is
+	// a redelivery and judged stale (revision 3).
+	ForgottenUpTo time.Time `json:"forgottenUpTo,omitzero"`
+	// Rejected counts the signals dropped as malformed, the latest of
+	// them in Rejections.
+	Rejected   int         `json:"rejected,omitempty"`
+	Rejections []Rejection `json:"rejections,omitempty"`
 }
 
 // Entity is the workflow of one provider entity. It applies each
@@ -162,46 +205,72 @@ func Entity(ctx workflow.Context, in EntityInput) (State, error) {
 			fmt.Sprintf("no state table for %s %s", in.Provider, in.EntityType), "UnknownEntityKind", nil)
 	}
 	e := newEntity(in)
+	if e.rev >= 3 {
+		e.wake = workflow.NewBufferedChannel(ctx, 1)
+	}
 	if err := workflow.SetQueryHandler(ctx, QueryState, func() (State, error) { return e.state, nil }); err != nil {
 		return e.state, fmt.Errorf("register query: %w", err)
 	}
+	if err := workflow.SetQueryHandler(ctx, QuerySnapshot, func() (Snapshot, error) { return e.snapshot(ctx), nil }); err != nil {
+		return e.state, fmt.Errorf("register query: %w", err)
+	}
+	e.events = workflow.GetSignalChannel(ctx, SignalWebhookEvent)
+	e.reprocess = workflow.GetSignalChannel(ctx, SignalReprocess)
+	e.redelivers = workflow.GetSignalChannel(ctx, SignalRedeliver)
 	e.begin(ctx)
 	e.startDeliveries(ctx)
-
-	events := workflow.GetSignalChannel(ctx, SignalWebhookEvent)
-	reprocess := workflow.GetSignalChannel(ctx, SignalReprocess)
-	redeliver := workflow.GetSignalChannel(ctx, SignalRedeliver)
 	clock := closeClock{idleCloses: e.idle > 0 && (e.rev >= 1 || workflow.GetVersion(ctx, changeIdleClose, workflow.DefaultVersion, 1) >= 1)}
 	var checks reconcileClock
 	var overdue alarm
-	for handled := 1; ; handled++ {
+	for handled := 0; ; {
+		if e.quiet() {
+			e.flush(ctx)
+		}
+		if err := e.breathe(ctx); err != nil {
+			return e.cancelled(ctx)
+		}
 		sel := workflow.NewSelector(ctx)
-		sel.AddReceive(events, func(c workflow.ReceiveChannel, _ bool) {
-			var ev event.Event
-			c.Receive(ctx, &ev)
-			e.onEvent(ctx, ev)
+		if !e.holding() {
+			sel.AddReceive(e.events, func(c workflow.ReceiveChannel, _ bool) {
+				e.taken++
+				if ev, ok := e.receiveEvent(ctx, c); ok {
+					e.onEvent(ctx, ev)
+				}
+			})
+		}
+		sel.AddReceive(e.reprocess, func(c workflow.ReceiveChannel, _ bool) {
+			if r, ok := e.receiveReprocess(ctx, c); ok {
+				e.onReprocess(ctx, r)
+			}
 		})
-		sel.AddReceive(reprocess, func(c workflow.ReceiveChannel, _ bool) {
-			var r ReprocessRequest
-			c.Receive(ctx, &r)
-			e.onReprocess(ctx, r)
+		sel.AddReceive(e.redelivers, func(c workflow.ReceiveChannel, _ bool) {
+			if r, ok := e.receiveRedeliver(ctx, c); ok {
+				e.lastActivity = workflow.Now(ctx)
+				e.redeliver(ctx, r.Destination)
+			}
 		})
-		sel.AddReceive(redeliver, func(c workflow.ReceiveChannel, _ bool) {
-			var r RedeliverRequest
-			c.Receive(ctx, &r)
-			e.lastActivity = workflow.Now(ctx)
-			e.redeliver(ctx, r.Destination)
-		})
+		woke := false
+		if e.wake != nil {
+			sel.AddReceive(e.wake, func(c workflow.ReceiveChannel, _ bool) { woke = c.ReceiveAsync(nil) })
+		}
+		cancelled := false
+		sel.AddReceive(ctx.Done(), func(workflow.ReceiveChannel, bool) { cancelled = true })
 		e.addReconcile(ctx, sel, &checks)
 		e.addOverdue(ctx, sel, &overdue)
 		fired := e.addCloseTimer(ctx, sel, &clock)
 		sel.Select(ctx)
 		clock.afterSelect()
+		if !woke {
+			handled++ // a turn that handled a signal or a timer
+		}
+		if cancelled || ctx.Err() != nil {
+			return e.cancelled(ctx)
+		}
 
 		if *fired {
 			// Signals that came with the timer are handled first; they may
 			// have moved the close.
-			e.drain(ctx, events, reprocess, redeliver)
+			e.drain(ctx)
 			if !e.closeDue(ctx, clock) {
 				continue
 			}
@@ -210,17 +279,104 @@ func Entity(ctx workflow.Context, in EntityInput) (State, error) {
 			}
 			// Not before every delivery that can go has gone: wait for
 			// them, or for a signal to handle first.
-			_ = workflow.Await(ctx, func() bool {
-				return !e.deliveriesBusy() || events.Len()+reprocess.Len()+redeliver.Len() > 0
-			})
+			if err := workflow.Await(ctx, func() bool {
+				return !e.deliveriesBusy() || e.pendingSignals() > 0
+			}); err != nil {
+				return e.cancelled(ctx)
+			}
 			continue
 		}
-		if handled >= e.maxEvents || workflow.GetInfo(ctx).GetContinueAsNewSuggested() {
-			e.drain(ctx, events, reprocess, redeliver)
+		if e.continueDue(ctx, handled) {
+			e.drain(ctx)
+			e.flush(ctx)
 			return e.state, e.continueAsNew(ctx, in)
 		}
 	}
+	e.flush(ctx)
+	if e.rev >= 3 {
+		return e.state, nil
+	}
 	return e.state, e.save(ctx)
+}
+
+// maxEventsPerTask bounds the events one workflow task takes from a burst
+// (revision 3): the SDK fails a task whose code runs a second without
+// blocking (its deadlock detector), and a completion must stay far below
+// gRPC's 4 MiB, so after that many the run lets the task complete and
+// takes the rest in the next.
+const maxEventsPerTask = 200
+
+// breathe ends the workflow task once it has taken maxEventsPerTask events
+// in a row with more waiting, with a timer of a millisecond; the events
+// stay in the run's signal queue. It returns the timer's error when the
+// run is cancelled.
+func (e *entity) breathe(ctx workflow.Context) error {
+	if e.rev < 3 {
+		return nil
+	}
+	if e.events.Len() == 0 {
+		e.taken = 0 // the next wait blocks, and the task can complete
+		return nil
+	}
+	if e.taken < maxEventsPerTask {
+		return nil
+	}
+	e.taken = 0
+	e.flush(ctx)
+	return workflow.Sleep(ctx, time.Millisecond)
+}
+
+// quiet reports whether the run has handled every signal it can take now,
+// so what it publishes goes out once for them all.
+func (e *entity) quiet() bool {
+	return (e.holding() || e.events.Len() == 0) && e.reprocess.Len() == 0 && e.redelivers.Len() == 0
+}
+
+// pendingSignals counts the signals delivered and not handled yet.
+func (e *entity) pendingSignals() int {
+	return e.events.Len() + e.reprocess.Len() + e.redelivers.Len()
+}
+
+// continueDue reports whether the run should continue as new now: after
+// MaxEventsPerRun turns, when the server suggests it, and (revision 3) when
+// the history passes canHistoryEvents or canHistoryBytes. A run whose
+// events wait for a slow destination goes on until they are taken, up to
+// the hard bounds; past those its drain takes them, forced.
+func (e *entity) continueDue(ctx workflow.Context, handled int) bool {
+	info := workflow.GetInfo(ctx)
+	due := handled >= e.maxEvents || info.GetContinueAsNewSuggested()
+	if e.rev < 3 {
+		return due
+	}
+	length, size := info.GetCurrentHistoryLength(), info.GetCurrentHistorySize()
+	due = due || length >= canHistoryEvents || size >= canHistoryBytes
+	if !due || !e.holding() || e.events.Len() == 0 {
+		return due
+	}
+	if length < hardHistoryEvents && size < hardHistoryBytes {
+		return false
+	}
+	e.forced = true
+	return true
+}
+
+// cancelled closes the run for an operator's cancel (the Temporal UI's or
+// CLI's): the signals already delivered are handled, nothing spins, and
+// the run ends Canceled. Pending deliveries stay in the state, which the
+// entity's next run loads (QuerySnapshot) and goes on from, as after any
+// close.
+func (e *entity) cancelled(ctx workflow.Context) (State, error) {
+	dctx, _ := workflow.NewDisconnectedContext(ctx)
+	e.forced = true
+	e.drain(dctx)
+	e.flush(dctx)
+	if e.rev < 3 {
+		if err := e.save(dctx); err != nil {
+			workflow.GetLogger(ctx).Error("save snapshot", "error", err)
+		}
+	}
+	workflow.GetLogger(ctx).Info("entity cancelled by an operator; its next event reopens it")
+	return e.state, temporal.NewCanceledError("cancelled by an operator; the next event reopens the entity with its state")
 }
 
 // closeClock holds the timers a run may close on: the linger after a
@@ -283,9 +439,10 @@ func (e *entity) continueAsNew(ctx workflow.Context, in EntityInput) error {
 	// The continuation follows this run's table, also when it came from
 	// tables-before-input.json: from there on it is in the input.
 	next.Table = &e.kind
-	next.Carry = &Carry{State: e.state, Seen: e.memory.packed(), Bodies: e.bodies, TerminalAt: e.terminalAt, LastActivity: e.lastActivity,
-		CheckFrom: e.checkFrom, CheckStep: e.checkStep}
-	if e.rev >= 1 {
+	next.Carry = &Carry{State: e.state, Seen: e.memory.packed(), SeenTimes: e.memory.times(), Bodies: e.bodies,
+		TerminalAt: e.terminalAt, LastActivity: e.lastActivity, CheckFrom: e.checkFrom, CheckStep: e.checkStep}
+	next.Carry.State.Waiting = false
+	if e.rev == 1 || e.rev == 2 {
 		// The continuation starts with this run's memo: leave it current.
 		if err := e.save(ctx); err != nil {
 			return err
@@ -324,6 +481,27 @@ type entity struct {
 	// schedule runs from, checkStep the step it is at (revision 2).
 	checkFrom time.Time
 	checkStep int
+	// The run's signal channels.
+	events, reprocess, redelivers workflow.ReceiveChannel
+	// wake is signalled by the delivery loops when a delivery finished, so
+	// the main loop publishes it and takes events again once a slow
+	// destination caught up (revision 3).
+	wake workflow.Channel
+	// maxHeld bounds the transitions held per target (revision 3).
+	maxHeld int
+	// forced is set when the run must take every delivered event before
+	// it closes or continues as new, holding or not (see enqueue).
+	forced bool
+	// publishedOverdue is the Overdue search attribute as published.
+	publishedOverdue bool
+	// taken counts the events taken since the run last let a workflow
+	// task complete (see breathe).
+	taken int
+	// summarized is the summary last published in the memo.
+	summarized Snapshot
+	// unloaded is the previous run named in the input while its state is
+	// not loaded yet.
+	unloaded string
 }
 
 func newEntity(in EntityInput) *entity {
@@ -333,6 +511,8 @@ func newEntity(in EntityInput) *entity {
 		rev:       in.Revision,
 		kind:      kind,
 		memory:    newMemory(),
+		maxHeld:   in.MaxHeld,
+		unloaded:  in.PreviousRunID,
 		bodies:    map[int]json.RawMessage{},
 		traces:    map[int]string{},
 		linger:    in.Linger,
@@ -350,17 +530,27 @@ func newEntity(in EntityInput) *entity {
 	if e.maxEvents <= 0 {
 		e.maxEvents = DefaultMaxEventsPerRun
 	}
+	if e.maxHeld <= 0 {
+		e.maxHeld = DefaultMaxHeld
+	}
+	e.memory.chunked = e.rev >= 3
 	if in.Carry != nil {
 		e.state = in.Carry.State
 		e.terminalAt = in.Carry.TerminalAt
 		e.lastActivity = in.Carry.LastActivity
 		e.checkFrom, e.checkStep = in.Carry.CheckFrom, in.Carry.CheckStep
-		e.memory.load(in.Carry.Seen, in.Carry.EventIDs)
+		e.memory.load(in.Carry.Seen, in.Carry.EventIDs, in.Carry.SeenTimes)
+		e.memory.forgotten = e.state.ForgottenUpTo.UnixMilli()
+		if e.state.ForgottenUpTo.IsZero() {
+			e.memory.forgotten = 0
+		}
 		if in.Carry.Bodies != nil {
 			e.bodies = in.Carry.Bodies
 		}
 		e.deliveryFailed = e.failedDeliveries() > 0 // carried over with the search attributes
 		e.published = e.state.Status                // search attributes are carried over too
+		e.publishedOverdue = e.state.Overdue
+		e.summarized = e.summary() // the memo is carried over too
 	}
 	return e
 }
@@ -377,13 +567,19 @@ func (e *entity) begin(ctx workflow.Context) {
 		e.publish(ctx)
 	case e.in.Carry != nil:
 		e.details(ctx)
-		if _, ok := workflow.GetInfo(ctx).Memo.GetFields()[MemoKey]; !ok {
+		if _, ok := workflow.GetInfo(ctx).Memo.GetFields()[MemoKey]; !ok && e.rev < 3 {
 			// Continued from a revision 0 run, which kept no snapshot while
 			// open: leave one now, so a terminate still leaves the state.
 			if err := e.save(ctx); err != nil {
 				workflow.GetLogger(ctx).Error("save snapshot", "error", err)
 			}
 		}
+	case e.in.PreviousRunID != "" && e.rev >= 3:
+		// An operator's cancel waits for the load: without the state no
+		// event this run holds could be handled.
+		dctx, _ := workflow.NewDisconnectedContext(ctx)
+		e.loadNamed(dctx)
+		e.flush(ctx)
 	case e.in.PreviousRunID != "":
 		e.loadNamed(ctx)
 		e.publish(ctx)
@@ -406,52 +602,73 @@ func (e *entity) begin(ctx workflow.Context) {
 // `hookflow status`, and handles no event meanwhile.
 func (e *entity) loadNamed(ctx workflow.Context) {
 	lctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
-		StartToCloseTimeout:    10 * time.Second,
+		// A closed revision 3 run is queried, which replays its history.
+		StartToCloseTimeout:    30 * time.Second,
 		ScheduleToCloseTimeout: time.Minute,
 		RetryPolicy:            &temporal.RetryPolicy{InitialInterval: time.Second, MaximumInterval: 10 * time.Second},
 	})
 	var a *activities.Activities
 	in := activities.DescribeRunInput{WorkflowID: workflow.GetInfo(ctx).WorkflowExecution.ID, RunID: e.in.PreviousRunID, MemoField: MemoKey}
+	if e.rev >= 3 {
+		in.Query = QuerySnapshot
+	}
 	for attempt := 0; ; attempt++ {
 		var run activities.Run
 		err := workflow.ExecuteLocalActivity(lctx, a.DescribeRun, in).Get(ctx, &run)
+		var next string
 		if err == nil {
-			err = e.restoreRun(ctx, run)
+			next, err = e.restoreRun(ctx, run)
+		}
+		if err == nil && next != "" && next != in.RunID && attempt < maxUnloadedChain {
+			// That run closed before it loaded its own predecessor: load
+			// the run whose state it never took up.
+			in.RunID = next
+			continue
 		}
 		if err == nil {
+			e.unloaded = ""
 			return
 		}
-		e.state.LastError = "load previous run " + e.in.PreviousRunID + ": " + cause(err)
+		e.state.LastError = clipTo("load previous run "+in.RunID+": "+cause(err), maxTextBytes)
 		e.details(ctx)
 		_ = workflow.Sleep(ctx, min(time.Duration(1<<min(attempt, 9))*time.Second, 5*time.Minute))
 	}
 }
 
-// restoreRun takes the state of the named previous run.
-func (e *entity) restoreRun(ctx workflow.Context, run activities.Run) error {
+// maxUnloadedChain bounds how many runs that closed before loading their
+// predecessor a run follows back.
+const maxUnloadedChain = 16
+
+// restoreRun takes the state of the named previous run. next names the
+// run to load instead, when that one closed before it had loaded its own
+// predecessor (Snapshot.Unloaded).
+func (e *entity) restoreRun(ctx workflow.Context, run activities.Run) (next string, err error) {
 	switch {
 	case run.Gone:
 		// Past the namespace's retention the server has forgotten the run;
 		// no retry can bring it back.
 		e.state.LastError = "previous run " + e.in.PreviousRunID + " no longer exists (past retention); continued without its state"
-		return nil
+		return "", nil
 	case run.Running:
-		return errors.New("the previous run is still running")
+		return "", errors.New("the previous run is still running")
 	case len(run.Memo) == 0:
 		// A run from before snapshots were kept at every transition, closed
 		// without one: the latest run that left one is the best there is.
 		e.loadLatest(ctx)
-		return nil
+		return "", nil
 	}
 	var s Snapshot
 	// encoding/json is deterministic for these plain structs (fields in
 	// order, maps sorted); workflowcheck flags its reflection caches.
 	//workflowcheck:ignore
 	if err := json.Unmarshal(run.Memo, &s); err != nil {
-		return fmt.Errorf("decode snapshot: %w", err)
+		return "", fmt.Errorf("decode snapshot: %w", err)
+	}
+	if s.Unloaded != "" {
+		return s.Unloaded, nil
 	}
 	e.restore(s)
-	return nil
+	return "", nil
 }
 
 // loadLatest continues from the last closed run of this entity that left a
@@ -499,16 +716,30 @@ func (e *entity) restore(s Snapshot) {
 	if s.Bodies != nil {
 		e.bodies = s.Bodies
 	}
-	e.memory.load(s.Seen, s.EventIDs)
+	e.memory.load(s.Seen, s.EventIDs, s.SeenTimes)
+	if e.rev >= 3 {
+		e.state.Notices, e.state.Overdue, e.state.OverdueSince = s.Notices, s.Overdue, s.OverdueSince
+		e.state.Rejected = s.Rejected
+		e.state.ForgottenUpTo = s.ForgottenUpTo
+		if !s.ForgottenUpTo.IsZero() {
+			e.memory.forgotten = s.ForgottenUpTo.UnixMilli()
+		}
+	}
 }
 
 // snapshot is what this run leaves in its memo for the next.
 func (e *entity) snapshot(ctx workflow.Context) Snapshot {
-	return Snapshot{
+	s := Snapshot{
 		Status: e.state.Status, ResumeFrom: e.state.ResumeFrom, Processed: e.state.Processed, Duplicates: e.state.Duplicates,
 		Sequence: e.state.Sequence, Transitions: e.state.Transitions, Events: e.state.Events,
 		Seen: e.memory.packed(), Deliveries: e.state.Deliveries, Bodies: e.bodies, SavedAt: workflow.Now(ctx),
 	}
+	if e.rev >= 3 {
+		s.SeenTimes, s.ForgottenUpTo = e.memory.times(), e.state.ForgottenUpTo
+		s.Notices, s.Overdue, s.OverdueSince = e.state.Notices, e.state.Overdue, e.state.OverdueSince
+		s.Rejected, s.Unloaded = e.state.Rejected, e.unloaded
+	}
+	return s
 }
 
 // save upserts the snapshot into the run's memo.
@@ -520,25 +751,30 @@ func (e *entity) save(ctx workflow.Context) error {
 }
 
 // drain handles every signal already delivered, so none is lost when the run
-// completes or continues as new.
-func (e *entity) drain(ctx workflow.Context, events, reprocess, redeliver workflow.ReceiveChannel) {
+// completes or continues as new. Events waiting for a slow destination
+// stay where they are, unless the run is forced to take them.
+func (e *entity) drain(ctx workflow.Context) {
 	for {
-		var ev event.Event
-		if events.ReceiveAsync(&ev) {
-			e.onEvent(ctx, ev)
-			continue
+		if err := e.breathe(ctx); err != nil {
+			return // cancelled: the caller closes the run, which drains again
 		}
-		var r ReprocessRequest
-		if reprocess.ReceiveAsync(&r) {
-			e.onReprocess(ctx, r)
-			continue
+		switch {
+		case e.events.Len() > 0 && (e.forced || !e.holding()):
+			e.taken++
+			if ev, ok := e.receiveEvent(ctx, e.events); ok {
+				e.onEvent(ctx, ev)
+			}
+		case e.reprocess.Len() > 0:
+			if r, ok := e.receiveReprocess(ctx, e.reprocess); ok {
+				e.onReprocess(ctx, r)
+			}
+		case e.redelivers.Len() > 0:
+			if r, ok := e.receiveRedeliver(ctx, e.redelivers); ok {
+				e.redeliver(ctx, r.Destination)
+			}
+		default:
+			return
 		}
-		var rr RedeliverRequest
-		if redeliver.ReceiveAsync(&rr) {
-			e.redeliver(ctx, rr.Destination)
-			continue
-		}
-		return
 	}
 }
 
@@ -553,6 +789,13 @@ func (e *entity) onEvent(ctx workflow.Context, ev event.Event) {
 		e.received(ctx, ev, "duplicate")
 		return
 	}
+	if e.rev >= 3 && e.forgotten(ev) {
+		// Older than IDs the memory has forgotten: a redelivery of one of
+		// them, however late, is never applied twice.
+		e.remember(ev)
+		e.received(ctx, ev, string(Stale))
+		return
+	}
 	if e.rev < 1 {
 		e.memory.add(ev.ID)
 		e.state.Processed++
@@ -560,7 +803,13 @@ func (e *entity) onEvent(ctx workflow.Context, ev event.Event) {
 	e.resetChecks(ctx)
 	status, source := ev.Status, "webhook"
 	if e.kind.API {
-		current, fellBack, err := e.readStatus(ctx, ev)
+		rctx := ctx
+		if e.rev >= 3 {
+			// An operator's cancel waits for the read in hand: the event
+			// was acknowledged and is handled before the run closes.
+			rctx, _ = workflow.NewDisconnectedContext(ctx)
+		}
+		current, fellBack, err := e.readStatus(rctx, ev)
 		if err != nil {
 			e.state.LastError = err.Error()
 			e.details(ctx)
@@ -572,8 +821,7 @@ func (e *entity) onEvent(ctx workflow.Context, ev event.Event) {
 		}
 	}
 	if e.rev >= 1 {
-		e.memory.add(ev.ID)
-		e.state.Processed++
+		e.remember(ev)
 	}
 	v := e.apply(ctx, status, event.Transition{
 		EventID: ev.ID, Source: source, ProviderTime: ev.ProviderTime, Details: ev.Attributes,
@@ -586,6 +834,34 @@ func (e *entity) onEvent(ctx workflow.Context, ev event.Event) {
 		}
 		e.saveTransition(ctx)
 	}
+}
+
+// remember adds ev to the event-ID memory and counts it processed.
+func (e *entity) remember(ev event.Event) {
+	e.state.Processed++
+	if e.rev < 3 {
+		e.memory.add(ev.ID)
+		return
+	}
+	var at int64
+	if t, ok := providerInstant(ev.ProviderTime); ok {
+		at = t.UnixMilli()
+	}
+	e.memory.addAt(ev.ID, at)
+	if e.memory.forgotten > 0 {
+		e.state.ForgottenUpTo = time.UnixMilli(e.memory.forgotten).UTC()
+	}
+}
+
+// forgotten reports whether ev, which the memory does not hold, was stamped
+// by the provider at or before the latest event the memory has forgotten.
+// Without a readable provider time it cannot tell and says no.
+func (e *entity) forgotten(ev event.Event) bool {
+	if e.state.ForgottenUpTo.IsZero() {
+		return false
+	}
+	at, ok := providerInstant(ev.ProviderTime)
+	return ok && !at.After(e.state.ForgottenUpTo)
 }
 
 // readStatus asks the provider API for the entity's status on behalf of
@@ -610,9 +886,9 @@ func (e *entity) readStatus(ctx workflow.Context, ev event.Event) (status string
 			e.state.LastError = ""
 			return status, false, nil
 		case !final:
-			return "", false, errors.New(cause(err))
+			return "", false, errors.New(clipTo(cause(err), maxTextBytes))
 		case app.Type() != activities.ErrOrderNotFound:
-			e.state.LastError = cause(err) + "; applied the webhook's status"
+			e.state.LastError = clipTo(cause(err), maxTextBytes) + "; applied the webhook's status"
 			return "", true, nil
 		}
 		now := workflow.Now(ctx)
@@ -621,12 +897,14 @@ func (e *entity) readStatus(ctx workflow.Context, ev event.Event) (status string
 		}
 		left := firstNotFound.Add(e.notFound).Sub(now)
 		if left <= 0 {
-			e.state.LastError = cause(err) + fmt.Sprintf(" for %s; applied the webhook's status", e.notFound)
+			e.state.LastError = clipTo(cause(err), maxTextBytes) + fmt.Sprintf(" for %s; applied the webhook's status", e.notFound)
 			return "", true, nil
 		}
-		e.state.LastError = cause(err) + "; retrying while the API catches up"
+		e.state.LastError = clipTo(cause(err), maxTextBytes) + "; retrying while the API catches up"
 		e.details(ctx)
-		_ = workflow.Sleep(ctx, min(time.Duration(1<<min(attempt, 5))*time.Second, left))
+		if err := workflow.Sleep(ctx, min(time.Duration(1<<min(attempt, 5))*time.Second, left)); err != nil {
+			return "", false, fmt.Errorf("read cancelled: %w", err)
+		}
 	}
 }
 
@@ -642,7 +920,7 @@ func (e *entity) onReprocess(ctx workflow.Context, r ReprocessRequest) {
 		}
 		current, err := fetch(ctx)
 		if err != nil {
-			e.state.LastError = cause(err)
+			e.state.LastError = clipTo(cause(err), maxTextBytes)
 			e.details(ctx)
 			return
 		}
@@ -659,7 +937,7 @@ func (e *entity) onReprocess(ctx workflow.Context, r ReprocessRequest) {
 // saveTransition leaves the state after an applied transition in the memo
 // (revision 1), so a run terminated or reset later still leaves it.
 func (e *entity) saveTransition(ctx workflow.Context) {
-	if e.rev < 1 {
+	if e.rev < 1 || e.rev >= 3 {
 		return
 	}
 	if err := e.save(ctx); err != nil {
@@ -812,6 +1090,9 @@ func providerInstant(s string) (time.Time, bool) {
 // Revision 1 upserts only what changed: the identifying attributes are set
 // by the start and carried over ContinueAsNew.
 func (e *entity) publish(ctx workflow.Context) {
+	if e.rev >= 3 {
+		return // flush publishes, once per workflow task
+	}
 	s := e.state
 	var updates []temporal.SearchAttributeUpdate
 	if e.rev < 1 {
@@ -829,6 +1110,65 @@ func (e *entity) publish(ctx workflow.Context) {
 	e.details(ctx)
 }
 
+// flush publishes what changed since the last flush to the search
+// attributes, in one upsert, and the UI's details (revision 3). The main
+// loop flushes once it has handled every signal it can take, so a workflow
+// task that applies a thousand buffered events upserts at most once.
+func (e *entity) flush(ctx workflow.Context) {
+	if e.rev < 3 {
+		return
+	}
+	e.state.Waiting = e.holding() && e.events.Len() > 0
+	var updates []temporal.SearchAttributeUpdate
+	if s := e.state.Status; s != "" && s != e.published {
+		updates = append(updates, EntityStatusKey.ValueSet(s))
+	}
+	if failed := e.failedDeliveries() > 0; failed != e.deliveryFailed {
+		updates = append(updates, DeliveryFailedKey.ValueSet(failed))
+	}
+	if e.state.Overdue != e.publishedOverdue {
+		updates = append(updates, OverdueKey.ValueSet(e.state.Overdue))
+	}
+	if len(updates) > 0 {
+		if err := workflow.UpsertTypedSearchAttributes(ctx, updates...); err != nil {
+			workflow.GetLogger(ctx).Error("upsert search attributes", "error", err)
+		}
+		e.published, e.deliveryFailed, e.publishedOverdue = e.state.Status, e.failedDeliveries() > 0, e.state.Overdue
+	}
+	if sum := e.summary(); !sameSummary(sum, e.summarized) {
+		sum.SavedAt = workflow.Now(ctx)
+		if err := workflow.UpsertMemo(ctx, map[string]any{MemoSummaryKey: sum}); err != nil {
+			workflow.GetLogger(ctx).Error("upsert memo", "error", err)
+		}
+		e.summarized = sum
+	}
+	e.details(ctx)
+}
+
+// summary is the state as published in the memo (MemoSummaryKey): the
+// status, counts, last error and the latest transitions (without details)
+// and events, within summaryBytes.
+func (e *entity) summary() Snapshot {
+	s := e.state
+	ts := s.Transitions[max(0, len(s.Transitions)-summaryKept):]
+	kept := make([]event.Transition, 0, len(ts))
+	for _, t := range ts {
+		t.Details = nil
+		kept = append(kept, t)
+	}
+	return Snapshot{
+		Status: s.Status, ResumeFrom: s.ResumeFrom, Processed: s.Processed, Duplicates: s.Duplicates, Sequence: s.Sequence,
+		Transitions: keepLast(kept, summaryBytes/2), Events: keepLast(s.Events[max(0, len(s.Events)-summaryKept):], summaryBytes/4),
+		Overdue: s.Overdue, OverdueSince: s.OverdueSince, Rejected: s.Rejected,
+	}
+}
+
+// sameSummary reports whether a and b publish the same state.
+func sameSummary(a, b Snapshot) bool {
+	return a.Status == b.Status && a.ResumeFrom == b.ResumeFrom && a.Processed == b.Processed && a.Duplicates == b.Duplicates &&
+		a.Sequence == b.Sequence && a.Overdue == b.Overdue && a.Rejected == b.Rejected
+}
+
 // details sets the readable line the Temporal UI shows for the run.
 func (e *entity) details(ctx workflow.Context) {
 	s := e.state
@@ -844,6 +1184,13 @@ func (e *entity) details(ctx workflow.Context) {
 	if s.LastError != "" && e.rev >= 1 {
 		line += "\n\nlast error: " + s.LastError
 	}
+	if s.Waiting {
+		line += "\n\nevents waiting for a slow destination to catch up"
+	}
+	if s.Rejected > 0 && len(s.Rejections) > 0 {
+		r := s.Rejections[len(s.Rejections)-1]
+		line += fmt.Sprintf("\n\n%d malformed signal(s) rejected, the latest %s: %s", s.Rejected, r.Signal, r.Reason)
+	}
 	for _, d := range s.Deliveries {
 		if d.Status == DeliveryFailed {
 			line += fmt.Sprintf("\n\ndelivery failed: %s, transition %d: %s (hookflow redeliver)", d.Label, d.Seq, d.LastAnswer)
@@ -856,7 +1203,7 @@ func (e *entity) details(ctx workflow.Context) {
 // received records what became of a delivery, and counts it handled.
 func (e *entity) received(ctx workflow.Context, ev event.Event, outcome string) {
 	e.state.Events = keepLast(append(e.state.Events, event.Received{
-		EventID: ev.ID, Type: ev.Type, Status: ev.Status, ReceivedAt: ev.ReceivedAt, Outcome: outcome,
+		EventID: ev.ID, Type: clipTo(ev.Type, maxFieldBytes), Status: clipTo(ev.Status, maxStatusBytes), ReceivedAt: ev.ReceivedAt, Outcome: outcome,
 	}), receivedBytes)
 	workflow.GetMetricsHandler(ctx).WithTags(map[string]string{"provider": e.state.Provider, "outcome": outcome}).
 		Counter(MetricEventsHandled).Inc(1)

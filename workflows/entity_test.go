@@ -125,6 +125,9 @@ func newHarness(t *testing.T, start time.Time, prev *Snapshot, script ...answer)
 		})
 	h.env.OnUpsertMemo(mock.Anything).Run(func(args mock.Arguments) {
 		memo, _ := args.Get(0).(map[string]any)
+		if _, ok := memo[MemoSummaryKey]; ok {
+			return // revision 3's summary, not the snapshot
+		}
 		snap, ok := memo[MemoKey].(Snapshot)
 		if !ok {
 			t.Errorf("memo %v has no %s snapshot", memo, MemoKey)
@@ -204,10 +207,26 @@ func (h *harness) continueAsNew(in EntityInput) EntityInput {
 	return next
 }
 
+// snapshot is what the run leaves for the next: revision 3 answers
+// QuerySnapshot (also once closed); earlier runs left it in the memo.
 func (h *harness) snapshot() *Snapshot {
 	h.mu.Lock()
-	defer h.mu.Unlock()
-	return h.memo
+	memo := h.memo
+	h.mu.Unlock()
+	if memo != nil {
+		return memo
+	}
+	v, err := h.env.QueryWorkflow(QuerySnapshot)
+	if err != nil {
+		h.t.Errorf("query %s: %v", QuerySnapshot, err)
+		return nil
+	}
+	var s Snapshot
+	if err := v.Get(&s); err != nil {
+		h.t.Errorf("decode snapshot: %v", err)
+		return nil
+	}
+	return &s
 }
 
 func phoenixEvent(id, status string) event.Event {
@@ -232,7 +251,7 @@ func reopenInput() EntityInput {
 func checkRemembers(t *testing.T, what string, packed []byte, in []string, out ...string) {
 	t.Helper()
 	m := newMemory()
-	m.load(packed, nil)
+	m.load(packed, nil, nil)
 	if got := len(m.order); got != len(in) {
 		t.Errorf("%s holds %d IDs, want %d", what, got, len(in))
 	}
@@ -837,10 +856,10 @@ func TestEntityUnknownKindFails(t *testing.T) {
 	}
 }
 
-// TestEntityLeavesSnapshotAtEveryTransition: the memo holds the state up to
-// the last applied transition while the run is still open, so a run that is
-// terminated mid-life leaves it; the next run, named after it, continues
-// from there.
+// TestEntityLeavesSnapshotAtEveryTransition: the run answers its whole
+// state (QuerySnapshot) while it is still open, as the server's replay of a
+// terminated run does, so a run that is terminated mid-life leaves it; the
+// next run, named after it, continues from there.
 func TestEntityLeavesSnapshotAtEveryTransition(t *testing.T) {
 	first := newHarness(t, t0, nil, api("pending"), api("pending"))
 	first.event(time.Second, "e1", "pending")
@@ -856,7 +875,7 @@ func TestEntityLeavesSnapshotAtEveryTransition(t *testing.T) {
 	if midLife.Status != "pending" || midLife.Sequence != 1 {
 		t.Fatalf("mid-life snapshot = %+v, want pending after 1 transition", *midLife)
 	}
-	checkRemembers(t, "mid-life snapshot memory", midLife.Seen, []string{"e1"}, "e2")
+	checkRemembers(t, "mid-life snapshot memory", midLife.Seen, []string{"e1", "e2"})
 
 	// The run is terminated at +1m: the next one loads what it left.
 	second := newHarness(t, t0.Add(2*time.Minute), midLife, api("fulfilled"), api("fulfilled"))
@@ -865,7 +884,7 @@ func TestEntityLeavesSnapshotAtEveryTransition(t *testing.T) {
 	got := second.complete(reopenInput())
 
 	checkStatus(t, got, "fulfilled", true)
-	checkStrings(t, "events", outcomes(got.Events), []string{"e1 applied", "e1 duplicate", "e3 applied"})
+	checkStrings(t, "events", outcomes(got.Events), []string{"e1 applied", "e2 unchanged", "e1 duplicate", "e3 applied"})
 	checkStrings(t, "transitions", transitions(got.Transitions, t0), []string{
 		"1 ∅→pending e1 api +1s",
 		"2 pending→fulfilled e3 api +2m2s",
@@ -1010,13 +1029,14 @@ func TestCarriedSizesAtTheBound(t *testing.T) {
 	}
 }
 
-// TestContinuationLeavesSnapshot: a continuation whose memo holds no
-// snapshot (its predecessor was a revision 0 run, which saved one only when
-// it closed) leaves one at once. (The test environment does not pass a
-// start memo to the workflow, so the carried case, which writes nothing, is
-// left to the replayed histories.)
+// TestContinuationLeavesSnapshot: a revision 2 continuation whose memo
+// holds no snapshot (its predecessor was a revision 0 run, which saved one
+// only when it closed) leaves one at once. (The test environment does not
+// pass a start memo to the workflow, so the carried case, which writes
+// nothing, is left to the replayed histories.)
 func TestContinuationLeavesSnapshot(t *testing.T) {
 	in := phoenixInput()
+	in.Revision = 2
 	in.Carry = &Carry{State: State{Provider: "phoenix", EntityType: "order", EntityID: orderID, Status: "pending", Sequence: 1}, Seen: packed("e1")}
 	h := newHarness(t, t0, nil)
 	var early *Snapshot

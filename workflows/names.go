@@ -55,3 +55,10 @@ var (
 func SearchAttributes() []temporal.SearchAttributeKey {
 	return []temporal.SearchAttributeKey{ProviderKey, EntityTypeKey, EntityIDKey, EntityStatusKey, DeliveryFailedKey, OverdueKey}
 }
+
+// QuerySnapshot returns the Snapshot the entity's next run continues from:
+// the whole state, event-ID memory and held deliveries. A closed run
+// answers it too (the server replays its history), so a run that completed,
+// was cancelled, terminated or reset leaves its state up to its last
+// completed workflow task (revision 3; earlier runs left it in the memo).
+const QuerySnapshot = "snapshot"

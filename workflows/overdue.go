@@ -59,8 +59,10 @@ func (e *entity) addOverdue(ctx workflow.Context, sel workflow.Selector, a *alar
 // flagOverdue flags the entity overdue in its status since the deadline at.
 func (e *entity) flagOverdue(ctx workflow.Context, since time.Time) {
 	e.state.Overdue, e.state.OverdueSince = true, since
-	if err := workflow.UpsertTypedSearchAttributes(ctx, OverdueKey.ValueSet(true)); err != nil {
-		workflow.GetLogger(ctx).Error("upsert search attributes", "error", err)
+	if e.rev < 3 { // revision 3: flush publishes it
+		if err := workflow.UpsertTypedSearchAttributes(ctx, OverdueKey.ValueSet(true)); err != nil {
+			workflow.GetLogger(ctx).Error("upsert search attributes", "error", err)
+		}
 	}
 	workflow.GetMetricsHandler(ctx).WithTags(map[string]string{"provider": e.state.Provider, "status": e.state.Status}).
 		Counter(MetricEntitiesOverdue).Inc(1)
@@ -84,6 +86,9 @@ func (e *entity) clearOverdue(ctx workflow.Context) {
 		return
 	}
 	e.state.Overdue, e.state.OverdueSince = false, time.Time{}
+	if e.rev >= 3 {
+		return // flush publishes it
+	}
 	if err := workflow.UpsertTypedSearchAttributes(ctx, OverdueKey.ValueSet(false)); err != nil {
 		workflow.GetLogger(ctx).Error("upsert search attributes", "error", err)
 	}

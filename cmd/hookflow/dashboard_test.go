@@ -146,7 +146,7 @@ func checkWithPrometheus(t *testing.T, ops string, used map[string]string) {
 				n++
 			}
 		}
-		return n >= 7, fmt.Sprintf("%d rules evaluated, want the seven alerts", n)
+		return n >= 9, fmt.Sprintf("%d rules evaluated, want the nine alerts", n)
 	})
 	for name, where := range used {
 		testenv.Eventually(t, 30*time.Second, func() (bool, string) {
@@ -192,11 +192,14 @@ func TestDashboardAndAlertsNameExportedMetrics(t *testing.T) {
 		return st.Status == "fulfilled" && len(st.Deliveries) > 0 && st.Deliveries[len(st.Deliveries)-1].Status == "delivered"
 	})
 	s.metrics.DedupError("phoenix") // the counter's series appears with its first error
+	// The SDK's workflow-task failure counter appears with a failed task.
+	startFailingWorkflow(t, s, "phoenix-order:dash-stuck")
 	var names map[string]bool
 	testenv.Eventually(t, 30*time.Second, func() (bool, string) {
 		names = s.exportedNames(t)
-		return names["hookflow_deliveries_total"] && names["hookflow_events_handled_total"] && names["hookflow_reconcile_checks_total"] && names["hookflow_entities_overdue_total"],
-			"delivery, worker, reconcile and overdue metrics not exported yet"
+		return names["hookflow_deliveries_total"] && names["hookflow_events_handled_total"] && names["hookflow_reconcile_checks_total"] && names["hookflow_entities_overdue_total"] &&
+				names["temporal_workflow_task_execution_failed"],
+			"delivery, worker, reconcile, overdue and workflow-task failure metrics not exported yet"
 	})
 
 	exprs := map[string]string{} // expression -> where

@@ -33,6 +33,10 @@ type Report struct {
 	UIURL      string            `json:"uiUrl"`
 	State      workflows.State   `json:"state"`
 	Pending    []PendingActivity `json:"pendingActivities,omitempty"`
+	// WorkflowTaskFailure is set while the run's workflow task keeps
+	// failing (a panic, a deadlock, a non-deterministic replay, a
+	// completion too large): the entity is stuck until that is fixed.
+	WorkflowTaskFailure *WorkflowTaskFailure `json:"workflowTaskFailure,omitempty"`
 	// Source is SourceLive when the workflow answered its state query, or
 	// SourcePublished when State is what the workflow last published (its
 	// snapshot memo and search attributes) because it did not answer.
@@ -96,6 +100,11 @@ func Describe(ctx context.Context, tc client.Client, cfg *config.Config, workflo
 		}
 		rep.Pending = append(rep.Pending, p)
 	}
+	// A second attempt follows a failed or timed-out one; the query below
+	// then fails too (or waits), so this is what says why.
+	if wt := d.GetPendingWorkflowTask(); wt.GetAttempt() > 1 {
+		rep.WorkflowTaskFailure = workflowTaskFailure(ctx, tc, cfg.TemporalNamespace, workflowID, rep.RunID, wt.GetAttempt())
+	}
 
 	qctx, cancel := context.WithTimeout(ctx, wait)
 	defer cancel()
@@ -118,6 +127,9 @@ func Describe(ctx context.Context, tc client.Client, cfg *config.Config, workflo
 		return rep, fmt.Errorf("query %s: %w; published state: %w", workflowID, qerr, err)
 	}
 	if st.Provider == "" && savedAt.IsZero() {
+		if f := rep.WorkflowTaskFailure; f != nil {
+			return rep, fmt.Errorf("query %s: %w (and it has published no state); workflow task failing: %s", workflowID, qerr, f)
+		}
 		return rep, fmt.Errorf("query %s: %w (and it has published no state)", workflowID, qerr)
 	}
 	rep.State, rep.PublishedAt, rep.Source = st, savedAt, SourcePublished
@@ -132,7 +144,9 @@ func Describe(ctx context.Context, tc client.Client, cfg *config.Config, workflo
 
 // publishedState is the entity's state as its run last published it: the
 // search attributes, kept current at every change, and the snapshot memo
-// (workflows.MemoKey) for the history, saved at every applied transition.
+// (workflows.MemoKey, saved at every applied transition by runs before
+// revision 3) or the summary memo (workflows.MemoSummaryKey, the latest
+// transitions, once per workflow task) for the history.
 // savedAt is the snapshot's time, zero when the run has saved none yet (its
 // first event still queued). The live-only LastError is not published;
 // whether the status is terminal is read from the provider's table.
@@ -162,7 +176,11 @@ func publishedState(info *workflowpb.WorkflowExecutionInfo, tables func(provider
 			return workflows.State{}, time.Time{}, err
 		}
 	}
-	if p, ok := info.GetMemo().GetFields()[workflows.MemoKey]; ok {
+	p, ok := info.GetMemo().GetFields()[workflows.MemoKey]
+	if !ok {
+		p, ok = info.GetMemo().GetFields()[workflows.MemoSummaryKey]
+	}
+	if ok {
 		snap, err := workflows.DecodeSnapshot(p)
 		if err != nil {
 			return workflows.State{}, time.Time{}, err

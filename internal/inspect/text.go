@@ -25,6 +25,10 @@ func (rep Report) WriteText(w io.Writer) error {
 	if note := rep.Note(); note != "" {
 		fmt.Fprintf(w, "note:       %s\n", note)
 	}
+	if f := rep.WorkflowTaskFailure; f != nil {
+		// First after the note: nothing below changes until it is fixed.
+		fmt.Fprintf(w, "workflow task failing: %s\n", strings.Join(strings.Fields(f.String()), " "))
+	}
 	fmt.Fprintf(w, "workflow:   %s (%s)\n", rep.WorkflowID, strings.ToLower(rep.RunStatus))
 	fmt.Fprintf(w, "entity:     %s %s %s\n", st.Provider, st.EntityType, st.EntityID)
 	fmt.Fprintf(w, "status:     %s\n", status)

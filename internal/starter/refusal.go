@@ -42,6 +42,8 @@ func Refused(err error) (Part, bool) {
 	var internal *serviceerror.Internal
 	var exhausted *serviceerror.ResourceExhausted
 	switch {
+	case errors.As(err, &invalid) && busy(invalid.Message):
+		return 0, false
 	case errors.As(err, &invalid):
 		return refusedPart(invalid.Message), true
 	case errors.As(err, &internal) && strings.Contains(internal.Message, "non-printable ASCII"):
@@ -52,6 +54,15 @@ func Refused(err error) (Part, bool) {
 		return PartEvent, true
 	}
 	return 0, false
+}
+
+// busy reports whether Temporal's InvalidArgument says the entity's run
+// takes no more signals for now: its signal limit (10,000 a run by
+// default) is reached while it works through a backlog, and its next run
+// takes them. Some server versions say so with InvalidArgument; it passes,
+// so it is never a refusal: the provider must retry.
+func busy(msg string) bool {
+	return strings.Contains(strings.ToLower(msg), "limit for signal events")
 }
 
 // refusedPart reads which part Temporal's InvalidArgument message is about.

@@ -3,6 +3,7 @@ package starter
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
 
@@ -105,5 +106,21 @@ func TestInputCarriesTableAndSettings(t *testing.T) {
 	}
 	if in := s.Input("acme", "shipment", "s-1"); in.Table != nil {
 		t.Errorf("input of an unknown kind carries table %+v", in.Table)
+	}
+}
+
+// TestRefusedSignalLimit: an entity at its run's signal limit is busy, not
+// refused: the provider must retry, whichever error the server says it with.
+func TestRefusedSignalLimit(t *testing.T) {
+	for _, err := range []error{
+		serviceerror.NewInvalidArgument("exceeded workflow execution limit for signal events"),
+		serviceerror.NewResourceExhausted(enums.RESOURCE_EXHAUSTED_CAUSE_SYSTEM_OVERLOADED, "exceeded workflow execution limit for signal events"),
+	} {
+		if part, refused := Refused(fmt.Errorf("signal with start x: %w", err)); refused {
+			t.Errorf("Refused(%v) = %v, true; want a retryable failure", err, part)
+		}
+	}
+	if _, refused := Refused(serviceerror.NewInvalidArgument("WorkflowId length exceeds limit.")); !refused {
+		t.Error("a WorkflowId over its limit is no longer refused")
 	}
 }
