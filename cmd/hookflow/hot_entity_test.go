@@ -297,6 +297,42 @@ func (s *stack) allTaskFailures(wfID string, except ...string) []string {
 	return out
 }
 
+// runSummary describes every run of wfID: its status, history length,
+// signals received, and the current run's pending workflow task; what a
+// test that timed out says about where the events went.
+func (s *stack) runSummary(wfID string) string {
+	ids, status, err := s.runs(wfID)
+	if err != nil {
+		return "list runs: " + err.Error()
+	}
+	var out []string
+	for _, id := range ids {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		it := s.tc.GetWorkflowHistory(ctx, wfID, id, false, enums.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+		events, signals := 0, 0
+		for it.HasNext() {
+			ev, err := it.Next()
+			if err != nil {
+				break
+			}
+			events++
+			if ev.GetEventType() == enums.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED {
+				signals++
+			}
+		}
+		cancel()
+		out = append(out, fmt.Sprintf("run %s %s: %d events, %d signals", id, status[id], events, signals))
+	}
+	if d, err := s.tc.DescribeWorkflowExecution(context.Background(), wfID, ""); err == nil {
+		if p := d.GetPendingWorkflowTask(); p != nil {
+			out = append(out, fmt.Sprintf("pending workflow task: %s, attempt %d", p.GetState(), p.GetAttempt()))
+		}
+		out = append(out, fmt.Sprintf("current run %s, history length %d, %d bytes",
+			d.GetWorkflowExecutionInfo().GetExecution().GetRunId(), d.GetWorkflowExecutionInfo().GetHistoryLength(), d.GetWorkflowExecutionInfo().GetHistorySizeBytes()))
+	}
+	return strings.Join(out, "; ")
+}
+
 // onlyFailures keeps the WorkflowTaskFailed lines of allTaskFailures: a
 // task timed out on a loaded two-core machine is retried and no defect.
 func onlyFailures(lines []string) []string {
@@ -452,7 +488,8 @@ func TestHotEntityBurst(t *testing.T) {
 		return st.Processed+st.Duplicates >= n, describe(st)
 	})
 	if !ok {
-		t.Fatalf("the burst was not applied within 3 minutes of its last 200: %s; workflow tasks: %q", why, s.allTaskFailures(wfID))
+		t.Fatalf("the burst was not applied within 3 minutes of its last 200: %s; %d delivered; runs: %s; workflow tasks: %q",
+			why, sink.ackedCount(), s.runSummary(wfID), s.allTaskFailures(wfID))
 	}
 	t.Logf("applied %s after the first request", time.Since(start).Round(time.Millisecond))
 	if st.Processed != n || st.Sequence != n || st.Status != "TRANSFER" {
