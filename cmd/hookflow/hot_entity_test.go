@@ -333,12 +333,16 @@ func (s *stack) runSummary(wfID string) string {
 	return strings.Join(out, "; ")
 }
 
-// onlyFailures keeps the WorkflowTaskFailed lines of allTaskFailures: a
-// task timed out on a loaded two-core machine is retried and no defect.
+// onlyFailures keeps the WorkflowTaskFailed lines of allTaskFailures that
+// are a defect. A task timed out on a loaded two-core machine is retried;
+// so is UnhandledCommand, the server's refusal of a completion that closes
+// or continues the run while new events (a signal, an activity result)
+// came in during the task: Temporal's own way to hand them to the run
+// before it closes.
 func onlyFailures(lines []string) []string {
 	var out []string
 	for _, l := range lines {
-		if !strings.Contains(l, "WorkflowTaskTimedOut") {
+		if !strings.Contains(l, "WorkflowTaskTimedOut") && !strings.Contains(l, "UnhandledCommand") {
 			out = append(out, l)
 		}
 	}
@@ -552,8 +556,10 @@ func TestHotEntityBurst(t *testing.T) {
 	if !ok {
 		t.Errorf("the run never continued as new: %s", why)
 	}
-	if f := onlyFailures(s.allTaskFailures(wfID)); len(f) > 0 {
+	all := s.allTaskFailures(wfID)
+	if f := onlyFailures(all); len(f) > 0 {
 		t.Errorf("workflow task failures: %q", f)
 	}
+	t.Logf("workflow tasks failed or timed out, retried: %q", all)
 	t.Logf("done in %s", time.Since(start).Round(time.Millisecond))
 }
