@@ -410,36 +410,23 @@ func (s *stack) postOnce(path string, body []byte, headers map[string]string) (i
 	return resp.StatusCode, "", nil
 }
 
-// TestHotEntityBurst: 3,000 events to one Phosphor item, 16 at a time,
-// through the receiver, with a fast verifying destination. Every event is
-// accepted and applied once, the run continues as new on the way without a
-// failed workflow task, and the destination gets every transition once, in
-// order, under <workflowId>:<seq>.
-func TestHotEntityBurst(t *testing.T) {
-	if testing.Short() {
-		t.Skip("integration test")
-	}
-	const secret, item, n, concurrency = "hot-entity-secret", "hot-burst-1", 3000, 16
-	const wfID = "phosphor-item:" + item
-	sink := newRecordingSink(t)
-	env := sink.env()
-	env["PHOSPHOR_WEBHOOK_SECRET"] = secret
-	s := newStack(t, env)
-	start := time.Now()
-
-	// The MINT first, then the transfers all stamped alike: a TRANSFER
-	// after a TRANSFER stamped earlier would be judged stale, and at
-	// concurrency 16 arrival order is not stamp order.
+// burst sends item's MINT and then n-1 transfers through the receiver,
+// concurrency at a time, each until a 200 (a 503 or 429 retried a few
+// times, as a provider does); it returns the event IDs in order and how
+// many answers were not a 200. The transfers are all stamped alike: a
+// TRANSFER after a TRANSFER stamped earlier would be judged stale, and at
+// concurrency 16 arrival order is not stamp order.
+func (s *stack) burst(t *testing.T, secret, item string, n, concurrency int) (sent []string, refusedAnswers int64) {
+	t.Helper()
 	t0 := time.Now().UTC().Add(-time.Hour).Truncate(time.Second)
 	body, headers := phosphorTx(secret, "evt-hot-0000", item, "MINT", t0)
 	if code, msg, err := s.postOnce("/webhooks/phosphor", body, headers); err != nil || code != 200 || msg != "" {
 		t.Fatalf("MINT: %d %s %v", code, msg, err)
 	}
-	sent := []string{"evt-hot-0000"}
+	sent = []string{"evt-hot-0000"}
 	for i := 1; i < n; i++ {
 		sent = append(sent, fmt.Sprintf("evt-hot-%04d", i))
 	}
-
 	var refused atomic.Int64 // answers other than 200, retried as a provider does
 	var mu sync.Mutex
 	var failures []string
@@ -478,10 +465,32 @@ func TestHotEntityBurst(t *testing.T) {
 	}
 	close(work)
 	wg.Wait()
-	t.Logf("%d events accepted in %s; %d answers other than 200 retried", n, time.Since(start).Round(time.Millisecond), refused.Load())
 	if len(failures) > 0 {
 		t.Fatalf("%d events not accepted with a 200, e.g. %q", len(failures), failures[:min(5, len(failures))])
 	}
+
+	return sent, refused.Load()
+}
+
+// TestHotEntityBurst: 3,000 events to one Phosphor item, 16 at a time,
+// through the receiver, with a fast verifying destination. Every event is
+// accepted and applied once, the run continues as new on the way without a
+// failed workflow task, and the destination gets every transition once, in
+// order, under <workflowId>:<seq>.
+func TestHotEntityBurst(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration test")
+	}
+	const secret, item, n, concurrency = "hot-entity-secret", "hot-burst-1", 3000, 16
+	const wfID = "phosphor-item:" + item
+	sink := newRecordingSink(t)
+	env := sink.env()
+	env["PHOSPHOR_WEBHOOK_SECRET"] = secret
+	s := newStack(t, env)
+	start := time.Now()
+
+	sent, refused := s.burst(t, secret, item, n, concurrency)
+	t.Logf("%d events accepted in %s; %d answers other than 200 retried", n, time.Since(start).Round(time.Millisecond), refused)
 
 	var st workflows.State
 	ok, why := within(3*time.Minute, 500*time.Millisecond, func() (bool, string) {
@@ -499,8 +508,8 @@ func TestHotEntityBurst(t *testing.T) {
 	if st.Processed != n || st.Sequence != n || st.Status != "TRANSFER" {
 		t.Errorf("state: %s; want processed %d, sequence %d, status TRANSFER", describe(st), n, n)
 	}
-	if st.Duplicates > int(refused.Load()) {
-		t.Errorf("%d duplicates, but only %d deliveries were retried: an event was signalled twice", st.Duplicates, refused.Load())
+	if st.Duplicates > int(refused) {
+		t.Errorf("%d duplicates, but only %d deliveries were retried: an event was signalled twice", st.Duplicates, refused)
 	}
 	for _, e := range st.Events {
 		if e.Outcome != string(workflows.Apply) && e.Outcome != "duplicate" {
@@ -562,4 +571,46 @@ func TestHotEntityBurst(t *testing.T) {
 	}
 	t.Logf("workflow tasks failed or timed out, retried: %q", all)
 	t.Logf("done in %s", time.Since(start).Round(time.Millisecond))
+}
+
+// TestEventsHeldForADestinationSurviveContinueAsNew: events that wait for
+// a destination behind on its deliveries (more transitions held for it
+// than the run holds) are still the run's to apply when it continues as
+// new: 800 events at a destination 50 ms an answer, a run continuing every
+// 50 events, all applied once.
+func TestEventsHeldForADestinationSurviveContinueAsNew(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration test")
+	}
+	const secret, item, n = "held-events-secret", "held-1", 800
+	const wfID = "phosphor-item:" + item
+	sink := newRecordingSink(t)
+	sink.delay.Store(int64(50 * time.Millisecond))
+	env := sink.env()
+	env["PHOSPHOR_WEBHOOK_SECRET"] = secret
+	env["HOOKFLOW_MAX_EVENTS_PER_RUN"] = "50"
+	s := newStack(t, env)
+	start := time.Now()
+	_, refused := s.burst(t, secret, item, n, 16)
+	t.Logf("%d events accepted in %s; %d answers other than 200 retried", n, time.Since(start).Round(time.Millisecond), refused)
+
+	// The destination takes a transition every 50 ms or so, so the events
+	// held for it are all applied within a few minutes.
+	var st workflows.State
+	ok, why := within(4*time.Minute, time.Second, func() (bool, string) {
+		var err error
+		if st, err = s.state(wfID); err != nil {
+			return false, err.Error()
+		}
+		return st.Processed+st.Duplicates >= n, fmt.Sprintf("%s; %d delivered", describe(st), sink.ackedCount())
+	})
+	if !ok {
+		t.Fatalf("not every accepted event applied: %s; runs: %s", why, s.runSummary(wfID))
+	}
+	if st.Processed != n || st.Sequence != n {
+		t.Errorf("state: %s; want processed and sequence %d", describe(st), n)
+	}
+	if f := onlyFailures(s.allTaskFailures(wfID)); len(f) > 0 {
+		t.Errorf("workflow task failures: %q", f)
+	}
 }
