@@ -297,6 +297,25 @@ func (s *stack) allTaskFailures(wfID string, except ...string) []string {
 	return out
 }
 
+// stalled reports, called at each poll, whether the entity has made no
+// progress for a while with no delivery pending: nothing will apply the
+// events still missing, and waiting longer tells nothing more.
+func stalled(for_ time.Duration) func(st workflows.State) bool {
+	last, since := -1, time.Now()
+	return func(st workflows.State) bool {
+		if st.Processed+st.Duplicates != last {
+			last, since = st.Processed+st.Duplicates, time.Now()
+			return false
+		}
+		for _, d := range st.Deliveries {
+			if d.Status == workflows.DeliveryPending {
+				return false
+			}
+		}
+		return time.Since(since) > for_
+	}
+}
+
 // runSummary describes every run of wfID: its status, history length,
 // signals received, and the current run's pending workflow task; what a
 // test that timed out says about where the events went.
@@ -493,15 +512,20 @@ func TestHotEntityBurst(t *testing.T) {
 	t.Logf("%d events accepted in %s; %d answers other than 200 retried", n, time.Since(start).Round(time.Millisecond), refused)
 
 	var st workflows.State
+	stuck := stalled(30 * time.Second)
 	ok, why := within(3*time.Minute, 500*time.Millisecond, func() (bool, string) {
 		var err error
 		if st, err = s.state(wfID); err != nil {
 			return false, err.Error()
 		}
+		if stuck(st) {
+			return true, "no progress for 30 s, no delivery pending: " + describe(st)
+		}
 		return st.Processed+st.Duplicates >= n, describe(st)
 	})
+	ok = ok && st.Processed+st.Duplicates >= n
 	if !ok {
-		t.Fatalf("the burst was not applied within 3 minutes of its last 200: %s; %d delivered; runs: %s; workflow tasks: %q",
+		t.Fatalf("the burst was not applied (3 minutes at most after its last 200): %s; %d delivered; runs: %s; workflow tasks: %q",
 			why, sink.ackedCount(), s.runSummary(wfID), s.allTaskFailures(wfID))
 	}
 	t.Logf("applied %s after the first request", time.Since(start).Round(time.Millisecond))
@@ -597,13 +621,18 @@ func TestEventsHeldForADestinationSurviveContinueAsNew(t *testing.T) {
 	// The destination takes a transition every 50 ms or so, so the events
 	// held for it are all applied within a few minutes.
 	var st workflows.State
+	stuck := stalled(30 * time.Second)
 	ok, why := within(4*time.Minute, time.Second, func() (bool, string) {
 		var err error
 		if st, err = s.state(wfID); err != nil {
 			return false, err.Error()
 		}
+		if stuck(st) {
+			return true, fmt.Sprintf("no progress for 30 s, no delivery pending: %s; %d delivered", describe(st), sink.ackedCount())
+		}
 		return st.Processed+st.Duplicates >= n, fmt.Sprintf("%s; %d delivered", describe(st), sink.ackedCount())
 	})
+	ok = ok && st.Processed+st.Duplicates >= n
 	if !ok {
 		t.Fatalf("not every accepted event applied: %s; runs: %s", why, s.runSummary(wfID))
 	}
