@@ -753,14 +753,24 @@ func (e *entity) save(ctx workflow.Context) error {
 // drain handles every signal already delivered, so none is lost when the run
 // completes or continues as new. Events waiting for a slow destination
 // stay where they are, unless the run is forced to take them.
+//
+// The events already delivered may be many: they are taken
+// maxEventsPerTask a workflow task (breathe). Those that arrive meanwhile
+// are taken without another pause, so a steady stream cannot keep the run
+// from closing or continuing as new: what arrives after that is refused
+// to the completion by the server, and the run drains again.
 func (e *entity) drain(ctx workflow.Context) {
-	for {
-		if err := e.breathe(ctx); err != nil {
-			return // cancelled: the caller closes the run, which drains again
+	backlog := e.events.Len()
+	for took := 0; ; {
+		if took < backlog {
+			if err := e.breathe(ctx); err != nil {
+				return // cancelled: the caller closes the run, which drains again
+			}
 		}
 		switch {
 		case e.events.Len() > 0 && (e.forced || !e.holding()):
 			e.taken++
+			took++
 			if ev, ok := e.receiveEvent(ctx, e.events); ok {
 				e.onEvent(ctx, ev)
 			}

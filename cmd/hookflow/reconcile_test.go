@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -11,10 +10,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	"go.temporal.io/api/enums/v1"
-	historypb "go.temporal.io/api/history/v1"
-	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/hookflow/hookflow/internal/testenv"
 	"github.com/hookflow/hookflow/workflows"
@@ -113,29 +108,7 @@ func TestReconcileAgainstDevServer(t *testing.T) {
 // --output json` writes and the replayer reads.
 func recordHistory(t *testing.T, s *stack, workflowID, name string) {
 	t.Helper()
-	if os.Getenv("HOOKFLOW_RECORD_HISTORIES") != "1" {
-		return
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	it := s.tc.GetWorkflowHistory(ctx, workflowID, "", false, enums.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
-	var h historypb.History
-	for it.HasNext() {
-		ev, err := it.Next()
-		if err != nil {
-			t.Fatal(err)
-		}
-		h.Events = append(h.Events, ev)
-	}
-	raw, err := protojson.MarshalOptions{Multiline: true, Indent: "  "}.Marshal(&h)
-	if err != nil {
-		t.Fatal(err)
-	}
-	file := filepath.Join("..", "..", "workflows", "testdata", name+".history.json")
-	if err := os.WriteFile(file, raw, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("recorded %s (%d events)", file, len(h.Events))
+	recordRun(t, s, workflowID, "", name)
 }
 
 // TestConfiguredProviderAPIReconciles: a configured provider with an api:

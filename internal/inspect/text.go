@@ -42,6 +42,20 @@ func (rep Report) WriteText(w io.Writer) error {
 	if st.LastError != "" {
 		fmt.Fprintf(w, "last error: %s\n", st.LastError)
 	}
+	if st.Waiting {
+		fmt.Fprintln(w, "waiting:    events wait for a slow destination to take the transitions held for it")
+	}
+	if !st.ForgottenUpTo.IsZero() {
+		fmt.Fprintf(w, "memory:     events stamped at or before %s and no longer remembered are judged stale\n", st.ForgottenUpTo.UTC().Format(time.RFC3339Nano))
+	}
+	if st.Rejected > 0 {
+		fmt.Fprintf(w, "rejected:   %d malformed signal(s)", st.Rejected)
+		if n := len(st.Rejections); n > 0 {
+			r := st.Rejections[n-1]
+			fmt.Fprintf(w, ", the latest %s at %s: %s", r.Signal, r.At.UTC().Format(time.RFC3339), r.Reason)
+		}
+		fmt.Fprintln(w)
+	}
 	for _, p := range rep.Pending {
 		fmt.Fprintf(w, "pending:    %s (%s, attempt %d)", p.Type, p.State, p.Attempt)
 		if p.LastError != "" {

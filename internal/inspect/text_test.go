@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/hookflow/hookflow/workflows"
 )
 
 func TestWriteTextSaysWhenNotLive(t *testing.T) {
@@ -33,5 +35,27 @@ func TestWriteTextSaysWhenNotLive(t *testing.T) {
 				t.Errorf("first line %q, want note %q", first, tt.want)
 			}
 		})
+	}
+}
+
+// TestWriteTextSaysWhatTheEntityDropped: rejected signals and events
+// waiting for a slow destination are shown, not hidden in the JSON.
+func TestWriteTextSaysWhatTheEntityDropped(t *testing.T) {
+	at := time.Date(2026, 11, 23, 10, 0, 3, 0, time.UTC)
+	rep := Report{Source: SourceLive}
+	rep.State.Waiting = true
+	rep.State.Rejected = 3
+	rep.State.Rejections = []workflows.Rejection{{Signal: "reprocess", Reason: "payload is not a workflows.ReprocessRequest", At: at}}
+	var out bytes.Buffer
+	if err := rep.WriteText(&out); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"waiting:    events wait for a slow destination",
+		"rejected:   3 malformed signal(s), the latest reprocess at 2026-11-23T10:00:03Z: payload is not a workflows.ReprocessRequest",
+	} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("status text lacks %q:\n%s", want, out.String())
+		}
 	}
 }
