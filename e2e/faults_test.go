@@ -32,6 +32,8 @@ var scenarios = []scenario{
 	{"net-partition", true, netPartition},
 	{"net-latency", false, netLatency},
 	{"slow-redis", false, slowRedis},
+	{"hot-entity", false, hotEntity},
+	{"slow-destination", false, slowDestination},
 }
 
 // TestFaults runs the fault scenarios against the dev topology: the pinned

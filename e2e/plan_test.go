@@ -206,25 +206,31 @@ func phoenixDelivery(id string, i int, status string, at time.Time, before func(
 }
 
 func phosphorItem(id string, _ *phoenixAPI) entityPlan {
+	return lifecycle("phosphor-item:"+id, []string{"MINT", "TRANSFER", "BURN"}, func(i int, status string, at time.Time) delivery {
+		return phosphorTx(id, i, status, at)
+	})
+}
+
+// phosphorTx is Phosphor's TOKEN_TX webhook, event i of item id, with
+// tx_type status, stamped at.
+func phosphorTx(id string, i int, status string, at time.Time) delivery {
 	zero := "0x0000000000000000000000000000000000000000"
 	parties := map[string][2]string{"MINT": {zero, "0xa1"}, "TRANSFER": {"0xa1", "0xb2"}, "BURN": {"0xb2", zero}}
-	return lifecycle("phosphor-item:"+id, []string{"MINT", "TRANSFER", "BURN"}, func(i int, status string, at time.Time) delivery {
-		h := jsonHeader()
-		h.Set("Phosphor-Webhook-Secret", phosphorSecret)
-		return delivery{
-			provider: "phosphor", route: "/webhooks/phosphor", header: h,
-			body: mustJSON(map[string]any{
-				"id": fmt.Sprintf("evt-%s-%d", id, i), "type": "TOKEN_TX",
-				"data": map[string]any{
-					"item": map[string]any{"id": id}, "tx_type": status,
-					"tx_hash":   fmt.Sprintf("0x%064x", i+1),
-					"from_addr": parties[status][0], "to_addr": parties[status][1],
-					"contract_address": "0xde6afDD5bD30745542cDfabD001916A365Dc4c42", "token_id": "1", "quantity": "1",
-					"block_number": fmt.Sprint(at.Unix()), "block_timestamp": at.Format(time.RFC3339),
-				},
-			}),
-		}
-	})
+	h := jsonHeader()
+	h.Set("Phosphor-Webhook-Secret", phosphorSecret)
+	return delivery{
+		provider: "phosphor", route: "/webhooks/phosphor", header: h,
+		body: mustJSON(map[string]any{
+			"id": fmt.Sprintf("evt-%s-%d", id, i), "type": "TOKEN_TX",
+			"data": map[string]any{
+				"item": map[string]any{"id": id}, "tx_type": status,
+				"tx_hash":   fmt.Sprintf("0x%064x", i+1),
+				"from_addr": parties[status][0], "to_addr": parties[status][1],
+				"contract_address": "0xde6afDD5bD30745542cDfabD001916A365Dc4c42", "token_id": "1", "quantity": "1",
+				"block_number": fmt.Sprint(at.Unix()), "block_timestamp": at.Format(time.RFC3339),
+			},
+		}),
+	}
 }
 
 func phosphorListing(id string, _ *phoenixAPI) entityPlan {

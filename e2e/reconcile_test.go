@@ -31,6 +31,17 @@ type entityState struct {
 		Outcome string `json:"outcome"`
 	} `json:"events"`
 	LastError string `json:"lastError"`
+	// Counts and deliveries, for the scenarios whose entities see more
+	// events than the state keeps (hot-entity) or whose destination is
+	// slow (slow-destination).
+	Sequence   int `json:"sequence"`
+	Processed  int `json:"processed"`
+	Duplicates int `json:"duplicates"`
+	Deliveries []struct {
+		Seq        int    `json:"seq"`
+		Status     string `json:"status"`
+		LastAnswer string `json:"lastAnswer"`
+	} `json:"deliveries"`
 }
 
 // seqs are the entity's transitions' seqs, in order: what the forward sink
@@ -106,10 +117,16 @@ func reconcile(ctx context.Context, tp *topology, s *sender, plans []entityPlan,
 
 	byKey := map[string]string{} // delivery key → planned workflow ID
 	final := map[string]string{}
+	planned := map[string]map[string]int{} // workflow ID → status → transitions to it the plan makes
 	for _, p := range plans {
 		final[p.workflowID] = p.final
+		planned[p.workflowID] = map[string]int{}
 		for _, d := range p.deliveries {
 			byKey[d.key] = p.workflowID
+			planned[p.workflowID][d.want.to]++
+		}
+		for _, r := range p.reconciled {
+			planned[p.workflowID][r.to]++
 		}
 	}
 	events := map[string][]accepted{} // workflow ID → its accepted events
@@ -193,13 +210,16 @@ func reconcile(ctx context.Context, tp *topology, s *sender, plans []entityPlan,
 			}
 			t.duplicates += dups[id]
 		}
-		seenEvent, seenTo := map[string]bool{}, map[string]bool{}
+		// A status is reached as many times as the plan goes there: once,
+		// but for a repeating one (a Phosphor TRANSFER).
+		seenEvent, seenTo := map[string]bool{}, map[string]int{}
 		for _, tr := range st.Transitions {
-			if seenEvent[tr.EventID] || seenTo[tr.To] {
+			seenTo[tr.To]++
+			if seenEvent[tr.EventID] || seenTo[tr.To] > max(1, planned[wid][tr.To]) {
 				t.doubled++
 				t.problems = append(t.problems, fmt.Sprintf("%s: transition %s→%s (event %s) applied twice", wid, tr.From, tr.To, tr.EventID))
 			}
-			seenEvent[tr.EventID], seenTo[tr.To] = true, true
+			seenEvent[tr.EventID] = true
 		}
 		if st.Status != final[wid] {
 			t.problems = append(t.problems, fmt.Sprintf("%s: ended %q, want %q", wid, st.Status, final[wid]))

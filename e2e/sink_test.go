@@ -8,7 +8,9 @@ import (
 	"net/http/httptest"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 )
@@ -22,12 +24,20 @@ const forwardSecret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 type forwardSink struct {
 	srv *httptest.Server
 	wh  *standardwebhooks.Webhook
+	// delay is how long the sink takes to answer (a time.Duration): a
+	// scenario holds the destination slow with it.
+	delay atomic.Int64
 
 	mu       sync.Mutex
 	arrivals map[string][]int // workflow ID → seqs, first arrivals, in order
-	seen     map[string]bool  // webhook-id → delivered once already
-	repeats  int              // deliveries of an id already delivered (retries: fine)
-	bad      []string         // deliveries that failed verification or did not parse
+	// events are the event IDs of the first arrivals, in the same order;
+	// idsOf is every webhook-id a transition (workflow ID and event ID)
+	// came under, which must be one.
+	events  map[string][]string
+	idsOf   map[string]map[string]bool
+	seen    map[string]bool // webhook-id → delivered once already
+	repeats int             // deliveries of an id already delivered (retries: fine)
+	bad     []string        // deliveries that failed verification or did not parse
 }
 
 func newForwardSink(t testing.TB) *forwardSink {
@@ -35,7 +45,7 @@ func newForwardSink(t testing.TB) *forwardSink {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &forwardSink{wh: wh, arrivals: map[string][]int{}, seen: map[string]bool{}}
+	s := &forwardSink{wh: wh, arrivals: map[string][]int{}, seen: map[string]bool{}, events: map[string][]string{}, idsOf: map[string]map[string]bool{}}
 	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
 	t.Cleanup(s.srv.Close)
 	return s
@@ -46,8 +56,15 @@ func (s *forwardSink) serve(w http.ResponseWriter, r *http.Request) {
 	var msg struct {
 		WorkflowID string `json:"workflowId"`
 		Seq        int    `json:"seq"`
+		EventID    string `json:"eventId"`
 	}
 	id := r.Header.Get("webhook-id")
+	// The destination's own latency, not a synchronisation.
+	select {
+	case <-time.After(time.Duration(s.delay.Load())):
+	case <-r.Context().Done():
+		return
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	switch {
@@ -60,6 +77,12 @@ func (s *forwardSink) serve(w http.ResponseWriter, r *http.Request) {
 	default:
 		s.seen[id] = true
 		s.arrivals[msg.WorkflowID] = append(s.arrivals[msg.WorkflowID], msg.Seq)
+		s.events[msg.WorkflowID] = append(s.events[msg.WorkflowID], msg.EventID)
+		key := msg.WorkflowID + " " + msg.EventID
+		if s.idsOf[key] == nil {
+			s.idsOf[key] = map[string]bool{}
+		}
+		s.idsOf[key][id] = true
 	}
 	w.WriteHeader(http.StatusNoContent)
 }
@@ -89,6 +112,20 @@ func (s *forwardSink) check(workflowID string, seqs []int) (done bool, problem s
 		return true, fmt.Sprintf("%s: delivered in the order %v, want %v", workflowID, got, seqs)
 	}
 	return true, ""
+}
+
+// delivered is what the sink got of workflowID, first arrivals in order:
+// the seqs, their event IDs, and the event IDs that came under more than
+// one webhook-id.
+func (s *forwardSink) delivered(workflowID string) (seqs []int, events, renamed []string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, ev := range s.events[workflowID] {
+		if len(s.idsOf[workflowID+" "+ev]) > 1 && !slices.Contains(renamed, ev) {
+			renamed = append(renamed, ev)
+		}
+	}
+	return slices.Clone(s.arrivals[workflowID]), slices.Clone(s.events[workflowID]), renamed
 }
 
 // problems are the deliveries that did not verify.
