@@ -143,7 +143,7 @@ func (a *Activities) readStatus(ctx context.Context, what, u, header, value stri
 	if header != "" {
 		req.Header.Set(header, value)
 	}
-	resp, err := a.HTTP.Do(req)
+	resp, err := sameHostRedirects(a.HTTP).Do(req)
 	if err != nil {
 		var ue *url.Error
 		if errors.As(err, &ue) {
@@ -166,6 +166,8 @@ func (a *Activities) readStatus(ctx context.Context, what, u, header, value stri
 	case code >= 400:
 		return OrderStatus{}, "rejected", temporal.NewNonRetryableApplicationError(
 			fmt.Sprintf("%s: %s", what, excerpt(resp.Status)), ErrProviderRejected, nil)
+	case code >= 300 && code <= 399:
+		return OrderStatus{}, "unavailable", fmt.Errorf("fetch %s: %s to another host (not followed)", what, excerpt(resp.Status))
 	case code < 200 || code > 299:
 		return OrderStatus{}, "unavailable", fmt.Errorf("fetch %s: unexpected %s", what, excerpt(resp.Status))
 	}

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -108,6 +109,55 @@ func TestFetchPhoenixOrderTimeoutIsRetryable(t *testing.T) {
 	var app *temporal.ApplicationError
 	if err == nil || !errors.As(err, &app) || app.NonRetryable() {
 		t.Fatalf("err = %v, want a retryable failure", err)
+	}
+}
+
+// TestProviderReadsFollowRedirectsOnlyOnTheirHost: a provider API read
+// follows a redirect on the API's own host, and answers a redirect to
+// another host with a retryable failure, sending nothing there.
+func TestProviderReadsFollowRedirectsOnlyOnTheirHost(t *testing.T) {
+	var mu sync.Mutex
+	elsewhereGot := 0
+	elsewhere := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		elsewhereGot++
+		mu.Unlock()
+		_, _ = w.Write([]byte(`{"status":"stolen"}`))
+	}))
+	defer elsewhere.Close()
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/orders/moved":
+			http.Redirect(w, r, "/v2/orders/moved", http.StatusMovedPermanently)
+		case "/v2/orders/moved":
+			_, _ = w.Write([]byte(`{"status":"fulfilled"}`))
+		default:
+			http.Redirect(w, r, elsewhere.URL+r.URL.Path, http.StatusFound)
+		}
+	}))
+	defer api.Close()
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestActivityEnvironment()
+	a := &Activities{HTTP: &http.Client{Timeout: 5 * time.Second}, PhoenixAPIURL: api.URL}
+	env.RegisterActivity(a)
+
+	v, err := env.ExecuteActivity(a.FetchPhoenixOrder, FetchOrderInput{OrderID: "moved"})
+	var out OrderStatus
+	if err == nil {
+		err = v.Get(&out)
+	}
+	if err != nil || out.Status != "fulfilled" {
+		t.Errorf("same-host redirect: %+v, %v; want fulfilled", out, err)
+	}
+	_, err = env.ExecuteActivity(a.FetchPhoenixOrder, FetchOrderInput{OrderID: "away"})
+	var app *temporal.ApplicationError
+	if err == nil || !errors.As(err, &app) || app.NonRetryable() || !strings.Contains(err.Error(), "302 Found to another host") {
+		t.Errorf("redirect to another host: err = %v, want a retryable failure naming it", err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if elsewhereGot != 0 {
+		t.Errorf("the other host got %d requests, want none", elsewhereGot)
 	}
 }
 

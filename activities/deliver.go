@@ -229,6 +229,24 @@ func withoutRedirects(c *http.Client) *http.Client {
 	return &nc
 }
 
+// sameHostRedirects returns a copy of c that follows a redirect only to
+// the scheme and host it asked, as provider API reads do: a configured
+// API's credential header never goes to another host. A redirect elsewhere
+// comes back as the 3xx answer itself.
+func sameHostRedirects(c *http.Client) *http.Client {
+	nc := *c
+	nc.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+		switch {
+		case len(via) >= 10:
+			return errors.New("stopped after 10 redirects")
+		case req.URL.Scheme != via[0].URL.Scheme || req.URL.Host != via[0].URL.Host:
+			return http.ErrUseLastResponse
+		}
+		return nil
+	}
+	return &nc
+}
+
 // transportError describes a failed request without its URL.
 func transportError(err error) string {
 	var ue *url.Error
