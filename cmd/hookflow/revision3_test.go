@@ -3,18 +3,14 @@ package main
 import (
 	"context"
 	"fmt"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
-	"sync"
 	"testing"
 	"time"
 
 	"go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
-	"go.temporal.io/api/workflowservice/v1"
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/hookflow/hookflow/internal/testenv"
@@ -31,41 +27,13 @@ func TestRevision3AgainstDevServer(t *testing.T) {
 	if testing.Short() {
 		t.Skip("integration test")
 	}
-	var mu sync.Mutex
-	var slow bool
-	got := map[string][]string{} // webhook-ids by entity workflow, in arrival order
-	dest := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		mu.Lock()
-		wait := slow
-		mu.Unlock()
-		if wait {
-			select {
-			case <-time.After(2 * time.Second):
-			case <-r.Context().Done():
-				return
-			}
-		}
-		id := r.Header.Get("webhook-id")
-		mu.Lock()
-		wf := id[:len(id)-len(fmt.Sprint(seqOf(id)))-1]
-		got[wf] = append(got[wf], id)
-		mu.Unlock()
-		w.WriteHeader(http.StatusNoContent)
-	}))
-	t.Cleanup(dest.Close)
-	s := newStack(t, map[string]string{
-		"PHOSPHOR_WEBHOOK_SECRET":     "rev3-phosphor",
-		"FENIX_CLIENT_SECRET":         "rev3-fenix",
-		"HOOKFLOW_FORWARD_URL":        dest.URL,
-		"HOOKFLOW_FORWARD_SECRET":     "whsec_cmV2aXNpb24tMy1zZWNyZXQ=",
-		"HOOKFLOW_MAX_EVENTS_PER_RUN": "40",
-		"HOOKFLOW_LINGER":             "1s",
-	})
-	delivered := func(wf string) []string {
-		mu.Lock()
-		defer mu.Unlock()
-		return slices.Clone(got[wf])
-	}
+	sink := newRecordingSink(t)
+	env := sink.env()
+	env["PHOSPHOR_WEBHOOK_SECRET"] = "rev3-phosphor"
+	env["FENIX_CLIENT_SECRET"] = "rev3-fenix"
+	env["HOOKFLOW_MAX_EVENTS_PER_RUN"] = "40"
+	env["HOOKFLOW_LINGER"] = "1s"
+	s := newStack(t, env)
 
 	t.Run("burst continues as new", func(t *testing.T) {
 		const item, wf = "rev3-item", "phosphor-item:rev3-item"
@@ -86,25 +54,40 @@ func TestRevision3AgainstDevServer(t *testing.T) {
 		if st.Rejected != 1 {
 			t.Errorf("rejected %d, want the one malformed signal", st.Rejected)
 		}
-		runs := runsOf(t, s, wf)
-		if len(runs) < 3 {
-			t.Errorf("%d runs, want the burst to continue as new (40 events a run)", len(runs))
-		}
-		testenv.Eventually(t, 30*time.Second, func() (bool, string) {
-			n := len(delivered(wf))
-			return n >= st.Sequence, fmt.Sprintf("%d of %d transitions delivered", n, st.Sequence)
+		var ids []string
+		ok, why := within(30*time.Second, 500*time.Millisecond, func() (bool, string) {
+			var status map[string]enums.WorkflowExecutionStatus
+			var err error
+			if ids, status, err = s.runs(wf); err != nil {
+				return false, err.Error()
+			}
+			continued := 0
+			for _, id := range ids {
+				if status[id] == enums.WORKFLOW_EXECUTION_STATUS_CONTINUED_AS_NEW {
+					continued++
+				}
+			}
+			return continued >= 2, fmt.Sprintf("%d runs, %d continued as new", len(ids), continued)
 		})
-		checkWebhookIDs(t, wf, delivered(wf))
+		if !ok {
+			t.Fatalf("want the burst to continue as new (40 events a run): %s", why)
+		}
+		ok, why = within(30*time.Second, 500*time.Millisecond, func() (bool, string) {
+			seqs, _, _ := sink.firstArrivals(wf)
+			return len(seqs) >= st.Sequence, fmt.Sprintf("%d of %d transitions delivered", len(seqs), st.Sequence)
+		})
+		if !ok {
+			t.Errorf("deliveries: %s", why)
+		}
+		checkInOrder(t, sink, wf, st.Sequence)
 		last := s.waitClosed(wf)
-		recordRun(t, s, wf, runs[0], "phosphor-item-rev3-burst-first-run")
+		recordRun(t, s, wf, ids[len(ids)-1], "phosphor-item-rev3-burst-first-run") // visibility lists the newest first
 		recordRun(t, s, wf, last, "phosphor-item-rev3-burst-last-run")
 	})
 
 	t.Run("cancelled with deliveries in flight, then reopened", func(t *testing.T) {
 		const shipment, wf = "rev3-ship", "fenix-shipment:rev3-ship"
-		mu.Lock()
-		slow = true
-		mu.Unlock()
+		sink.delay.Store(int64(2 * time.Second))
 		s.send("fenix", shipment, "LABEL_CREATED")
 		s.send("fenix", shipment, "PICKED_BY_CARRIER")
 		s.waitState(wf, func(st workflows.State) bool { return st.Sequence == 2 })
@@ -121,73 +104,37 @@ func TestRevision3AgainstDevServer(t *testing.T) {
 			status := d.GetWorkflowExecutionInfo().GetStatus()
 			return status == enums.WORKFLOW_EXECUTION_STATUS_CANCELED, "status " + status.String()
 		})
-		mu.Lock()
-		slow = false
-		mu.Unlock()
+		sink.delay.Store(0)
 		s.send("fenix", shipment, "IN_TRANSIT")
 		s.send("fenix", shipment, "DELIVERED")
 		st := s.waitState(wf, func(st workflows.State) bool { return st.Status == "DELIVERED" })
 		if st.Sequence != 4 || st.Processed != 4 {
 			t.Errorf("reopened: sequence %d, processed %d; want 4 and 4 (the cancelled run's state carried)", st.Sequence, st.Processed)
 		}
-		testenv.Eventually(t, 30*time.Second, func() (bool, string) {
-			ids := slices.Compact(slices.Sorted(slices.Values(delivered(wf))))
-			return len(ids) == 4, fmt.Sprintf("delivered %q", ids)
+		ok, why := within(30*time.Second, 500*time.Millisecond, func() (bool, string) {
+			seqs, _, _ := sink.firstArrivals(wf)
+			return len(seqs) >= 4, fmt.Sprintf("delivered %v", seqs)
 		})
-		checkWebhookIDs(t, wf, delivered(wf))
+		if !ok {
+			t.Errorf("deliveries: %s", why)
+		}
+		checkInOrder(t, sink, wf, 4)
 		reopened := s.waitClosed(wf)
 		recordRun(t, s, wf, cancelled, "fenix-shipment-rev3-cancelled")
 		recordRun(t, s, wf, reopened, "fenix-shipment-rev3-reopened-after-cancel")
 	})
 }
 
-// seqOf is the seq a webhook-id (<workflowId>:<seq>) ends with.
-func seqOf(id string) int {
-	var n, mul = 0, 1
-	for i := len(id) - 1; i >= 0 && id[i] >= '0' && id[i] <= '9'; i-- {
-		n += int(id[i]-'0') * mul
-		mul *= 10
-	}
-	return n
-}
-
-// checkWebhookIDs checks that a destination got transitions in order: each
-// webhook-id's seq at least the previous one's (a retry repeats one).
-func checkWebhookIDs(t *testing.T, wf string, ids []string) {
+// checkInOrder checks that the sink got wf's transitions 1..n, each first
+// arriving once and in order, every one verified under a single webhook-id.
+func checkInOrder(t *testing.T, sink *recordingSink, wf string, n int) {
 	t.Helper()
-	last := 0
-	for _, id := range ids {
-		if seq := seqOf(id); seq < last {
-			t.Errorf("%s: %s arrived after seq %d", wf, id, last)
-		} else {
-			last = seq
-		}
+	if seqs, _, _ := sink.firstArrivals(wf); !slices.Equal(seqs, wantSeqs(1, n)) {
+		t.Errorf("%s: delivered seqs %v, want 1..%d in order", wf, seqs, n)
 	}
-}
-
-// runsOf lists the runs of workflowID, oldest first, through visibility.
-func runsOf(t *testing.T, s *stack, workflowID string) []string {
-	t.Helper()
-	var runs []string
-	testenv.Eventually(t, 30*time.Second, func() (bool, string) {
-		resp, err := s.tc.ListWorkflow(context.Background(), &workflowservice.ListWorkflowExecutionsRequest{
-			Namespace: s.cfg.TemporalNamespace, Query: fmt.Sprintf("WorkflowId = %q", workflowID),
-		})
-		if err != nil {
-			return false, err.Error()
-		}
-		runs = runs[:0]
-		continued := 0
-		for _, ex := range resp.GetExecutions() {
-			runs = append(runs, ex.GetExecution().GetRunId())
-			if ex.GetStatus() == enums.WORKFLOW_EXECUTION_STATUS_CONTINUED_AS_NEW {
-				continued++
-			}
-		}
-		slices.Reverse(runs) // visibility lists the newest first
-		return continued >= 2, fmt.Sprintf("%d runs, %d continued as new", len(runs), continued)
-	})
-	return runs
+	if p := sink.problems(); len(p) > 0 {
+		t.Errorf("destination problems: %q", p)
+	}
 }
 
 // recordRun writes one run's history to workflows/testdata under a new
