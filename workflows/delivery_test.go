@@ -205,19 +205,7 @@ func TestDeliveryFailedThenRedeliver(t *testing.T) {
 	}
 }
 
-func (h *deliveryHarness) queryAtTime(at time.Duration) *State {
-	var s State
-	h.env.RegisterDelayedCallback(func() {
-		v, err := h.env.QueryWorkflow(QueryState)
-		if err == nil {
-			err = v.Get(&s)
-		}
-		if err != nil {
-			h.t.Errorf("query at %s: %v", at, err)
-		}
-	}, at)
-	return &s
-}
+func (h *deliveryHarness) queryAtTime(at time.Duration) *State { return queryStateAt(h.t, h.env, at) }
 
 // TestDeliveriesCarriedOverContinueAsNew: deliveries still pending (here
 // held behind a failed one) when the run continues as new go on in the

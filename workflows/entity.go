@@ -1224,7 +1224,7 @@ func (e *entity) details(ctx workflow.Context) {
 // received records what became of a delivery, and counts it handled.
 func (e *entity) received(ctx workflow.Context, ev event.Event, outcome string) {
 	e.state.Events = keepLast(append(e.state.Events, event.Received{
-		EventID: ev.ID, Type: clipTo(ev.Type, maxFieldBytes), Status: clipTo(ev.Status, maxStatusBytes), ReceivedAt: ev.ReceivedAt, Outcome: outcome,
+		EventID: ev.ID, Type: ev.Type, Status: ev.Status, ReceivedAt: ev.ReceivedAt, Outcome: outcome, // bounded on receipt
 	}), receivedBytes)
 	workflow.GetMetricsHandler(ctx).WithTags(map[string]string{"provider": e.state.Provider, "outcome": outcome}).
 		Counter(MetricEventsHandled).Inc(1)

@@ -152,16 +152,20 @@ func (h *harness) event(at time.Duration, id, status string) {
 
 // queryAt returns the state the query reports at offset at, filled in once
 // the workflow has run past at.
-func (h *harness) queryAt(at time.Duration) *State {
+func (h *harness) queryAt(at time.Duration) *State { return queryStateAt(h.t, h.env, at) }
+
+// queryStateAt queries the state at simulated offset at; the State it
+// returns is filled in then.
+func queryStateAt(t *testing.T, env *testsuite.TestWorkflowEnvironment, at time.Duration) *State {
 	var s State
-	h.env.RegisterDelayedCallback(func() {
-		v, err := h.env.QueryWorkflow(QueryState)
+	env.RegisterDelayedCallback(func() {
+		v, err := env.QueryWorkflow(QueryState)
 		if err != nil {
-			h.t.Errorf("query %s at +%s: %v", QueryState, at, err)
+			t.Errorf("query %s at +%s: %v", QueryState, at, err)
 			return
 		}
 		if err := v.Get(&s); err != nil {
-			h.t.Errorf("decode %s at +%s: %v", QueryState, at, err)
+			t.Errorf("decode %s at +%s: %v", QueryState, at, err)
 		}
 	}, at)
 	return &s

@@ -124,19 +124,7 @@ func (h *itemHarness) burst(at time.Duration, n int, burn bool) {
 	}, at)
 }
 
-func (h *itemHarness) queryAt(at time.Duration) *State {
-	var s State
-	h.env.RegisterDelayedCallback(func() {
-		v, err := h.env.QueryWorkflow(QueryState)
-		if err == nil {
-			err = v.Get(&s)
-		}
-		if err != nil {
-			h.t.Errorf("query at %s: %v", at, err)
-		}
-	}, at)
-	return &s
-}
+func (h *itemHarness) queryAt(at time.Duration) *State { return queryStateAt(h.t, h.env, at) }
 
 func (h *itemHarness) run(in EntityInput) State {
 	h.t.Helper()
