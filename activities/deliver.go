@@ -19,8 +19,8 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/hookflow/hookflow/event"
-	"github.com/hookflow/hookflow/internal/tracing"
-	"github.com/hookflow/hookflow/internal/webhook"
+	"github.com/hookflow/hookflow/signature"
+	"github.com/hookflow/hookflow/telemetry/tracing"
 )
 
 // Error types of a delivery that no retry can fix. Workflows list them as
@@ -112,7 +112,7 @@ type Signer struct {
 func NewSigner(secrets []string) (Signer, error) {
 	var s Signer
 	for i, sec := range secrets {
-		key, err := webhook.StandardKey(sec)
+		key, err := signature.StandardKey(sec)
 		if err != nil {
 			return Signer{}, fmt.Errorf("forward secret %d: %w", i+1, err)
 		}
@@ -127,13 +127,13 @@ func NewSigner(secrets []string) (Signer, error) {
 func (s Signer) Headers(id string, at time.Time, body []byte) map[string]string {
 	sigs := make([]string, 0, len(s.keys))
 	for _, key := range s.keys {
-		sigs = append(sigs, webhook.StandardSign(key, id, at.Unix(), body))
+		sigs = append(sigs, signature.StandardSign(key, id, at.Unix(), body))
 	}
 	return map[string]string{
-		webhook.StandardID:        id,
-		webhook.StandardTimestamp: strconv.FormatInt(at.Unix(), 10),
-		webhook.StandardSignature: strings.Join(sigs, " "),
-		"Content-Type":            "application/json",
+		signature.StandardID:        id,
+		signature.StandardTimestamp: strconv.FormatInt(at.Unix(), 10),
+		signature.StandardSignature: strings.Join(sigs, " "),
+		"Content-Type":              "application/json",
 	}
 }
 

@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/hookflow/hookflow/config"
-	"github.com/hookflow/hookflow/internal/testenv"
+	"github.com/hookflow/hookflow/internal/dev/testenv"
 )
 
 func TestTemporalTLSConfig(t *testing.T) {

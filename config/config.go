@@ -27,8 +27,8 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/hookflow/hookflow/event"
-	"github.com/hookflow/hookflow/internal/webhook"
 	"github.com/hookflow/hookflow/providers"
+	"github.com/hookflow/hookflow/signature"
 )
 
 // DefaultPhoenixAPIURL is the Phoenix production orders API.
@@ -572,7 +572,7 @@ func (c *Config) Validate() error {
 		bad("HOOKFLOW_FORWARD_SECRET", "must be set when HOOKFLOW_FORWARD_URL is: deliveries are always signed")
 	}
 	for _, sec := range c.ForwardSecrets {
-		if _, err := webhook.StandardKey(sec); err != nil {
+		if _, err := signature.StandardKey(sec); err != nil {
 			bad("HOOKFLOW_FORWARD_SECRET", "every secret must be whsec_ followed by base64")
 			break
 		}

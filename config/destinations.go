@@ -12,9 +12,9 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/hookflow/hookflow/event"
-	"github.com/hookflow/hookflow/internal/webhook"
-	"github.com/hookflow/hookflow/internal/yamlnode"
 	"github.com/hookflow/hookflow/providers"
+	"github.com/hookflow/hookflow/providers/yamlnode"
+	"github.com/hookflow/hookflow/signature"
 )
 
 // Destination is one place applied transitions are delivered to over HTTP
@@ -123,7 +123,7 @@ func decodeDestinations(node *yaml.Node, getenv func(string) string) ([]Destinat
 			bad("secret_env", "%s is not set", env)
 		} else {
 			for _, s := range d.Secrets {
-				if _, err := webhook.StandardKey(s); err != nil {
+				if _, err := signature.StandardKey(s); err != nil {
 					bad("secret_env", "every secret in %s must be whsec_ followed by base64", env)
 					break
 				}
@@ -171,7 +171,7 @@ func decodeHeaders(n *yaml.Node, getenv func(string) string) ([]Header, []error)
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		name, env := n.Content[i].Value, n.Content[i+1].Value
 		switch v := getenv(env); {
-		case !webhook.IsHeaderName(name):
+		case !signature.IsHeaderName(name):
 			errs = append(errs, fmt.Errorf("%q is not a header name", name))
 		case isDeliveryHeader(name):
 			errs = append(errs, fmt.Errorf("%s is set by hookflow on every delivery", name))
@@ -186,7 +186,7 @@ func decodeHeaders(n *yaml.Node, getenv func(string) string) ([]Header, []error)
 
 // isDeliveryHeader reports whether name is one hookflow sets itself.
 func isDeliveryHeader(name string) bool {
-	for _, h := range []string{webhook.StandardID, webhook.StandardTimestamp, webhook.StandardSignature, "Content-Type", "Traceparent"} {
+	for _, h := range []string{signature.StandardID, signature.StandardTimestamp, signature.StandardSignature, "Content-Type", "Traceparent"} {
 		if strings.EqualFold(h, name) {
 			return true
 		}

@@ -7,7 +7,7 @@ import (
 	"net/url"
 	"strings"
 
-	"github.com/hookflow/hookflow/internal/webhook"
+	"github.com/hookflow/hookflow/signature"
 )
 
 // APISpec is a configured provider's API (contract section 13): where the
@@ -78,7 +78,7 @@ func checkAPI(e *specErrors, s *APISpec) *API {
 	a.status = status
 	switch auth := s.Auth; {
 	case auth == (APIAuthSpec{}):
-	case !webhook.IsHeaderName(auth.Header):
+	case !signature.IsHeaderName(auth.Header):
 		e.add("api.auth.header", "must be a header name, like Authorization")
 	case !envRE.MatchString(auth.SecretEnv):
 		e.add("api.auth.secret_env", "must name an environment variable ([A-Z_][A-Z0-9_]*)")

@@ -17,9 +17,9 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/hookflow/hookflow/event"
-	"github.com/hookflow/hookflow/internal/lifecycle"
-	"github.com/hookflow/hookflow/internal/webhook"
-	"github.com/hookflow/hookflow/internal/yamlnode"
+	"github.com/hookflow/hookflow/event/lifecycle"
+	"github.com/hookflow/hookflow/providers/yamlnode"
+	"github.com/hookflow/hookflow/signature"
 )
 
 // Spec is a provider defined in configuration, under `providers:` in the
@@ -228,7 +228,7 @@ func cmpOr(a, b string) string {
 // auth is a checked AuthSpec.
 type auth struct {
 	AuthSpec
-	encoding  webhook.Encoding
+	encoding  signature.Encoding
 	tolerance time.Duration
 }
 
@@ -241,7 +241,7 @@ func checkAuth(e *specErrors, a AuthSpec) auth {
 	switch {
 	case needsHeader && a.Header == "":
 		e.add("auth.header", "is required with scheme %s", a.Scheme)
-	case needsHeader && !webhook.IsHeaderName(a.Header):
+	case needsHeader && !signature.IsHeaderName(a.Header):
 		e.add("auth.header", "must be a header name")
 	case !needsHeader && a.Header != "":
 		e.add("auth.header", "is only for schemes header and hmac")
@@ -254,7 +254,7 @@ func checkAuth(e *specErrors, a AuthSpec) auth {
 		}
 		e.add(key, "is only for scheme hmac")
 	case a.Scheme == SchemeHMAC && a.Encoding != "":
-		enc, err := webhook.ParseEncoding(a.Encoding)
+		enc, err := signature.ParseEncoding(a.Encoding)
 		if err != nil {
 			e.add("auth.encoding", "must be hex or base64")
 		}
@@ -289,7 +289,7 @@ type field struct {
 
 func parseField(spec string) (field, bool) {
 	if name, ok := strings.CutPrefix(spec, "header:"); ok {
-		return field{spec: spec, header: name}, webhook.IsHeaderName(name)
+		return field{spec: spec, header: name}, signature.IsHeaderName(name)
 	}
 	segs := strings.Split(spec, ".")
 	for _, s := range segs {
@@ -302,7 +302,7 @@ func parseField(spec string) (field, bool) {
 
 // lookup returns the field's value: a header, or a JSON string or number
 // in the body. Anything else (absent, empty, an object) is missing.
-func (f field) lookup(doc map[string]any, h webhook.Header) (string, bool) {
+func (f field) lookup(doc map[string]any, h signature.Header) (string, bool) {
 	if f.header != "" {
 		v := h(f.header)
 		return v, v != ""
@@ -337,7 +337,7 @@ func checkFields(e *specErrors, s Spec) fields {
 	var out fields
 	eventID := s.Fields.EventID
 	if eventID == "" && s.Auth.Scheme == SchemeStandardWebhooks {
-		eventID = "header:" + webhook.StandardID
+		eventID = "header:" + signature.StandardID
 	}
 	for _, f := range []struct {
 		key, spec string
@@ -428,7 +428,7 @@ func build(s Spec, a auth, f fields, table lifecycle.Table) Provider {
 		Doc:    cmpOr(s.Doc, fmt.Sprintf("configured: %s %s entities, %s authentication", s.Name, s.EntityType, a.Scheme)),
 		Routes: []string{s.Route},
 		Secret: Setting{Env: a.SecretEnv, Usage: "secret(s) of the configured provider " + s.Name + ", comma-separated"},
-		NewVerifier: func(secrets []string, _ Settings) (webhook.Verifier, error) {
+		NewVerifier: func(secrets []string, _ Settings) (signature.Verifier, error) {
 			return c.verifier(secrets)
 		},
 		DevSecret:     "dev-" + s.Name + "-secret",
@@ -441,35 +441,35 @@ func build(s Spec, a auth, f fields, table lifecycle.Table) Provider {
 	if a.Scheme == SchemeStandardWebhooks {
 		p.DevSecret = "whsec_" + base64.StdEncoding.EncodeToString([]byte(p.DevSecret))
 		p.Secret.Check = func(secret string) error {
-			_, err := webhook.StandardKey(secret)
+			_, err := signature.StandardKey(secret)
 			return err
 		}
 	}
 	return p
 }
 
-func (c configured) verifier(secrets []string) (webhook.Verifier, error) {
+func (c configured) verifier(secrets []string) (signature.Verifier, error) {
 	switch c.auth.Scheme {
 	case SchemeBearer:
-		return webhook.NewBearer(secrets), nil
+		return signature.NewBearer(secrets), nil
 	case SchemeHeader:
-		return webhook.NewSharedSecret(c.auth.Header, secrets), nil
+		return signature.NewSharedSecret(c.auth.Header, secrets), nil
 	case SchemeHMAC:
-		return webhook.NewHMAC(c.auth.Header, c.auth.encoding, c.auth.Prefix, secrets), nil
+		return signature.NewHMAC(c.auth.Header, c.auth.encoding, c.auth.Prefix, secrets), nil
 	case SchemeStandardWebhooks:
-		return webhook.NewStandardWebhooks(secrets, c.auth.tolerance)
+		return signature.NewStandardWebhooks(secrets, c.auth.tolerance)
 	}
 	return nil, fmt.Errorf("unknown scheme %q", c.auth.Scheme) // FromSpecs refuses it first
 }
 
 // parse reads the configured fields. Types not accepted are ignored before
 // the other fields are looked at, as built-in providers do.
-func (c configured) parse(body []byte, h webhook.Header) (event.Event, error) {
+func (c configured) parse(body []byte, h signature.Header) (event.Event, error) {
 	doc, err := decodeObject(body)
 	if err != nil {
 		return event.Event{}, err
 	}
-	missing := &webhook.MissingFieldsError{Required: c.fields.required()}
+	missing := &signature.MissingFieldsError{Required: c.fields.required()}
 	var typ string
 	if c.fields.typ != nil {
 		var ok bool
@@ -477,7 +477,7 @@ func (c configured) parse(body []byte, h webhook.Header) (event.Event, error) {
 			return event.Event{}, missing
 		}
 		if len(c.AcceptTypes) > 0 && !slices.Contains(c.AcceptTypes, typ) {
-			return event.Event{Type: typ}, webhook.ErrIgnored
+			return event.Event{Type: typ}, signature.ErrIgnored
 		}
 	}
 	entityID, ok1 := c.fields.entityID.lookup(doc, h)
@@ -495,16 +495,16 @@ func (c configured) parse(body []byte, h webhook.Header) (event.Event, error) {
 // decodeObject reads a JSON object, keeping numbers as written.
 func decodeObject(body []byte) (map[string]any, error) {
 	if trimmed := bytes.TrimLeft(body, " \t\r\n"); len(trimmed) == 0 || trimmed[0] != '{' {
-		return nil, webhook.ErrInvalidJSON
+		return nil, signature.ErrInvalidJSON
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
 	var doc map[string]any
 	if err := dec.Decode(&doc); err != nil {
-		return nil, webhook.ErrInvalidJSON
+		return nil, signature.ErrInvalidJSON
 	}
 	if _, err := dec.Token(); err != io.EOF {
-		return nil, webhook.ErrInvalidJSON // something after the object
+		return nil, signature.ErrInvalidJSON // something after the object
 	}
 	return doc, nil
 }
@@ -560,7 +560,7 @@ type fieldValue struct {
 // values are a delivery's field values.
 func (c configured) values(d Delivery, now time.Time) []fieldValue {
 	when := now.UTC().Format(time.RFC3339)
-	if c.fields.time.header == webhook.StandardTimestamp {
+	if c.fields.time.header == signature.StandardTimestamp {
 		when = strconv.FormatInt(now.Unix(), 10)
 	}
 	out := []fieldValue{
@@ -606,21 +606,21 @@ func (c configured) sampleHeaders(d Delivery, body []byte, secret string, _ Sett
 	case SchemeHeader:
 		h[c.auth.Header] = secret
 	case SchemeHMAC:
-		sig := webhook.Sign([]byte(secret), body)
+		sig := signature.Sign([]byte(secret), body)
 		enc := hex.EncodeToString(sig)
-		if c.auth.encoding == webhook.Base64 {
+		if c.auth.encoding == signature.Base64 {
 			enc = base64.StdEncoding.EncodeToString(sig)
 		}
 		h[c.auth.Header] = c.auth.Prefix + enc
 	case SchemeStandardWebhooks:
-		id := cmpOr(h[webhook.StandardID], d.EventID)
+		id := cmpOr(h[signature.StandardID], d.EventID)
 		if id == "" {
 			id = "msg_" + randomHex(12)
 		}
-		key, _ := webhook.StandardKey(secret) // a bad secret signs with no key: the receiver refuses it
-		h[webhook.StandardID] = id
-		h[webhook.StandardTimestamp] = strconv.FormatInt(now.Unix(), 10)
-		h[webhook.StandardSignature] = webhook.StandardSign(key, id, now.Unix(), body)
+		key, _ := signature.StandardKey(secret) // a bad secret signs with no key: the receiver refuses it
+		h[signature.StandardID] = id
+		h[signature.StandardTimestamp] = strconv.FormatInt(now.Unix(), 10)
+		h[signature.StandardSignature] = signature.StandardSign(key, id, now.Unix(), body)
 	}
 	return h
 }

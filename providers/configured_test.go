@@ -5,9 +5,9 @@ import (
 	"reflect"
 	"testing"
 
-	"github.com/hookflow/hookflow/internal/testenv"
-	"github.com/hookflow/hookflow/internal/webhook"
+	"github.com/hookflow/hookflow/internal/dev/testenv"
 	"github.com/hookflow/hookflow/providers"
+	"github.com/hookflow/hookflow/signature"
 )
 
 // acme is a configured provider with body and header fields and accepted
@@ -48,23 +48,23 @@ func TestConfiguredParse(t *testing.T) {
 	}{
 		{"parsed", `{"type":"order.updated","created_at":"2026-01-01T00:00:00Z","data":{"order":{"id":"o-1","status":"paid"}}}`, delivery, nil, "paid"},
 		{"numeric id", `{"type":"order.updated","created_at":1767225600,"data":{"order":{"id":12345678901234567890,"status":"paid"}}}`, delivery, nil, "paid"},
-		{"other type ignored", `{"type":"customer.created"}`, delivery, webhook.ErrIgnored, ""},
-		{"no type", `{"data":{"order":{"id":"o-1","status":"paid"}}}`, delivery, &webhook.MissingFieldsError{}, ""},
-		{"no event id header", `{"type":"order.updated","created_at":"t","data":{"order":{"id":"o-1","status":"paid"}}}`, nil, &webhook.MissingFieldsError{}, ""},
-		{"status an object", `{"type":"order.updated","created_at":"t","data":{"order":{"id":"o-1","status":{"a":1}}}}`, delivery, &webhook.MissingFieldsError{}, ""},
-		{"not json", `order=o-1`, delivery, webhook.ErrInvalidJSON, ""},
-		{"trailing garbage", `{"type":"order.updated"} x`, delivery, webhook.ErrInvalidJSON, ""},
+		{"other type ignored", `{"type":"customer.created"}`, delivery, signature.ErrIgnored, ""},
+		{"no type", `{"data":{"order":{"id":"o-1","status":"paid"}}}`, delivery, &signature.MissingFieldsError{}, ""},
+		{"no event id header", `{"type":"order.updated","created_at":"t","data":{"order":{"id":"o-1","status":"paid"}}}`, nil, &signature.MissingFieldsError{}, ""},
+		{"status an object", `{"type":"order.updated","created_at":"t","data":{"order":{"id":"o-1","status":{"a":1}}}}`, delivery, &signature.MissingFieldsError{}, ""},
+		{"not json", `order=o-1`, delivery, signature.ErrInvalidJSON, ""},
+		{"trailing garbage", `{"type":"order.updated"} x`, delivery, signature.ErrInvalidJSON, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			ev, err := p.Parse([]byte(tt.body), testenv.Lookup(tt.headers))
-			var missing *webhook.MissingFieldsError
+			var missing *signature.MissingFieldsError
 			switch want := tt.want.(type) {
 			case nil:
 				if err != nil || ev.Status != tt.status || ev.ID != "d-1" || ev.EntityType != "order" || ev.Type != "order.updated" {
 					t.Errorf("got %+v, %v", ev, err)
 				}
-			case *webhook.MissingFieldsError:
+			case *signature.MissingFieldsError:
 				if !errors.As(err, &missing) || !reflect.DeepEqual(missing.Required, required) {
 					t.Errorf("got %v, want missing %v", err, required)
 				}

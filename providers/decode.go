@@ -7,15 +7,15 @@ import (
 	"encoding/json"
 	"errors"
 
-	"github.com/hookflow/hookflow/internal/webhook"
+	"github.com/hookflow/hookflow/signature"
 )
 
 // decode unmarshals a JSON object into v. A body that is not JSON, or not an
-// object, is webhook.ErrInvalidJSON; fields of an unexpected type are left
+// object, is signature.ErrInvalidJSON; fields of an unexpected type are left
 // empty, so the required-field check names them.
 func decode(body []byte, v any) error {
 	if trimmed := bytes.TrimLeft(body, " \t\r\n"); len(trimmed) == 0 || trimmed[0] != '{' {
-		return webhook.ErrInvalidJSON
+		return signature.ErrInvalidJSON
 	}
 	err := json.Unmarshal(body, v)
 	var typeErr *json.UnmarshalTypeError
@@ -23,7 +23,7 @@ func decode(body []byte, v any) error {
 		return nil
 	}
 	if err != nil {
-		return webhook.ErrInvalidJSON
+		return signature.ErrInvalidJSON
 	}
 	return nil
 }

@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"github.com/hookflow/hookflow/event"
-	"github.com/hookflow/hookflow/internal/lifecycle"
-	"github.com/hookflow/hookflow/internal/webhook"
+	"github.com/hookflow/hookflow/event/lifecycle"
+	"github.com/hookflow/hookflow/signature"
 )
 
 // Fenix's request headers.
@@ -46,25 +46,25 @@ type fenixBody struct {
 
 // FenixVerifier accepts Fenix's base64 HMAC-SHA256 of the raw body keyed
 // with the client secret.
-func FenixVerifier(secrets []string) *webhook.HMAC {
-	return webhook.NewHMAC(FenixSignatureHeader, webhook.Base64, "", secrets)
+func FenixVerifier(secrets []string) *signature.HMAC {
+	return signature.NewHMAC(FenixSignatureHeader, signature.Base64, "", secrets)
 }
 
 // FenixSignature is the X-Fenix-Hmac-Sha256 value Fenix sends for body.
 func FenixSignature(secret, body []byte) string {
-	return base64.StdEncoding.EncodeToString(webhook.Sign(secret, body))
+	return base64.StdEncoding.EncodeToString(signature.Sign(secret, body))
 }
 
 // Fenix is the Fenix shipment tracking provider: one workflow per shipment
 // (fenix-shipment:<tracking_number>) following tracking/updated events; other
 // topics are acknowledged and ignored. verifier is nil when no secret is set.
-func Fenix(verifier webhook.Verifier) Provider {
+func Fenix(verifier signature.Verifier) Provider {
 	return Provider{
 		Name:   "fenix",
 		Doc:    "Fenix shipment tracking: base64 HMAC-SHA256 of the body in X-Fenix-Hmac-Sha256",
 		Routes: []string{"/webhooks/fenix", "/shipment-track-status"},
 		Secret: Setting{Env: "FENIX_CLIENT_SECRET", Usage: "Fenix HMAC client secret(s), comma-separated"},
-		NewVerifier: func(secrets []string, _ Settings) (webhook.Verifier, error) {
+		NewVerifier: func(secrets []string, _ Settings) (signature.Verifier, error) {
 			return FenixVerifier(secrets), nil
 		},
 		DevSecret:    "dev-fenix-secret",
@@ -109,7 +109,7 @@ func Fenix(verifier webhook.Verifier) Provider {
 	}
 }
 
-func parseFenix(body []byte, header webhook.Header) (event.Event, error) {
+func parseFenix(body []byte, header signature.Header) (event.Event, error) {
 	var b fenixBody
 	if err := decode(body, &b); err != nil {
 		return event.Event{}, err
@@ -118,13 +118,13 @@ func parseFenix(body []byte, header webhook.Header) (event.Event, error) {
 	topic := header(FenixTopicHeader)
 	switch {
 	case topic == "":
-		return event.Event{}, &webhook.MissingFieldsError{Required: required}
+		return event.Event{}, &signature.MissingFieldsError{Required: required}
 	case !strings.EqualFold(topic, FenixTrackingUpdated):
-		return event.Event{Type: topic}, webhook.ErrIgnored
+		return event.Event{Type: topic}, signature.ErrIgnored
 	}
 	id := header(FenixEventIDHeader)
 	if id == "" || b.TrackingNumber == "" || b.Status == "" {
-		return event.Event{}, &webhook.MissingFieldsError{Required: required}
+		return event.Event{}, &signature.MissingFieldsError{Required: required}
 	}
 	attrs := map[string]string{"carrier": b.Carrier, "status_detail": b.StatusDetail}
 	for _, name := range fenixKept {

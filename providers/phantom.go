@@ -7,8 +7,8 @@ import (
 	"time"
 
 	"github.com/hookflow/hookflow/event"
-	"github.com/hookflow/hookflow/internal/lifecycle"
-	"github.com/hookflow/hookflow/internal/webhook"
+	"github.com/hookflow/hookflow/event/lifecycle"
+	"github.com/hookflow/hookflow/signature"
 )
 
 // PhantomTokenHeader carries the first half of a Phantom Core webhook token.
@@ -32,8 +32,8 @@ type phantomBody struct {
 // PhantomVerifier accepts Phantom Core's split token: the Authorization
 // header holds a token's first half, and with the stored second half it must
 // make one of tokens.
-func PhantomVerifier(tokens []string) *webhook.SplitToken {
-	return webhook.NewSplitToken(PhantomTokenHeader, tokens)
+func PhantomVerifier(tokens []string) *signature.SplitToken {
+	return signature.NewSplitToken(PhantomTokenHeader, tokens)
 }
 
 // PhantomAuthorization is the Authorization value Phantom Core sends for
@@ -45,7 +45,7 @@ func PhantomAuthorization(token string) string { return token[:len(token)/2] }
 // about anything else (wallets, rounds, forgers) are acknowledged and
 // ignored. Phantom nodes never retry and give up after 1.5 s, so parsing
 // does nothing slow. verifier is nil when no token is set.
-func Phantom(verifier webhook.Verifier) Provider {
+func Phantom(verifier signature.Verifier) Provider {
 	return Provider{
 		Name:   "phantom",
 		Doc:    "Phantom Core transactions and blocks: the token's first half in Authorization",
@@ -57,7 +57,7 @@ func Phantom(verifier webhook.Verifier) Provider {
 			}
 			return nil
 		}},
-		NewVerifier: func(tokens []string, _ Settings) (webhook.Verifier, error) {
+		NewVerifier: func(tokens []string, _ Settings) (signature.Verifier, error) {
 			for _, tok := range tokens {
 				if len(tok) != phantomTokenLength {
 					return nil, errors.New("a token is not 64 characters")
@@ -118,7 +118,7 @@ func Phantom(verifier webhook.Verifier) Provider {
 	}
 }
 
-func parsePhantom(body []byte, _ webhook.Header) (event.Event, error) {
+func parsePhantom(body []byte, _ signature.Header) (event.Event, error) {
 	var b phantomBody
 	if err := decode(body, &b); err != nil {
 		return event.Event{}, err
@@ -128,18 +128,18 @@ func parsePhantom(body []byte, _ webhook.Header) (event.Event, error) {
 		name, when = b.Event, b.Timestamp // Core 3
 	}
 	if name == "" {
-		return event.Event{}, &webhook.MissingFieldsError{Required: []string{"type (Core 2) or event (Core 3)", "data.id"}}
+		return event.Event{}, &signature.MissingFieldsError{Required: []string{"type (Core 2) or event (Core 3)", "data.id"}}
 	}
 	// "transaction.pool.added" is status "pool.added" of a transaction;
 	// entity types without a state table are ignored.
 	entityType, status, _ := strings.Cut(name, ".")
 	if entityType != "transaction" && entityType != "block" || status == "" {
-		return event.Event{Type: name}, webhook.ErrIgnored
+		return event.Event{Type: name}, signature.ErrIgnored
 	}
 	if b.Data.ID == "" {
 		// Without data.id there is no entity to give the event to, so the
 		// contract's body-hash event ID has no workflow to dedup in.
-		return event.Event{}, &webhook.MissingFieldsError{Required: []string{"type (Core 2) or event (Core 3)", "data.id"}}
+		return event.Event{}, &signature.MissingFieldsError{Required: []string{"type (Core 2) or event (Core 3)", "data.id"}}
 	}
 	id := string(b.Data.ID)
 	return event.Event{

@@ -5,8 +5,8 @@ import (
 	"time"
 
 	"github.com/hookflow/hookflow/event"
-	"github.com/hookflow/hookflow/internal/lifecycle"
-	"github.com/hookflow/hookflow/internal/webhook"
+	"github.com/hookflow/hookflow/event/lifecycle"
+	"github.com/hookflow/hookflow/signature"
 )
 
 // phoenixBody is the part of a Phoenix order-status webhook hookflow reads.
@@ -23,14 +23,14 @@ type phoenixBody struct {
 // Phoenix is the Phoenix orders provider: Bearer secret, one workflow per
 // order (phoenix-order:<orderId>), whose status the Phoenix orders API
 // confirms at each event. verifier is nil when no secret is set.
-func Phoenix(verifier webhook.Verifier) Provider {
+func Phoenix(verifier signature.Verifier) Provider {
 	return Provider{
 		Name:   "phoenix",
 		Doc:    "Phoenix orders: Authorization: Bearer <secret>; the orders API's status is authoritative",
 		Routes: []string{"/webhooks/phoenix", "/phoenix-order-status-updated"},
 		Secret: Setting{Env: "PHOENIX_WEBHOOK_SECRET", Usage: "Phoenix Bearer secret(s), comma-separated"},
-		NewVerifier: func(secrets []string, _ Settings) (webhook.Verifier, error) {
-			return webhook.NewBearer(secrets), nil
+		NewVerifier: func(secrets []string, _ Settings) (signature.Verifier, error) {
+			return signature.NewBearer(secrets), nil
 		},
 		DevSecret: "dev-phoenix-secret",
 		Verifier:  verifier,
@@ -66,13 +66,13 @@ func Phoenix(verifier webhook.Verifier) Provider {
 	}
 }
 
-func parsePhoenix(body []byte, _ webhook.Header) (event.Event, error) {
+func parsePhoenix(body []byte, _ signature.Header) (event.Event, error) {
 	var b phoenixBody
 	if err := decode(body, &b); err != nil {
 		return event.Event{}, err
 	}
 	if b.Event == "" || b.Data.OrderID == "" || b.Data.OrderStatus == "" {
-		return event.Event{}, &webhook.MissingFieldsError{Required: []string{"event", "data.orderId", "data.orderStatus"}}
+		return event.Event{}, &signature.MissingFieldsError{Required: []string{"event", "data.orderId", "data.orderStatus"}}
 	}
 	status := strings.ToLower(b.Data.OrderStatus)
 	id := b.ID
@@ -92,9 +92,9 @@ func parsePhoenix(body []byte, _ webhook.Header) (event.Event, error) {
 }
 
 // phoenixReply is the 200 body Phoenix's guide documents, on top of ours.
-func phoenixReply(base webhook.Accepted, ev event.Event) any {
+func phoenixReply(base signature.Accepted, ev event.Event) any {
 	return struct {
-		webhook.Accepted
+		signature.Accepted
 		Message     string `json:"message"`
 		OrderID     string `json:"orderId"`
 		OrderStatus string `json:"orderStatus"`

@@ -6,8 +6,8 @@ import (
 	"time"
 
 	"github.com/hookflow/hookflow/event"
-	"github.com/hookflow/hookflow/internal/lifecycle"
-	"github.com/hookflow/hookflow/internal/webhook"
+	"github.com/hookflow/hookflow/event/lifecycle"
+	"github.com/hookflow/hookflow/signature"
 )
 
 // PhosphorSecretHeader carries Phosphor's shared secret, as configured in
@@ -45,21 +45,21 @@ type phosphorBody struct {
 var phosphorListingTypes = map[string]bool{"CREATED": true, "CANCELLED": true, "COMPLETED": true}
 
 // PhosphorVerifier accepts Phosphor's shared secret header.
-func PhosphorVerifier(secrets []string) *webhook.SharedSecret {
-	return webhook.NewSharedSecret(PhosphorSecretHeader, secrets)
+func PhosphorVerifier(secrets []string) *signature.SharedSecret {
+	return signature.NewSharedSecret(PhosphorSecretHeader, secrets)
 }
 
 // Phosphor is the Phosphor NFT provider: one workflow per item
 // (phosphor-item:<item id>) following its token transactions, and one per
 // listing (phosphor-listing:<listing id>). verifier is nil when no secret is
 // set.
-func Phosphor(verifier webhook.Verifier) Provider {
+func Phosphor(verifier signature.Verifier) Provider {
 	return Provider{
 		Name:   "phosphor",
 		Doc:    "Phosphor NFT items (TOKEN_TX) and listings: shared secret in Phosphor-Webhook-Secret",
 		Routes: []string{"/webhooks/phosphor"},
 		Secret: Setting{Env: "PHOSPHOR_WEBHOOK_SECRET", Usage: "Phosphor shared secret(s), comma-separated"},
-		NewVerifier: func(secrets []string, _ Settings) (webhook.Verifier, error) {
+		NewVerifier: func(secrets []string, _ Settings) (signature.Verifier, error) {
 			return PhosphorVerifier(secrets), nil
 		},
 		DevSecret: "dev-phosphor-secret",
@@ -94,7 +94,7 @@ func Phosphor(verifier webhook.Verifier) Provider {
 	}
 }
 
-func parsePhosphor(body []byte, _ webhook.Header) (event.Event, error) {
+func parsePhosphor(body []byte, _ signature.Header) (event.Event, error) {
 	var b phosphorBody
 	if err := decode(body, &b); err != nil {
 		return event.Event{}, err
@@ -104,7 +104,7 @@ func parsePhosphor(body []byte, _ webhook.Header) (event.Event, error) {
 		return phosphorTokenTx(b)
 	case phosphorListingTypes[b.Type] && b.Listing != nil:
 		if b.Listing.ID == "" {
-			return event.Event{}, &webhook.MissingFieldsError{Required: []string{"type", "listing.id"}}
+			return event.Event{}, &signature.MissingFieldsError{Required: []string{"type", "listing.id"}}
 		}
 		return event.Event{
 			// A listing event carries no ID of its own, and each of its
@@ -119,9 +119,9 @@ func parsePhosphor(body []byte, _ webhook.Header) (event.Event, error) {
 			Attributes: nonEmpty(map[string]string{"item_id": b.Listing.ItemID}),
 		}, nil
 	case b.Type == "":
-		return event.Event{}, &webhook.MissingFieldsError{Required: []string{"type"}}
+		return event.Event{}, &signature.MissingFieldsError{Required: []string{"type"}}
 	}
-	return event.Event{Type: b.Type}, webhook.ErrIgnored
+	return event.Event{Type: b.Type}, signature.ErrIgnored
 }
 
 // phosphorTokenTx maps a mint, transfer or burn of an item's token.
@@ -136,7 +136,7 @@ func phosphorTokenTx(b phosphorBody) (event.Event, error) {
 		entity = event.JoinID(d.ContractAddress, string(d.TokenID))
 	}
 	if b.ID == "" || entity == "" || d.TxType == "" {
-		return event.Event{}, &webhook.MissingFieldsError{Required: []string{
+		return event.Event{}, &signature.MissingFieldsError{Required: []string{
 			"id", "type", "data.item.id (or data.contract_address and data.token_id)", "data.tx_type",
 		}}
 	}

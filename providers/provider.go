@@ -23,8 +23,8 @@ import (
 	"time"
 
 	"github.com/hookflow/hookflow/event"
-	"github.com/hookflow/hookflow/internal/lifecycle"
-	"github.com/hookflow/hookflow/internal/webhook"
+	"github.com/hookflow/hookflow/event/lifecycle"
+	"github.com/hookflow/hookflow/signature"
 )
 
 // Provider is one webhook source, both sides of it. A Provider whose
@@ -43,18 +43,18 @@ type Provider struct {
 	DevSecret string
 	// NewVerifier builds the verifier from the configured secrets (at least
 	// one) and settings.
-	NewVerifier func(secrets []string, s Settings) (webhook.Verifier, error)
+	NewVerifier func(secrets []string, s Settings) (signature.Verifier, error)
 	// Verifier is nil until Bind finds a secret.
-	Verifier webhook.Verifier
+	Verifier signature.Verifier
 
 	// Parse turns a verified body into an event with at least ID, Type,
 	// EntityType and EntityID set. The receiver fills Provider, ReceivedAt,
-	// RequestID and Body. It returns webhook.ErrInvalidJSON,
-	// webhook.ErrIgnored or a *webhook.MissingFieldsError for the
+	// RequestID and Body. It returns signature.ErrInvalidJSON,
+	// signature.ErrIgnored or a *signature.MissingFieldsError for the
 	// contract's answers.
-	Parse func(body []byte, header webhook.Header) (event.Event, error)
+	Parse func(body []byte, header signature.Header) (event.Event, error)
 	// Reply, when set, adds provider-specific fields to the accepted body.
-	Reply func(base webhook.Accepted, ev event.Event) any
+	Reply func(base signature.Accepted, ev event.Event) any
 	// Unauthorized, when set, is the 401 error message for a credential that
 	// does not match (some providers document theirs).
 	Unauthorized string

@@ -5,7 +5,7 @@ import (
 	"sort"
 	"testing"
 
-	"github.com/hookflow/hookflow/internal/lifecycle"
+	"github.com/hookflow/hookflow/event/lifecycle"
 )
 
 // Kind is a state table, as the tests name it.

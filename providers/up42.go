@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"github.com/hookflow/hookflow/event"
-	"github.com/hookflow/hookflow/internal/lifecycle"
-	"github.com/hookflow/hookflow/internal/webhook"
+	"github.com/hookflow/hookflow/event/lifecycle"
+	"github.com/hookflow/hookflow/signature"
 )
 
 // UP42SignatureHeader is where UP42 signatures are read by default; UP42
@@ -41,15 +41,15 @@ type up42Body struct {
 
 // UP42Verifier accepts an HMAC-SHA256 of the raw body in header, written
 // with enc, with or without a "sha256=" prefix.
-func UP42Verifier(header string, enc webhook.Encoding, secrets []string) *webhook.HMAC {
-	return webhook.NewHMAC(header, enc, up42SignaturePrefix, secrets)
+func UP42Verifier(header string, enc signature.Encoding, secrets []string) *signature.HMAC {
+	return signature.NewHMAC(header, enc, up42SignaturePrefix, secrets)
 }
 
 // UP42Signature is the header value UP42 sends for body: the HMAC-SHA256
 // keyed with secret, written with enc.
-func UP42Signature(secret, body []byte, enc webhook.Encoding) string {
-	sig := webhook.Sign(secret, body)
-	if enc == webhook.Base64 {
+func UP42Signature(secret, body []byte, enc signature.Encoding) string {
+	sig := signature.Sign(secret, body)
+	if enc == signature.Base64 {
 		return base64.StdEncoding.EncodeToString(sig)
 	}
 	return hex.EncodeToString(sig)
@@ -58,7 +58,7 @@ func UP42Signature(secret, body []byte, enc webhook.Encoding) string {
 // UP42 is the UP42 orders provider: one workflow per order
 // (up42-order:<orderId>) following order.status events; job.status events
 // are acknowledged and ignored. verifier is nil when no secret is set.
-func UP42(verifier webhook.Verifier) Provider {
+func UP42(verifier signature.Verifier) Provider {
 	return Provider{
 		Name:   "up42",
 		Doc:    "UP42 orders: HMAC-SHA256 of the body in X-Up42-Signature (header and encoding configurable)",
@@ -72,14 +72,14 @@ func UP42(verifier webhook.Verifier) Provider {
 				return nil
 			}},
 			{Env: up42EncodingEnv, Default: "hex", Usage: "encoding of UP42's HMAC signature: hex or base64", Check: func(v string) error {
-				if _, err := webhook.ParseEncoding(v); err != nil {
+				if _, err := signature.ParseEncoding(v); err != nil {
 					return fmt.Errorf("must be hex or base64, not %q", v)
 				}
 				return nil
 			}},
 		},
-		NewVerifier: func(secrets []string, s Settings) (webhook.Verifier, error) {
-			enc, err := webhook.ParseEncoding(s(up42EncodingEnv))
+		NewVerifier: func(secrets []string, s Settings) (signature.Verifier, error) {
+			enc, err := signature.ParseEncoding(s(up42EncodingEnv))
 			if err != nil {
 				return nil, err
 			}
@@ -118,7 +118,7 @@ func UP42(verifier webhook.Verifier) Provider {
 			Headers: func(_ Delivery, body []byte, secret string, s Settings) map[string]string {
 				// Sign as the receiver is configured to read; validation
 				// has allowed only hex and base64, and hex is Encoding's zero.
-				enc, _ := webhook.ParseEncoding(s(up42EncodingEnv))
+				enc, _ := signature.ParseEncoding(s(up42EncodingEnv))
 				return map[string]string{
 					"Content-Type":   JSONType,
 					s(up42HeaderEnv): UP42Signature([]byte(secret), body, enc),
@@ -128,7 +128,7 @@ func UP42(verifier webhook.Verifier) Provider {
 	}
 }
 
-func parseUP42(body []byte, _ webhook.Header) (event.Event, error) {
+func parseUP42(body []byte, _ signature.Header) (event.Event, error) {
 	var b up42Body
 	if err := decode(body, &b); err != nil {
 		return event.Event{}, err
@@ -137,12 +137,12 @@ func parseUP42(body []byte, _ webhook.Header) (event.Event, error) {
 	switch b.Event {
 	case "order.status":
 	case "":
-		return event.Event{}, &webhook.MissingFieldsError{Required: required}
+		return event.Event{}, &signature.MissingFieldsError{Required: required}
 	default: // job.status and whatever UP42 adds
-		return event.Event{Type: b.Event}, webhook.ErrIgnored
+		return event.Event{Type: b.Event}, signature.ErrIgnored
 	}
 	if b.ID == "" || b.Data.OrderID == "" || b.Data.Status == "" {
-		return event.Event{}, &webhook.MissingFieldsError{Required: required}
+		return event.Event{}, &signature.MissingFieldsError{Required: required}
 	}
 	return event.Event{
 		ID:           b.ID,

@@ -15,10 +15,10 @@ import (
 	"github.com/gofiber/fiber/v2/middleware/recover"
 
 	"github.com/hookflow/hookflow/event"
-	"github.com/hookflow/hookflow/internal/dedup"
-	"github.com/hookflow/hookflow/internal/starter"
-	"github.com/hookflow/hookflow/internal/tracing"
-	"github.com/hookflow/hookflow/internal/webhook"
+	"github.com/hookflow/hookflow/receivers/dedup"
+	"github.com/hookflow/hookflow/receivers/starter"
+	"github.com/hookflow/hookflow/signature"
+	"github.com/hookflow/hookflow/telemetry/tracing"
 	"github.com/hookflow/hookflow/workflows"
 )
 
@@ -47,15 +47,15 @@ type Options struct {
 // Prometheus implementation lives with the process wiring.
 type Metrics interface {
 	// Delivery records one answered delivery and how long it took.
-	Delivery(provider string, o webhook.Outcome, took time.Duration)
+	Delivery(provider string, o signature.Outcome, took time.Duration)
 	// DedupError records a dedup store failure that was worked around.
 	DedupError(provider string)
 }
 
 type noMetrics struct{}
 
-func (noMetrics) Delivery(string, webhook.Outcome, time.Duration) {}
-func (noMetrics) DedupError(string)                               {}
+func (noMetrics) Delivery(string, signature.Outcome, time.Duration) {}
+func (noMetrics) DedupError(string)                                 {}
 
 // Receiver is the shared accept path of every provider.
 type Receiver struct {
@@ -113,7 +113,7 @@ func (r *Receiver) Handler(p Provider) fiber.Handler {
 	}
 }
 
-func (r *Receiver) handle(c *fiber.Ctx, p *Provider) (webhook.Outcome, error) {
+func (r *Receiver) handle(c *fiber.Ctx, p *Provider) (signature.Outcome, error) {
 	reqID := RequestID(c)
 	log := r.opts.Log.With("request_id", reqID, "provider", p.Name)
 	if r.opts.Tracing.Enabled() {
@@ -121,18 +121,18 @@ func (r *Receiver) handle(c *fiber.Ctx, p *Provider) (webhook.Outcome, error) {
 	}
 
 	if p.Verifier == nil {
-		return webhook.OutcomeDisabled, c.Status(fiber.StatusNotFound).JSON(errorBody{Error: "provider " + p.Name + " is not enabled"})
+		return signature.OutcomeDisabled, c.Status(fiber.StatusNotFound).JSON(errorBody{Error: "provider " + p.Name + " is not enabled"})
 	}
 	// The raw bytes as sent: signatures are over them, and c.Body() would
 	// inflate a compressed body, unauthenticated and without a size limit.
 	if enc := c.Request().Header.ContentEncoding(); len(enc) > 0 && !bytes.EqualFold(enc, []byte("identity")) {
-		return webhook.OutcomeInvalid, c.Status(fiber.StatusUnsupportedMediaType).JSON(errorBody{Error: "Content-Encoding not supported; send the body uncompressed"})
+		return signature.OutcomeInvalid, c.Status(fiber.StatusUnsupportedMediaType).JSON(errorBody{Error: "Content-Encoding not supported; send the body uncompressed"})
 	}
 	body := c.Request().Body()
 	if len(body) > r.opts.MaxBodyBytes {
-		return webhook.OutcomeTooLarge, c.Status(fiber.StatusRequestEntityTooLarge).JSON(errorBody{Error: "body too large"})
+		return signature.OutcomeTooLarge, c.Status(fiber.StatusRequestEntityTooLarge).JSON(errorBody{Error: "body too large"})
 	}
-	header := Header(func(name string) string { return webhook.FieldValue(c.Request().Header.Peek(name)) })
+	header := Header(func(name string) string { return signature.FieldValue(c.Request().Header.Peek(name)) })
 
 	if err := p.Verifier.Verify(body, header); err != nil {
 		// A provider that documents its 401 message gets it whether the
@@ -146,7 +146,7 @@ func (r *Receiver) handle(c *fiber.Ctx, p *Provider) (webhook.Outcome, error) {
 			msg = "Missing or invalid authorization header"
 		}
 		log.Warn("webhook rejected", "reason", clip(err.Error(), maxLogValueBytes))
-		return webhook.OutcomeUnauthorized, c.Status(fiber.StatusUnauthorized).JSON(errorBody{Error: msg})
+		return signature.OutcomeUnauthorized, c.Status(fiber.StatusUnauthorized).JSON(errorBody{Error: msg})
 	}
 
 	ev, err := p.Parse(body, header)
@@ -154,18 +154,18 @@ func (r *Receiver) handle(c *fiber.Ctx, p *Provider) (webhook.Outcome, error) {
 	switch {
 	case errors.Is(err, ErrIgnored):
 		log.Info("webhook ignored", "event_type", clip(ev.Type, maxLogValueBytes))
-		return webhook.OutcomeIgnored, c.JSON(fiber.Map{"success": true, "ignored": true})
+		return signature.OutcomeIgnored, c.JSON(fiber.Map{"success": true, "ignored": true})
 	case errors.As(err, &missing):
-		return webhook.OutcomeInvalid, c.Status(fiber.StatusBadRequest).JSON(errorBody{Error: "Missing required fields", Required: missing.Required})
+		return signature.OutcomeInvalid, c.Status(fiber.StatusBadRequest).JSON(errorBody{Error: "Missing required fields", Required: missing.Required})
 	case err != nil:
-		return webhook.OutcomeInvalid, c.Status(fiber.StatusBadRequest).JSON(errorBody{Error: ErrInvalidJSON.Error()})
+		return signature.OutcomeInvalid, c.Status(fiber.StatusBadRequest).JSON(errorBody{Error: ErrInvalidJSON.Error()})
 	}
 	// Before the dedup claim: an unusable ID must leave no record, and
 	// Temporal would refuse it for ever, so the provider must not retry.
 	if field := unusableIDField(p, ev); field != "" {
 		log.Warn("webhook refused: unusable identifier", "field", field,
 			"entity_id", clip(ev.EntityID, maxLogValueBytes), "event_id", clip(ev.ID, maxLogValueBytes))
-		return webhook.OutcomeInvalid, c.Status(fiber.StatusBadRequest).JSON(errorBody{Error: "invalid " + field})
+		return signature.OutcomeInvalid, c.Status(fiber.StatusBadRequest).JSON(errorBody{Error: "invalid " + field})
 	}
 	ev.Provider = p.Name
 	ev.RequestID = reqID
@@ -194,7 +194,7 @@ func (r *Receiver) handle(c *fiber.Ctx, p *Provider) (webhook.Outcome, error) {
 	default:
 		log.Warn("webhook refused: too many deliveries in flight")
 		c.Set(fiber.HeaderRetryAfter, retryAfterOverloaded)
-		return webhook.OutcomeOverloaded, c.Status(fiber.StatusTooManyRequests).JSON(errorBody{Error: "too many requests, retry later"})
+		return signature.OutcomeOverloaded, c.Status(fiber.StatusTooManyRequests).JSON(errorBody{Error: "too many requests, retry later"})
 	}
 	// Deferred first, so it runs last: after the release below.
 	defer func() { <-r.inFlight }()
@@ -221,10 +221,10 @@ func (r *Receiver) handle(c *fiber.Ctx, p *Provider) (webhook.Outcome, error) {
 			claimed, token = true, claim.Token
 		case claim.State == dedup.Done:
 			log.Info("webhook duplicate")
-			return webhook.OutcomeDuplicate, reply(true)
+			return signature.OutcomeDuplicate, reply(true)
 		case claim.State == dedup.InFlight:
 			c.Set(fiber.HeaderRetryAfter, retryAfterInFlight)
-			return webhook.OutcomeInFlight, c.Status(fiber.StatusConflict).JSON(errorBody{Error: "event is being processed, retry later"})
+			return signature.OutcomeInFlight, c.Status(fiber.StatusConflict).JSON(errorBody{Error: "event is being processed, retry later"})
 		default:
 			claimed, token = true, claim.Token
 		}
@@ -251,12 +251,12 @@ func (r *Receiver) handle(c *fiber.Ctx, p *Provider) (webhook.Outcome, error) {
 		// provider retry it for ever. The deferred release drops the record.
 		field := refusedField(p, part)
 		log.Error("webhook refused by Temporal", "field", field, "error", clip(err.Error(), maxLogErrorBytes))
-		return webhook.OutcomeRejected, c.Status(fiber.StatusBadRequest).JSON(errorBody{Error: "invalid " + field})
+		return signature.OutcomeRejected, c.Status(fiber.StatusBadRequest).JSON(errorBody{Error: "invalid " + field})
 	}
 	if err != nil {
 		log.Error("webhook not handed to Temporal", "error", clip(err.Error(), maxLogErrorBytes))
 		c.Set(fiber.HeaderRetryAfter, retryAfterUnavailable)
-		return webhook.OutcomeUnavailable, c.Status(fiber.StatusServiceUnavailable).JSON(errorBody{Error: "temporarily unavailable, retry later"})
+		return signature.OutcomeUnavailable, c.Status(fiber.StatusServiceUnavailable).JSON(errorBody{Error: "temporarily unavailable, retry later"})
 	}
 	finished = true // Temporal has the event: the record must stay
 	if claimed {
@@ -268,7 +268,7 @@ func (r *Receiver) handle(c *fiber.Ctx, p *Provider) (webhook.Outcome, error) {
 		cancel()
 	}
 	log.Info("webhook accepted", "event_type", clip(ev.Type, maxLogValueBytes), "status", clip(ev.Status, maxLogValueBytes))
-	return webhook.OutcomeAccepted, reply(false)
+	return signature.OutcomeAccepted, reply(false)
 }
 
 // start signals the entity's workflow, starting it when it is not running.

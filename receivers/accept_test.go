@@ -23,12 +23,12 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/hookflow/hookflow/event"
-	"github.com/hookflow/hookflow/internal/dedup"
-	"github.com/hookflow/hookflow/internal/dedup/deduptest"
-	"github.com/hookflow/hookflow/internal/starter"
-	"github.com/hookflow/hookflow/internal/webhook"
+	"github.com/hookflow/hookflow/internal/dev/deduptest"
 	"github.com/hookflow/hookflow/providers"
 	"github.com/hookflow/hookflow/receivers"
+	"github.com/hookflow/hookflow/receivers/dedup"
+	"github.com/hookflow/hookflow/receivers/starter"
+	"github.com/hookflow/hookflow/signature"
 	"github.com/hookflow/hookflow/workflows"
 )
 
@@ -201,7 +201,7 @@ func newRig(t *testing.T, opts func(*receivers.Options)) *rig {
 		opts(&o)
 	}
 	rcv := receivers.New(o)
-	r.app = receivers.NewApp(rcv, []receivers.Provider{providers.Phoenix(webhook.NewBearer([]string{phoenixSecret}))})
+	r.app = receivers.NewApp(rcv, []receivers.Provider{providers.Phoenix(signature.NewBearer([]string{phoenixSecret}))})
 	return r
 }
 
@@ -810,7 +810,7 @@ func TestEventBodyOwned(t *testing.T) {
 		}
 		overwritten = len(buf)
 		return err
-	}, rcv.Handler(providers.Phoenix(webhook.NewBearer([]string{phoenixSecret}))))
+	}, rcv.Handler(providers.Phoenix(signature.NewBearer([]string{phoenixSecret}))))
 
 	wantStatus(t, post(t, app, "/webhooks/phoenix", body, vec.Headers), 200)
 	if overwritten != len(body) {
@@ -828,11 +828,11 @@ func TestEventBodyOwned(t *testing.T) {
 // countingMetrics records what the receiver reports.
 type countingMetrics struct {
 	mu          sync.Mutex
-	outcomes    []webhook.Outcome
+	outcomes    []signature.Outcome
 	dedupErrors int
 }
 
-func (m *countingMetrics) Delivery(provider string, o webhook.Outcome, _ time.Duration) {
+func (m *countingMetrics) Delivery(provider string, o signature.Outcome, _ time.Duration) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.outcomes = append(m.outcomes, o)
@@ -851,18 +851,18 @@ func TestOutcomesReported(t *testing.T) {
 		setup      func(r *rig)
 		headers    map[string]string
 		body       []byte
-		want       webhook.Outcome
+		want       signature.Outcome
 		dedupError int
 	}{
-		{"accepted", nil, vec.Headers, body, webhook.OutcomeAccepted, 0},
-		{"duplicate", func(r *rig) { r.dedup.set(fulfilledKey, "done") }, vec.Headers, body, webhook.OutcomeDuplicate, 0},
-		{"in flight", func(r *rig) { r.dedup.set(fulfilledKey, "pending:another") }, vec.Headers, body, webhook.OutcomeInFlight, 0},
-		{"unauthorized", nil, bearer("wrong"), body, webhook.OutcomeUnauthorized, 0},
-		{"invalid", nil, vec.Headers, []byte("nope"), webhook.OutcomeInvalid, 0},
-		{"unavailable", func(r *rig) { r.starter.setErr(errors.New("temporal down")) }, vec.Headers, body, webhook.OutcomeUnavailable, 0},
-		{"rejected by Temporal", func(r *rig) { r.starter.setErr(serviceerror.NewInvalidArgument("bad")) }, vec.Headers, body, webhook.OutcomeRejected, 0},
-		{"unusable ID", nil, bearer(phoenixSecret), []byte(`{"event":"e","data":{"orderId":"a\nb","orderStatus":"pending"}}`), webhook.OutcomeInvalid, 0},
-		{"dedup store down", func(r *rig) { r.dedup.err = errors.New("redis down") }, vec.Headers, body, webhook.OutcomeAccepted, 1},
+		{"accepted", nil, vec.Headers, body, signature.OutcomeAccepted, 0},
+		{"duplicate", func(r *rig) { r.dedup.set(fulfilledKey, "done") }, vec.Headers, body, signature.OutcomeDuplicate, 0},
+		{"in flight", func(r *rig) { r.dedup.set(fulfilledKey, "pending:another") }, vec.Headers, body, signature.OutcomeInFlight, 0},
+		{"unauthorized", nil, bearer("wrong"), body, signature.OutcomeUnauthorized, 0},
+		{"invalid", nil, vec.Headers, []byte("nope"), signature.OutcomeInvalid, 0},
+		{"unavailable", func(r *rig) { r.starter.setErr(errors.New("temporal down")) }, vec.Headers, body, signature.OutcomeUnavailable, 0},
+		{"rejected by Temporal", func(r *rig) { r.starter.setErr(serviceerror.NewInvalidArgument("bad")) }, vec.Headers, body, signature.OutcomeRejected, 0},
+		{"unusable ID", nil, bearer(phoenixSecret), []byte(`{"event":"e","data":{"orderId":"a\nb","orderStatus":"pending"}}`), signature.OutcomeInvalid, 0},
+		{"dedup store down", func(r *rig) { r.dedup.err = errors.New("redis down") }, vec.Headers, body, signature.OutcomeAccepted, 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -12,11 +12,11 @@ import (
 	"github.com/valyala/fasthttp"
 	"go.temporal.io/sdk/client"
 
-	"github.com/hookflow/hookflow/internal/dedup"
-	"github.com/hookflow/hookflow/internal/starter"
-	"github.com/hookflow/hookflow/internal/testenv"
-	"github.com/hookflow/hookflow/internal/webhook"
+	"github.com/hookflow/hookflow/internal/dev/testenv"
 	"github.com/hookflow/hookflow/providers"
+	"github.com/hookflow/hookflow/receivers/dedup"
+	"github.com/hookflow/hookflow/receivers/starter"
+	"github.com/hookflow/hookflow/signature"
 )
 
 // instantStarter stands in for Temporal, so the benchmarks measure the
@@ -37,7 +37,7 @@ func benchHandler(b *testing.B) fasthttp.RequestHandler {
 		Dedup: &dedup.Redis{Client: rdb, Prefix: "bench:", PendingTTL: time.Minute, DoneTTL: time.Hour},
 		Log:   slog.New(slog.DiscardHandler),
 	})
-	return NewApp(r, []Provider{providers.Phoenix(webhook.NewBearer([]string{"bench-secret"}))}).Handler()
+	return NewApp(r, []Provider{providers.Phoenix(signature.NewBearer([]string{"bench-secret"}))}).Handler()
 }
 
 func serveOnce(b *testing.B, h fasthttp.RequestHandler, body []byte) {

@@ -3,7 +3,7 @@ package receivers
 import (
 	"context"
 
-	"github.com/hookflow/hookflow/internal/dedup"
+	"github.com/hookflow/hookflow/receivers/dedup"
 )
 
 // Dedup remembers which events were delivered. Implementations must make

@@ -3,7 +3,7 @@ package receivers_test
 import (
 	"testing"
 
-	"github.com/hookflow/hookflow/internal/testenv"
+	"github.com/hookflow/hookflow/internal/dev/testenv"
 	"github.com/hookflow/hookflow/receivers"
 )
 

@@ -11,10 +11,10 @@ import (
 	"testing"
 
 	"github.com/hookflow/hookflow/event"
-	"github.com/hookflow/hookflow/internal/testenv"
-	"github.com/hookflow/hookflow/internal/webhook"
+	"github.com/hookflow/hookflow/internal/dev/testenv"
 	"github.com/hookflow/hookflow/providers"
 	"github.com/hookflow/hookflow/receivers"
+	"github.com/hookflow/hookflow/signature"
 )
 
 // FuzzParse feeds every provider's Parse arbitrary bodies and Fenix headers,
@@ -62,8 +62,8 @@ func FuzzVerify(f *testing.F) {
 	f.Add([]byte(`{"id":"x"}`), "Bearer "+secret)
 	f.Add([]byte(`{}`), secret)
 	f.Add([]byte(`{}`), token[:32])
-	f.Add([]byte(`{}`), "sha256="+hex.EncodeToString(webhook.Sign([]byte(secret), []byte(`{}`))))
-	f.Add([]byte(`{}`), base64.StdEncoding.EncodeToString(webhook.Sign([]byte(secret), []byte(`{}`))))
+	f.Add([]byte(`{}`), "sha256="+hex.EncodeToString(signature.Sign([]byte(secret), []byte(`{}`))))
+	f.Add([]byte(`{}`), base64.StdEncoding.EncodeToString(signature.Sign([]byte(secret), []byte(`{}`))))
 	f.Add([]byte(``), "")
 
 	signed := func(body []byte, sig []byte) bool {
@@ -76,16 +76,16 @@ func FuzzVerify(f *testing.F) {
 		v     receivers.Verifier
 		right func(body []byte, cred string) bool // the oracle, written apart from the verifier
 	}{
-		{"bearer", webhook.NewBearer([]string{secret}), func(_ []byte, cred string) bool {
+		{"bearer", signature.NewBearer([]string{secret}), func(_ []byte, cred string) bool {
 			return len(cred) > 7 && strings.EqualFold(cred[:7], "bearer ") && strings.TrimSpace(cred[7:]) == secret
 		}},
-		{"shared secret", webhook.NewSharedSecret("X-Cred", []string{secret}), func(_ []byte, cred string) bool {
+		{"shared secret", signature.NewSharedSecret("X-Cred", []string{secret}), func(_ []byte, cred string) bool {
 			return cred == secret
 		}},
-		{"split token", webhook.NewSplitToken("X-Cred", []string{token}), func(_ []byte, cred string) bool {
+		{"split token", signature.NewSplitToken("X-Cred", []string{token}), func(_ []byte, cred string) bool {
 			return cred == token[:32]
 		}},
-		{"hmac hex", webhook.NewHMAC("X-Cred", webhook.Hex, "sha256=", []string{secret}), func(body []byte, cred string) bool {
+		{"hmac hex", signature.NewHMAC("X-Cred", signature.Hex, "sha256=", []string{secret}), func(body []byte, cred string) bool {
 			cred = strings.TrimSpace(cred)
 			if len(cred) >= 7 && strings.EqualFold(cred[:7], "sha256=") {
 				cred = cred[7:]
@@ -93,7 +93,7 @@ func FuzzVerify(f *testing.F) {
 			sig, err := hex.DecodeString(cred)
 			return err == nil && signed(body, sig)
 		}},
-		{"hmac base64", webhook.NewHMAC("X-Cred", webhook.Base64, "", []string{secret}), func(body []byte, cred string) bool {
+		{"hmac base64", signature.NewHMAC("X-Cred", signature.Base64, "", []string{secret}), func(body []byte, cred string) bool {
 			sig, err := base64.StdEncoding.DecodeString(strings.TrimSpace(cred))
 			return err == nil && signed(body, sig)
 		}},

@@ -17,10 +17,10 @@ import (
 	"go.temporal.io/sdk/converter"
 
 	"github.com/hookflow/hookflow/event"
-	"github.com/hookflow/hookflow/internal/starter"
-	"github.com/hookflow/hookflow/internal/webhook"
 	"github.com/hookflow/hookflow/providers"
 	"github.com/hookflow/hookflow/receivers"
+	"github.com/hookflow/hookflow/receivers/starter"
+	"github.com/hookflow/hookflow/signature"
 )
 
 // vectorApp serves every built-in provider with the secrets of vectors.json.
@@ -113,7 +113,7 @@ func TestFieldValue(t *testing.T) {
 		"secret": "secret", " secret": "secret", "secret\t": "secret", " \t secret \t ": "secret",
 		"a b": "a b", "": "", "  ": "", "\u00a0secret": "\u00a0secret", // only SP and HTAB are whitespace here
 	} {
-		if got := webhook.FieldValue([]byte(raw)); got != want {
+		if got := signature.FieldValue([]byte(raw)); got != want {
 			t.Errorf("FieldValue(%q) = %q, want %q", raw, got, want)
 		}
 	}
@@ -203,7 +203,7 @@ func TestRefusalClasses(t *testing.T) {
 			wantStatus(t, resp, tt.status)
 			if tt.status == 400 {
 				wantBody(t, resp, `{"error":"invalid `+tt.field+`"}`)
-				if want := []webhook.Outcome{webhook.OutcomeRejected}; !slices.Equal(m.outcomes, want) {
+				if want := []signature.Outcome{signature.OutcomeRejected}; !slices.Equal(m.outcomes, want) {
 					t.Errorf("outcomes: got %v, want %v", m.outcomes, want)
 				}
 			} else {

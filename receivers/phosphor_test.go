@@ -18,10 +18,10 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/hookflow/hookflow/event"
-	"github.com/hookflow/hookflow/internal/dedup"
-	"github.com/hookflow/hookflow/internal/starter"
 	"github.com/hookflow/hookflow/providers"
 	"github.com/hookflow/hookflow/receivers"
+	"github.com/hookflow/hookflow/receivers/dedup"
+	"github.com/hookflow/hookflow/receivers/starter"
 )
 
 // This file holds the Phosphor tests and the harness the Phosphor, UP42,

@@ -12,9 +12,9 @@ import (
 	"cmp"
 
 	"github.com/hookflow/hookflow/event"
-	"github.com/hookflow/hookflow/internal/starter"
-	"github.com/hookflow/hookflow/internal/webhook"
 	"github.com/hookflow/hookflow/providers"
+	"github.com/hookflow/hookflow/receivers/starter"
+	"github.com/hookflow/hookflow/signature"
 )
 
 // The receive side of a provider, as the accept path reads it. Providers
@@ -23,21 +23,21 @@ import (
 type (
 	// Provider is one webhook source; see providers.Provider.
 	Provider = providers.Provider
-	// Header looks up a request header; see webhook.Header.
-	Header = webhook.Header
-	// Verifier authenticates a delivery; see webhook.Verifier.
-	Verifier = webhook.Verifier
+	// Header looks up a request header; see signature.Header.
+	Header = signature.Header
+	// Verifier authenticates a delivery; see signature.Verifier.
+	Verifier = signature.Verifier
 	// MissingFieldsError is a parse's "Missing required fields".
-	MissingFieldsError = webhook.MissingFieldsError
+	MissingFieldsError = signature.MissingFieldsError
 	// Accepted is the body of a 200 for an accepted or duplicate event.
-	Accepted = webhook.Accepted
+	Accepted = signature.Accepted
 )
 
 // The errors the accept path answers by their contract status.
 var (
-	ErrInvalidJSON        = webhook.ErrInvalidJSON
-	ErrIgnored            = webhook.ErrIgnored
-	ErrInvalidCredentials = webhook.ErrInvalidCredentials
+	ErrInvalidJSON        = signature.ErrInvalidJSON
+	ErrIgnored            = signature.ErrIgnored
+	ErrInvalidCredentials = signature.ErrInvalidCredentials
 )
 
 // unusableIDField returns the field to name in the 400 when ev's entity or

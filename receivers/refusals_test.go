@@ -13,13 +13,13 @@ import (
 	"github.com/redis/go-redis/v9"
 	"go.temporal.io/api/serviceerror"
 
-	"github.com/hookflow/hookflow/internal/dedup"
-	"github.com/hookflow/hookflow/internal/dedup/deduptest"
-	"github.com/hookflow/hookflow/internal/starter"
-	"github.com/hookflow/hookflow/internal/testenv"
-	"github.com/hookflow/hookflow/internal/webhook"
+	"github.com/hookflow/hookflow/internal/dev/deduptest"
+	"github.com/hookflow/hookflow/internal/dev/testenv"
 	"github.com/hookflow/hookflow/providers"
 	"github.com/hookflow/hookflow/receivers"
+	"github.com/hookflow/hookflow/receivers/dedup"
+	"github.com/hookflow/hookflow/receivers/starter"
+	"github.com/hookflow/hookflow/signature"
 )
 
 // countingDedup counts the claims made of a Dedup.
@@ -140,7 +140,7 @@ func TestUnusableIDFieldNames(t *testing.T) {
 	long := strings.Repeat("x", 600)
 	up42 := func(id, orderID string) ([]byte, map[string]string) {
 		b := fmt.Appendf(nil, `{"id":%q,"event":"order.status","data":{"orderId":%q,"status":"RUNNING"}}`, id, orderID)
-		return b, map[string]string{providers.UP42SignatureHeader: providers.UP42Signature([]byte(secret), b, webhook.Hex)}
+		return b, map[string]string{providers.UP42SignatureHeader: providers.UP42Signature([]byte(secret), b, signature.Hex)}
 	}
 	fenix := func(eventID, tracking string) ([]byte, map[string]string) {
 		b := fmt.Appendf(nil, `{"tracking_number":%q,"status":"in_transit"}`, tracking)
@@ -179,7 +179,7 @@ func TestUnusableIDFieldNames(t *testing.T) {
 			fake, dedup := &fakeStarter{}, newMemDedup()
 			rcv := receivers.New(receivers.Options{Start: starter.Starter{Client: fake}, Dedup: dedup, Log: slog.New(slog.DiscardHandler), MaxBodyBytes: 4096})
 			app := receivers.NewApp(rcv, []receivers.Provider{
-				providers.UP42(providers.UP42Verifier(providers.UP42SignatureHeader, webhook.Hex, []string{secret})),
+				providers.UP42(providers.UP42Verifier(providers.UP42SignatureHeader, signature.Hex, []string{secret})),
 				providers.Fenix(providers.FenixVerifier([]string{secret})),
 				providers.Phosphor(providers.PhosphorVerifier([]string{secret})),
 				providers.Phantom(providers.PhantomVerifier([]string{token})),
@@ -207,12 +207,12 @@ func TestTemporalRefusal(t *testing.T) {
 		err         error
 		status      int
 		retryAfter  bool
-		wantOutcome webhook.Outcome
+		wantOutcome signature.Outcome
 	}{
-		{"invalid argument", invalid, 400, false, webhook.OutcomeRejected},
-		{"invalid argument wrapped", fmt.Errorf("shared starter: %w", invalid), 400, false, webhook.OutcomeRejected},
-		{"unavailable", serviceerror.NewUnavailable("frontend down"), 503, true, webhook.OutcomeUnavailable},
-		{"other error", errors.New("connection refused"), 503, true, webhook.OutcomeUnavailable},
+		{"invalid argument", invalid, 400, false, signature.OutcomeRejected},
+		{"invalid argument wrapped", fmt.Errorf("shared starter: %w", invalid), 400, false, signature.OutcomeRejected},
+		{"unavailable", serviceerror.NewUnavailable("frontend down"), 503, true, signature.OutcomeUnavailable},
+		{"other error", errors.New("connection refused"), 503, true, signature.OutcomeUnavailable},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

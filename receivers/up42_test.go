@@ -4,13 +4,13 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/hookflow/hookflow/internal/webhook"
 	"github.com/hookflow/hookflow/providers"
 	"github.com/hookflow/hookflow/receivers"
+	"github.com/hookflow/hookflow/signature"
 )
 
 func up42Provider3(secrets []string) receivers.Provider {
-	return providers.UP42(providers.UP42Verifier(providers.UP42SignatureHeader, webhook.Hex, secrets))
+	return providers.UP42(providers.UP42Verifier(providers.UP42SignatureHeader, signature.Hex, secrets))
 }
 
 func TestUP42Fixtures(t *testing.T) {
@@ -36,26 +36,26 @@ func TestUP42Auth(t *testing.T) {
 func TestUP42SignatureOptions(t *testing.T) {
 	body, vec := loadVector(t, "up42-order-status-fulfilled.json")
 	secret := []byte(vec.Secret)
-	hexSig := providers.UP42Signature(secret, body, webhook.Hex)
-	b64Sig := providers.UP42Signature(secret, body, webhook.Base64)
+	hexSig := providers.UP42Signature(secret, body, signature.Hex)
+	b64Sig := providers.UP42Signature(secret, body, signature.Base64)
 	if got, want := hexSig, vec.Headers["X-Up42-Signature"]; got != want {
 		t.Fatalf("UP42Signature hex: got %q, want the vector's %q", got, want)
 	}
 	tests := []struct {
 		name   string
 		header string
-		enc    webhook.Encoding
+		enc    signature.Encoding
 		sent   map[string]string
 		want   int
 	}{
-		{"sha256= prefix", providers.UP42SignatureHeader, webhook.Hex, map[string]string{"X-Up42-Signature": "sha256=" + hexSig}, 200},
-		{"SHA256= prefix", providers.UP42SignatureHeader, webhook.Hex, map[string]string{"X-Up42-Signature": "SHA256=" + hexSig}, 200},
-		{"other prefix", providers.UP42SignatureHeader, webhook.Hex, map[string]string{"X-Up42-Signature": "sha1=" + hexSig}, 401},
-		{"upper-case hex", providers.UP42SignatureHeader, webhook.Hex, map[string]string{"X-Up42-Signature": strings.ToUpper(hexSig)}, 200},
-		{"configured header and base64", "X-Signature", webhook.Base64, map[string]string{"x-signature": b64Sig}, 200},
-		{"configured base64, hex sent", "X-Signature", webhook.Base64, map[string]string{"X-Signature": hexSig}, 401},
-		{"configured header, default header sent", "X-Signature", webhook.Hex, map[string]string{"X-Up42-Signature": hexSig}, 401},
-		{"truncated signature", providers.UP42SignatureHeader, webhook.Hex, map[string]string{"X-Up42-Signature": hexSig[:62]}, 401},
+		{"sha256= prefix", providers.UP42SignatureHeader, signature.Hex, map[string]string{"X-Up42-Signature": "sha256=" + hexSig}, 200},
+		{"SHA256= prefix", providers.UP42SignatureHeader, signature.Hex, map[string]string{"X-Up42-Signature": "SHA256=" + hexSig}, 200},
+		{"other prefix", providers.UP42SignatureHeader, signature.Hex, map[string]string{"X-Up42-Signature": "sha1=" + hexSig}, 401},
+		{"upper-case hex", providers.UP42SignatureHeader, signature.Hex, map[string]string{"X-Up42-Signature": strings.ToUpper(hexSig)}, 200},
+		{"configured header and base64", "X-Signature", signature.Base64, map[string]string{"x-signature": b64Sig}, 200},
+		{"configured base64, hex sent", "X-Signature", signature.Base64, map[string]string{"X-Signature": hexSig}, 401},
+		{"configured header, default header sent", "X-Signature", signature.Hex, map[string]string{"X-Up42-Signature": hexSig}, 401},
+		{"truncated signature", providers.UP42SignatureHeader, signature.Hex, map[string]string{"X-Up42-Signature": hexSig[:62]}, 401},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -98,7 +98,7 @@ func TestUP42Parse(t *testing.T) {
 func TestUP42Answers(t *testing.T) {
 	const secret = "up42-test-secret"
 	signed := func(body string) map[string]string {
-		return map[string]string{"X-Up42-Signature": providers.UP42Signature([]byte(secret), []byte(body), webhook.Hex)}
+		return map[string]string{"X-Up42-Signature": providers.UP42Signature([]byte(secret), []byte(body), signature.Hex)}
 	}
 	job := `{"id":"e3","event":"job.status","data":{"jobId":"j1","status":"SUCCEEDED"}}`
 	missing := `{"id":"e6","event":"order.status","data":{"status":"PLACED"}}`

@@ -12,7 +12,7 @@ import (
 
 	"github.com/hookflow/hookflow/activities"
 	"github.com/hookflow/hookflow/event"
-	"github.com/hookflow/hookflow/internal/tracing"
+	"github.com/hookflow/hookflow/telemetry/tracing"
 )
 
 // Target is a destination applied transitions are delivered to (contract

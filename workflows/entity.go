@@ -13,8 +13,8 @@ import (
 
 	"github.com/hookflow/hookflow/activities"
 	"github.com/hookflow/hookflow/event"
-	"github.com/hookflow/hookflow/internal/lifecycle"
-	"github.com/hookflow/hookflow/internal/tracing"
+	"github.com/hookflow/hookflow/event/lifecycle"
+	"github.com/hookflow/hookflow/telemetry/tracing"
 )
 
 // Change IDs of workflow.GetVersion, one per behaviour change that running

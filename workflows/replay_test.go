@@ -12,8 +12,8 @@ import (
 	"go.temporal.io/sdk/interceptor"
 	"go.temporal.io/sdk/worker"
 
-	"github.com/hookflow/hookflow/internal/tracing"
 	"github.com/hookflow/hookflow/providers"
+	"github.com/hookflow/hookflow/telemetry/tracing"
 	"github.com/hookflow/hookflow/workflows"
 )
 

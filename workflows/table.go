@@ -4,7 +4,7 @@ import (
 	_ "embed"
 	"encoding/json"
 
-	"github.com/hookflow/hookflow/internal/lifecycle"
+	"github.com/hookflow/hookflow/event/lifecycle"
 )
 
 // The verdicts the workflow gives each status, recorded as the outcome of

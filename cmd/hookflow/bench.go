@@ -12,9 +12,9 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/hookflow/hookflow/config"
-	"github.com/hookflow/hookflow/internal/connect"
-	"github.com/hookflow/hookflow/internal/loadgen"
-	"github.com/hookflow/hookflow/internal/starter"
+	"github.com/hookflow/hookflow/internal/dev/loadgen"
+	"github.com/hookflow/hookflow/internal/process/connect"
+	"github.com/hookflow/hookflow/receivers/starter"
 )
 
 // benchOptions are the flags of `hookflow bench`.

@@ -19,9 +19,9 @@ import (
 
 	"go.temporal.io/sdk/client"
 
-	"github.com/hookflow/hookflow/internal/devtools"
-	"github.com/hookflow/hookflow/internal/loadgen"
-	"github.com/hookflow/hookflow/internal/testenv"
+	"github.com/hookflow/hookflow/internal/dev/devtools"
+	"github.com/hookflow/hookflow/internal/dev/loadgen"
+	"github.com/hookflow/hookflow/internal/dev/testenv"
 	"github.com/hookflow/hookflow/providers"
 	"github.com/hookflow/hookflow/workflows"
 )

@@ -13,8 +13,8 @@ import (
 	"go.temporal.io/sdk/converter"
 
 	"github.com/hookflow/hookflow/config"
-	"github.com/hookflow/hookflow/internal/inspect"
-	"github.com/hookflow/hookflow/internal/testenv"
+	"github.com/hookflow/hookflow/internal/dev/testenv"
+	"github.com/hookflow/hookflow/internal/operator/inspect"
 	"github.com/hookflow/hookflow/workflows"
 )
 

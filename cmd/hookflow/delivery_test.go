@@ -16,7 +16,7 @@ import (
 	"go.temporal.io/sdk/worker"
 
 	"github.com/hookflow/hookflow/examples/handler-go/handler"
-	"github.com/hookflow/hookflow/internal/testenv"
+	"github.com/hookflow/hookflow/internal/dev/testenv"
 	"github.com/hookflow/hookflow/workflows"
 )
 

@@ -10,11 +10,11 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/hookflow/hookflow/config"
-	"github.com/hookflow/hookflow/internal/connect"
-	"github.com/hookflow/hookflow/internal/devstack"
-	"github.com/hookflow/hookflow/internal/devtools"
-	"github.com/hookflow/hookflow/internal/metrics"
-	"github.com/hookflow/hookflow/internal/ops"
+	"github.com/hookflow/hookflow/internal/dev/devstack"
+	"github.com/hookflow/hookflow/internal/dev/devtools"
+	"github.com/hookflow/hookflow/internal/process/connect"
+	"github.com/hookflow/hookflow/internal/process/health"
+	"github.com/hookflow/hookflow/telemetry/metrics"
 )
 
 // devOptions are where hookflow dev keeps its children's data and where
@@ -71,7 +71,7 @@ func runDev(ctx context.Context, out io.Writer, cfg *config.Config, opts devOpti
 	defer stack.Stop()
 	p := &process{cfg: cfg, log: log, metrics: m, tracing: tr, tc: stack.Temporal, rdb: stack.Redis}
 	defer p.flushTraces() // the Temporal client is the stack's, closed by stack.Stop
-	if _, err := ops.RegisterSearchAttributes(ctx, p.tc, cfg.TemporalNamespace); err != nil {
+	if _, err := health.RegisterSearchAttributes(ctx, p.tc, cfg.TemporalNamespace); err != nil {
 		return err
 	}
 	ctx, stopWatching := stack.Watch(ctx)

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/hookflow/hookflow/config"
-	"github.com/hookflow/hookflow/internal/testenv"
+	"github.com/hookflow/hookflow/internal/dev/testenv"
 )
 
 // startedPid finds, in dev's start-up output, the pid of the child named.

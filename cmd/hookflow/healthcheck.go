@@ -8,7 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/hookflow/hookflow/config"
-	"github.com/hookflow/hookflow/internal/ops"
+	"github.com/hookflow/hookflow/internal/process/health"
 )
 
 // newHealthcheckCmd checks the running process's /healthz, for container
@@ -28,13 +28,13 @@ func newHealthcheckCmd(a *app) *cobra.Command {
 				if err != nil {
 					return err
 				}
-				if target, err = ops.HealthzURL(cfg.MetricsAddr); err != nil {
+				if target, err = health.HealthzURL(cfg.MetricsAddr); err != nil {
 					return err
 				}
 			}
 			ctx, cancel := context.WithTimeout(cmd.Context(), timeout)
 			defer cancel()
-			if err := ops.Healthcheck(ctx, target); err != nil {
+			if err := health.Healthcheck(ctx, target); err != nil {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "ok: %s answered 200\n", target)

@@ -11,7 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/hookflow/hookflow/event"
-	"github.com/hookflow/hookflow/internal/testenv"
+	"github.com/hookflow/hookflow/internal/dev/testenv"
 	"github.com/hookflow/hookflow/providers"
 	"github.com/hookflow/hookflow/workflows"
 )

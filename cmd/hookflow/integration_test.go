@@ -22,11 +22,11 @@ import (
 	"google.golang.org/grpc"
 
 	"github.com/hookflow/hookflow/config"
-	"github.com/hookflow/hookflow/internal/connect"
-	"github.com/hookflow/hookflow/internal/metrics"
-	"github.com/hookflow/hookflow/internal/ops"
-	"github.com/hookflow/hookflow/internal/testenv"
-	"github.com/hookflow/hookflow/internal/tracing"
+	"github.com/hookflow/hookflow/internal/dev/testenv"
+	"github.com/hookflow/hookflow/internal/process/connect"
+	"github.com/hookflow/hookflow/internal/process/health"
+	"github.com/hookflow/hookflow/telemetry/metrics"
+	"github.com/hookflow/hookflow/telemetry/tracing"
 	"github.com/hookflow/hookflow/workflows"
 )
 
@@ -178,7 +178,7 @@ func newTracedStack(t *testing.T, env map[string]string, tr *tracing.Tracing) *s
 	t.Cleanup(s.tc.Close)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	if _, err := ops.RegisterSearchAttributes(ctx, s.tc, cfg.TemporalNamespace); err != nil {
+	if _, err := health.RegisterSearchAttributes(ctx, s.tc, cfg.TemporalNamespace); err != nil {
 		t.Fatal(err)
 	}
 	if s.rdb, err = connect.RedisClient(cfg); err != nil {

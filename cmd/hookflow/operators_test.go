@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hookflow/hookflow/internal/testenv"
+	"github.com/hookflow/hookflow/internal/dev/testenv"
 	"github.com/hookflow/hookflow/workflows"
 )
 

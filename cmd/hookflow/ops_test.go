@@ -20,9 +20,9 @@ import (
 	"go.temporal.io/sdk/client"
 	tlog "go.temporal.io/sdk/log"
 
-	"github.com/hookflow/hookflow/internal/metrics"
-	"github.com/hookflow/hookflow/internal/ops"
-	"github.com/hookflow/hookflow/internal/testenv"
+	"github.com/hookflow/hookflow/internal/dev/testenv"
+	"github.com/hookflow/hookflow/internal/process/health"
+	"github.com/hookflow/hookflow/telemetry/metrics"
 )
 
 // get returns a GET's status code and body.
@@ -93,7 +93,7 @@ func TestReadinessWordsOnly(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			app := ops.NewApp(slog.New(slog.NewJSONHandler(logs, nil)), m, tc, tt.rdb)
+			app := health.NewApp(slog.New(slog.NewJSONHandler(logs, nil)), m, tc, tt.rdb)
 			for range 2 {
 				resp, err := app.Test(httptest.NewRequest(http.MethodGet, "/readyz", nil), -1)
 				if err != nil {

@@ -3,7 +3,7 @@ package main
 import (
 	"github.com/spf13/cobra"
 
-	"github.com/hookflow/hookflow/internal/operate"
+	"github.com/hookflow/hookflow/internal/operator/operate"
 )
 
 func newRedeliverCmd(a *app) *cobra.Command {

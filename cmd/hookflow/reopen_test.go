@@ -10,7 +10,7 @@ import (
 
 	"go.temporal.io/api/workflowservice/v1"
 
-	"github.com/hookflow/hookflow/internal/testenv"
+	"github.com/hookflow/hookflow/internal/dev/testenv"
 	"github.com/hookflow/hookflow/workflows"
 )
 

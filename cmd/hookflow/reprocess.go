@@ -8,8 +8,8 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/hookflow/hookflow/config"
-	"github.com/hookflow/hookflow/internal/operate"
-	"github.com/hookflow/hookflow/internal/starter"
+	"github.com/hookflow/hookflow/internal/operator/operate"
+	"github.com/hookflow/hookflow/receivers/starter"
 )
 
 // reprocessOptions are the flags of `hookflow reprocess`.

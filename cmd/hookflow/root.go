@@ -9,9 +9,9 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/hookflow/hookflow/config"
-	"github.com/hookflow/hookflow/internal/connect"
-	"github.com/hookflow/hookflow/internal/metrics"
-	"github.com/hookflow/hookflow/internal/tracing"
+	"github.com/hookflow/hookflow/internal/process/connect"
+	"github.com/hookflow/hookflow/telemetry/metrics"
+	"github.com/hookflow/hookflow/telemetry/tracing"
 )
 
 // app is what every command shares: where the configuration comes from and

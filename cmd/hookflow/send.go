@@ -10,7 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/hookflow/hookflow/config"
-	"github.com/hookflow/hookflow/internal/loadgen"
+	"github.com/hookflow/hookflow/internal/dev/loadgen"
 	"github.com/hookflow/hookflow/providers"
 )
 

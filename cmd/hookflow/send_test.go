@@ -15,12 +15,12 @@ import (
 
 	"github.com/hookflow/hookflow/config"
 	"github.com/hookflow/hookflow/event"
-	"github.com/hookflow/hookflow/internal/lifecycle"
-	"github.com/hookflow/hookflow/internal/starter"
-	"github.com/hookflow/hookflow/internal/testenv"
-	"github.com/hookflow/hookflow/internal/webhook"
+	"github.com/hookflow/hookflow/event/lifecycle"
+	"github.com/hookflow/hookflow/internal/dev/testenv"
 	"github.com/hookflow/hookflow/providers"
 	"github.com/hookflow/hookflow/receivers"
+	"github.com/hookflow/hookflow/receivers/starter"
+	"github.com/hookflow/hookflow/signature"
 )
 
 // sendSecrets are the secrets the sample tests configure, one per provider.
@@ -181,7 +181,7 @@ func TestSenderUP42ConfiguredSignature(t *testing.T) {
 	got := builtin("up42").Sample.Headers(sendOptions{}.delivery(), body, "s", cfg.Setting)
 	want := map[string]string{
 		"Content-Type": "application/json",
-		"X-Signature":  providers.UP42Signature([]byte("s"), body, webhook.Base64),
+		"X-Signature":  providers.UP42Signature([]byte("s"), body, signature.Base64),
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("headers: got %v, want %v", got, want)

@@ -12,12 +12,12 @@ import (
 
 	"go.temporal.io/sdk/client"
 
-	"github.com/hookflow/hookflow/internal/listen"
-	"github.com/hookflow/hookflow/internal/starter"
-	"github.com/hookflow/hookflow/internal/testenv"
-	"github.com/hookflow/hookflow/internal/webhook"
+	"github.com/hookflow/hookflow/internal/dev/testenv"
+	"github.com/hookflow/hookflow/internal/process/listen"
 	"github.com/hookflow/hookflow/providers"
 	"github.com/hookflow/hookflow/receivers"
+	"github.com/hookflow/hookflow/receivers/starter"
+	"github.com/hookflow/hookflow/signature"
 )
 
 // blockingStarter holds every start until released.
@@ -38,7 +38,7 @@ func (b *blockingStarter) SignalWithStartWorkflow(context.Context, string, strin
 func TestShutdownFinishesInFlight(t *testing.T) {
 	st := &blockingStarter{entered: make(chan struct{}), release: make(chan struct{})}
 	r := receivers.New(receivers.Options{Start: starter.Starter{Client: st}, Log: slog.New(slog.DiscardHandler)})
-	app := receivers.NewApp(r, []receivers.Provider{providers.Phoenix(webhook.NewBearer([]string{"s"}))})
+	app := receivers.NewApp(r, []receivers.Provider{providers.Phoenix(signature.NewBearer([]string{"s"}))})
 	addr := "127.0.0.1:" + strconv.Itoa(testenv.FreePort(t))
 	ctx, stop := context.WithCancel(context.Background())
 	served := make(chan error, 1)

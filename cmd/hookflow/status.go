@@ -7,7 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/hookflow/hookflow/internal/inspect"
+	"github.com/hookflow/hookflow/internal/operator/inspect"
 )
 
 func newStatusCmd(a *app) *cobra.Command {

@@ -12,7 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/hookflow/hookflow/event"
-	"github.com/hookflow/hookflow/internal/inspect"
+	"github.com/hookflow/hookflow/internal/operator/inspect"
 	"github.com/hookflow/hookflow/workflows"
 )
 

@@ -17,15 +17,15 @@ import (
 
 	"github.com/hookflow/hookflow/activities"
 	"github.com/hookflow/hookflow/config"
-	"github.com/hookflow/hookflow/internal/admin"
-	"github.com/hookflow/hookflow/internal/dedup"
-	"github.com/hookflow/hookflow/internal/listen"
-	"github.com/hookflow/hookflow/internal/metrics"
-	"github.com/hookflow/hookflow/internal/operate"
-	"github.com/hookflow/hookflow/internal/ops"
-	"github.com/hookflow/hookflow/internal/starter"
-	"github.com/hookflow/hookflow/internal/tracing"
+	"github.com/hookflow/hookflow/internal/operator/admin"
+	"github.com/hookflow/hookflow/internal/operator/operate"
+	"github.com/hookflow/hookflow/internal/process/health"
+	"github.com/hookflow/hookflow/internal/process/listen"
 	"github.com/hookflow/hookflow/receivers"
+	"github.com/hookflow/hookflow/receivers/dedup"
+	"github.com/hookflow/hookflow/receivers/starter"
+	"github.com/hookflow/hookflow/telemetry/metrics"
+	"github.com/hookflow/hookflow/telemetry/tracing"
 	"github.com/hookflow/hookflow/workflows"
 )
 
@@ -108,7 +108,7 @@ func (p *process) serve(ctx context.Context, apps ...listen.App) error {
 // opsApp is the operations app, with the admin API when
 // HOOKFLOW_ADMIN_TOKEN is set.
 func (p *process) opsApp() *fiber.App {
-	app := ops.NewApp(p.log, p.metrics, p.tc, p.rdb)
+	app := health.NewApp(p.log, p.metrics, p.tc, p.rdb)
 	if p.cfg.AdminTokens.Enabled() {
 		api := &admin.API{
 			Config: p.cfg, Client: p.tc,
@@ -142,7 +142,7 @@ func (p *process) receivers() listen.App {
 		Tracing:      p.tracing,
 	})
 	app := receivers.NewApp(r, cfg.Providers.Bound(cfg.Setting))
-	ops.MountHealthz(app) // the rest of the ops endpoints are on HOOKFLOW_METRICS_ADDR
+	health.MountHealthz(app) // the rest of the ops endpoints are on HOOKFLOW_METRICS_ADDR
 	return listen.App{Setting: "HOOKFLOW_HTTP_ADDR", App: app, Addr: cfg.HTTPAddr}
 }
 

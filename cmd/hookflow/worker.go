@@ -6,7 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/hookflow/hookflow/internal/ops"
+	"github.com/hookflow/hookflow/internal/process/health"
 )
 
 func newWorkerCmd(a *app) *cobra.Command {
@@ -22,8 +22,8 @@ func newWorkerCmd(a *app) *cobra.Command {
 			defer p.close()
 			// Unlike the receivers, a worker cannot start without Temporal
 			// (the SDK refuses), so an unreachable Temporal stops it here too.
-			if err := ops.CheckSearchAttributes(cmd.Context(), p.tc, p.cfg.TemporalNamespace); err != nil {
-				if errors.Is(err, ops.ErrTemporalUnreachable) {
+			if err := health.CheckSearchAttributes(cmd.Context(), p.tc, p.cfg.TemporalNamespace); err != nil {
+				if errors.Is(err, health.ErrTemporalUnreachable) {
 					return fmt.Errorf("TEMPORAL_ADDRESS %s: %w", p.cfg.TemporalAddress, err)
 				}
 				return err

@@ -1,0 +1,198 @@
+// Package admin serves the HTTP API for operators' programs (contract
+// section 15) on the ops listener: an entity's status, a paged listing by
+// visibility query, and reprocess and redeliver requests. Each operation is
+// the CLI's own (inspect.Describe, operate.ListEntities, operate.Sender), so
+// the API and the commands cannot drift apart. It is mounted only when
+// HOOKFLOW_ADMIN_TOKEN is set, and every route wants one of its tokens.
+package admin
+
+import (
+	_ "embed"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+
+	"github.com/hookflow/hookflow/config"
+	"github.com/hookflow/hookflow/internal/operator/inspect"
+	"github.com/hookflow/hookflow/internal/operator/operate"
+	"github.com/hookflow/hookflow/signature"
+)
+
+// OpenAPI is the OpenAPI 3 document of the routes, served at
+// /v1/openapi.json; a test holds it against the router.
+//
+//go:embed openapi.json
+var OpenAPI []byte
+
+// Page sizes of GET /v1/entities.
+const (
+	DefaultPageSize = 100
+	MaxPageSize     = 1000
+)
+
+// API is what the admin routes need: the process's configuration, its
+// Temporal client and the Sender that reprocess and redeliver signal
+// through.
+type API struct {
+	Config *config.Config
+	Client client.Client
+	Sender operate.Sender
+	// Wait is how long a status waits for the live query; 0 is
+	// inspect.LiveQueryWait.
+	Wait time.Duration
+}
+
+// Mount adds the routes under /v1 to app, behind a Bearer check against
+// a.Config.AdminTokens (constant-time, every token compared).
+func (a *API) Mount(app *fiber.App) {
+	auth := signature.NewBearer(a.Config.AdminTokens)
+	v1 := app.Group("/v1", func(c *fiber.Ctx) error {
+		if auth.Verify(nil, func(name string) string { return c.Get(name) }) != nil {
+			return c.Status(fiber.StatusUnauthorized).JSON(fiber.Map{"error": "Missing or invalid authorization header"})
+		}
+		return c.Next()
+	})
+	v1.Get("/openapi.json", func(c *fiber.Ctx) error {
+		c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
+		return c.Send(OpenAPI)
+	})
+	v1.Get("/entities", a.list)
+	v1.Get("/entities/:workflowId", a.status)
+	v1.Post("/entities/:workflowId/reprocess", a.reprocess)
+	v1.Post("/entities/:workflowId/redeliver", a.redeliver)
+}
+
+// problem answers code with {"error": msg}.
+func problem(c *fiber.Ctx, code int, msg string) error {
+	return c.Status(code).JSON(fiber.Map{"error": msg})
+}
+
+// workflowID is the route's workflow ID, percent-decoded, as operators may
+// write it (an entity ID as it is: inspect and operate resolve it).
+func workflowID(c *fiber.Ctx) (string, error) {
+	id, err := url.PathUnescape(c.Params("workflowId"))
+	if err != nil || id == "" {
+		return "", errors.New("invalid workflowId")
+	}
+	return id, nil
+}
+
+// status answers what `hookflow status --json` prints.
+func (a *API) status(c *fiber.Ctx) error {
+	id, err := workflowID(c)
+	if err != nil {
+		return problem(c, fiber.StatusBadRequest, err.Error())
+	}
+	wait := a.Wait
+	if wait <= 0 {
+		wait = inspect.LiveQueryWait
+	}
+	rep, err := inspect.Describe(c.UserContext(), a.Client, a.Config, id, wait)
+	if err != nil {
+		return temporalProblem(c, err)
+	}
+	return c.JSON(rep)
+}
+
+// list answers one page of the entities a visibility query finds.
+func (a *API) list(c *fiber.Ctx) error {
+	size := DefaultPageSize
+	if raw := c.Query("pageSize"); raw != "" {
+		n, err := strconv.Atoi(raw)
+		if err != nil || n < 1 || n > MaxPageSize {
+			return problem(c, fiber.StatusBadRequest, "pageSize must be 1 to "+strconv.Itoa(MaxPageSize))
+		}
+		size = n
+	}
+	token, err := base64.RawURLEncoding.DecodeString(c.Query("pageToken"))
+	if err != nil {
+		return problem(c, fiber.StatusBadRequest, "invalid pageToken")
+	}
+	page, err := operate.ListEntities(c.UserContext(), a.Client, a.Config.TemporalNamespace, c.Query("query"), size, token)
+	if err != nil {
+		return temporalProblem(c, err)
+	}
+	return c.JSON(fiber.Map{"entities": page.Entities, "nextPageToken": base64.RawURLEncoding.EncodeToString(page.NextPageToken)})
+}
+
+// reprocess signals the entity "reprocess", as `hookflow reprocess` does.
+func (a *API) reprocess(c *fiber.Ctx) error {
+	var body struct {
+		Reason string `json:"reason"`
+	}
+	if err := optionalBody(c, &body); err != nil {
+		return problem(c, fiber.StatusBadRequest, err.Error())
+	}
+	if body.Reason == "" {
+		body.Reason = "admin API reprocess"
+	}
+	return a.signal(c, operate.Reprocess(body.Reason))
+}
+
+// redeliver signals the entity "redeliver", as `hookflow redeliver` does,
+// for one destination when the body names one.
+func (a *API) redeliver(c *fiber.Ctx) error {
+	var body struct {
+		Destination string `json:"destination"`
+	}
+	if err := optionalBody(c, &body); err != nil {
+		return problem(c, fiber.StatusBadRequest, err.Error())
+	}
+	if err := operate.CheckDestination(a.Config, body.Destination); err != nil {
+		return problem(c, fiber.StatusBadRequest, err.Error())
+	}
+	return a.signal(c, operate.Redeliver(body.Destination))
+}
+
+// signal sends sig to the route's entity, which must exist (a typo must
+// not start a new entity), and answers 202 with the request ID.
+func (a *API) signal(c *fiber.Ctx, sig operate.Signal) error {
+	raw, err := workflowID(c)
+	if err != nil {
+		return problem(c, fiber.StatusBadRequest, err.Error())
+	}
+	id := a.Config.Providers.WorkflowID(raw)
+	if _, err := a.Client.DescribeWorkflowExecution(c.UserContext(), id, ""); err != nil {
+		return temporalProblem(c, err)
+	}
+	requestID, failed, err := a.Sender.Send(c.UserContext(), []string{id}, sig, func(int) {})
+	if err == nil && len(failed) > 0 {
+		err = failed[0].Err
+	}
+	if err != nil {
+		return temporalProblem(c, err)
+	}
+	return c.Status(fiber.StatusAccepted).JSON(fiber.Map{"requestId": requestID, "workflowId": id})
+}
+
+// optionalBody decodes a JSON body into v when there is one.
+func optionalBody(c *fiber.Ctx, v any) error {
+	if len(c.Body()) == 0 {
+		return nil
+	}
+	if err := json.Unmarshal(c.Body(), v); err != nil {
+		return errors.New("invalid JSON body")
+	}
+	return nil
+}
+
+// temporalProblem maps a Temporal error: unknown workflow 404, a refused
+// query or argument 400, anything else 503 (try again).
+func temporalProblem(c *fiber.Ctx, err error) error {
+	var notFound *serviceerror.NotFound
+	var invalid *serviceerror.InvalidArgument
+	switch {
+	case errors.As(err, &notFound):
+		return problem(c, fiber.StatusNotFound, "no such entity workflow")
+	case errors.As(err, &invalid):
+		return problem(c, fiber.StatusBadRequest, invalid.Message)
+	}
+	return problem(c, fiber.StatusServiceUnavailable, err.Error())
+}
