@@ -469,7 +469,7 @@ func (c configured) parse(body []byte, h signature.Header) (event.Event, error) 
 	if err != nil {
 		return event.Event{}, err
 	}
-	missing := &signature.MissingFieldsError{Required: c.fields.required()}
+	missing := &MissingFieldsError{Required: c.fields.required()}
 	var typ string
 	if c.fields.typ != nil {
 		var ok bool
@@ -477,7 +477,7 @@ func (c configured) parse(body []byte, h signature.Header) (event.Event, error) 
 			return event.Event{}, missing
 		}
 		if len(c.AcceptTypes) > 0 && !slices.Contains(c.AcceptTypes, typ) {
-			return event.Event{Type: typ}, signature.ErrIgnored
+			return event.Event{Type: typ}, ErrIgnored
 		}
 	}
 	entityID, ok1 := c.fields.entityID.lookup(doc, h)
@@ -495,16 +495,16 @@ func (c configured) parse(body []byte, h signature.Header) (event.Event, error) 
 // decodeObject reads a JSON object, keeping numbers as written.
 func decodeObject(body []byte) (map[string]any, error) {
 	if trimmed := bytes.TrimLeft(body, " \t\r\n"); len(trimmed) == 0 || trimmed[0] != '{' {
-		return nil, signature.ErrInvalidJSON
+		return nil, ErrInvalidJSON
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
 	var doc map[string]any
 	if err := dec.Decode(&doc); err != nil {
-		return nil, signature.ErrInvalidJSON
+		return nil, ErrInvalidJSON
 	}
 	if _, err := dec.Token(); err != io.EOF {
-		return nil, signature.ErrInvalidJSON // something after the object
+		return nil, ErrInvalidJSON // something after the object
 	}
 	return doc, nil
 }

@@ -7,7 +7,6 @@ import (
 
 	"github.com/hookflow/hookflow/internal/dev/testenv"
 	"github.com/hookflow/hookflow/providers"
-	"github.com/hookflow/hookflow/signature"
 )
 
 // acme is a configured provider with body and header fields and accepted
@@ -48,23 +47,23 @@ func TestConfiguredParse(t *testing.T) {
 	}{
 		{"parsed", `{"type":"order.updated","created_at":"2026-01-01T00:00:00Z","data":{"order":{"id":"o-1","status":"paid"}}}`, delivery, nil, "paid"},
 		{"numeric id", `{"type":"order.updated","created_at":1767225600,"data":{"order":{"id":12345678901234567890,"status":"paid"}}}`, delivery, nil, "paid"},
-		{"other type ignored", `{"type":"customer.created"}`, delivery, signature.ErrIgnored, ""},
-		{"no type", `{"data":{"order":{"id":"o-1","status":"paid"}}}`, delivery, &signature.MissingFieldsError{}, ""},
-		{"no event id header", `{"type":"order.updated","created_at":"t","data":{"order":{"id":"o-1","status":"paid"}}}`, nil, &signature.MissingFieldsError{}, ""},
-		{"status an object", `{"type":"order.updated","created_at":"t","data":{"order":{"id":"o-1","status":{"a":1}}}}`, delivery, &signature.MissingFieldsError{}, ""},
-		{"not json", `order=o-1`, delivery, signature.ErrInvalidJSON, ""},
-		{"trailing garbage", `{"type":"order.updated"} x`, delivery, signature.ErrInvalidJSON, ""},
+		{"other type ignored", `{"type":"customer.created"}`, delivery, providers.ErrIgnored, ""},
+		{"no type", `{"data":{"order":{"id":"o-1","status":"paid"}}}`, delivery, &providers.MissingFieldsError{}, ""},
+		{"no event id header", `{"type":"order.updated","created_at":"t","data":{"order":{"id":"o-1","status":"paid"}}}`, nil, &providers.MissingFieldsError{}, ""},
+		{"status an object", `{"type":"order.updated","created_at":"t","data":{"order":{"id":"o-1","status":{"a":1}}}}`, delivery, &providers.MissingFieldsError{}, ""},
+		{"not json", `order=o-1`, delivery, providers.ErrInvalidJSON, ""},
+		{"trailing garbage", `{"type":"order.updated"} x`, delivery, providers.ErrInvalidJSON, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			ev, err := p.Parse([]byte(tt.body), testenv.Lookup(tt.headers))
-			var missing *signature.MissingFieldsError
+			var missing *providers.MissingFieldsError
 			switch want := tt.want.(type) {
 			case nil:
 				if err != nil || ev.Status != tt.status || ev.ID != "d-1" || ev.EntityType != "order" || ev.Type != "order.updated" {
 					t.Errorf("got %+v, %v", ev, err)
 				}
-			case *signature.MissingFieldsError:
+			case *providers.MissingFieldsError:
 				if !errors.As(err, &missing) || !reflect.DeepEqual(missing.Required, required) {
 					t.Errorf("got %v, want missing %v", err, required)
 				}

@@ -6,16 +6,14 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-
-	"github.com/hookflow/hookflow/signature"
 )
 
 // decode unmarshals a JSON object into v. A body that is not JSON, or not an
-// object, is signature.ErrInvalidJSON; fields of an unexpected type are left
+// object, is ErrInvalidJSON; fields of an unexpected type are left
 // empty, so the required-field check names them.
 func decode(body []byte, v any) error {
 	if trimmed := bytes.TrimLeft(body, " \t\r\n"); len(trimmed) == 0 || trimmed[0] != '{' {
-		return signature.ErrInvalidJSON
+		return ErrInvalidJSON
 	}
 	err := json.Unmarshal(body, v)
 	var typeErr *json.UnmarshalTypeError
@@ -23,7 +21,7 @@ func decode(body []byte, v any) error {
 		return nil
 	}
 	if err != nil {
-		return signature.ErrInvalidJSON
+		return ErrInvalidJSON
 	}
 	return nil
 }

@@ -118,13 +118,13 @@ func parseFenix(body []byte, header signature.Header) (event.Event, error) {
 	topic := header(FenixTopicHeader)
 	switch {
 	case topic == "":
-		return event.Event{}, &signature.MissingFieldsError{Required: required}
+		return event.Event{}, &MissingFieldsError{Required: required}
 	case !strings.EqualFold(topic, FenixTrackingUpdated):
-		return event.Event{Type: topic}, signature.ErrIgnored
+		return event.Event{Type: topic}, ErrIgnored
 	}
 	id := header(FenixEventIDHeader)
 	if id == "" || b.TrackingNumber == "" || b.Status == "" {
-		return event.Event{}, &signature.MissingFieldsError{Required: required}
+		return event.Event{}, &MissingFieldsError{Required: required}
 	}
 	attrs := map[string]string{"carrier": b.Carrier, "status_detail": b.StatusDetail}
 	for _, name := range fenixKept {

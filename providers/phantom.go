@@ -128,18 +128,18 @@ func parsePhantom(body []byte, _ signature.Header) (event.Event, error) {
 		name, when = b.Event, b.Timestamp // Core 3
 	}
 	if name == "" {
-		return event.Event{}, &signature.MissingFieldsError{Required: []string{"type (Core 2) or event (Core 3)", "data.id"}}
+		return event.Event{}, &MissingFieldsError{Required: []string{"type (Core 2) or event (Core 3)", "data.id"}}
 	}
 	// "transaction.pool.added" is status "pool.added" of a transaction;
 	// entity types without a state table are ignored.
 	entityType, status, _ := strings.Cut(name, ".")
 	if entityType != "transaction" && entityType != "block" || status == "" {
-		return event.Event{Type: name}, signature.ErrIgnored
+		return event.Event{Type: name}, ErrIgnored
 	}
 	if b.Data.ID == "" {
 		// Without data.id there is no entity to give the event to, so the
 		// contract's body-hash event ID has no workflow to dedup in.
-		return event.Event{}, &signature.MissingFieldsError{Required: []string{"type (Core 2) or event (Core 3)", "data.id"}}
+		return event.Event{}, &MissingFieldsError{Required: []string{"type (Core 2) or event (Core 3)", "data.id"}}
 	}
 	id := string(b.Data.ID)
 	return event.Event{

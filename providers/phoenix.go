@@ -72,7 +72,7 @@ func parsePhoenix(body []byte, _ signature.Header) (event.Event, error) {
 		return event.Event{}, err
 	}
 	if b.Event == "" || b.Data.OrderID == "" || b.Data.OrderStatus == "" {
-		return event.Event{}, &signature.MissingFieldsError{Required: []string{"event", "data.orderId", "data.orderStatus"}}
+		return event.Event{}, &MissingFieldsError{Required: []string{"event", "data.orderId", "data.orderStatus"}}
 	}
 	status := strings.ToLower(b.Data.OrderStatus)
 	id := b.ID
@@ -92,9 +92,9 @@ func parsePhoenix(body []byte, _ signature.Header) (event.Event, error) {
 }
 
 // phoenixReply is the 200 body Phoenix's guide documents, on top of ours.
-func phoenixReply(base signature.Accepted, ev event.Event) any {
+func phoenixReply(base Accepted, ev event.Event) any {
 	return struct {
-		signature.Accepted
+		Accepted
 		Message     string `json:"message"`
 		OrderID     string `json:"orderId"`
 		OrderStatus string `json:"orderStatus"`

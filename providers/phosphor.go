@@ -104,7 +104,7 @@ func parsePhosphor(body []byte, _ signature.Header) (event.Event, error) {
 		return phosphorTokenTx(b)
 	case phosphorListingTypes[b.Type] && b.Listing != nil:
 		if b.Listing.ID == "" {
-			return event.Event{}, &signature.MissingFieldsError{Required: []string{"type", "listing.id"}}
+			return event.Event{}, &MissingFieldsError{Required: []string{"type", "listing.id"}}
 		}
 		return event.Event{
 			// A listing event carries no ID of its own, and each of its
@@ -119,9 +119,9 @@ func parsePhosphor(body []byte, _ signature.Header) (event.Event, error) {
 			Attributes: nonEmpty(map[string]string{"item_id": b.Listing.ItemID}),
 		}, nil
 	case b.Type == "":
-		return event.Event{}, &signature.MissingFieldsError{Required: []string{"type"}}
+		return event.Event{}, &MissingFieldsError{Required: []string{"type"}}
 	}
-	return event.Event{Type: b.Type}, signature.ErrIgnored
+	return event.Event{Type: b.Type}, ErrIgnored
 }
 
 // phosphorTokenTx maps a mint, transfer or burn of an item's token.
@@ -136,7 +136,7 @@ func phosphorTokenTx(b phosphorBody) (event.Event, error) {
 		entity = event.JoinID(d.ContractAddress, string(d.TokenID))
 	}
 	if b.ID == "" || entity == "" || d.TxType == "" {
-		return event.Event{}, &signature.MissingFieldsError{Required: []string{
+		return event.Event{}, &MissingFieldsError{Required: []string{
 			"id", "type", "data.item.id (or data.contract_address and data.token_id)", "data.tx_type",
 		}}
 	}

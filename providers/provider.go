@@ -49,12 +49,12 @@ type Provider struct {
 
 	// Parse turns a verified body into an event with at least ID, Type,
 	// EntityType and EntityID set. The receiver fills Provider, ReceivedAt,
-	// RequestID and Body. It returns signature.ErrInvalidJSON,
-	// signature.ErrIgnored or a *signature.MissingFieldsError for the
+	// RequestID and Body. It returns ErrInvalidJSON,
+	// ErrIgnored or a *MissingFieldsError for the
 	// contract's answers.
 	Parse func(body []byte, header signature.Header) (event.Event, error)
 	// Reply, when set, adds provider-specific fields to the accepted body.
-	Reply func(base signature.Accepted, ev event.Event) any
+	Reply func(base Accepted, ev event.Event) any
 	// Unauthorized, when set, is the 401 error message for a credential that
 	// does not match (some providers document theirs).
 	Unauthorized string

@@ -137,12 +137,12 @@ func parseUP42(body []byte, _ signature.Header) (event.Event, error) {
 	switch b.Event {
 	case "order.status":
 	case "":
-		return event.Event{}, &signature.MissingFieldsError{Required: required}
+		return event.Event{}, &MissingFieldsError{Required: required}
 	default: // job.status and whatever UP42 adds
-		return event.Event{Type: b.Event}, signature.ErrIgnored
+		return event.Event{Type: b.Event}, ErrIgnored
 	}
 	if b.ID == "" || b.Data.OrderID == "" || b.Data.Status == "" {
-		return event.Event{}, &signature.MissingFieldsError{Required: required}
+		return event.Event{}, &MissingFieldsError{Required: required}
 	}
 	return event.Event{
 		ID:           b.ID,

@@ -47,15 +47,15 @@ type Options struct {
 // Prometheus implementation lives with the process wiring.
 type Metrics interface {
 	// Delivery records one answered delivery and how long it took.
-	Delivery(provider string, o signature.Outcome, took time.Duration)
+	Delivery(provider, outcome string, took time.Duration)
 	// DedupError records a dedup store failure that was worked around.
 	DedupError(provider string)
 }
 
 type noMetrics struct{}
 
-func (noMetrics) Delivery(string, signature.Outcome, time.Duration) {}
-func (noMetrics) DedupError(string)                                 {}
+func (noMetrics) Delivery(string, string, time.Duration) {}
+func (noMetrics) DedupError(string)                      {}
 
 // Receiver is the shared accept path of every provider.
 type Receiver struct {
@@ -108,12 +108,12 @@ func (r *Receiver) Handler(p Provider) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		start := time.Now()
 		o, err := r.handle(c, &p)
-		r.opts.Metrics.Delivery(p.Name, o, time.Since(start))
+		r.opts.Metrics.Delivery(p.Name, string(o), time.Since(start))
 		return err
 	}
 }
 
-func (r *Receiver) handle(c *fiber.Ctx, p *Provider) (signature.Outcome, error) {
+func (r *Receiver) handle(c *fiber.Ctx, p *Provider) (Outcome, error) {
 	reqID := RequestID(c)
 	log := r.opts.Log.With("request_id", reqID, "provider", p.Name)
 	if r.opts.Tracing.Enabled() {
@@ -121,16 +121,16 @@ func (r *Receiver) handle(c *fiber.Ctx, p *Provider) (signature.Outcome, error) 
 	}
 
 	if p.Verifier == nil {
-		return signature.OutcomeDisabled, c.Status(fiber.StatusNotFound).JSON(errorBody{Error: "provider " + p.Name + " is not enabled"})
+		return OutcomeDisabled, c.Status(fiber.StatusNotFound).JSON(errorBody{Error: "provider " + p.Name + " is not enabled"})
 	}
 	// The raw bytes as sent: signatures are over them, and c.Body() would
 	// inflate a compressed body, unauthenticated and without a size limit.
 	if enc := c.Request().Header.ContentEncoding(); len(enc) > 0 && !bytes.EqualFold(enc, []byte("identity")) {
-		return signature.OutcomeInvalid, c.Status(fiber.StatusUnsupportedMediaType).JSON(errorBody{Error: "Content-Encoding not supported; send the body uncompressed"})
+		return OutcomeInvalid, c.Status(fiber.StatusUnsupportedMediaType).JSON(errorBody{Error: "Content-Encoding not supported; send the body uncompressed"})
 	}
 	body := c.Request().Body()
 	if len(body) > r.opts.MaxBodyBytes {
-		return signature.OutcomeTooLarge, c.Status(fiber.StatusRequestEntityTooLarge).JSON(errorBody{Error: "body too large"})
+		return OutcomeTooLarge, c.Status(fiber.StatusRequestEntityTooLarge).JSON(errorBody{Error: "body too large"})
 	}
 	header := Header(func(name string) string { return signature.FieldValue(c.Request().Header.Peek(name)) })
 
@@ -146,7 +146,7 @@ func (r *Receiver) handle(c *fiber.Ctx, p *Provider) (signature.Outcome, error) 
 			msg = "Missing or invalid authorization header"
 		}
 		log.Warn("webhook rejected", "reason", clip(err.Error(), maxLogValueBytes))
-		return signature.OutcomeUnauthorized, c.Status(fiber.StatusUnauthorized).JSON(errorBody{Error: msg})
+		return OutcomeUnauthorized, c.Status(fiber.StatusUnauthorized).JSON(errorBody{Error: msg})
 	}
 
 	ev, err := p.Parse(body, header)
@@ -154,18 +154,18 @@ func (r *Receiver) handle(c *fiber.Ctx, p *Provider) (signature.Outcome, error) 
 	switch {
 	case errors.Is(err, ErrIgnored):
 		log.Info("webhook ignored", "event_type", clip(ev.Type, maxLogValueBytes))
-		return signature.OutcomeIgnored, c.JSON(fiber.Map{"success": true, "ignored": true})
+		return OutcomeIgnored, c.JSON(fiber.Map{"success": true, "ignored": true})
 	case errors.As(err, &missing):
-		return signature.OutcomeInvalid, c.Status(fiber.StatusBadRequest).JSON(errorBody{Error: "Missing required fields", Required: missing.Required})
+		return OutcomeInvalid, c.Status(fiber.StatusBadRequest).JSON(errorBody{Error: "Missing required fields", Required: missing.Required})
 	case err != nil:
-		return signature.OutcomeInvalid, c.Status(fiber.StatusBadRequest).JSON(errorBody{Error: ErrInvalidJSON.Error()})
+		return OutcomeInvalid, c.Status(fiber.StatusBadRequest).JSON(errorBody{Error: ErrInvalidJSON.Error()})
 	}
 	// Before the dedup claim: an unusable ID must leave no record, and
 	// Temporal would refuse it for ever, so the provider must not retry.
 	if field := unusableIDField(p, ev); field != "" {
 		log.Warn("webhook refused: unusable identifier", "field", field,
 			"entity_id", clip(ev.EntityID, maxLogValueBytes), "event_id", clip(ev.ID, maxLogValueBytes))
-		return signature.OutcomeInvalid, c.Status(fiber.StatusBadRequest).JSON(errorBody{Error: "invalid " + field})
+		return OutcomeInvalid, c.Status(fiber.StatusBadRequest).JSON(errorBody{Error: "invalid " + field})
 	}
 	ev.Provider = p.Name
 	ev.RequestID = reqID
@@ -194,7 +194,7 @@ func (r *Receiver) handle(c *fiber.Ctx, p *Provider) (signature.Outcome, error) 
 	default:
 		log.Warn("webhook refused: too many deliveries in flight")
 		c.Set(fiber.HeaderRetryAfter, retryAfterOverloaded)
-		return signature.OutcomeOverloaded, c.Status(fiber.StatusTooManyRequests).JSON(errorBody{Error: "too many requests, retry later"})
+		return OutcomeOverloaded, c.Status(fiber.StatusTooManyRequests).JSON(errorBody{Error: "too many requests, retry later"})
 	}
 	// Deferred first, so it runs last: after the release below.
 	defer func() { <-r.inFlight }()
@@ -221,10 +221,10 @@ func (r *Receiver) handle(c *fiber.Ctx, p *Provider) (signature.Outcome, error) 
 			claimed, token = true, claim.Token
 		case claim.State == dedup.Done:
 			log.Info("webhook duplicate")
-			return signature.OutcomeDuplicate, reply(true)
+			return OutcomeDuplicate, reply(true)
 		case claim.State == dedup.InFlight:
 			c.Set(fiber.HeaderRetryAfter, retryAfterInFlight)
-			return signature.OutcomeInFlight, c.Status(fiber.StatusConflict).JSON(errorBody{Error: "event is being processed, retry later"})
+			return OutcomeInFlight, c.Status(fiber.StatusConflict).JSON(errorBody{Error: "event is being processed, retry later"})
 		default:
 			claimed, token = true, claim.Token
 		}
@@ -251,12 +251,12 @@ func (r *Receiver) handle(c *fiber.Ctx, p *Provider) (signature.Outcome, error) 
 		// provider retry it for ever. The deferred release drops the record.
 		field := refusedField(p, part)
 		log.Error("webhook refused by Temporal", "field", field, "error", clip(err.Error(), maxLogErrorBytes))
-		return signature.OutcomeRejected, c.Status(fiber.StatusBadRequest).JSON(errorBody{Error: "invalid " + field})
+		return OutcomeRejected, c.Status(fiber.StatusBadRequest).JSON(errorBody{Error: "invalid " + field})
 	}
 	if err != nil {
 		log.Error("webhook not handed to Temporal", "error", clip(err.Error(), maxLogErrorBytes))
 		c.Set(fiber.HeaderRetryAfter, retryAfterUnavailable)
-		return signature.OutcomeUnavailable, c.Status(fiber.StatusServiceUnavailable).JSON(errorBody{Error: "temporarily unavailable, retry later"})
+		return OutcomeUnavailable, c.Status(fiber.StatusServiceUnavailable).JSON(errorBody{Error: "temporarily unavailable, retry later"})
 	}
 	finished = true // Temporal has the event: the record must stay
 	if claimed {
@@ -268,7 +268,7 @@ func (r *Receiver) handle(c *fiber.Ctx, p *Provider) (signature.Outcome, error) 
 		cancel()
 	}
 	log.Info("webhook accepted", "event_type", clip(ev.Type, maxLogValueBytes), "status", clip(ev.Status, maxLogValueBytes))
-	return signature.OutcomeAccepted, reply(false)
+	return OutcomeAccepted, reply(false)
 }
 
 // start signals the entity's workflow, starting it when it is not running.

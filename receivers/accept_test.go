@@ -828,14 +828,14 @@ func TestEventBodyOwned(t *testing.T) {
 // countingMetrics records what the receiver reports.
 type countingMetrics struct {
 	mu          sync.Mutex
-	outcomes    []signature.Outcome
+	outcomes    []receivers.Outcome
 	dedupErrors int
 }
 
-func (m *countingMetrics) Delivery(provider string, o signature.Outcome, _ time.Duration) {
+func (m *countingMetrics) Delivery(provider, o string, _ time.Duration) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.outcomes = append(m.outcomes, o)
+	m.outcomes = append(m.outcomes, receivers.Outcome(o))
 }
 
 func (m *countingMetrics) DedupError(string) {
@@ -851,18 +851,18 @@ func TestOutcomesReported(t *testing.T) {
 		setup      func(r *rig)
 		headers    map[string]string
 		body       []byte
-		want       signature.Outcome
+		want       receivers.Outcome
 		dedupError int
 	}{
-		{"accepted", nil, vec.Headers, body, signature.OutcomeAccepted, 0},
-		{"duplicate", func(r *rig) { r.dedup.set(fulfilledKey, "done") }, vec.Headers, body, signature.OutcomeDuplicate, 0},
-		{"in flight", func(r *rig) { r.dedup.set(fulfilledKey, "pending:another") }, vec.Headers, body, signature.OutcomeInFlight, 0},
-		{"unauthorized", nil, bearer("wrong"), body, signature.OutcomeUnauthorized, 0},
-		{"invalid", nil, vec.Headers, []byte("nope"), signature.OutcomeInvalid, 0},
-		{"unavailable", func(r *rig) { r.starter.setErr(errors.New("temporal down")) }, vec.Headers, body, signature.OutcomeUnavailable, 0},
-		{"rejected by Temporal", func(r *rig) { r.starter.setErr(serviceerror.NewInvalidArgument("bad")) }, vec.Headers, body, signature.OutcomeRejected, 0},
-		{"unusable ID", nil, bearer(phoenixSecret), []byte(`{"event":"e","data":{"orderId":"a\nb","orderStatus":"pending"}}`), signature.OutcomeInvalid, 0},
-		{"dedup store down", func(r *rig) { r.dedup.err = errors.New("redis down") }, vec.Headers, body, signature.OutcomeAccepted, 1},
+		{"accepted", nil, vec.Headers, body, receivers.OutcomeAccepted, 0},
+		{"duplicate", func(r *rig) { r.dedup.set(fulfilledKey, "done") }, vec.Headers, body, receivers.OutcomeDuplicate, 0},
+		{"in flight", func(r *rig) { r.dedup.set(fulfilledKey, "pending:another") }, vec.Headers, body, receivers.OutcomeInFlight, 0},
+		{"unauthorized", nil, bearer("wrong"), body, receivers.OutcomeUnauthorized, 0},
+		{"invalid", nil, vec.Headers, []byte("nope"), receivers.OutcomeInvalid, 0},
+		{"unavailable", func(r *rig) { r.starter.setErr(errors.New("temporal down")) }, vec.Headers, body, receivers.OutcomeUnavailable, 0},
+		{"rejected by Temporal", func(r *rig) { r.starter.setErr(serviceerror.NewInvalidArgument("bad")) }, vec.Headers, body, receivers.OutcomeRejected, 0},
+		{"unusable ID", nil, bearer(phoenixSecret), []byte(`{"event":"e","data":{"orderId":"a\nb","orderStatus":"pending"}}`), receivers.OutcomeInvalid, 0},
+		{"dedup store down", func(r *rig) { r.dedup.err = errors.New("redis down") }, vec.Headers, body, receivers.OutcomeAccepted, 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

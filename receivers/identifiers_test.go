@@ -203,7 +203,7 @@ func TestRefusalClasses(t *testing.T) {
 			wantStatus(t, resp, tt.status)
 			if tt.status == 400 {
 				wantBody(t, resp, `{"error":"invalid `+tt.field+`"}`)
-				if want := []signature.Outcome{signature.OutcomeRejected}; !slices.Equal(m.outcomes, want) {
+				if want := []receivers.Outcome{receivers.OutcomeRejected}; !slices.Equal(m.outcomes, want) {
 					t.Errorf("outcomes: got %v, want %v", m.outcomes, want)
 				}
 			} else {

@@ -17,9 +17,9 @@ import (
 	"github.com/hookflow/hookflow/signature"
 )
 
-// The receive side of a provider, as the accept path reads it. Providers
-// and their parsing live in package providers; verification and parse
-// errors in package webhook.
+// The receive side of a provider, as the accept path reads it. Providers,
+// their parse errors and the 200 body live in package providers;
+// verification in package signature.
 type (
 	// Provider is one webhook source; see providers.Provider.
 	Provider = providers.Provider
@@ -28,15 +28,15 @@ type (
 	// Verifier authenticates a delivery; see signature.Verifier.
 	Verifier = signature.Verifier
 	// MissingFieldsError is a parse's "Missing required fields".
-	MissingFieldsError = signature.MissingFieldsError
+	MissingFieldsError = providers.MissingFieldsError
 	// Accepted is the body of a 200 for an accepted or duplicate event.
-	Accepted = signature.Accepted
+	Accepted = providers.Accepted
 )
 
 // The errors the accept path answers by their contract status.
 var (
-	ErrInvalidJSON        = signature.ErrInvalidJSON
-	ErrIgnored            = signature.ErrIgnored
+	ErrInvalidJSON        = providers.ErrInvalidJSON
+	ErrIgnored            = providers.ErrIgnored
 	ErrInvalidCredentials = signature.ErrInvalidCredentials
 )
 

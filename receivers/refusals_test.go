@@ -207,12 +207,12 @@ func TestTemporalRefusal(t *testing.T) {
 		err         error
 		status      int
 		retryAfter  bool
-		wantOutcome signature.Outcome
+		wantOutcome receivers.Outcome
 	}{
-		{"invalid argument", invalid, 400, false, signature.OutcomeRejected},
-		{"invalid argument wrapped", fmt.Errorf("shared starter: %w", invalid), 400, false, signature.OutcomeRejected},
-		{"unavailable", serviceerror.NewUnavailable("frontend down"), 503, true, signature.OutcomeUnavailable},
-		{"other error", errors.New("connection refused"), 503, true, signature.OutcomeUnavailable},
+		{"invalid argument", invalid, 400, false, receivers.OutcomeRejected},
+		{"invalid argument wrapped", fmt.Errorf("shared starter: %w", invalid), 400, false, receivers.OutcomeRejected},
+		{"unavailable", serviceerror.NewUnavailable("frontend down"), 503, true, receivers.OutcomeUnavailable},
+		{"other error", errors.New("connection refused"), 503, true, receivers.OutcomeUnavailable},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

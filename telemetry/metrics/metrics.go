@@ -18,8 +18,6 @@ import (
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.temporal.io/sdk/client"
 	temporalotel "go.temporal.io/sdk/contrib/opentelemetry"
-
-	"github.com/hookflow/hookflow/signature"
 )
 
 // Metrics is one process's metrics registry. It implements
@@ -69,9 +67,9 @@ func New(log *slog.Logger) (*Metrics, error) {
 }
 
 // Delivery implements receivers.Metrics.
-func (m *Metrics) Delivery(provider string, o signature.Outcome, took time.Duration) {
-	m.deliveries.WithLabelValues(provider, string(o)).Inc()
-	m.latency.WithLabelValues(provider, string(o)).Observe(took.Seconds())
+func (m *Metrics) Delivery(provider, outcome string, took time.Duration) {
+	m.deliveries.WithLabelValues(provider, outcome).Inc()
+	m.latency.WithLabelValues(provider, outcome).Observe(took.Seconds())
 }
 
 // DedupError implements receivers.Metrics.

@@ -1,8 +1,8 @@
-package signature
+package receivers
 
-// Outcome classifies how a delivery was answered, for logs and metrics.
-// It lives here, not with the receivers that answer, so that what counts
-// the answers (metrics) need not import them.
+// Outcome classifies how a delivery was answered, for logs and the
+// hookflow_deliveries_total{outcome} label. Metrics takes it as a plain
+// string, so that telemetry need not import the receivers.
 type Outcome string
 
 // The outcomes of a delivery, one per row of the contract's section 3.
