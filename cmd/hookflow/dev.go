@@ -12,8 +12,7 @@ import (
 	"github.com/hookflow/hookflow/config"
 	"github.com/hookflow/hookflow/internal/dev/devstack"
 	"github.com/hookflow/hookflow/internal/dev/devtools"
-	"github.com/hookflow/hookflow/internal/process/connect"
-	"github.com/hookflow/hookflow/internal/process/health"
+	"github.com/hookflow/hookflow/internal/process/searchattr"
 	"github.com/hookflow/hookflow/telemetry/metrics"
 )
 
@@ -64,14 +63,14 @@ func runDev(ctx context.Context, out io.Writer, cfg *config.Config, opts devOpti
 	if err != nil {
 		return err
 	}
-	stack, err := connect.Dev(ctx, cfg, connect.DevOptions{Dir: opts.dir, UIPort: opts.uiPort, Log: log, Metrics: m, Tracing: tr})
+	stack, err := devstack.Up(ctx, cfg, devstack.Options{Dir: opts.dir, UIPort: opts.uiPort, Log: log, Metrics: m, Tracing: tr})
 	if err != nil {
 		return err
 	}
 	defer stack.Stop()
 	p := &process{cfg: cfg, log: log, metrics: m, tracing: tr, tc: stack.Temporal, rdb: stack.Redis}
 	defer p.flushTraces() // the Temporal client is the stack's, closed by stack.Stop
-	if _, err := health.RegisterSearchAttributes(ctx, p.tc, cfg.TemporalNamespace); err != nil {
+	if _, err := searchattr.Register(ctx, p.tc, cfg.TemporalNamespace); err != nil {
 		return err
 	}
 	ctx, stopWatching := stack.Watch(ctx)

@@ -24,7 +24,7 @@ import (
 	"github.com/hookflow/hookflow/config"
 	"github.com/hookflow/hookflow/internal/dev/testenv"
 	"github.com/hookflow/hookflow/internal/process/connect"
-	"github.com/hookflow/hookflow/internal/process/health"
+	"github.com/hookflow/hookflow/internal/process/searchattr"
 	"github.com/hookflow/hookflow/telemetry/metrics"
 	"github.com/hookflow/hookflow/telemetry/tracing"
 	"github.com/hookflow/hookflow/workflows"
@@ -178,7 +178,7 @@ func newTracedStack(t *testing.T, env map[string]string, tr *tracing.Tracing) *s
 	t.Cleanup(s.tc.Close)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	if _, err := health.RegisterSearchAttributes(ctx, s.tc, cfg.TemporalNamespace); err != nil {
+	if _, err := searchattr.Register(ctx, s.tc, cfg.TemporalNamespace); err != nil {
 		t.Fatal(err)
 	}
 	if s.rdb, err = connect.RedisClient(cfg); err != nil {

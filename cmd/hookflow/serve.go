@@ -6,7 +6,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/hookflow/hookflow/internal/process/connect"
-	"github.com/hookflow/hookflow/internal/process/health"
+	"github.com/hookflow/hookflow/internal/process/searchattr"
 )
 
 func newServeCmd(a *app) *cobra.Command {
@@ -23,7 +23,7 @@ func newServeCmd(a *app) *cobra.Command {
 			ctx, stop := context.WithCancelCause(cmd.Context())
 			defer stop(nil)
 			// A late check that fails stops the receivers.
-			if err := health.CheckSearchAttributesOrLater(ctx, p.tc, p.cfg.TemporalNamespace, p.log.With("temporal", p.cfg.TemporalAddress), stop); err != nil {
+			if err := searchattr.CheckOrLater(ctx, p.tc, p.cfg.TemporalNamespace, p.log.With("temporal", p.cfg.TemporalAddress), stop); err != nil {
 				return err
 			}
 			if p.rdb, err = connect.RedisClient(p.cfg); err != nil {

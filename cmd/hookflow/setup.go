@@ -6,7 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/hookflow/hookflow/internal/process/health"
+	"github.com/hookflow/hookflow/internal/process/searchattr"
 )
 
 func newSetupCmd(a *app) *cobra.Command {
@@ -20,7 +20,7 @@ func newSetupCmd(a *app) *cobra.Command {
 				return err
 			}
 			defer tc.Close()
-			added, err := health.RegisterSearchAttributes(cmd.Context(), tc, cfg.TemporalNamespace)
+			added, err := searchattr.Register(cmd.Context(), tc, cfg.TemporalNamespace)
 			if err != nil {
 				return err
 			}

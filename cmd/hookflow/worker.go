@@ -6,7 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/hookflow/hookflow/internal/process/health"
+	"github.com/hookflow/hookflow/internal/process/searchattr"
 )
 
 func newWorkerCmd(a *app) *cobra.Command {
@@ -22,8 +22,8 @@ func newWorkerCmd(a *app) *cobra.Command {
 			defer p.close()
 			// Unlike the receivers, a worker cannot start without Temporal
 			// (the SDK refuses), so an unreachable Temporal stops it here too.
-			if err := health.CheckSearchAttributes(cmd.Context(), p.tc, p.cfg.TemporalNamespace); err != nil {
-				if errors.Is(err, health.ErrTemporalUnreachable) {
+			if err := searchattr.Check(cmd.Context(), p.tc, p.cfg.TemporalNamespace); err != nil {
+				if errors.Is(err, searchattr.ErrTemporalUnreachable) {
 					return fmt.Errorf("TEMPORAL_ADDRESS %s: %w", p.cfg.TemporalAddress, err)
 				}
 				return err

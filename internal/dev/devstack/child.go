@@ -2,7 +2,8 @@
 // one machine: the pinned Temporal CLI's dev server and redis-server. Both
 // `hookflow dev` and the integration tests use it, so the two are started,
 // stopped, restarted on the same data and watched for an unexpected death in
-// one way only.
+// one way only. Up is `hookflow dev`'s stack: it uses the servers the
+// configuration names where they answer and starts what is missing.
 package devstack
 
 import (

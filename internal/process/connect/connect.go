@@ -1,9 +1,9 @@
 // Package connect builds the Temporal and Redis clients of every hookflow
 // process from its configuration, so that serve, worker, dev and the operator
 // commands reach the same servers in the same way: TLS, credentials and the
-// short Redis timeouts included. Dev is `hookflow dev`'s way: it uses the
-// servers the configuration names where they answer and starts, through
-// devstack, what is missing.
+// short Redis timeouts included. `hookflow dev`'s way (use the servers the
+// configuration names where they answer, start what is missing) is
+// devstack.Up.
 package connect
 
 import (

@@ -1,4 +1,4 @@
-package connect
+package connect_test
 
 import (
 	"context"
@@ -21,6 +21,7 @@ import (
 
 	"github.com/hookflow/hookflow/config"
 	"github.com/hookflow/hookflow/internal/dev/testenv"
+	"github.com/hookflow/hookflow/internal/process/connect"
 )
 
 // loadConfig is a validated configuration from vars alone.
@@ -68,7 +69,7 @@ func TestRedisOptionsForms(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			cfg := loadConfig(t, tt.vars)
-			o, err := Redis(cfg)
+			o, err := connect.Redis(cfg)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -125,7 +126,7 @@ func TestTemporalOptionsTLS(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			opts, err := TemporalOptions(loadConfig(t, tt.vars), slog.New(slog.DiscardHandler), nil, nil)
+			opts, err := connect.TemporalOptions(loadConfig(t, tt.vars), slog.New(slog.DiscardHandler), nil, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -186,7 +187,7 @@ func TestTemporalTLSConnection(t *testing.T) {
 		"TEMPORAL_TLS_CERT": certFile, "TEMPORAL_TLS_KEY": keyFile,
 		"TEMPORAL_TLS_CA": caFile, "TEMPORAL_TLS_SERVER_NAME": "temporal.test",
 	})
-	tc, err := Temporal(cfg, slog.New(slog.DiscardHandler), nil, nil)
+	tc, err := connect.Temporal(cfg, slog.New(slog.DiscardHandler), nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

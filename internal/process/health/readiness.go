@@ -1,8 +1,6 @@
-// Package ops is what running hookflow's processes needs beside their work:
-// the readiness of their dependencies for /readyz, and the search
-// attributes the workflows set, which `hookflow setup` registers and serve
-// and worker check at start-up; and the container health check's GET of
-// /healthz.
+// Package health is what a running hookflow process answers beside its
+// work: the operations app (/metrics, /readyz with the readiness of its
+// dependencies, /healthz) and the container health check's GET of /healthz.
 package health
 
 import (

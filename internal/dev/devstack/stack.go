@@ -1,4 +1,4 @@
-package connect
+package devstack
 
 import (
 	"context"
@@ -17,14 +17,14 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/hookflow/hookflow/config"
-	"github.com/hookflow/hookflow/internal/dev/devstack"
+	"github.com/hookflow/hookflow/internal/process/connect"
 	"github.com/hookflow/hookflow/telemetry/metrics"
 	"github.com/hookflow/hookflow/telemetry/tracing"
 )
 
-// DevOptions say where `hookflow dev` keeps its children's data and how its
+// Options say where `hookflow dev` keeps its children's data and how its
 // clients log and count.
-type DevOptions struct {
+type Options struct {
 	// Dir holds what dev keeps between runs: the Temporal SQLite file,
 	// Redis's data and the children's logs.
 	Dir     string
@@ -40,18 +40,18 @@ type Stack struct {
 	Redis    redis.UniversalClient
 	// TemporalServer and RedisServer are the children Dev started: nil for
 	// a server it found running and uses as it is.
-	TemporalServer, RedisServer *devstack.Child
+	TemporalServer, RedisServer *Child
 	// RedisURL is REDIS_URL without its password, for messages.
 	RedisURL string
 	stops    []func()
 }
 
-// Dev connects to Temporal and Redis as `hookflow dev` does: the Temporal
+// Up connects to Temporal and Redis as `hookflow dev` does: the Temporal
 // server TEMPORAL_ADDRESS names, or else a dev server it starts (through
 // devstack); the Redis REDIS_URL names when it answers, or else a
 // redis-server it starts, their data in o.Dir (created when missing). On
 // error nothing it started is left running.
-func Dev(ctx context.Context, cfg *config.Config, o DevOptions) (*Stack, error) {
+func Up(ctx context.Context, cfg *config.Config, o Options) (*Stack, error) {
 	if err := os.MkdirAll(o.Dir, 0o755); err != nil {
 		return nil, fmt.Errorf("create %s: %w", o.Dir, err)
 	}
@@ -74,23 +74,23 @@ func (s *Stack) Stop() {
 	s.stops = nil
 }
 
-// Watch is devstack.Watch over the children Dev started: a server it found running
+// Watch is Watch over the children Dev started: a server it found running
 // going away is answered with 503s and retries, as under serve.
 func (s *Stack) Watch(ctx context.Context) (context.Context, context.CancelFunc) {
-	var started []*devstack.Child
-	for _, c := range []*devstack.Child{s.TemporalServer, s.RedisServer} {
+	var started []*Child
+	for _, c := range []*Child{s.TemporalServer, s.RedisServer} {
 		if c != nil {
 			started = append(started, c)
 		}
 	}
-	return devstack.Watch(ctx, started...)
+	return Watch(ctx, started...)
 }
 
 // upTemporal starts the pinned Temporal CLI's dev server with its SQLite
 // file in WAL mode and the Web UI, unless TEMPORAL_ADDRESS was given, in
 // which case that server is used as it is.
-func (s *Stack) upTemporal(ctx context.Context, cfg *config.Config, o DevOptions) error {
-	copts, err := TemporalOptions(cfg, o.Log, o.Metrics, o.Tracing)
+func (s *Stack) upTemporal(ctx context.Context, cfg *config.Config, o Options) error {
+	copts, err := connect.TemporalOptions(cfg, o.Log, o.Metrics, o.Tracing)
 	if err != nil {
 		return err
 	}
@@ -109,7 +109,7 @@ func (s *Stack) upTemporal(ctx context.Context, cfg *config.Config, o DevOptions
 	}
 	startCtx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
-	srv, err := devstack.StartTemporal(startCtx, devstack.TemporalOptions{
+	srv, err := StartTemporal(startCtx, TemporalOptions{
 		CLI:       cli,
 		HostPort:  cfg.TemporalAddress,
 		Namespace: cfg.TemporalNamespace,
@@ -118,7 +118,7 @@ func (s *Stack) upTemporal(ctx context.Context, cfg *config.Config, o DevOptions
 		LogLevel:  "warn",
 		LogFile:   filepath.Join(o.Dir, "temporal.log"),
 	})
-	if errors.Is(err, devstack.ErrAddrInUse) {
+	if errors.Is(err, ErrAddrInUse) {
 		return fmt.Errorf("%w: set TEMPORAL_ADDRESS=%s to use the server there, or stop it", err, cfg.TemporalAddress)
 	}
 	if err != nil {
@@ -163,8 +163,8 @@ func temporalCLI() (string, error) {
 
 // upRedis uses REDIS_URL when it answers, else starts redis-server from PATH
 // with its data under o.Dir, else says how to get Redis.
-func (s *Stack) upRedis(ctx context.Context, cfg *config.Config, o DevOptions) error {
-	conn, err := Redis(cfg)
+func (s *Stack) upRedis(ctx context.Context, cfg *config.Config, o Options) error {
+	conn, err := connect.Redis(cfg)
 	if err != nil {
 		return err
 	}
@@ -205,7 +205,7 @@ func (s *Stack) upRedis(ctx context.Context, cfg *config.Config, o DevOptions) e
 	startCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	// A snapshot a minute after a change, so dedup records survive restarts of dev.
-	srv, err := devstack.StartRedis(startCtx, devstack.RedisOptions{Server: path, Port: port, Dir: o.Dir, Save: "60 1"})
+	srv, err := StartRedis(startCtx, RedisOptions{Server: path, Port: port, Dir: o.Dir, Save: "60 1"})
 	if err != nil {
 		rdb.Close()
 		return err
@@ -215,7 +215,7 @@ func (s *Stack) upRedis(ctx context.Context, cfg *config.Config, o DevOptions) e
 }
 
 // useRedis keeps rdb, and srv when Dev started it, for Stop.
-func (s *Stack) useRedis(rdb redis.UniversalClient, srv *devstack.Child, log *slog.Logger) {
+func (s *Stack) useRedis(rdb redis.UniversalClient, srv *Child, log *slog.Logger) {
 	s.Redis, s.RedisServer = rdb, srv
 	s.stops = append(s.stops, func() {
 		rdb.Close()

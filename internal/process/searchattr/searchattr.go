@@ -1,4 +1,7 @@
-package health
+// Package searchattr registers and checks the search attributes hookflow
+// needs on its Temporal namespace: `hookflow setup` adds them, and serve,
+// worker and dev wait for them (or say which are missing) before they start.
+package searchattr
 
 import (
 	"context"
@@ -17,10 +20,10 @@ import (
 	"github.com/hookflow/hookflow/workflows"
 )
 
-// RegisterSearchAttributes adds the search attributes hookflow needs that the
+// Register adds the search attributes hookflow needs that the
 // namespace lacks, waits until visibility queries accept them (registration
 // takes effect asynchronously), and returns the names it added.
-func RegisterSearchAttributes(ctx context.Context, tc client.Client, namespace string) ([]string, error) {
+func Register(ctx context.Context, tc client.Client, namespace string) ([]string, error) {
 	existing, err := tc.OperatorService().ListSearchAttributes(ctx, &operatorservice.ListSearchAttributesRequest{Namespace: namespace})
 	if err != nil {
 		return nil, fmt.Errorf("list search attributes of namespace %s: %w", namespace, err)
@@ -42,12 +45,12 @@ func RegisterSearchAttributes(ctx context.Context, tc client.Client, namespace s
 			return nil, fmt.Errorf("add search attributes %s to namespace %s: %w", strings.Join(added, ", "), namespace, err)
 		}
 	}
-	return added, waitSearchAttributes(ctx, tc, namespace)
+	return added, wait(ctx, tc, namespace)
 }
 
-// waitSearchAttributes polls a visibility query naming every attribute until
+// wait polls a visibility query naming every attribute until
 // the server accepts it.
-func waitSearchAttributes(ctx context.Context, tc client.Client, namespace string) error {
+func wait(ctx context.Context, tc client.Client, namespace string) error {
 	var terms []string
 	for _, key := range workflows.SearchAttributes() {
 		if key.GetValueType() == enums.INDEXED_VALUE_TYPE_BOOL {
@@ -74,18 +77,18 @@ func waitSearchAttributes(ctx context.Context, tc client.Client, namespace strin
 	}
 }
 
-// ErrTemporalUnreachable is returned by CheckSearchAttributes when Temporal
+// ErrTemporalUnreachable is returned by Check when Temporal
 // does not answer, so the caller can choose to start without the check.
 var ErrTemporalUnreachable = errors.New("temporal does not answer")
 
-// MissingAttributesError says which of hookflow's search attributes a
+// MissingError says which of hookflow's search attributes a
 // namespace lacks; `hookflow setup` adds them.
-type MissingAttributesError struct {
+type MissingError struct {
 	Namespace string
 	Names     []string
 }
 
-func (e *MissingAttributesError) Error() string {
+func (e *MissingError) Error() string {
 	what := "search attribute " + e.Names[0] + " is"
 	if len(e.Names) > 1 {
 		what = "search attributes " + strings.Join(e.Names, ", ") + " are"
@@ -93,12 +96,12 @@ func (e *MissingAttributesError) Error() string {
 	return fmt.Sprintf("%s not registered in namespace %s; run `hookflow setup` first", what, e.Namespace)
 }
 
-// CheckSearchAttributes makes sure the namespace has every search attribute
+// Check makes sure the namespace has every search attribute
 // the workflows set, with its type: without them each workflow task that
 // sets one fails, over and over, and receivers keep accepting events that
-// are never processed. It returns a *MissingAttributesError naming the
+// are never processed. It returns a *MissingError naming the
 // missing ones, or an error wrapping ErrTemporalUnreachable.
-func CheckSearchAttributes(ctx context.Context, tc client.Client, namespace string) error {
+func Check(ctx context.Context, tc client.Client, namespace string) error {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	resp, err := tc.OperatorService().ListSearchAttributes(ctx, &operatorservice.ListSearchAttributesRequest{Namespace: namespace})
@@ -122,15 +125,15 @@ func CheckSearchAttributes(ctx context.Context, tc client.Client, namespace stri
 		}
 	}
 	if len(missing) > 0 {
-		return &MissingAttributesError{Namespace: namespace, Names: missing}
+		return &MissingError{Namespace: namespace, Names: missing}
 	}
 	return nil
 }
 
-// AwaitSearchAttributes checks the search attributes once Temporal answers,
+// Await checks the search attributes once Temporal answers,
 // for a process that started while it did not; it returns nil when ctx ends
 // first.
-func AwaitSearchAttributes(ctx context.Context, tc client.Client, namespace string) error {
+func Await(ctx context.Context, tc client.Client, namespace string) error {
 	wait := time.Second
 	for {
 		select {
@@ -138,7 +141,7 @@ func AwaitSearchAttributes(ctx context.Context, tc client.Client, namespace stri
 			return nil
 		case <-time.After(wait):
 		}
-		err := CheckSearchAttributes(ctx, tc, namespace)
+		err := Check(ctx, tc, namespace)
 		if !errors.Is(err, ErrTemporalUnreachable) {
 			if ctx.Err() != nil {
 				return nil
@@ -149,19 +152,19 @@ func AwaitSearchAttributes(ctx context.Context, tc client.Client, namespace stri
 	}
 }
 
-// CheckSearchAttributesOrLater is the receivers' start-up check: they start
+// CheckOrLater is the receivers' start-up check: they start
 // while Temporal is away (and answer 503, so providers retry). When Temporal
 // does not answer, it logs so and returns nil, the check running in the
 // background once Temporal answers, with failed called if it fails then.
 // Any other failure of the check is returned.
-func CheckSearchAttributesOrLater(ctx context.Context, tc client.Client, namespace string, log *slog.Logger, failed func(error)) error {
-	err := CheckSearchAttributes(ctx, tc, namespace)
+func CheckOrLater(ctx context.Context, tc client.Client, namespace string, log *slog.Logger, failed func(error)) error {
+	err := Check(ctx, tc, namespace)
 	if !errors.Is(err, ErrTemporalUnreachable) {
 		return err
 	}
 	log.Warn("temporal does not answer: receivers answer 503 until it does; search attributes will be checked then", "error", err.Error())
 	go func() {
-		if err := AwaitSearchAttributes(ctx, tc, namespace); err != nil {
+		if err := Await(ctx, tc, namespace); err != nil {
 			failed(err)
 		}
 	}()
