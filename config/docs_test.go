@@ -50,15 +50,16 @@ func TestComposeUsesConfigNames(t *testing.T) {
 	}
 }
 
-// TestReadmeListsEveryName keeps the README's configuration table true.
-func TestReadmeListsEveryName(t *testing.T) {
-	raw, err := os.ReadFile(filepath.Join("..", "README.md"))
+// TestDocsListEveryName keeps the configuration table in
+// docs/configuration.md true.
+func TestDocsListEveryName(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join("..", "docs", "configuration.md"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, f := range Fields() {
 		if !bytes.Contains(raw, []byte("`"+f.Env+"`")) {
-			t.Errorf("README.md does not document %s", f.Env)
+			t.Errorf("docs/configuration.md does not document %s", f.Env)
 		}
 	}
 }
