@@ -168,7 +168,7 @@ type field struct {
 }
 
 // Fields lists every setting's environment name, default and meaning, in the
-// order the README documents them: hookflow's own, then the built-in
+// order docs/configuration.md documents them: hookflow's own, then the built-in
 // providers'.
 func Fields() []struct{ Env, Default, Usage string } {
 	all := append(slices.Clone(fields), providerFields(providers.Builtins())...)

@@ -265,7 +265,7 @@ func wantBody(t *testing.T, r response, want string) {
 }
 
 // wantRetryAfter checks an answer's Retry-After, in seconds, against the
-// value the README documents for its status.
+// value docs/how-it-works.md documents for its status.
 func wantRetryAfter(t *testing.T, r response, want string) {
 	t.Helper()
 	if got := r.header.Get("Retry-After"); got != want {

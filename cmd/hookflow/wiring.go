@@ -178,8 +178,7 @@ func (ws workers) Stop() {
 // Workflow task pollers scale with the backlog (the server tells the SDK
 // when to add or drop one) instead of a fixed two. On the 2-core dev server
 // this made no measurable difference, the backlog sitting in the server;
-// it matters where the worker, not the server, is short (README,
-// Performance).
+// it matters where the worker, not the server, is short (docs/performance.md).
 func newWorker(cfg *config.Config, tc client.Client) workers {
 	w := worker.New(tc, cfg.TaskQueue, worker.Options{
 		WorkflowTaskPollerBehavior: worker.NewPollerBehaviorAutoscaling(worker.PollerBehaviorAutoscalingOptions{}),
