@@ -68,9 +68,10 @@ e2e-cluster: build temporal temporal-server
 test-short:
 	$(GO) test -race -short ./...
 
-## lint: formatting, go vet, the Temporal workflow determinism check, and recorded histories only ever added
+## lint: formatting, go vet, the Temporal workflow determinism check, imports only running down, and recorded histories only ever added
 lint:
 	scripts/check-testdata.sh
+	scripts/check-layers.sh
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
 	$(GO) vet ./...
 	$(GO) tool workflowcheck ./...
