@@ -1,0 +1,97 @@
+package workflows
+
+import (
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+)
+
+// cancelled closes the run for an operator's cancel (the Temporal UI's or
+// CLI's): the signals already delivered are handled, nothing spins, and
+// the run ends Canceled. Pending deliveries stay in the state, which the
+// entity's next run loads (QuerySnapshot) and goes on from, as after any
+// close.
+func (e *entity) cancelled(ctx workflow.Context) (State, error) {
+	dctx, _ := workflow.NewDisconnectedContext(ctx)
+	e.forced = true
+	e.drain(dctx)
+	e.flush(dctx)
+	if e.rev < 3 {
+		if err := e.save(dctx); err != nil {
+			workflow.GetLogger(ctx).Error("save snapshot", "error", err)
+		}
+	}
+	workflow.GetLogger(ctx).Info("entity cancelled by an operator; its next event reopens it")
+	return e.state, temporal.NewCanceledError("cancelled by an operator; the next event reopens the entity with its state")
+}
+
+// closeClock holds the timers a run may close on: the linger after a
+// terminal status, the idle timeout otherwise. There is one of each at a
+// time, re-armed only when it fires early, so events add no timer commands
+// to the history (revision 0 runs replay a linger timer per wait, and an
+// idle timer cancelled at the terminal status).
+type closeClock struct {
+	idleCloses    bool
+	idle, linger  workflow.Future
+	cancelIdle    func()
+	cancelWait    func() // revision 0: the linger timer of this wait
+	lingerElapsed bool   // which timer fired last
+}
+
+// addCloseTimer adds the timer the run would close on now to sel, and
+// returns the flag set when it fires.
+func (e *entity) addCloseTimer(ctx workflow.Context, sel workflow.Selector, c *closeClock) *bool {
+	fired := new(bool)
+	c.cancelWait = func() {}
+	switch {
+	case e.state.Terminal && e.rev >= 1:
+		if c.linger == nil {
+			c.linger = workflow.NewTimer(ctx, e.lingerLeft(ctx))
+		}
+		sel.AddFuture(c.linger, func(workflow.Future) { *fired, c.linger, c.lingerElapsed = true, nil, true })
+	case e.state.Terminal:
+		if c.idle != nil {
+			c.cancelIdle()
+			c.idle = nil
+		}
+		timerCtx, cancel := workflow.WithCancel(ctx)
+		c.cancelWait = cancel
+		sel.AddFuture(workflow.NewTimer(timerCtx, e.lingerLeft(ctx)), func(workflow.Future) { *fired, c.lingerElapsed = true, true })
+	case c.idleCloses:
+		if c.idle == nil {
+			idleCtx, cancel := workflow.WithCancel(ctx)
+			c.idle, c.cancelIdle = workflow.NewTimer(idleCtx, e.idleLeft(ctx)), cancel
+		}
+		sel.AddFuture(c.idle, func(workflow.Future) { *fired, c.idle, c.lingerElapsed = true, nil, false })
+	}
+	return fired
+}
+
+// afterSelect cancels a revision 0 linger timer that did not fire.
+func (c *closeClock) afterSelect() { c.cancelWait() }
+
+// closeDue reports whether the timer that fired still closes the run.
+func (e *entity) closeDue(ctx workflow.Context, c closeClock) bool {
+	if c.lingerElapsed {
+		return e.state.Terminal && e.lingerLeft(ctx) <= 0
+	}
+	return !e.state.Terminal && e.idleLeft(ctx) <= 0
+}
+
+// lingerLeft is how much of the linger after the terminal status remains.
+// A run that loaded a terminal state lingers from its own start.
+func (e *entity) lingerLeft(ctx workflow.Context) time.Duration {
+	if e.terminalAt.IsZero() {
+		e.terminalAt = workflow.Now(ctx)
+	}
+	return e.terminalAt.Add(e.linger).Sub(workflow.Now(ctx))
+}
+
+// idleLeft is how much of the idle timeout since the last activity remains.
+func (e *entity) idleLeft(ctx workflow.Context) time.Duration {
+	if e.lastActivity.IsZero() {
+		e.lastActivity = workflow.Now(ctx)
+	}
+	return e.lastActivity.Add(e.idle).Sub(workflow.Now(ctx))
+}
