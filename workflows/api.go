@@ -21,7 +21,7 @@ import (
 // in State.LastError. err is set only when the API stayed unavailable for
 // the whole retry period (revision 0: on any failure).
 func (e *entity) readStatus(ctx workflow.Context, ev event.Event) (status string, fellBack bool, err error) {
-	if e.rev < 1 {
+	if !e.does.localAPIRead {
 		status, err = e.fetchStatus(ctx)
 		return status, false, err
 	}

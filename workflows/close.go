@@ -17,7 +17,7 @@ func (e *entity) cancelled(ctx workflow.Context) (State, error) {
 	e.forced = true
 	e.drain(dctx)
 	e.flush(dctx)
-	if e.rev < 3 {
+	if e.does.memoSnapshot {
 		if err := e.save(dctx); err != nil {
 			workflow.GetLogger(ctx).Error("save snapshot", "error", err)
 		}
@@ -45,7 +45,7 @@ func (e *entity) addCloseTimer(ctx workflow.Context, sel workflow.Selector, c *c
 	fired := new(bool)
 	c.cancelWait = func() {}
 	switch {
-	case e.state.Terminal && e.rev >= 1:
+	case e.state.Terminal && e.does.oneLingerTimer:
 		if c.linger == nil {
 			c.linger = workflow.NewTimer(ctx, e.lingerLeft(ctx))
 		}

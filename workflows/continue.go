@@ -26,7 +26,7 @@ const (
 func (e *entity) continueDue(ctx workflow.Context, handled int) bool {
 	info := workflow.GetInfo(ctx)
 	due := handled >= e.maxEvents || info.GetContinueAsNewSuggested()
-	if e.rev < 3 {
+	if !e.does.continueOnHistory {
 		return due
 	}
 	length, size := info.GetCurrentHistoryLength(), info.GetCurrentHistorySize()
@@ -51,7 +51,7 @@ func (e *entity) continueAsNew(ctx workflow.Context, in EntityInput) error {
 	next.Carry = &Carry{State: e.state, Seen: e.memory.packed(), SeenTimes: e.memory.times(), Bodies: e.bodies,
 		TerminalAt: e.terminalAt, LastActivity: e.lastActivity, CheckFrom: e.checkFrom, CheckStep: e.checkStep}
 	next.Carry.State.Waiting = false
-	if e.rev == 1 || e.rev == 2 {
+	if e.does.memoPerTransition {
 		// The continuation starts with this run's memo: leave it current.
 		if err := e.save(ctx); err != nil {
 			return err

@@ -83,7 +83,7 @@ func Entity(ctx workflow.Context, in EntityInput) (State, error) {
 			fmt.Sprintf("no state table for %s %s", in.Provider, in.EntityType), "UnknownEntityKind", nil)
 	}
 	e := newEntity(in)
-	if e.rev >= 3 {
+	if e.does.holdForSlow {
 		e.wake = workflow.NewBufferedChannel(ctx, 1)
 	}
 	if err := workflow.SetQueryHandler(ctx, QueryState, func() (State, error) { return e.state, nil }); err != nil {
@@ -97,7 +97,7 @@ func Entity(ctx workflow.Context, in EntityInput) (State, error) {
 	e.redelivers = workflow.GetSignalChannel(ctx, SignalRedeliver)
 	e.begin(ctx)
 	e.startDeliveries(ctx)
-	clock := closeClock{idleCloses: e.idle > 0 && (e.rev >= 1 || workflow.GetVersion(ctx, changeIdleClose, workflow.DefaultVersion, 1) >= 1)}
+	clock := closeClock{idleCloses: e.idle > 0 && (e.does.idleClose || workflow.GetVersion(ctx, changeIdleClose, workflow.DefaultVersion, 1) >= 1)}
 	var checks reconcileClock
 	var overdue alarm
 	for handled := 0; ; {
@@ -177,7 +177,7 @@ func Entity(ctx workflow.Context, in EntityInput) (State, error) {
 		}
 	}
 	e.flush(ctx)
-	if e.rev >= 3 {
+	if !e.does.memoSnapshot {
 		return e.state, nil
 	}
 	return e.state, e.save(ctx)
@@ -186,7 +186,7 @@ func Entity(ctx workflow.Context, in EntityInput) (State, error) {
 // entity is the workflow's working state.
 type entity struct {
 	in         EntityInput
-	rev        int
+	does       behaviour // what the run's revision does, see behaviourOf
 	kind       lifecycle.Table
 	state      State
 	memory     *memory
@@ -240,7 +240,7 @@ func newEntity(in EntityInput) *entity {
 	kind, _ := tableOf(in)
 	e := &entity{
 		in:        in,
-		rev:       in.Revision,
+		does:      behaviourOf(in.Revision),
 		kind:      kind,
 		memory:    newMemory(),
 		maxHeld:   in.MaxHeld,
@@ -265,7 +265,7 @@ func newEntity(in EntityInput) *entity {
 	if e.maxHeld <= 0 {
 		e.maxHeld = DefaultMaxHeld
 	}
-	e.memory.chunked = e.rev >= 3
+	e.memory.chunked = e.does.chunkedMemory
 	if in.Carry != nil {
 		e.state = in.Carry.State
 		e.terminalAt = in.Carry.TerminalAt

@@ -21,14 +21,14 @@ func (e *entity) onEvent(ctx workflow.Context, ev event.Event) {
 		e.received(ctx, ev, "duplicate")
 		return
 	}
-	if e.rev >= 3 && e.forgotten(ev) {
+	if e.does.chunkedMemory && e.forgotten(ev) {
 		// Older than IDs the memory has forgotten: a redelivery of one of
 		// them, however late, is never applied twice.
 		e.remember(ev)
 		e.received(ctx, ev, string(Stale))
 		return
 	}
-	if e.rev < 1 {
+	if !e.does.rememberHandled {
 		e.memory.add(ev.ID)
 		e.state.Processed++
 	}
@@ -36,7 +36,7 @@ func (e *entity) onEvent(ctx workflow.Context, ev event.Event) {
 	status, source := ev.Status, "webhook"
 	if e.kind.API {
 		rctx := ctx
-		if e.rev >= 3 {
+		if e.does.finishOnCancel {
 			// An operator's cancel waits for the read in hand: the event
 			// was acknowledged and is handled before the run closes.
 			rctx, _ = workflow.NewDisconnectedContext(ctx)
@@ -52,7 +52,7 @@ func (e *entity) onEvent(ctx workflow.Context, ev event.Event) {
 			status, source = current, "api"
 		}
 	}
-	if e.rev >= 1 {
+	if e.does.rememberHandled {
 		e.remember(ev)
 	}
 	v := e.apply(ctx, status, event.Transition{
@@ -71,7 +71,7 @@ func (e *entity) onEvent(ctx workflow.Context, ev event.Event) {
 // remember adds ev to the event-ID memory and counts it processed.
 func (e *entity) remember(ev event.Event) {
 	e.state.Processed++
-	if e.rev < 3 {
+	if !e.does.chunkedMemory {
 		e.memory.add(ev.ID)
 		return
 	}
@@ -103,7 +103,7 @@ func (e *entity) onReprocess(ctx workflow.Context, r ReprocessRequest) {
 	e.resetChecks(ctx)
 	if e.kind.API {
 		fetch := e.fetchStatus
-		if e.rev >= 1 {
+		if e.does.localAPIRead {
 			fetch = e.fetchLocal
 		}
 		current, err := fetch(ctx)
@@ -145,7 +145,7 @@ func (e *entity) apply(ctx workflow.Context, to string, t event.Transition) Verd
 	// rule decides.
 	rankBlind := judged != from || e.kind.Rankless(judged, to)
 	if v == Apply && rankBlind && e.olderThanStatus(t.ProviderTime) &&
-		(e.rev >= 1 || workflow.GetVersion(ctx, changeStaleByProviderTime, workflow.DefaultVersion, 1) >= 1) {
+		(e.does.staleByProviderTime || workflow.GetVersion(ctx, changeStaleByProviderTime, workflow.DefaultVersion, 1) >= 1) {
 		v = Stale
 	}
 	if v != Apply {

@@ -17,21 +17,21 @@ import (
 // load (its start already set its identifying search attributes).
 func (e *entity) begin(ctx workflow.Context) {
 	switch {
-	case e.rev < 1:
+	case !e.does.loadByName:
 		if e.in.Carry == nil {
 			e.loadLatest(ctx)
 		}
 		e.publish(ctx)
 	case e.in.Carry != nil:
 		e.details(ctx)
-		if _, ok := workflow.GetInfo(ctx).Memo.GetFields()[MemoKey]; !ok && e.rev < 3 {
+		if _, ok := workflow.GetInfo(ctx).Memo.GetFields()[MemoKey]; !ok && e.does.memoSnapshot {
 			// Continued from a revision 0 run, which kept no snapshot while
 			// open: leave one now, so a terminate still leaves the state.
 			if err := e.save(ctx); err != nil {
 				workflow.GetLogger(ctx).Error("save snapshot", "error", err)
 			}
 		}
-	case e.in.PreviousRunID != "" && e.rev >= 3:
+	case e.in.PreviousRunID != "" && e.does.finishOnCancel:
 		// An operator's cancel waits for the load: without the state no
 		// event this run holds could be handled.
 		dctx, _ := workflow.NewDisconnectedContext(ctx)
@@ -66,7 +66,7 @@ func (e *entity) loadNamed(ctx workflow.Context) {
 	})
 	var a *activities.Activities
 	in := activities.DescribeRunInput{WorkflowID: workflow.GetInfo(ctx).WorkflowExecution.ID, RunID: e.in.PreviousRunID, MemoField: MemoKey}
-	if e.rev >= 3 {
+	if e.does.querySnapshot {
 		in.Query = QuerySnapshot
 	}
 	for attempt := 0; ; attempt++ {
@@ -139,7 +139,7 @@ func (e *entity) save(ctx workflow.Context) error {
 // saveTransition leaves the state after an applied transition in the memo
 // (revision 1), so a run terminated or reset later still leaves it.
 func (e *entity) saveTransition(ctx workflow.Context) {
-	if e.rev < 1 || e.rev >= 3 {
+	if !e.does.memoPerTransition {
 		return
 	}
 	if err := e.save(ctx); err != nil {

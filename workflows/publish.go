@@ -12,15 +12,15 @@ import (
 // Revision 1 upserts only what changed: the identifying attributes are set
 // by the start and carried over ContinueAsNew.
 func (e *entity) publish(ctx workflow.Context) {
-	if e.rev >= 3 {
+	if e.does.publishPerTask {
 		return // flush publishes, once per workflow task
 	}
 	s := e.state
 	var updates []temporal.SearchAttributeUpdate
-	if e.rev < 1 {
+	if !e.does.upsertChanged {
 		updates = append(updates, ProviderKey.ValueSet(s.Provider), EntityTypeKey.ValueSet(s.EntityType), EntityIDKey.ValueSet(s.EntityID))
 	}
-	if s.Status != "" && (e.rev < 1 || s.Status != e.published) {
+	if s.Status != "" && (!e.does.upsertChanged || s.Status != e.published) {
 		updates = append(updates, EntityStatusKey.ValueSet(s.Status))
 	}
 	if len(updates) > 0 {
@@ -37,7 +37,7 @@ func (e *entity) publish(ctx workflow.Context) {
 // loop flushes once it has handled every signal it can take, so a workflow
 // task that applies a thousand buffered events upserts at most once.
 func (e *entity) flush(ctx workflow.Context) {
-	if e.rev < 3 {
+	if !e.does.publishPerTask {
 		return
 	}
 	e.state.Waiting = e.holding() && e.events.Len() > 0
@@ -79,7 +79,7 @@ func (e *entity) details(ctx workflow.Context) {
 	if s.Overdue {
 		line += fmt.Sprintf("\n\noverdue: in %s since %s", s.Status, s.OverdueSince.UTC().Format(time.RFC3339))
 	}
-	if s.LastError != "" && e.rev >= 1 {
+	if s.LastError != "" && e.does.detailsLastError {
 		line += "\n\nlast error: " + s.LastError
 	}
 	if s.Waiting {

@@ -18,7 +18,7 @@ const maxEventsPerTask = 200
 // stay in the run's signal queue. It returns the timer's error when the
 // run is cancelled.
 func (e *entity) breathe(ctx workflow.Context) error {
-	if e.rev < 3 {
+	if !e.does.boundedTasks {
 		return nil
 	}
 	if e.events.Len() == 0 {

@@ -149,7 +149,7 @@ func (e *entity) restore(s Snapshot) {
 		e.bodies = s.Bodies
 	}
 	e.memory.load(s.Seen, s.EventIDs, s.SeenTimes)
-	if e.rev >= 3 {
+	if e.does.querySnapshot {
 		e.state.Notices, e.state.Overdue, e.state.OverdueSince = s.Notices, s.Overdue, s.OverdueSince
 		e.state.Rejected = s.Rejected
 		e.state.ForgottenUpTo = s.ForgottenUpTo
@@ -166,7 +166,7 @@ func (e *entity) snapshot(ctx workflow.Context) Snapshot {
 		Sequence: e.state.Sequence, Transitions: e.state.Transitions, Events: e.state.Events,
 		Seen: e.memory.packed(), Deliveries: e.state.Deliveries, Bodies: e.bodies, SavedAt: workflow.Now(ctx),
 	}
-	if e.rev >= 3 {
+	if e.does.querySnapshot {
 		s.SeenTimes, s.ForgottenUpTo = e.memory.times(), e.state.ForgottenUpTo
 		s.Notices, s.Overdue, s.OverdueSince = e.state.Notices, e.state.Overdue, e.state.OverdueSince
 		s.Rejected, s.Unloaded = e.state.Rejected, e.unloaded
