@@ -26,6 +26,34 @@ func (e *entity) cancelled(ctx workflow.Context) (State, error) {
 	return e.state, temporal.NewCanceledError("cancelled by an operator; the next event reopens the entity with its state")
 }
 
+// closeWhenDue follows the close timer's firing, and reports whether the
+// run closes now. Signals that came with the timer are handled first; they
+// may have moved the close. Nor does the run close before every delivery
+// that can go has gone: it waits for them, or for a signal to handle
+// first, and err is set when it is cancelled meanwhile.
+func (e *entity) closeWhenDue(ctx workflow.Context) (closing bool, err error) {
+	e.drain(ctx)
+	if !e.closeDue(ctx, e.clock) {
+		return false, nil
+	}
+	if !e.deliveriesBusy() {
+		return true, nil
+	}
+	return false, workflow.Await(ctx, func() bool {
+		return !e.deliveriesBusy() || e.pendingSignals() > 0
+	})
+}
+
+// close completes the run with what changed published; a run that keeps
+// its snapshot in its memo leaves it there.
+func (e *entity) close(ctx workflow.Context) (State, error) {
+	e.flush(ctx)
+	if !e.does.memoSnapshot {
+		return e.state, nil
+	}
+	return e.state, e.save(ctx)
+}
+
 // closeClock holds the timers a run may close on: the linger after a
 // terminal status, the idle timeout otherwise. There is one of each at a
 // time, re-armed only when it fires early, so events add no timer commands
@@ -51,13 +79,7 @@ func (e *entity) addCloseTimer(ctx workflow.Context, sel workflow.Selector, c *c
 		}
 		sel.AddFuture(c.linger, func(workflow.Future) { *fired, c.linger, c.lingerElapsed = true, nil, true })
 	case e.state.Terminal:
-		if c.idle != nil {
-			c.cancelIdle()
-			c.idle = nil
-		}
-		timerCtx, cancel := workflow.WithCancel(ctx)
-		c.cancelWait = cancel
-		sel.AddFuture(workflow.NewTimer(timerCtx, e.lingerLeft(ctx)), func(workflow.Future) { *fired, c.lingerElapsed = true, true })
+		e.addLingerPerWait(ctx, sel, c, fired)
 	case c.idleCloses:
 		if c.idle == nil {
 			idleCtx, cancel := workflow.WithCancel(ctx)

@@ -23,9 +23,9 @@ const (
 // the history passes canHistoryEvents or canHistoryBytes. A run whose
 // events wait for a slow destination goes on until they are taken, up to
 // the hard bounds; past those its drain takes them, forced.
-func (e *entity) continueDue(ctx workflow.Context, handled int) bool {
+func (e *entity) continueDue(ctx workflow.Context) bool {
 	info := workflow.GetInfo(ctx)
-	due := handled >= e.maxEvents || info.GetContinueAsNewSuggested()
+	due := e.turns >= e.maxEvents || info.GetContinueAsNewSuggested()
 	if !e.does.continueOnHistory {
 		return due
 	}
@@ -38,6 +38,20 @@ func (e *entity) continueDue(ctx workflow.Context, handled int) bool {
 		return false
 	}
 	e.forced = true
+	return true
+}
+
+// readyToContinue handles the signals already delivered, so none is left
+// behind, and reports whether the run can continue as new now.
+func (e *entity) readyToContinue(ctx workflow.Context) bool {
+	e.drain(ctx)
+	if e.events.Len() > 0 && !e.forced {
+		// Taking them filled a slow destination's share: the run goes on
+		// until it has taken every event it was handed (a continuation
+		// would leave them behind).
+		return false
+	}
+	e.flush(ctx)
 	return true
 }
 

@@ -76,6 +76,10 @@ type EntityInput struct {
 // answers QueryState; re-queries on SignalReprocess; continues as new to keep
 // its history small; and completes a Linger after a terminal status, or an
 // IdleTimeout after its last event.
+//
+// Its life is one loop: wait for the next signal or timer and handle it
+// (next), close when the close timer says so (closeWhenDue), continue as
+// new when the history is long enough (continueDue).
 func Entity(ctx workflow.Context, in EntityInput) (State, error) {
 	if _, ok := tableOf(in); !ok {
 		// Nothing could ever complete it: fail at once rather than linger.
@@ -83,104 +87,46 @@ func Entity(ctx workflow.Context, in EntityInput) (State, error) {
 			fmt.Sprintf("no state table for %s %s", in.Provider, in.EntityType), "UnknownEntityKind", nil)
 	}
 	e := newEntity(in)
+	if err := e.listen(ctx); err != nil {
+		return e.state, err
+	}
+	e.begin(ctx)
+	e.startDeliveries(ctx)
+	e.clock.idleCloses = e.idle > 0 && (e.does.idleClose || idleCloseVersion(ctx))
+	for {
+		closeFired, err := e.next(ctx)
+		switch {
+		case err != nil:
+			return e.cancelled(ctx)
+		case closeFired:
+			closing, err := e.closeWhenDue(ctx)
+			if err != nil {
+				return e.cancelled(ctx)
+			}
+			if closing {
+				return e.close(ctx)
+			}
+		case e.continueDue(ctx) && e.readyToContinue(ctx):
+			return e.state, e.continueAsNew(ctx, in)
+		}
+	}
+}
+
+// listen answers the run's queries and opens its signal channels.
+func (e *entity) listen(ctx workflow.Context) error {
 	if e.does.holdForSlow {
 		e.wake = workflow.NewBufferedChannel(ctx, 1)
 	}
 	if err := workflow.SetQueryHandler(ctx, QueryState, func() (State, error) { return e.state, nil }); err != nil {
-		return e.state, fmt.Errorf("register query: %w", err)
+		return fmt.Errorf("register query: %w", err)
 	}
 	if err := workflow.SetQueryHandler(ctx, QuerySnapshot, func() (Snapshot, error) { return e.snapshot(ctx), nil }); err != nil {
-		return e.state, fmt.Errorf("register query: %w", err)
+		return fmt.Errorf("register query: %w", err)
 	}
 	e.events = workflow.GetSignalChannel(ctx, SignalWebhookEvent)
 	e.reprocess = workflow.GetSignalChannel(ctx, SignalReprocess)
 	e.redelivers = workflow.GetSignalChannel(ctx, SignalRedeliver)
-	e.begin(ctx)
-	e.startDeliveries(ctx)
-	clock := closeClock{idleCloses: e.idle > 0 && (e.does.idleClose || workflow.GetVersion(ctx, changeIdleClose, workflow.DefaultVersion, 1) >= 1)}
-	var checks reconcileClock
-	var overdue alarm
-	for handled := 0; ; {
-		if e.quiet() {
-			e.flush(ctx)
-		}
-		if err := e.breathe(ctx); err != nil {
-			return e.cancelled(ctx)
-		}
-		sel := workflow.NewSelector(ctx)
-		if !e.holding() {
-			sel.AddReceive(e.events, func(c workflow.ReceiveChannel, _ bool) {
-				e.taken++
-				if ev, ok := e.receiveEvent(ctx, c); ok {
-					e.onEvent(ctx, ev)
-				}
-			})
-		}
-		sel.AddReceive(e.reprocess, func(c workflow.ReceiveChannel, _ bool) {
-			if r, ok := e.receiveReprocess(ctx, c); ok {
-				e.onReprocess(ctx, r)
-			}
-		})
-		sel.AddReceive(e.redelivers, func(c workflow.ReceiveChannel, _ bool) {
-			if r, ok := e.receiveRedeliver(ctx, c); ok {
-				e.lastActivity = workflow.Now(ctx)
-				e.redeliver(ctx, r.Destination)
-			}
-		})
-		woke := false
-		if e.wake != nil {
-			sel.AddReceive(e.wake, func(c workflow.ReceiveChannel, _ bool) { woke = c.ReceiveAsync(nil) })
-		}
-		cancelled := false
-		sel.AddReceive(ctx.Done(), func(workflow.ReceiveChannel, bool) { cancelled = true })
-		e.addReconcile(ctx, sel, &checks)
-		e.addOverdue(ctx, sel, &overdue)
-		fired := e.addCloseTimer(ctx, sel, &clock)
-		sel.Select(ctx)
-		clock.afterSelect()
-		if !woke {
-			handled++ // a turn that handled a signal or a timer
-		}
-		if cancelled || ctx.Err() != nil {
-			return e.cancelled(ctx)
-		}
-
-		if *fired {
-			// Signals that came with the timer are handled first; they may
-			// have moved the close.
-			e.drain(ctx)
-			if !e.closeDue(ctx, clock) {
-				continue
-			}
-			if !e.deliveriesBusy() {
-				break
-			}
-			// Not before every delivery that can go has gone: wait for
-			// them, or for a signal to handle first.
-			if err := workflow.Await(ctx, func() bool {
-				return !e.deliveriesBusy() || e.pendingSignals() > 0
-			}); err != nil {
-				return e.cancelled(ctx)
-			}
-			continue
-		}
-		if e.continueDue(ctx, handled) {
-			e.drain(ctx)
-			if e.events.Len() > 0 && !e.forced {
-				// Taking them filled a slow destination's share: the run
-				// goes on until it has taken every event it was handed
-				// (a continuation would leave them behind).
-				continue
-			}
-			e.flush(ctx)
-			return e.state, e.continueAsNew(ctx, in)
-		}
-	}
-	e.flush(ctx)
-	if !e.does.memoSnapshot {
-		return e.state, nil
-	}
-	return e.state, e.save(ctx)
+	return nil
 }
 
 // entity is the workflow's working state.
@@ -226,9 +172,17 @@ type entity struct {
 	forced bool
 	// publishedOverdue is the Overdue search attribute as published.
 	publishedOverdue bool
+	// turns counts the waits that handled a signal or a timer (see
+	// continueDue).
+	turns int
 	// taken counts the events taken since the run last let a workflow
 	// task complete (see breathe).
 	taken int
+	// The run's timers: the close (linger or idle), the reconcile check
+	// and the overdue alarm.
+	clock   closeClock
+	checks  reconcileClock
+	overdue alarm
 	// summarized is the summary last published in the memo.
 	summarized Snapshot
 	// unloaded is the previous run named in the input while its state is

@@ -140,12 +140,9 @@ func (e *entity) apply(ctx workflow.Context, to string, t event.Transition) Verd
 	}
 	// Where rank cannot tell a late delivery from a new turn (leaving an
 	// interruption, a retry, an interruption), the provider's clock does.
-	// Revision 0 runs that applied such moves before this rule existed
-	// replay as they ran: the version marker is recorded only where the
-	// rule decides.
 	rankBlind := judged != from || e.kind.Rankless(judged, to)
 	if v == Apply && rankBlind && e.olderThanStatus(t.ProviderTime) &&
-		(e.does.staleByProviderTime || workflow.GetVersion(ctx, changeStaleByProviderTime, workflow.DefaultVersion, 1) >= 1) {
+		(e.does.staleByProviderTime || staleByProviderTimeVersion(ctx)) {
 		v = Stale
 	}
 	if v != Apply {

@@ -18,10 +18,7 @@ import (
 func (e *entity) begin(ctx workflow.Context) {
 	switch {
 	case !e.does.loadByName:
-		if e.in.Carry == nil {
-			e.loadLatest(ctx)
-		}
-		e.publish(ctx)
+		e.beginRevision0(ctx)
 	case e.in.Carry != nil:
 		e.details(ctx)
 		if _, ok := workflow.GetInfo(ctx).Memo.GetFields()[MemoKey]; !ok && e.does.memoSnapshot {

@@ -13,6 +13,62 @@ import (
 // takes the rest in the next.
 const maxEventsPerTask = 200
 
+// next waits for the next signal or timer and handles it. closeFired is
+// set when it was the close timer (the caller decides whether the run
+// closes); err when the run was cancelled.
+func (e *entity) next(ctx workflow.Context) (closeFired bool, err error) {
+	if e.quiet() {
+		e.flush(ctx)
+	}
+	if err := e.breathe(ctx); err != nil {
+		return false, err
+	}
+	sel := workflow.NewSelector(ctx)
+	if !e.holding() {
+		sel.AddReceive(e.events, func(c workflow.ReceiveChannel, _ bool) { e.takeEvent(ctx, c) })
+	}
+	sel.AddReceive(e.reprocess, func(c workflow.ReceiveChannel, _ bool) { e.takeReprocess(ctx, c) })
+	sel.AddReceive(e.redelivers, func(c workflow.ReceiveChannel, _ bool) {
+		if r, ok := e.receiveRedeliver(ctx, c); ok {
+			e.lastActivity = workflow.Now(ctx)
+			e.redeliver(ctx, r.Destination)
+		}
+	})
+	woke := false // only a delivery finished
+	if e.wake != nil {
+		sel.AddReceive(e.wake, func(c workflow.ReceiveChannel, _ bool) { woke = c.ReceiveAsync(nil) })
+	}
+	cancelled := false
+	sel.AddReceive(ctx.Done(), func(workflow.ReceiveChannel, bool) { cancelled = true })
+	e.addReconcile(ctx, sel, &e.checks)
+	e.addOverdue(ctx, sel, &e.overdue)
+	fired := e.addCloseTimer(ctx, sel, &e.clock)
+	sel.Select(ctx)
+	e.clock.afterSelect()
+	if !woke {
+		e.turns++
+	}
+	if cancelled || ctx.Err() != nil {
+		return false, workflow.ErrCanceled
+	}
+	return *fired, nil
+}
+
+// takeEvent takes the next webhook event off c and handles it.
+func (e *entity) takeEvent(ctx workflow.Context, c workflow.ReceiveChannel) {
+	e.taken++
+	if ev, ok := e.receiveEvent(ctx, c); ok {
+		e.onEvent(ctx, ev)
+	}
+}
+
+// takeReprocess takes the next reprocess request off c and handles it.
+func (e *entity) takeReprocess(ctx workflow.Context, c workflow.ReceiveChannel) {
+	if r, ok := e.receiveReprocess(ctx, c); ok {
+		e.onReprocess(ctx, r)
+	}
+}
+
 // breathe ends the workflow task once it has taken maxEventsPerTask events
 // in a row with more waiting, with a timer of a millisecond; the events
 // stay in the run's signal queue. It returns the timer's error when the
@@ -68,15 +124,10 @@ func (e *entity) drain(ctx workflow.Context) {
 		}
 		switch {
 		case e.events.Len() > 0 && (e.forced || !e.holding()):
-			e.taken++
 			took++
-			if ev, ok := e.receiveEvent(ctx, e.events); ok {
-				e.onEvent(ctx, ev)
-			}
+			e.takeEvent(ctx, e.events)
 		case e.reprocess.Len() > 0:
-			if r, ok := e.receiveReprocess(ctx, e.reprocess); ok {
-				e.onReprocess(ctx, r)
-			}
+			e.takeReprocess(ctx, e.reprocess)
 		case e.redelivers.Len() > 0:
 			if r, ok := e.receiveRedeliver(ctx, e.redelivers); ok {
 				e.redeliver(ctx, r.Destination)

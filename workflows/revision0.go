@@ -71,3 +71,40 @@ func (e *entity) fetchStatus(ctx workflow.Context) (string, error) {
 	e.state.LastError = ""
 	return out.Status, nil
 }
+
+// idleCloseVersion reports whether a revision 0 run closes when idle: runs
+// recorded before idle closing replay without it.
+func idleCloseVersion(ctx workflow.Context) bool {
+	return workflow.GetVersion(ctx, changeIdleClose, workflow.DefaultVersion, 1) >= 1
+}
+
+// staleByProviderTimeVersion reports whether a revision 0 run judges a
+// late delivery by provider time. The version marker is recorded only
+// where the rule decides, so runs that applied such moves before the rule
+// existed replay as they ran.
+func staleByProviderTimeVersion(ctx workflow.Context) bool {
+	return workflow.GetVersion(ctx, changeStaleByProviderTime, workflow.DefaultVersion, 1) >= 1
+}
+
+// beginRevision0 sets a revision 0 run up: a new run (not a continuation)
+// loads the latest closed run through visibility, and every run publishes
+// its identifying search attributes.
+func (e *entity) beginRevision0(ctx workflow.Context) {
+	if e.in.Carry == nil {
+		e.loadLatest(ctx)
+	}
+	e.publish(ctx)
+}
+
+// addLingerPerWait adds a revision 0 run's linger timer to sel: one per
+// wait, cancelled after it (afterSelect) unless it fired, and the idle
+// timer cancelled at the terminal status.
+func (e *entity) addLingerPerWait(ctx workflow.Context, sel workflow.Selector, c *closeClock, fired *bool) {
+	if c.idle != nil {
+		c.cancelIdle()
+		c.idle = nil
+	}
+	timerCtx, cancel := workflow.WithCancel(ctx)
+	c.cancelWait = cancel
+	sel.AddFuture(workflow.NewTimer(timerCtx, e.lingerLeft(ctx)), func(workflow.Future) { *fired, c.lingerElapsed = true, true })
+}
