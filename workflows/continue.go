@@ -62,9 +62,7 @@ func (e *entity) continueAsNew(ctx workflow.Context, in EntityInput) error {
 	// The continuation follows this run's table, also when it came from
 	// tables-before-input.json: from there on it is in the input.
 	next.Table = &e.kind
-	next.Carry = &Carry{State: e.state, Seen: e.memory.packed(), SeenTimes: e.memory.times(), Bodies: e.bodies,
-		TerminalAt: e.terminalAt, LastActivity: e.lastActivity, CheckFrom: e.checkFrom, CheckStep: e.checkStep}
-	next.Carry.State.Waiting = false
+	next.Carry = e.carry()
 	if e.does.memoPerTransition {
 		// The continuation starts with this run's memo: leave it current.
 		if err := e.save(ctx); err != nil {

@@ -131,34 +131,23 @@ func (e *entity) listen(ctx workflow.Context) error {
 
 // entity is the workflow's working state.
 type entity struct {
-	in         EntityInput
-	does       behaviour // what the run's revision does, see behaviourOf
-	kind       lifecycle.Table
-	state      State
-	memory     *memory
-	linger     time.Duration
-	idle       time.Duration // 0: never close while not terminal
-	notFound   time.Duration
-	maxEvents  int
-	terminalAt time.Time
-	// lastActivity is the last event or reprocess; zero until the first,
-	// when the idle clock runs from the run's start.
-	lastActivity time.Time
+	// record is the entity's state, which runs hand on (state.go).
+	record
+	in        EntityInput
+	does      behaviour // what the run's revision does, see behaviourOf
+	kind      lifecycle.Table
+	linger    time.Duration
+	idle      time.Duration // 0: never close while not terminal
+	notFound  time.Duration
+	maxEvents int
 	// published is the EntityStatus last upserted (revision 1).
 	published string
-	// bodies are the original bodies held for pending deliveries, by seq;
-	// looked up only, never iterated.
-	bodies map[int]json.RawMessage
 	// traces are the trace contexts of the events whose transitions are
 	// pending delivery, by seq: each delivery joins its event's trace. Kept
 	// in memory only: a delivery after continue-as-new starts its own.
 	traces map[int]string
 	// deliveryFailed is the DeliveryFailed search attribute as published.
 	deliveryFailed bool
-	// checkFrom is the last event, reprocess or check the reconcile
-	// schedule runs from, checkStep the step it is at (revision 2).
-	checkFrom time.Time
-	checkStep int
 	// The run's signal channels.
 	events, reprocess, redelivers workflow.ReceiveChannel
 	// wake is signalled by the delivery loops when a delivery finished, so
@@ -193,19 +182,21 @@ type entity struct {
 func newEntity(in EntityInput) *entity {
 	kind, _ := tableOf(in)
 	e := &entity{
+		record: record{
+			state:  State{Provider: in.Provider, EntityType: in.EntityType, EntityID: in.EntityID},
+			memory: newMemory(),
+			bodies: map[int]json.RawMessage{},
+		},
 		in:        in,
 		does:      behaviourOf(in.Revision),
 		kind:      kind,
-		memory:    newMemory(),
 		maxHeld:   in.MaxHeld,
 		unloaded:  in.PreviousRunID,
-		bodies:    map[int]json.RawMessage{},
 		traces:    map[int]string{},
 		linger:    in.Linger,
 		idle:      in.IdleTimeout,
 		notFound:  in.NotFoundWindow,
 		maxEvents: in.MaxEventsPerRun,
-		state:     State{Provider: in.Provider, EntityType: in.EntityType, EntityID: in.EntityID},
 	}
 	if e.linger <= 0 {
 		e.linger = DefaultLinger
@@ -221,18 +212,7 @@ func newEntity(in EntityInput) *entity {
 	}
 	e.memory.chunked = e.does.chunkedMemory
 	if in.Carry != nil {
-		e.state = in.Carry.State
-		e.terminalAt = in.Carry.TerminalAt
-		e.lastActivity = in.Carry.LastActivity
-		e.checkFrom, e.checkStep = in.Carry.CheckFrom, in.Carry.CheckStep
-		e.memory.load(in.Carry.Seen, in.Carry.EventIDs, in.Carry.SeenTimes)
-		e.memory.forgotten = e.state.ForgottenUpTo.UnixMilli()
-		if e.state.ForgottenUpTo.IsZero() {
-			e.memory.forgotten = 0
-		}
-		if in.Carry.Bodies != nil {
-			e.bodies = in.Carry.Bodies
-		}
+		e.takeCarry(*in.Carry)
 		e.deliveryFailed = e.failedDeliveries() > 0 // carried over with the search attributes
 		e.published = e.state.Status                // search attributes are carried over too
 		e.publishedOverdue = e.state.Overdue

@@ -137,6 +137,55 @@ type State struct {
 	Rejections []Rejection `json:"rejections,omitempty"`
 }
 
+// record is the entity's state in the one shape a run works on: State,
+// the query's answer and the workflow's result, with what a run keeps
+// beside it. The shapes it travels in are converted here, and only here:
+// Carry (ContinueAsNew's input), Snapshot (QuerySnapshot's answer, and the
+// memo of runs before revision 3) and the summary memo (MemoSummaryKey).
+// Their JSON never changes: recorded histories and old runs' inputs
+// decode as they were written.
+type record struct {
+	state  State
+	memory *memory
+	// bodies are the original bodies held for pending deliveries, by seq;
+	// looked up only, never iterated.
+	bodies map[int]json.RawMessage
+	// terminalAt is when the terminal status was reached, so lingering
+	// goes on across runs.
+	terminalAt time.Time
+	// lastActivity is the last event or reprocess; zero until the first,
+	// when the idle clock runs from the run's start.
+	lastActivity time.Time
+	// checkFrom is the last event, reprocess or check the reconcile
+	// schedule runs from, checkStep the step it is at (revision 2).
+	checkFrom time.Time
+	checkStep int
+}
+
+// carry is the record as a run hands it to its continuation.
+func (r *record) carry() *Carry {
+	c := &Carry{State: r.state, Seen: r.memory.packed(), SeenTimes: r.memory.times(), Bodies: r.bodies,
+		TerminalAt: r.terminalAt, LastActivity: r.lastActivity, CheckFrom: r.checkFrom, CheckStep: r.checkStep}
+	c.State.Waiting = false
+	return c
+}
+
+// takeCarry takes the record a run was handed by the run it continues.
+func (r *record) takeCarry(c Carry) {
+	r.state = c.State
+	r.terminalAt = c.TerminalAt
+	r.lastActivity = c.LastActivity
+	r.checkFrom, r.checkStep = c.CheckFrom, c.CheckStep
+	r.memory.load(c.Seen, c.EventIDs, c.SeenTimes)
+	r.memory.forgotten = r.state.ForgottenUpTo.UnixMilli()
+	if r.state.ForgottenUpTo.IsZero() {
+		r.memory.forgotten = 0
+	}
+	if c.Bodies != nil {
+		r.bodies = c.Bodies
+	}
+}
+
 // restore takes a previous run's snapshot as this run's state.
 func (e *entity) restore(s Snapshot) {
 	e.state.Status, e.state.ResumeFrom, e.state.Sequence = s.Status, s.ResumeFrom, s.Sequence
