@@ -67,7 +67,7 @@ var apiRetry = &temporal.RetryPolicy{
 	NonRetryableErrorTypes: activities.NonRetryable,
 }
 
-// fetchLocal reads the Phoenix order as a local activity: it runs in the
+// fetchLocal reads the provider API as a local activity: it runs in the
 // workflow task that handles the event, so an event costs one workflow task
 // instead of two plus an activity task. Long outages are retried with
 // timers by the SDK, durably across worker restarts.
@@ -86,14 +86,24 @@ func (e *entity) fetchLocal(ctx workflow.Context) (string, error) {
 }
 
 // apiRead is the activity that reads the entity's status from its
-// provider's API, and its input: Phoenix's own, or a configured provider's
-// (api: in its entry).
+// provider's API, and its input. Every provider's API is read with
+// FetchEntityStatus (revision 4); earlier runs read the one built-in kind
+// whose table had an API then with activities.BuiltInOrderRead, as their
+// histories recorded.
 func (e *entity) apiRead() (activity any, input any) {
-	var a *activities.Activities
-	if e.state.Provider == "phoenix" {
-		return a.FetchPhoenixOrder, activities.FetchOrderInput{OrderID: e.state.EntityID}
+	if !e.does.oneAPIRead && e.builtInAPI() {
+		return activities.BuiltInOrderRead, activities.FetchOrderInput{OrderID: e.state.EntityID}
 	}
+	var a *activities.Activities
 	return a.FetchEntityStatus, activities.FetchStatusInput{Provider: e.state.Provider, EntityID: e.state.EntityID}
+}
+
+// builtInAPI reports whether the entity is of the built-in kind whose
+// frozen table (tables-before-input.json) has an API: the only one read
+// with BuiltInOrderRead before revision 4.
+func (e *entity) builtInAPI() bool {
+	t, ok := tablesBeforeInput[e.in.Provider+"-"+e.in.EntityType]
+	return ok && t.API
 }
 
 // cause is the message of the innermost error, without the activity wrapper.

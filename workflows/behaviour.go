@@ -8,7 +8,7 @@ package workflows
 //
 // Revision 1: the previous run is read by name (DescribeRun), never through
 // visibility; the snapshot is upserted at every applied transition; the
-// Phoenix read is a local activity, and a 404 is retried for NotFoundWindow
+// provider API read is a local activity, and a 404 is retried for NotFoundWindow
 // before the webhook's status applies; an event ID is remembered only once
 // its handling has finished; one linger timer per terminal status; search
 // attributes are upserted only when they change; stale-by-provider-time and
@@ -29,7 +29,11 @@ package workflows
 // redeliver sends the entity's current state after what is held; the
 // event-ID memory forgets in chunks and keeps a provider-time watermark,
 // below which an unremembered event is stale.
-const Revision = 3
+//
+// Revision 4: every provider's API is read with one activity,
+// FetchEntityStatus, the built-in order API's too (earlier runs read it
+// with activities.BuiltInOrderRead).
+const Revision = 4
 
 // behaviour is what a run does differently by revision, decided once when
 // the run begins (behaviourOf its input's Revision) and read by name
@@ -106,6 +110,11 @@ type behaviour struct {
 	// finishOnCancel: an operator's cancel waits for the API read or the
 	// previous run's load in hand.
 	finishOnCancel bool
+
+	// Revision 4.
+
+	// oneAPIRead: every provider's API is read with FetchEntityStatus.
+	oneAPIRead bool
 }
 
 // behaviourOf is the behaviour of a run of revision rev.
@@ -130,5 +139,6 @@ func behaviourOf(rev int) behaviour {
 		chunkedMemory:       rev >= 3,
 		boundedTasks:        rev >= 3,
 		finishOnCancel:      rev >= 3,
+		oneAPIRead:          rev >= 4,
 	}
 }

@@ -186,8 +186,8 @@ func (e *entity) olderThanStatus(providerTime string) bool {
 	return ok && at.Before(current)
 }
 
-// providerInstant reads a provider timestamp: RFC 3339 (Phoenix, UP42,
-// Fenix, Phosphor) or Unix seconds or milliseconds (Phantom Core).
+// providerInstant reads a provider timestamp: RFC 3339 or Unix seconds or
+// milliseconds, as providers stamp their events.
 func providerInstant(s string) (time.Time, bool) {
 	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
 		return t, true

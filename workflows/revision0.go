@@ -63,9 +63,8 @@ func (e *entity) fetchStatus(ctx workflow.Context) (string, error) {
 		ScheduleToCloseTimeout: 24 * time.Hour,
 		RetryPolicy:            apiRetry,
 	})
-	var a *activities.Activities
 	var out activities.OrderStatus
-	if err := workflow.ExecuteActivity(actx, a.FetchPhoenixOrder, activities.FetchOrderInput{OrderID: e.state.EntityID}).Get(ctx, &out); err != nil {
+	if err := workflow.ExecuteActivity(actx, activities.BuiltInOrderRead, activities.FetchOrderInput{OrderID: e.state.EntityID}).Get(ctx, &out); err != nil {
 		return "", errors.New(cause(err))
 	}
 	e.state.LastError = ""
