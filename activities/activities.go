@@ -12,7 +12,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"strings"
 	"time"
 
 	commonpb "go.temporal.io/api/common/v1"
@@ -56,12 +55,12 @@ type Temporal interface {
 // Activities holds the activities' dependencies; the worker registers one
 // filled instance, workflows call its methods through a nil pointer.
 type Activities struct {
-	HTTP          *http.Client // client for provider APIs, with a timeout
-	PhoenixAPIURL string       // base URL of the Phoenix orders API
-	Temporal      Temporal     // for reading closed runs' memos
-	Namespace     string       // the workflows' Temporal namespace
-	Forward       *Forward     // HTTP delivery of transitions; nil when none is configured
-	// APIs are the configured providers' APIs, by provider name.
+	HTTP      *http.Client // client for provider APIs, with a timeout
+	Temporal  Temporal     // for reading closed runs' memos
+	Namespace string       // the workflows' Temporal namespace
+	Forward   *Forward     // HTTP delivery of transitions; nil when none is configured
+	// APIs are the providers' APIs, Phoenix's and the configured ones', by
+	// provider name.
 	APIs map[string]EntityAPI
 }
 
@@ -75,29 +74,26 @@ type OrderStatus struct {
 	Status string
 }
 
-// FetchPhoenixOrder asks the Phoenix orders API for the order's current
-// status: GET {PhoenixAPIURL}/orders/{orderId}. 5xx, 408, 429 and network
-// errors are returned as retryable; 404 as ErrOrderNotFound, other 4xx as
-// ErrProviderRejected, an unreadable 2xx body as ErrUnrecognizedResponse.
+// BuiltInOrderRead is the activity type runs of revisions 0 to 3 read
+// the built-in order API with (FetchPhoenixOrder); later runs read every
+// provider's API with FetchEntityStatus.
+const BuiltInOrderRead = "FetchPhoenixOrder"
+
+// FetchPhoenixOrder asks the Phoenix orders API (APIs["phoenix"]) for the
+// order's current status, with FetchEntityStatus's answers. Runs of
+// revisions 0 to 3 call it, and their histories replay with it, so it
+// stays registered.
 func (a *Activities) FetchPhoenixOrder(ctx context.Context, in FetchOrderInput) (out OrderStatus, err error) {
 	outcome := "ok"
 	defer func() {
 		activity.GetMetricsHandler(ctx).WithTags(map[string]string{"provider": "phoenix", "outcome": outcome}).
 			Counter(MetricProviderAPICalls).Inc(1)
 	}()
-	out, outcome, err = a.fetchPhoenixOrder(ctx, in)
+	out, outcome, err = a.read(ctx, "phoenix", "phoenix order "+in.OrderID, in.OrderID)
 	return out, err
 }
 
-func (a *Activities) fetchPhoenixOrder(ctx context.Context, in FetchOrderInput) (OrderStatus, string, error) {
-	u := strings.TrimRight(a.PhoenixAPIURL, "/") + "/orders/" + url.PathEscape(in.OrderID)
-	out, outcome, err := a.readStatus(ctx, "phoenix order "+in.OrderID, u, "", "", orderStatusOf)
-	out.Status = strings.ToLower(out.Status)
-	return out, outcome, err
-}
-
-// EntityAPI is a configured provider's API (providers.API) as the
-// activity reads it: the URL of an entity, the credential header and its
+// EntityAPI is a provider's API (providers.API) as the activity reads it: the URL of an entity, the credential header and its
 // value (kept here, never in a workflow's history), and where the status is
 // in the answer.
 type EntityAPI struct {
@@ -113,23 +109,27 @@ type FetchStatusInput struct {
 	EntityID string
 }
 
-// FetchEntityStatus reads a configured provider's API for the entity's
-// current status, with FetchPhoenixOrder's answers: 5xx, 408, 429 and
-// network errors retryable, 404 ErrOrderNotFound, other 4xx
-// ErrProviderRejected, an answer without the status ErrUnrecognizedResponse.
+// FetchEntityStatus reads a provider's API (APIs) for the entity's current
+// status: 5xx, 408, 429 and network errors retryable, 404
+// ErrOrderNotFound, other 4xx ErrProviderRejected, an answer without the
+// status ErrUnrecognizedResponse.
 func (a *Activities) FetchEntityStatus(ctx context.Context, in FetchStatusInput) (out OrderStatus, err error) {
 	outcome := "ok"
 	defer func() {
 		activity.GetMetricsHandler(ctx).WithTags(map[string]string{"provider": in.Provider, "outcome": outcome}).
 			Counter(MetricProviderAPICalls).Inc(1)
 	}()
-	api, ok := a.APIs[in.Provider]
-	if !ok {
-		outcome = "rejected"
-		return OrderStatus{}, temporal.NewNonRetryableApplicationError("no API configured for provider "+in.Provider, ErrProviderRejected, nil)
-	}
-	out, outcome, err = a.readStatus(ctx, in.Provider+" "+in.EntityID, api.URL(in.EntityID), api.Header, api.Value, api.StatusOf)
+	out, outcome, err = a.read(ctx, in.Provider, in.Provider+" "+in.EntityID, in.EntityID)
 	return out, err
+}
+
+// read reads provider's API for entityID; what names the entity in errors.
+func (a *Activities) read(ctx context.Context, provider, what, entityID string) (OrderStatus, string, error) {
+	api, ok := a.APIs[provider]
+	if !ok {
+		return OrderStatus{}, "rejected", temporal.NewNonRetryableApplicationError("no API configured for provider "+provider, ErrProviderRejected, nil)
+	}
+	return a.readStatus(ctx, what, api.URL(entityID), api.Header, api.Value, api.StatusOf)
 }
 
 // readStatus GETs u (with header: value when header is set) and finds the
@@ -177,34 +177,6 @@ func (a *Activities) readStatus(ctx context.Context, what, u, header, value stri
 			fmt.Sprintf("%s: no status in the API response", what), ErrUnrecognizedResponse, nil)
 	}
 	return OrderStatus{Status: status}, "ok", nil
-}
-
-// orderStatusOf finds the order status in the shapes the Phoenix API is known
-// or likely to answer with: status or orderStatus, at the top level or under
-// order or data.
-func orderStatusOf(body []byte) (string, bool) {
-	type statuses struct {
-		Status      string `json:"status"`
-		OrderStatus string `json:"orderStatus"`
-	}
-	var doc struct {
-		statuses
-		Order *statuses `json:"order"`
-		Data  *statuses `json:"data"`
-	}
-	if err := json.Unmarshal(body, &doc); err != nil {
-		return "", false
-	}
-	for _, s := range []*statuses{&doc.statuses, doc.Order, doc.Data} {
-		switch {
-		case s == nil:
-		case s.Status != "":
-			return s.Status, true
-		case s.OrderStatus != "":
-			return s.OrderStatus, true
-		}
-	}
-	return "", false
 }
 
 // LoadPreviousInput names the entity workflow whose last closed run to read.

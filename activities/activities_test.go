@@ -21,6 +21,8 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/hookflow/hookflow/providers"
 )
 
 func TestFetchPhoenixOrder(t *testing.T) {
@@ -54,7 +56,7 @@ func TestFetchPhoenixOrder(t *testing.T) {
 			defer api.Close()
 			var s testsuite.WorkflowTestSuite
 			env := s.NewTestActivityEnvironment()
-			a := &Activities{HTTP: api.Client(), PhoenixAPIURL: api.URL + "/"}
+			a := &Activities{HTTP: api.Client(), APIs: phoenixAPIs(api.URL + "/")}
 			env.RegisterActivity(a)
 
 			val, err := env.ExecuteActivity(a.FetchPhoenixOrder, FetchOrderInput{OrderID: "o 1"})
@@ -103,7 +105,7 @@ func TestFetchPhoenixOrderTimeoutIsRetryable(t *testing.T) {
 	defer close(release)
 	var s testsuite.WorkflowTestSuite
 	env := s.NewTestActivityEnvironment()
-	a := &Activities{HTTP: &http.Client{Timeout: 50 * time.Millisecond}, PhoenixAPIURL: api.URL}
+	a := &Activities{HTTP: &http.Client{Timeout: 50 * time.Millisecond}, APIs: phoenixAPIs(api.URL)}
 	env.RegisterActivity(a)
 	_, err := env.ExecuteActivity(a.FetchPhoenixOrder, FetchOrderInput{OrderID: "o1"})
 	var app *temporal.ApplicationError
@@ -138,7 +140,7 @@ func TestProviderReadsFollowRedirectsOnlyOnTheirHost(t *testing.T) {
 	defer api.Close()
 	var s testsuite.WorkflowTestSuite
 	env := s.NewTestActivityEnvironment()
-	a := &Activities{HTTP: &http.Client{Timeout: 5 * time.Second}, PhoenixAPIURL: api.URL}
+	a := &Activities{HTTP: &http.Client{Timeout: 5 * time.Second}, APIs: phoenixAPIs(api.URL)}
 	env.RegisterActivity(a)
 
 	v, err := env.ExecuteActivity(a.FetchPhoenixOrder, FetchOrderInput{OrderID: "moved"})
@@ -375,4 +377,10 @@ func TestDescribeRun(t *testing.T) {
 			}
 		})
 	}
+}
+
+// phoenixAPIs are APIs holding Phoenix's, at base, as the worker wires it.
+func phoenixAPIs(base string) map[string]EntityAPI {
+	api := providers.Phoenix(nil).API.At(base)
+	return map[string]EntityAPI{"phoenix": {URL: api.URLFor, StatusOf: api.StatusOf}}
 }

@@ -88,7 +88,7 @@ func TestAnswersQuotedInErrorsAreBounded(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			a := &Activities{HTTP: &http.Client{Timeout: 5 * time.Second}, PhoenixAPIURL: srv.URL, Forward: f}
+			a := &Activities{HTTP: &http.Client{Timeout: 5 * time.Second}, APIs: phoenixAPIs(srv.URL), Forward: f}
 			calls := map[string]func(env *testsuite.TestActivityEnvironment) error{
 				"Deliver": func(env *testsuite.TestActivityEnvironment) error {
 					_, err := env.ExecuteActivity(a.Deliver, DeliverInput{Target: "raw", Message: msg})

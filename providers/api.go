@@ -27,13 +27,28 @@ type APIAuthSpec struct {
 	SecretEnv string `yaml:"secret_env"`
 }
 
-// API is a configured provider's checked APISpec.
+// API is where a provider's entities' status is read: a configured
+// provider's checked APISpec, or a built-in provider's own (Phoenix's).
 type API struct {
-	url       string
-	status    field
+	url    string
+	status field
+	// statusOf, for a built-in provider, finds the status in the answer
+	// its own way; a configured provider's is at status.
+	statusOf  func(body []byte) (string, bool)
 	Header    string // empty: no credential
 	Prefix    string
 	SecretEnv string // the variable holding the secret
+	// BaseSetting, for a built-in provider, names the setting holding the
+	// API's base URL, which {base} in its URL stands for (see At).
+	BaseSetting string
+}
+
+// At is the API with its base URL: {base} in its URL replaced by base,
+// without a trailing slash.
+func (a *API) At(base string) *API {
+	at := *a
+	at.url = strings.ReplaceAll(a.url, "{base}", strings.TrimRight(base, "/"))
+	return &at
 }
 
 // URLFor is the URL the entity's status is read at.
@@ -41,9 +56,13 @@ func (a *API) URLFor(entityID string) string {
 	return strings.ReplaceAll(a.url, "{entity_id}", url.PathEscape(entityID))
 }
 
-// StatusOf finds the status in an answer: a JSON string or number at the
-// configured path; false for anything else (not JSON, absent, an object).
+// StatusOf finds the status in an answer: a built-in provider's own way,
+// or a JSON string or number at the configured path; false for anything
+// else (not JSON, absent, an object).
 func (a *API) StatusOf(body []byte) (string, bool) {
+	if a.statusOf != nil {
+		return a.statusOf(body)
+	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
 	var doc map[string]any

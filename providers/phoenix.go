@@ -1,6 +1,7 @@
 package providers
 
 import (
+	"encoding/json"
 	"strings"
 	"time"
 
@@ -40,6 +41,8 @@ func Phoenix(verifier signature.Verifier) Provider {
 		// from orderId, orderStatus and timestamp.
 		EntityIDField: "data.orderId",
 		Overdue:       map[string]time.Duration{"pending": 24 * time.Hour},
+		// GET {PHOENIX_API_URL}/orders/{orderId}, without credential.
+		API: &API{url: "{base}/orders/{entity_id}", BaseSetting: "PHOENIX_API_URL", statusOf: orderStatusOf},
 		Tables: map[string]lifecycle.Table{
 			"order": {
 				Rank:     map[string]int{"pending": 0, "fulfilled": 1, "expired": 1},
@@ -89,6 +92,34 @@ func parsePhoenix(body []byte, _ signature.Header) (event.Event, error) {
 		Status:       status,
 		ProviderTime: b.Timestamp,
 	}, nil
+}
+
+// orderStatusOf finds the order status, in lower case as the webhooks
+// carry it, in the shapes the Phoenix API is known or likely to answer
+// with: status or orderStatus, at the top level or under order or data.
+func orderStatusOf(body []byte) (string, bool) {
+	type statuses struct {
+		Status      string `json:"status"`
+		OrderStatus string `json:"orderStatus"`
+	}
+	var doc struct {
+		statuses
+		Order *statuses `json:"order"`
+		Data  *statuses `json:"data"`
+	}
+	if err := json.Unmarshal(body, &doc); err != nil {
+		return "", false
+	}
+	for _, s := range []*statuses{&doc.statuses, doc.Order, doc.Data} {
+		switch {
+		case s == nil:
+		case s.Status != "":
+			return strings.ToLower(s.Status), true
+		case s.OrderStatus != "":
+			return strings.ToLower(s.OrderStatus), true
+		}
+	}
+	return "", false
 }
 
 // phoenixReply is the 200 body Phoenix's guide documents, on top of ours.

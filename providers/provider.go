@@ -72,8 +72,8 @@ type Provider struct {
 	// still in that status is flagged overdue (contract section 13): the
 	// built-in defaults, overridden by the configuration.
 	Overdue map[string]time.Duration
-	// API, for a configured provider with an api: block, is where its
-	// entities' status is read; nil otherwise (Phoenix's is built in).
+	// API is where its entities' status is read: Phoenix's, or a
+	// configured provider's api: block; nil for a provider without one.
 	API *API
 
 	// Sample is how `hookflow send` and `hookflow bench` deliver as the

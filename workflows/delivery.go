@@ -157,7 +157,7 @@ func (e *entity) deliver(ctx workflow.Context, t Target, seq int) {
 	msg, ok := e.outbound(seq)
 	if !ok {
 		lost := DeliverySkipped
-		if e.rev >= 3 {
+		if e.does.holdForSlow {
 			lost = DeliveryFailed
 		}
 		e.finishDelivery(ctx, t, seq, lost, "the transition is no longer in the entity's history", 0)
@@ -231,7 +231,7 @@ func (e *entity) finishDelivery(ctx workflow.Context, t Target, seq int, status,
 	workflow.GetMetricsHandler(ctx).WithTags(map[string]string{"destination": t.name(), "outcome": status}).
 		Counter(MetricDeliveries).Inc(1)
 	e.trimDeliveries()
-	if e.rev >= 3 {
+	if e.does.publishPerTask {
 		return // the main loop publishes it (wake)
 	}
 	e.publishDeliveryFailed(ctx)
@@ -268,10 +268,10 @@ func (e *entity) enqueue(ctx workflow.Context, seq int, body json.RawMessage) {
 		switch {
 		case e.stopped(t.ID):
 			d.Status, d.At, d.LastAnswer = DeliveryStopped, workflow.Now(ctx), "delivery to this target stopped earlier (410)"
-		case e.rev >= 3 && e.full(t.ID) && (e.failedHead(t.ID) || e.forced):
+		case e.does.holdForSlow && e.full(t.ID) && (e.failedHead(t.ID) || e.forced):
 			e.notHeld(ctx, t, msg)
 			continue
-		case e.rev >= 3:
+		case e.does.holdForSlow:
 			queued = true
 		case e.queued(t.ID) >= maxQueued:
 			d.Status, d.At, d.LastAnswer = DeliverySkipped, workflow.Now(ctx), "queue full behind a failed delivery"
@@ -354,7 +354,7 @@ func (e *entity) failedHead(target string) bool {
 // 3). The events wait in the run's signal queue, recorded by Temporal, and
 // are taken as deliveries finish.
 func (e *entity) holding() bool {
-	if e.rev < 3 || e.forced {
+	if !e.does.holdForSlow || e.forced {
 		return false
 	}
 	for _, t := range e.in.Targets {
@@ -572,7 +572,7 @@ func (e *entity) keepTransitions(ts []event.Transition) []event.Transition {
 	if low == 0 || len(kept) == 0 || kept[0].Seq <= low {
 		return kept
 	}
-	if e.rev < 3 {
+	if !e.does.holdForSlow {
 		for i, t := range ts {
 			if t.Seq >= low {
 				return append([]event.Transition(nil), ts[i:]...)

@@ -41,13 +41,17 @@ type answer struct {
 
 func api(status string) answer { return answer{status: status} }
 
-// fakeAPI answers FetchPhoenixOrder in order from a script and counts the
-// calls, retries included. A call beyond the script fails the test.
+// fakeAPI answers the order API reads (FetchEntityStatus, and
+// FetchPhoenixOrder for runs before revision 4) in order from a script and
+// counts the calls, retries included. A call beyond the script fails the
+// test.
 type fakeAPI struct {
 	t      *testing.T
 	mu     sync.Mutex
 	script []answer
 	calls  int
+	// legacy counts the calls of FetchPhoenixOrder among calls.
+	legacy int
 	// downUntil, when set, makes every call before that simulated time
 	// answer 503 (now reads the simulated clock).
 	downUntil time.Time
@@ -57,15 +61,31 @@ type fakeAPI struct {
 	byTime func(now time.Time) (string, error)
 }
 
-func (f *fakeAPI) fetch(_ context.Context, in activities.FetchOrderInput) (activities.OrderStatus, error) {
+// fetchStatus answers FetchEntityStatus.
+func (f *fakeAPI) fetchStatus(ctx context.Context, in activities.FetchStatusInput) (activities.OrderStatus, error) {
+	if in.Provider != "phoenix" {
+		f.t.Errorf("FetchEntityStatus(%+v), want provider phoenix", in)
+	}
+	return f.answer(ctx, in.EntityID)
+}
+
+// fetch answers FetchPhoenixOrder.
+func (f *fakeAPI) fetch(ctx context.Context, in activities.FetchOrderInput) (activities.OrderStatus, error) {
+	f.mu.Lock()
+	f.legacy++
+	f.mu.Unlock()
+	return f.answer(ctx, in.OrderID)
+}
+
+func (f *fakeAPI) answer(_ context.Context, entityID string) (activities.OrderStatus, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if !f.downUntil.IsZero() && f.now().Before(f.downUntil) {
 		return activities.OrderStatus{}, errors.New("fetch phoenix order o-1: 503 Service Unavailable")
 	}
 	f.calls++
-	if in.OrderID != orderID {
-		f.t.Errorf("FetchPhoenixOrder(%q), want order %q", in.OrderID, orderID)
+	if entityID != orderID {
+		f.t.Errorf("API read of %q, want order %q", entityID, orderID)
 	}
 	if f.byTime != nil {
 		status, err := f.byTime(f.now())
@@ -77,7 +97,7 @@ func (f *fakeAPI) fetch(_ context.Context, in activities.FetchOrderInput) (activ
 			return activities.OrderStatus{Status: a.status}, a.err
 		}
 	}
-	f.t.Errorf("FetchPhoenixOrder call %d: beyond the script", f.calls)
+	f.t.Errorf("API read %d: beyond the script", f.calls)
 	return activities.OrderStatus{}, temporal.NewNonRetryableApplicationError("unscripted call", "Unscripted", nil)
 }
 
@@ -109,6 +129,7 @@ func newHarness(t *testing.T, start time.Time, prev *Snapshot, script ...answer)
 	h.env.RegisterWorkflow(Entity)
 	h.env.RegisterActivity(&activities.Activities{})
 	h.env.OnActivity("FetchPhoenixOrder", mock.Anything, mock.Anything).Return(h.api.fetch)
+	h.env.OnActivity("FetchEntityStatus", mock.Anything, mock.Anything).Return(h.api.fetchStatus)
 	h.env.OnActivity("DescribeRun", mock.Anything, mock.Anything).Return(
 		func(_ context.Context, in activities.DescribeRunInput) (activities.Run, error) {
 			if want := event.WorkflowID("phoenix", "order", orderID); in.WorkflowID != want || in.MemoField != MemoKey {
@@ -318,7 +339,36 @@ func checkStatus(t *testing.T, s State, status string, terminal bool) {
 func checkCalls(t *testing.T, h *harness, want int) {
 	t.Helper()
 	if got := h.api.count(); got != want {
-		t.Errorf("FetchPhoenixOrder calls = %d, want %d", got, want)
+		t.Errorf("API reads = %d, want %d", got, want)
+	}
+}
+
+// TestOrderAPIReadByRevision: a revision 4 run reads the built-in order
+// API with FetchEntityStatus, like every provider's; a revision 3 run
+// still reads it with FetchPhoenixOrder, as its history recorded.
+func TestOrderAPIReadByRevision(t *testing.T) {
+	for _, tt := range []struct {
+		rev        int
+		wantLegacy int
+	}{
+		{rev: 4, wantLegacy: 0},
+		{rev: 3, wantLegacy: 2},
+	} {
+		t.Run(fmt.Sprintf("revision %d", tt.rev), func(t *testing.T) {
+			h := newHarness(t, t0, nil, api("pending"), api("fulfilled"))
+			h.event(time.Second, "e1", "pending")
+			h.event(2*time.Second, "e2", "fulfilled")
+			in := phoenixInput()
+			in.Revision = tt.rev
+			got := h.complete(in)
+			checkStatus(t, got, "fulfilled", true)
+			checkCalls(t, h, 2)
+			h.api.mu.Lock()
+			defer h.api.mu.Unlock()
+			if h.api.legacy != tt.wantLegacy {
+				t.Errorf("FetchPhoenixOrder calls = %d, want %d (the rest FetchEntityStatus)", h.api.legacy, tt.wantLegacy)
+			}
+		})
 	}
 }
 
@@ -920,7 +970,7 @@ func TestEntityWaitsForPreviousState(t *testing.T) {
 			}
 			return activities.Run{Memo: prev}, nil
 		})
-	env.OnActivity("FetchPhoenixOrder", mock.Anything, mock.Anything).Return(activities.OrderStatus{Status: "pending"}, nil)
+	env.OnActivity("FetchEntityStatus", mock.Anything, mock.Anything).Return(activities.OrderStatus{Status: "pending"}, nil)
 	env.RegisterDelayedCallback(func() { env.SignalWorkflow(SignalWebhookEvent, phoenixEvent("e0", "pending")) }, time.Second)
 	var during State
 	env.RegisterDelayedCallback(func() {

@@ -37,7 +37,7 @@ const maxNotices = 8
 func (e *entity) overdueAt() (time.Time, bool) {
 	d, ok := e.in.Overdue[e.state.Status]
 	ts := e.state.Transitions
-	if e.rev < 2 || !ok || d <= 0 || e.state.Terminal || e.state.Overdue || len(ts) == 0 || ts[len(ts)-1].To != e.state.Status {
+	if !e.does.overdue || !ok || d <= 0 || e.state.Terminal || e.state.Overdue || len(ts) == 0 || ts[len(ts)-1].To != e.state.Status {
 		return time.Time{}, false
 	}
 	return ts[len(ts)-1].At.Add(d), true
@@ -59,7 +59,7 @@ func (e *entity) addOverdue(ctx workflow.Context, sel workflow.Selector, a *alar
 // flagOverdue flags the entity overdue in its status since the deadline at.
 func (e *entity) flagOverdue(ctx workflow.Context, since time.Time) {
 	e.state.Overdue, e.state.OverdueSince = true, since
-	if e.rev < 3 { // revision 3: flush publishes it
+	if !e.does.publishPerTask { // revision 3: flush publishes it
 		if err := workflow.UpsertTypedSearchAttributes(ctx, OverdueKey.ValueSet(true)); err != nil {
 			workflow.GetLogger(ctx).Error("upsert search attributes", "error", err)
 		}
@@ -86,7 +86,7 @@ func (e *entity) clearOverdue(ctx workflow.Context) {
 		return
 	}
 	e.state.Overdue, e.state.OverdueSince = false, time.Time{}
-	if e.rev >= 3 {
+	if e.does.publishPerTask {
 		return // flush publishes it
 	}
 	if err := workflow.UpsertTypedSearchAttributes(ctx, OverdueKey.ValueSet(false)); err != nil {

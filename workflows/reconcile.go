@@ -41,7 +41,7 @@ type reconcileClock struct {
 
 // reconciles says whether the entity is re-read at all now.
 func (e *entity) reconciles() bool {
-	return e.rev >= 2 && e.kind.API && len(e.in.Reconcile) > 0 && !e.state.Terminal
+	return e.does.reconcile && e.kind.API && len(e.in.Reconcile) > 0 && !e.state.Terminal
 }
 
 // nextCheck is when the next check is due: the step after the last event
@@ -61,7 +61,7 @@ func (e *entity) nextCheck() time.Time {
 // resetChecks restarts the schedule from its first step: an event or a
 // reprocess has just read the entity.
 func (e *entity) resetChecks(ctx workflow.Context) {
-	if e.rev >= 2 {
+	if e.does.reconcile {
 		e.checkFrom, e.checkStep = workflow.Now(ctx), 0
 	}
 }

@@ -188,3 +188,9 @@ func sortedKeys(m map[string]string) []string {
 	slices.Sort(keys)
 	return keys
 }
+
+// ReprocessRequest is the payload of SignalReprocess.
+type ReprocessRequest struct {
+	RequestID string // names the request in the recorded transition
+	Reason    string
+}

@@ -85,8 +85,8 @@ func TestOneTracePerEvent(t *testing.T) {
 		want := map[string]bool{ // span name -> seen in the event's trace
 			"/webhooks/phoenix":               false,
 			"SignalWithStartWorkflow:Entity":  false,
-			"StartActivity:FetchPhoenixOrder": false,
-			"RunActivity:FetchPhoenixOrder":   false,
+			"StartActivity:FetchEntityStatus": false,
+			"RunActivity:FetchEntityStatus":   false,
 			"StartActivity:Deliver":           false,
 			"RunActivity:Deliver":             false,
 		}

@@ -190,12 +190,11 @@ func newWorker(cfg *config.Config, tc client.Client) workers {
 		slog.Default().Error("destinations", "error", err.Error())
 	}
 	acts := &activities.Activities{
-		HTTP:          &http.Client{Timeout: 10 * time.Second},
-		PhoenixAPIURL: cfg.PhoenixAPIURL,
-		Temporal:      tc,
-		Namespace:     cfg.TemporalNamespace,
-		Forward:       forward,
-		APIs:          entityAPIs(cfg),
+		HTTP:      &http.Client{Timeout: 10 * time.Second},
+		Temporal:  tc,
+		Namespace: cfg.TemporalNamespace,
+		Forward:   forward,
+		APIs:      entityAPIs(cfg),
 	}
 	w.RegisterActivity(acts)
 	ws := workers{w}
@@ -233,19 +232,34 @@ func forwardDestinations(cfg *config.Config) []activities.Destination {
 	return ds
 }
 
-// entityAPIs are the configured providers' APIs as the read activity uses
-// them, each with its credential from the provider's setting.
+// entityAPIs are the providers' APIs as the read activities use them,
+// built-in and configured alike: each at its base URL where a setting
+// holds it, with its credential from the provider's setting.
 func entityAPIs(cfg *config.Config) map[string]activities.EntityAPI {
 	apis := map[string]activities.EntityAPI{}
 	for _, p := range cfg.Providers.All() {
 		if p.API == nil {
 			continue
 		}
-		api := activities.EntityAPI{URL: p.API.URLFor, StatusOf: p.API.StatusOf}
-		if p.API.Header != "" {
-			api.Header, api.Value = p.API.Header, p.API.Prefix+strings.TrimSpace(cfg.Setting(p.API.SecretEnv))
+		at := p.API
+		if at.BaseSetting != "" {
+			at = at.At(apiBase(cfg, at.BaseSetting))
+		}
+		api := activities.EntityAPI{URL: at.URLFor, StatusOf: at.StatusOf}
+		if at.Header != "" {
+			api.Header, api.Value = at.Header, at.Prefix+strings.TrimSpace(cfg.Setting(at.SecretEnv))
 		}
 		apis[p.Name] = api
 	}
 	return apis
+}
+
+// apiBase is the value of the setting holding a built-in API's base URL:
+// PHOENIX_API_URL is one of hookflow's own settings (the dev sandbox sets
+// it), the others are provider settings.
+func apiBase(cfg *config.Config, setting string) string {
+	if setting == "PHOENIX_API_URL" {
+		return cfg.PhoenixAPIURL
+	}
+	return cfg.Setting(setting)
 }
