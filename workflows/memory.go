@@ -2,6 +2,10 @@ package workflows
 
 import (
 	"crypto/sha256"
+	"strconv"
+	"time"
+
+	"github.com/hookflow/hookflow/event"
 )
 
 // idHashSize is how many bytes of an event ID's SHA-256 the memory keeps:
@@ -123,4 +127,49 @@ func (m *memory) times() []int64 {
 		return nil
 	}
 	return append([]int64(nil), m.chunkMax...)
+}
+
+// remember adds ev to the event-ID memory and counts it processed.
+func (e *entity) remember(ev event.Event) {
+	e.state.Processed++
+	if !e.does.chunkedMemory {
+		e.memory.add(ev.ID)
+		return
+	}
+	var at int64
+	if t, ok := providerInstant(ev.ProviderTime); ok {
+		at = t.UnixMilli()
+	}
+	e.memory.addAt(ev.ID, at)
+	if e.memory.forgotten > 0 {
+		e.state.ForgottenUpTo = time.UnixMilli(e.memory.forgotten).UTC()
+	}
+}
+
+// forgotten reports whether ev, which the memory does not hold, was stamped
+// by the provider at or before the latest event the memory has forgotten.
+// Without a readable provider time it cannot tell and says no.
+func (e *entity) forgotten(ev event.Event) bool {
+	if e.state.ForgottenUpTo.IsZero() {
+		return false
+	}
+	at, ok := providerInstant(ev.ProviderTime)
+	return ok && !at.After(e.state.ForgottenUpTo)
+}
+
+// providerInstant reads a provider timestamp: RFC 3339 or Unix seconds or
+// milliseconds, as providers stamp their events.
+func providerInstant(s string) (time.Time, bool) {
+	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+		return t, true
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	switch {
+	case err != nil || n <= 0:
+		return time.Time{}, false
+	case n >= 1e12:
+		return time.UnixMilli(n), true
+	default:
+		return time.Unix(n, 0), true
+	}
 }
