@@ -13,6 +13,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/recover"
+	"github.com/valyala/fasthttp"
 
 	"github.com/hookflow/hookflow/event"
 	"github.com/hookflow/hookflow/receivers/dedup"
@@ -87,7 +88,7 @@ func New(opts Options) *Receiver {
 func (r *Receiver) Handler(p Provider) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		start := time.Now()
-		d := delivery{r: r, c: c, p: &p, reqID: RequestID(c)}
+		d := delivery{r: r, c: c, p: &p, reqID: RequestID(c), header: requestHeader(&c.Request().Header)}
 		a := r.accept(&d)
 		err := write(&d, a)
 		r.opts.Metrics.Delivery(p.Name, string(a.outcome()), time.Since(start))
@@ -102,16 +103,19 @@ type delivery struct {
 	c     *fiber.Ctx
 	p     *Provider
 	reqID string
-	body  []byte // the raw bytes as sent, Fiber's buffer: copy what outlives the handler
-	ev    event.Event
-	wfID  string
+	// header looks up a request header as RFC 9110 reads it.
+	header Header
+	body   []byte // the raw bytes as sent, Fiber's buffer: copy what outlives the handler
+	ev     event.Event
+	wfID   string
 	// parsed is set once ev is known: log lines then name its IDs.
 	parsed bool
 }
 
-// header looks up a request header as RFC 9110 reads it.
-func (d *delivery) header(name string) string {
-	return signature.FieldValue(d.c.Request().Header.Peek(name))
+// requestHeader is the Header lookup of a request's headers. It closes
+// over the headers alone, so that the delivery itself stays on the stack.
+func requestHeader(h *fasthttp.RequestHeader) Header {
+	return func(name string) string { return signature.FieldValue(h.Peek(name)) }
 }
 
 // accept takes a delivery along the accept path, a row of steps each of
@@ -176,14 +180,15 @@ func (r *Receiver) verify(d *delivery) answer {
 // parse makes the event of the authenticated body and checks its IDs.
 func (r *Receiver) parse(d *delivery) answer {
 	ev, err := d.p.Parse(d.body, d.header)
-	var missing *MissingFieldsError
-	switch {
-	case errors.Is(err, ErrIgnored):
-		d.logInfo("webhook ignored", slog.String("event_type", clip(ev.Type, maxLogValueBytes)))
-		return answer{row: rowIgnored}
-	case errors.As(err, &missing):
-		return answer{row: rowMissingFields, required: missing.Required}
-	case err != nil:
+	if err != nil {
+		var missing *MissingFieldsError
+		switch {
+		case errors.Is(err, ErrIgnored):
+			d.logInfo("webhook ignored", slog.String("event_type", clip(ev.Type, maxLogValueBytes)))
+			return answer{row: rowIgnored}
+		case errors.As(err, &missing):
+			return answer{row: rowMissingFields, required: missing.Required}
+		}
 		return answer{row: rowInvalidJSON}
 	}
 	// Before the dedup claim: an unusable ID must leave no record, and

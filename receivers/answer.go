@@ -58,31 +58,48 @@ const (
 )
 
 // reply is one row of the answer table: the outcome counted, the status,
-// the Retry-After header ("" for none) and how the JSON body is made.
+// the Retry-After header ("" for none) and the JSON body.
 type reply struct {
 	outcome    Outcome
 	status     int
 	retryAfter string
-	body       func(d *delivery, a answer) ([]byte, error)
+	body       body
 }
+
+// body is how a row's JSON body is made.
+type body struct {
+	kind   bodyKind
+	fixed  []byte // bodyFixed: encoded once
+	prefix string // bodyError: put before the answer's detail
+}
+
+type bodyKind uint8
+
+const (
+	bodyFixed     bodyKind = iota // the same bytes every time
+	bodyError                     // {"error": prefix + detail}
+	bodyMissing                   // {"error":"Missing required fields","required":[…]}
+	bodyAccepted                  // the provider's 200 body, duplicate false
+	bodyDuplicate                 // the provider's 200 body, duplicate true
+)
 
 // answers is the answer table: the one place where a delivery's answer
 // becomes an HTTP status, headers and body (contract section 3).
 var answers = [...]reply{
-	rowAccepted:      {OutcomeAccepted, fiber.StatusOK, "", acceptedBody(false)},
-	rowDuplicate:     {OutcomeDuplicate, fiber.StatusOK, "", acceptedBody(true)},
-	rowIgnored:       {OutcomeIgnored, fiber.StatusOK, "", fixedBody(map[string]bool{"success": true, "ignored": true})},
-	rowDisabled:      {OutcomeDisabled, fiber.StatusNotFound, "", errorDetail("")},
+	rowAccepted:      {OutcomeAccepted, fiber.StatusOK, "", body{kind: bodyAccepted}},
+	rowDuplicate:     {OutcomeDuplicate, fiber.StatusOK, "", body{kind: bodyDuplicate}},
+	rowIgnored:       {OutcomeIgnored, fiber.StatusOK, "", fixed(map[string]bool{"success": true, "ignored": true})},
+	rowDisabled:      {OutcomeDisabled, fiber.StatusNotFound, "", body{kind: bodyError}},
 	rowEncoded:       {OutcomeInvalid, fiber.StatusUnsupportedMediaType, "", fixedError("Content-Encoding not supported; send the body uncompressed")},
 	rowTooLarge:      {OutcomeTooLarge, fiber.StatusRequestEntityTooLarge, "", fixedError("body too large")},
-	rowUnauthorized:  {OutcomeUnauthorized, fiber.StatusUnauthorized, "", errorDetail("")},
+	rowUnauthorized:  {OutcomeUnauthorized, fiber.StatusUnauthorized, "", body{kind: bodyError}},
 	rowInvalidJSON:   {OutcomeInvalid, fiber.StatusBadRequest, "", fixedError(ErrInvalidJSON.Error())},
-	rowMissingFields: {OutcomeInvalid, fiber.StatusBadRequest, "", missingFieldsBody},
-	rowUnusableID:    {OutcomeInvalid, fiber.StatusBadRequest, "", errorDetail("invalid ")},
+	rowMissingFields: {OutcomeInvalid, fiber.StatusBadRequest, "", body{kind: bodyMissing}},
+	rowUnusableID:    {OutcomeInvalid, fiber.StatusBadRequest, "", body{kind: bodyError, prefix: "invalid "}},
 	rowOverloaded:    {OutcomeOverloaded, fiber.StatusTooManyRequests, retryAfterOverloaded, fixedError("too many requests, retry later")},
 	rowInFlight:      {OutcomeInFlight, fiber.StatusConflict, retryAfterInFlight, fixedError("event is being processed, retry later")},
 	rowUnavailable:   {OutcomeUnavailable, fiber.StatusServiceUnavailable, retryAfterUnavailable, fixedError("temporarily unavailable, retry later")},
-	rowRejected:      {OutcomeRejected, fiber.StatusBadRequest, "", errorDetail("invalid ")},
+	rowRejected:      {OutcomeRejected, fiber.StatusBadRequest, "", body{kind: bodyError, prefix: "invalid "}},
 }
 
 // outcome is how a is counted.
@@ -92,7 +109,7 @@ func (a answer) outcome() Outcome { return answers[a.row].outcome }
 // sets a status, a header or a body.
 func write(d *delivery, a answer) error {
 	rep := answers[a.row]
-	body, err := rep.body(d, a)
+	b, err := rep.body.encode(d, a)
 	if err != nil {
 		return err
 	}
@@ -101,7 +118,7 @@ func write(d *delivery, a answer) error {
 	}
 	d.c.Status(rep.status)
 	// The body is never written to once set: fixed bodies are shared.
-	d.c.Response().SetBodyRaw(body)
+	d.c.Response().SetBodyRaw(b)
 	d.c.Response().Header.SetContentType(fiber.MIMEApplicationJSON)
 	return nil
 }
@@ -112,41 +129,32 @@ type errorBody struct {
 	Required []string `json:"required,omitempty"`
 }
 
-// fixedBody returns a body maker for a body that never changes, encoded
-// once.
-func fixedBody(v any) func(*delivery, answer) ([]byte, error) {
+// fixed is the row body v, encoded once.
+func fixed(v any) body {
 	b, err := json.Marshal(v)
 	if err != nil {
 		panic("receivers: answer table: " + err.Error())
 	}
-	return func(*delivery, answer) ([]byte, error) { return b, nil }
+	return body{kind: bodyFixed, fixed: b}
 }
 
-// fixedError is fixedBody of the error message msg.
-func fixedError(msg string) func(*delivery, answer) ([]byte, error) {
-	return fixedBody(errorBody{Error: msg})
-}
+// fixedError is the fixed body of the error message msg.
+func fixedError(msg string) body { return fixed(errorBody{Error: msg}) }
 
-// errorDetail returns a body maker for the error message prefix + the
-// answer's detail.
-func errorDetail(prefix string) func(*delivery, answer) ([]byte, error) {
-	return func(_ *delivery, a answer) ([]byte, error) {
-		return json.Marshal(errorBody{Error: prefix + a.detail})
-	}
-}
-
-func missingFieldsBody(_ *delivery, a answer) ([]byte, error) {
-	return json.Marshal(errorBody{Error: "Missing required fields", Required: a.required})
-}
-
-// acceptedBody returns the body maker of an accepted or duplicate event,
-// with the provider's own fields where it adds some.
-func acceptedBody(duplicate bool) func(*delivery, answer) ([]byte, error) {
-	return func(d *delivery, _ answer) ([]byte, error) {
-		base := Accepted{Success: true, Duplicate: duplicate, EventID: d.ev.ID, WorkflowID: d.wfID}
+// encode makes the body of answer a to d.
+func (b body) encode(d *delivery, a answer) ([]byte, error) {
+	switch b.kind {
+	case bodyError:
+		return json.Marshal(errorBody{Error: b.prefix + a.detail})
+	case bodyMissing:
+		return json.Marshal(errorBody{Error: "Missing required fields", Required: a.required})
+	case bodyAccepted, bodyDuplicate:
+		// The provider's own fields, where it adds some.
+		base := Accepted{Success: true, Duplicate: b.kind == bodyDuplicate, EventID: d.ev.ID, WorkflowID: d.wfID}
 		if d.p.Reply != nil {
 			return json.Marshal(d.p.Reply(base, d.ev))
 		}
 		return json.Marshal(base)
 	}
+	return b.fixed, nil
 }
