@@ -22,11 +22,15 @@ func main() {
 	redisURL := flag.String("redis", "redis://127.0.0.1:6379/0", "Redis URL")
 	secret := flag.String("secret", "dev-phoenix-secret", "Phoenix Bearer secret")
 	prefix := flag.String("prefix", "hookflow:dedup:", "dedup key prefix")
+	pool := flag.Int("pool", 0, "Redis connections at most (0: go-redis's default; the receiver's is HOOKFLOW_MAX_IN_FLIGHT)")
 	flag.Parse()
 	opt, err := redis.ParseURL(*redisURL)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bare:", err)
 		os.Exit(2)
+	}
+	if *pool > 0 {
+		opt.PoolSize = *pool
 	}
 	rdb := redis.NewClient(opt)
 	defer rdb.Close()
