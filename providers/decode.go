@@ -16,14 +16,14 @@ func decode(body []byte, v any) error {
 		return ErrInvalidJSON
 	}
 	err := json.Unmarshal(body, v)
-	var typeErr *json.UnmarshalTypeError
+	if err == nil {
+		return nil
+	}
+	var typeErr *json.UnmarshalTypeError // only here: its address escapes
 	if errors.As(err, &typeErr) && typeErr.Field != "" {
 		return nil
 	}
-	if err != nil {
-		return ErrInvalidJSON
-	}
-	return nil
+	return ErrInvalidJSON
 }
 
 // nonEmpty drops the empty values of m, and returns nil when none is left,

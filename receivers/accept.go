@@ -13,6 +13,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/recover"
+	"github.com/valyala/fasthttp"
 
 	"github.com/hookflow/hookflow/event"
 	"github.com/hookflow/hookflow/receivers/dedup"
@@ -83,61 +84,86 @@ func New(opts Options) *Receiver {
 	return &Receiver{opts: opts, inFlight: make(chan struct{}, opts.MaxInFlight)}
 }
 
-// Retry-After values, in seconds, each sized to what the provider waits for.
-const (
-	// retryAfterInFlight (409): the other request is answered within its
-	// StartTimeout (default 5s), and its record is then done or gone (one
-	// whose request died expires with HOOKFLOW_PENDING_TTL).
-	retryAfterInFlight = "5"
-	// retryAfterOverloaded (429): in-flight slots free as soon as the
-	// deliveries holding them are answered, usually within milliseconds.
-	retryAfterOverloaded = "1"
-	// retryAfterUnavailable (503): Temporal is failing or unreachable;
-	// give it a StartTimeout's worth of time before trying again.
-	retryAfterUnavailable = "5"
-)
-
-// errorBody is the body of every non-2xx answer.
-type errorBody struct {
-	Error    string   `json:"error"`
-	Required []string `json:"required,omitempty"`
-}
-
 // Handler returns the Fiber handler of provider p.
 func (r *Receiver) Handler(p Provider) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		start := time.Now()
-		o, err := r.handle(c, &p)
-		r.opts.Metrics.Delivery(p.Name, string(o), time.Since(start))
+		d := delivery{r: r, c: c, p: &p, reqID: RequestID(c), header: requestHeader(&c.Request().Header)}
+		a := r.accept(&d)
+		err := write(&d, a)
+		r.opts.Metrics.Delivery(p.Name, string(a.outcome()), time.Since(start))
 		return err
 	}
 }
 
-func (r *Receiver) handle(c *fiber.Ctx, p *Provider) (Outcome, error) {
-	reqID := RequestID(c)
-	log := r.opts.Log.With("request_id", reqID, "provider", p.Name)
-	if r.opts.Tracing.Enabled() {
-		log = log.With(tracing.LogAttrs(c.UserContext())...)
-	}
+// delivery is one request on its way along the accept path: what the steps
+// have learnt of it so far.
+type delivery struct {
+	r     *Receiver
+	c     *fiber.Ctx
+	p     *Provider
+	reqID string
+	// header looks up a request header as RFC 9110 reads it.
+	header Header
+	body   []byte // the raw bytes as sent, Fiber's buffer: copy what outlives the handler
+	ev     event.Event
+	wfID   string
+	// parsed is set once ev is known: log lines then name its IDs.
+	parsed bool
+}
 
-	if p.Verifier == nil {
-		return OutcomeDisabled, c.Status(fiber.StatusNotFound).JSON(errorBody{Error: "provider " + p.Name + " is not enabled"})
+// requestHeader is the Header lookup of a request's headers. It closes
+// over the headers alone, so that the delivery itself stays on the stack.
+func requestHeader(h *fasthttp.RequestHeader) Header {
+	return func(name string) string { return signature.FieldValue(h.Peek(name)) }
+}
+
+// accept takes a delivery along the accept path, a row of steps each of
+// which answers it or lets it go on: verify, parse, admit (an in-flight
+// slot), claim (the dedup record), start (Temporal) and settle (the claim).
+func (r *Receiver) accept(d *delivery) answer {
+	if a := r.verify(d); a.decided() {
+		return a
+	}
+	if a := r.parse(d); a.decided() {
+		return a
+	}
+	if a := r.admit(d); a.decided() {
+		return a
+	}
+	// Deferred first, so it runs last: after the claim's release.
+	defer r.leave()
+	cl, a := r.claim(d)
+	if a.decided() {
+		return a
+	}
+	// Deferred, so a panic (answered 500 by the recover middleware) leaves
+	// no pending record behind; a settled claim has nothing to release.
+	defer cl.release(d)
+	a = r.start(d)
+	r.settle(d, &cl, a)
+	return a
+}
+
+// verify checks the provider is enabled, takes the raw body and
+// authenticates it: before anything reads it.
+func (r *Receiver) verify(d *delivery) answer {
+	if d.p.Verifier == nil {
+		return answer{row: rowDisabled, detail: "provider " + d.p.Name + " is not enabled"}
 	}
 	// The raw bytes as sent: signatures are over them, and c.Body() would
 	// inflate a compressed body, unauthenticated and without a size limit.
-	if enc := c.Request().Header.ContentEncoding(); len(enc) > 0 && !bytes.EqualFold(enc, []byte("identity")) {
-		return OutcomeInvalid, c.Status(fiber.StatusUnsupportedMediaType).JSON(errorBody{Error: "Content-Encoding not supported; send the body uncompressed"})
+	if enc := d.c.Request().Header.ContentEncoding(); len(enc) > 0 && !bytes.EqualFold(enc, []byte("identity")) {
+		return answer{row: rowEncoded}
 	}
-	body := c.Request().Body()
-	if len(body) > r.opts.MaxBodyBytes {
-		return OutcomeTooLarge, c.Status(fiber.StatusRequestEntityTooLarge).JSON(errorBody{Error: "body too large"})
+	d.body = d.c.Request().Body()
+	if len(d.body) > r.opts.MaxBodyBytes {
+		return answer{row: rowTooLarge}
 	}
-	header := Header(func(name string) string { return signature.FieldValue(c.Request().Header.Peek(name)) })
-
-	if err := p.Verifier.Verify(body, header); err != nil {
+	if err := d.p.Verifier.Verify(d.body, d.header); err != nil {
 		// A provider that documents its 401 message gets it whether the
 		// credential is missing or wrong (Fenix answers both alike).
-		msg := p.Unauthorized
+		msg := d.p.Unauthorized
 		switch {
 		case msg != "":
 		case errors.Is(err, ErrInvalidCredentials):
@@ -145,136 +171,130 @@ func (r *Receiver) handle(c *fiber.Ctx, p *Provider) (Outcome, error) {
 		default:
 			msg = "Missing or invalid authorization header"
 		}
-		log.Warn("webhook rejected", "reason", clip(err.Error(), maxLogValueBytes))
-		return OutcomeUnauthorized, c.Status(fiber.StatusUnauthorized).JSON(errorBody{Error: msg})
+		d.logWarn("webhook rejected", slog.String("reason", clip(err.Error(), maxLogValueBytes)))
+		return answer{row: rowUnauthorized, detail: msg}
 	}
+	return proceed
+}
 
-	ev, err := p.Parse(body, header)
-	var missing *MissingFieldsError
-	switch {
-	case errors.Is(err, ErrIgnored):
-		log.Info("webhook ignored", "event_type", clip(ev.Type, maxLogValueBytes))
-		return OutcomeIgnored, c.JSON(fiber.Map{"success": true, "ignored": true})
-	case errors.As(err, &missing):
-		return OutcomeInvalid, c.Status(fiber.StatusBadRequest).JSON(errorBody{Error: "Missing required fields", Required: missing.Required})
-	case err != nil:
-		return OutcomeInvalid, c.Status(fiber.StatusBadRequest).JSON(errorBody{Error: ErrInvalidJSON.Error()})
+// parse makes the event of the authenticated body and checks its IDs.
+func (r *Receiver) parse(d *delivery) answer {
+	ev, err := d.p.Parse(d.body, d.header)
+	if err != nil {
+		var missing *MissingFieldsError
+		switch {
+		case errors.Is(err, ErrIgnored):
+			d.logInfo("webhook ignored", slog.String("event_type", clip(ev.Type, maxLogValueBytes)))
+			return answer{row: rowIgnored}
+		case errors.As(err, &missing):
+			return answer{row: rowMissingFields, required: missing.Required}
+		}
+		return answer{row: rowInvalidJSON}
 	}
 	// Before the dedup claim: an unusable ID must leave no record, and
 	// Temporal would refuse it for ever, so the provider must not retry.
-	if field := unusableIDField(p, ev); field != "" {
-		log.Warn("webhook refused: unusable identifier", "field", field,
-			"entity_id", clip(ev.EntityID, maxLogValueBytes), "event_id", clip(ev.ID, maxLogValueBytes))
-		return OutcomeInvalid, c.Status(fiber.StatusBadRequest).JSON(errorBody{Error: "invalid " + field})
+	if field := unusableIDField(d.p, ev); field != "" {
+		d.logWarn("webhook refused: unusable identifier", slog.String("field", field),
+			slog.String("entity_id", clip(ev.EntityID, maxLogValueBytes)), slog.String("event_id", clip(ev.ID, maxLogValueBytes)))
+		return answer{row: rowUnusableID, detail: field}
 	}
-	ev.Provider = p.Name
-	ev.RequestID = reqID
+	ev.Provider = d.p.Name
+	ev.RequestID = d.reqID
 	ev.ReceivedAt = time.Now().UTC()
-	ev.Body = bytes.Clone(body) // Fiber reuses its buffers after the handler returns
 	if r.opts.Tracing.Enabled() {
-		ev.TraceParent = tracing.TraceParent(c.UserContext())
+		ev.TraceParent = tracing.TraceParent(d.c.UserContext())
 	}
-	wfID := ev.WorkflowID()
-	// The entity ID as sent: the workflow ID encodes one outside ASCII.
-	log = log.With("event_id", clip(ev.ID, maxLogValueBytes), "entity_id", clip(ev.EntityID, maxLogValueBytes), "workflow_id", clip(wfID, maxLogValueBytes))
-	reply := func(dup bool) error {
-		base := Accepted{Success: true, Duplicate: dup, EventID: ev.ID, WorkflowID: wfID}
-		if p.Reply != nil {
-			return c.JSON(p.Reply(base, ev))
-		}
-		return c.JSON(base)
-	}
-
-	// An in-flight slot is taken before any Redis round trip, so that an
-	// overloaded receiver answers 429 at once, even while Redis hangs. The
-	// slot covers the claim, the start and the finish or release; a
-	// duplicate refused here is answered from Redis on the provider's retry.
-	select {
-	case r.inFlight <- struct{}{}:
-	default:
-		log.Warn("webhook refused: too many deliveries in flight")
-		c.Set(fiber.HeaderRetryAfter, retryAfterOverloaded)
-		return OutcomeOverloaded, c.Status(fiber.StatusTooManyRequests).JSON(errorBody{Error: "too many requests, retry later"})
-	}
-	// Deferred first, so it runs last: after the release below.
-	defer func() { <-r.inFlight }()
-
-	key := p.Name + ":" + ev.ID
-	// claimed is true when this request may own a pending record: when it
-	// set one, and when a failed claim may have set one unseen (the reply
-	// was lost). Every path that does not end in Finish releases it. Both
-	// act only on the record holding token, never on another request's.
-	claimed, token := false, ""
-	if r.opts.Dedup != nil {
-		claim, err := r.opts.Dedup.Claim(c.UserContext(), key)
-		switch {
-		case errors.Is(err, dedup.ErrSkipped):
-			// Failing moments ago (that failure was logged): accept
-			// without it; nothing was written, so nothing to release.
-			log.Debug("dedup store skipped after a recent failure")
-			r.opts.Metrics.DedupError(p.Name)
-		case err != nil:
-			// Accept anyway: the workflow's own event-ID memory keeps
-			// processing exactly-once while Redis is away.
-			log.Warn("dedup store unavailable, accepting without it", "error", clip(err.Error(), maxLogErrorBytes))
-			r.opts.Metrics.DedupError(p.Name)
-			claimed, token = true, claim.Token
-		case claim.State == dedup.Done:
-			log.Info("webhook duplicate")
-			return OutcomeDuplicate, reply(true)
-		case claim.State == dedup.InFlight:
-			c.Set(fiber.HeaderRetryAfter, retryAfterInFlight)
-			return OutcomeInFlight, c.Status(fiber.StatusConflict).JSON(errorBody{Error: "event is being processed, retry later"})
-		default:
-			claimed, token = true, claim.Token
-		}
-	}
-	finished := false
-	release := func() {
-		if !claimed || finished {
-			return
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		defer cancel()
-		if err := r.opts.Dedup.Release(ctx, key, token); err != nil {
-			// The pending record expires by itself after its short TTL.
-			log.Warn("dedup release failed", "error", clip(err.Error(), maxLogErrorBytes))
-		}
-	}
-
-	// Deferred, so a panic (answered 500 by the recover middleware) leaves
-	// neither a pending record nor a lost in-flight slot behind.
-	defer release()
-	err = r.start(c.UserContext(), ev)
-	if part, refused := starter.Refused(err); refused {
-		// Temporal will refuse this event every time: a 503 would make the
-		// provider retry it for ever. The deferred release drops the record.
-		field := refusedField(p, part)
-		log.Error("webhook refused by Temporal", "field", field, "error", clip(err.Error(), maxLogErrorBytes))
-		return OutcomeRejected, c.Status(fiber.StatusBadRequest).JSON(errorBody{Error: "invalid " + field})
-	}
-	if err != nil {
-		log.Error("webhook not handed to Temporal", "error", clip(err.Error(), maxLogErrorBytes))
-		c.Set(fiber.HeaderRetryAfter, retryAfterUnavailable)
-		return OutcomeUnavailable, c.Status(fiber.StatusServiceUnavailable).JSON(errorBody{Error: "temporarily unavailable, retry later"})
-	}
-	finished = true // Temporal has the event: the record must stay
-	if claimed {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		if err := r.opts.Dedup.Finish(ctx, key, token); err != nil {
-			// Temporal has the event; a redelivery is caught by the workflow.
-			log.Warn("dedup finish failed", "error", clip(err.Error(), maxLogErrorBytes))
-		}
-		cancel()
-	}
-	log.Info("webhook accepted", "event_type", clip(ev.Type, maxLogValueBytes), "status", clip(ev.Status, maxLogValueBytes))
-	return OutcomeAccepted, reply(false)
+	d.ev, d.wfID, d.parsed = ev, ev.WorkflowID(), true
+	return proceed
 }
 
-// start signals the entity's workflow, starting it when it is not running.
+// admit takes an in-flight slot, or answers 429. It comes before any Redis
+// round trip, so that an overloaded receiver answers at once, even while
+// Redis hangs. The slot covers the claim, the start and the settling; a
+// duplicate refused here is answered from Redis on the provider's retry.
+// leave gives the slot back.
+func (r *Receiver) admit(d *delivery) answer {
+	select {
+	case r.inFlight <- struct{}{}:
+		return proceed
+	default:
+		d.logWarn("webhook refused: too many deliveries in flight")
+		return answer{row: rowOverloaded}
+	}
+}
+
+// leave gives back the slot admit took.
+func (r *Receiver) leave() { <-r.inFlight }
+
+// claim claims the event's dedup record: a duplicate or an event in flight
+// elsewhere is answered here. A store that fails is done without: the
+// workflow's own event-ID memory keeps processing exactly-once.
+func (r *Receiver) claim(d *delivery) (claim, answer) {
+	cl := claim{store: r.opts.Dedup}
+	if r.opts.Dedup == nil {
+		return cl, proceed
+	}
+	cl.key = d.p.Name + ":" + d.ev.ID
+	got, err := r.opts.Dedup.Claim(d.c.UserContext(), cl.key)
+	switch {
+	case errors.Is(err, dedup.ErrSkipped):
+		// Failing moments ago (that failure was logged): accept without
+		// it; nothing was written, so the claim owns nothing.
+		d.logDebug("dedup store skipped after a recent failure")
+		r.opts.Metrics.DedupError(d.p.Name)
+	case err != nil:
+		// The claim may have been written unseen (its reply lost): own it,
+		// by its token, so that only that record is finished or released.
+		d.logWarn("dedup store unavailable, accepting without it", errorAttr(err))
+		r.opts.Metrics.DedupError(d.p.Name)
+		cl.token, cl.owned = got.Token, true
+	case got.State == dedup.Done:
+		d.logInfo("webhook duplicate")
+		return cl, answer{row: rowDuplicate}
+	case got.State == dedup.InFlight:
+		return cl, answer{row: rowInFlight}
+	default:
+		cl.token, cl.owned = got.Token, true
+	}
+	return cl, proceed
+}
+
+// start hands the event to Temporal: accepted once SignalWithStart has
+// returned, refused for good when Temporal will refuse it every time, else
+// unavailable.
+func (r *Receiver) start(d *delivery) answer {
+	d.ev.Body = bytes.Clone(d.body) // Fiber reuses its buffers after the handler returns
+	err := r.signal(d.c.UserContext(), d.ev)
+	if part, refused := starter.Refused(err); refused {
+		// A 503 would make the provider retry it for ever; the claim is
+		// released, so the answer leaves no record.
+		field := refusedField(d.p, part)
+		d.logError("webhook refused by Temporal", slog.String("field", field), errorAttr(err))
+		return answer{row: rowRejected, detail: field}
+	}
+	if err != nil {
+		d.logError("webhook not handed to Temporal", errorAttr(err))
+		return answer{row: rowUnavailable}
+	}
+	return answer{row: rowAccepted}
+}
+
+// settle finishes the claim of an accepted event, whose record must stay,
+// and releases any other, so that no failed start leaves a record.
+func (r *Receiver) settle(d *delivery, cl *claim, a answer) {
+	if a.row != rowAccepted {
+		cl.release(d)
+		return
+	}
+	cl.finish(d)
+	d.logInfo("webhook accepted", slog.String("event_type", clip(d.ev.Type, maxLogValueBytes)),
+		slog.String("status", clip(d.ev.Status, maxLogValueBytes)))
+}
+
+// signal signals the entity's workflow, starting it when it is not running.
 // ctx carries the request's span; its cancellation does not reach the start,
 // whose outcome decides the answer even to a provider that went away.
-func (r *Receiver) start(ctx context.Context, ev event.Event) error {
+func (r *Receiver) signal(ctx context.Context, ev event.Event) error {
 	parent := context.Background() // tracing off: nothing to carry
 	if r.opts.Tracing.Enabled() {
 		parent = context.WithoutCancel(ctx)
@@ -284,6 +304,39 @@ func (r *Receiver) start(ctx context.Context, ev event.Event) error {
 	_, err := r.opts.Start.Signal(ctx, ev.Provider, ev.EntityType, ev.EntityID, workflows.SignalWebhookEvent, ev)
 	return err
 }
+
+// The delivery's log lines carry its request ID and provider, its trace
+// when tracing is on, and once parsed its event, entity and workflow IDs;
+// nothing is built for a level the logger does not enable.
+func (d *delivery) logDebug(msg string, attrs ...slog.Attr) { d.log(slog.LevelDebug, msg, attrs) }
+func (d *delivery) logInfo(msg string, attrs ...slog.Attr)  { d.log(slog.LevelInfo, msg, attrs) }
+func (d *delivery) logWarn(msg string, attrs ...slog.Attr)  { d.log(slog.LevelWarn, msg, attrs) }
+func (d *delivery) logError(msg string, attrs ...slog.Attr) { d.log(slog.LevelError, msg, attrs) }
+
+func (d *delivery) log(level slog.Level, msg string, attrs []slog.Attr) {
+	l, ctx := d.r.opts.Log, context.Background()
+	if !l.Enabled(ctx, level) {
+		return
+	}
+	all := make([]slog.Attr, 0, 9+len(attrs))
+	all = append(all, slog.String("request_id", d.reqID), slog.String("provider", d.p.Name))
+	if d.r.opts.Tracing.Enabled() {
+		kv := tracing.LogAttrs(d.c.UserContext())
+		for i := 0; i+1 < len(kv); i += 2 {
+			all = append(all, slog.Any(kv[i].(string), kv[i+1]))
+		}
+	}
+	if d.parsed {
+		// The entity ID as sent: the workflow ID encodes one outside ASCII.
+		all = append(all, slog.String("event_id", clip(d.ev.ID, maxLogValueBytes)),
+			slog.String("entity_id", clip(d.ev.EntityID, maxLogValueBytes)),
+			slog.String("workflow_id", clip(d.wfID, maxLogValueBytes)))
+	}
+	l.LogAttrs(ctx, level, msg, append(all, attrs...)...)
+}
+
+// errorAttr is err for a log line, clipped.
+func errorAttr(err error) slog.Attr { return slog.String("error", clip(err.Error(), maxLogErrorBytes)) }
 
 // Bounds of request-derived values in log lines, so a provider cannot fill
 // the logs: IDs, types and reasons are cut at maxLogValueBytes; error texts,

@@ -85,17 +85,21 @@ return 0`)
 // nor another request's claim.
 var releaseScript = redis.NewScript(`if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("DEL", KEYS[1]) end return 0`)
 
-// newToken returns a claim's token: 16 random bytes in hex.
-func newToken() string {
+// newPending returns a new claim's pending record, pending:<token>, whose
+// token is 16 random bytes in hex, built in one allocation.
+func newPending() string {
 	var b [16]byte
 	_, _ = rand.Read(b[:]) // never fails (crypto/rand, Go 1.24+)
-	return hex.EncodeToString(b[:])
+	var v [len(pendingPrefix) + 2*len(b)]byte
+	copy(v[:], pendingPrefix)
+	hex.Encode(v[len(pendingPrefix):], b[:])
+	return string(v[:])
 }
 
 // Claim implements Store in one round trip.
 func (r *Redis) Claim(ctx context.Context, key string) (Claim, error) {
-	token := newToken()
-	mine := pendingPrefix + token
+	mine := newPending()
+	token := mine[len(pendingPrefix):]
 	prev, err := r.Client.SetArgs(ctx, r.Prefix+key, mine, redis.SetArgs{Mode: "NX", TTL: r.PendingTTL, Get: true}).Result()
 	switch {
 	// prev is this claim's own value when the client retried a SET whose

@@ -9,6 +9,7 @@ package metrics
 import (
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -28,6 +29,18 @@ type Metrics struct {
 	latency     *prometheus.HistogramVec
 	dedupErrors *prometheus.CounterVec
 	temporal    client.MetricsHandler
+	// byLabels caches each provider and outcome's counter and histogram
+	// (deliveryKey to *deliveryMetrics): looking them up in the vectors
+	// hashes the labels and takes a lock on every delivery. Providers and
+	// outcomes are few, so it stays small.
+	byLabels sync.Map
+}
+
+type deliveryKey struct{ provider, outcome string }
+
+type deliveryMetrics struct {
+	count   prometheus.Counter
+	latency prometheus.Observer
 }
 
 // New returns a registry with the Go runtime and process collectors, the
@@ -68,8 +81,17 @@ func New(log *slog.Logger) (*Metrics, error) {
 
 // Delivery implements receivers.Metrics.
 func (m *Metrics) Delivery(provider, outcome string, took time.Duration) {
-	m.deliveries.WithLabelValues(provider, outcome).Inc()
-	m.latency.WithLabelValues(provider, outcome).Observe(took.Seconds())
+	key := deliveryKey{provider, outcome}
+	v, ok := m.byLabels.Load(key)
+	if !ok {
+		v, _ = m.byLabels.LoadOrStore(key, &deliveryMetrics{
+			count:   m.deliveries.WithLabelValues(provider, outcome),
+			latency: m.latency.WithLabelValues(provider, outcome),
+		})
+	}
+	d := v.(*deliveryMetrics)
+	d.count.Inc()
+	d.latency.Observe(took.Seconds())
 }
 
 // DedupError implements receivers.Metrics.

@@ -1,20 +1,19 @@
-package receivers_test
+package providers_test
 
 import (
 	"strings"
 	"testing"
 
 	"github.com/hookflow/hookflow/providers"
-	"github.com/hookflow/hookflow/receivers"
 	"github.com/hookflow/hookflow/signature"
 )
 
-func up42Provider3(secrets []string) receivers.Provider {
+func up42Provider(secrets []string) providers.Provider {
 	return providers.UP42(providers.UP42Verifier(providers.UP42SignatureHeader, signature.Hex, secrets))
 }
 
 func TestUP42Fixtures(t *testing.T) {
-	checkFixtures3(t, up42Provider3, []fixtureCase3{{
+	checkFixtures(t, up42Provider, []fixtureCase{{
 		file: "up42-order-status-fulfilled.json", eventID: "5b1f3c8e-2d4a-4e7b-9c61-0a8f2e7d3b19",
 		entityType: "order", status: "FULFILLED",
 		attributes:   map[string]string{"workspace_id": "7e1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"},
@@ -23,8 +22,8 @@ func TestUP42Fixtures(t *testing.T) {
 }
 
 func TestUP42Auth(t *testing.T) {
-	checkAuth3(t, authCase3{
-		provider:  up42Provider3,
+	checkAuth(t, authCase{
+		provider:  up42Provider,
 		file:      "up42-order-status-fulfilled.json",
 		header:    providers.UP42SignatureHeader,
 		signsBody: true,
@@ -59,17 +58,17 @@ func TestUP42SignatureOptions(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			a := newApp3(providers.UP42(providers.UP42Verifier(tt.header, tt.enc, []string{vec.Secret})))
-			status, got := a.post(t, "/webhooks/up42", body, tt.sent)
-			if status != tt.want {
-				t.Errorf("got %d %v, want %d", status, got, tt.want)
+			p := providers.UP42(providers.UP42Verifier(tt.header, tt.enc, []string{vec.Secret}))
+			err := p.Verifier.Verify(body, headerOf(tt.sent))
+			if got := map[bool]int{true: 200, false: 401}[err == nil]; got != tt.want {
+				t.Errorf("Verify: got %v (the receiver answers %d), want %d", err, got, tt.want)
 			}
 		})
 	}
 }
 
 func TestUP42Parse(t *testing.T) {
-	runParse3(t, up42Provider3(nil), []parseCase3{
+	runParse(t, up42Provider(nil), []parseCase{
 		{
 			name:       "order status",
 			body:       `{"id":"e1","event":"order.status","data":{"orderId":"o1","status":"BEING_FULFILLED"}}`,
@@ -84,43 +83,13 @@ func TestUP42Parse(t *testing.T) {
 			wantEntity: "order:o1",
 			wantStatus: "FAILED_PERMANENTLY",
 		},
-		{name: "job status", body: `{"id":"e3","event":"job.status","data":{"jobId":"j1","status":"SUCCEEDED"}}`, wantErr: receivers.ErrIgnored},
-		{name: "other event", body: `{"id":"e4","event":"asset.created","data":{}}`, wantErr: receivers.ErrIgnored},
-		{name: "no event", body: `{"id":"e5","data":{"orderId":"o1","status":"PLACED"}}`, wantErr: errMissing3},
-		{name: "no id", body: `{"event":"order.status","data":{"orderId":"o1","status":"PLACED"}}`, wantErr: errMissing3},
-		{name: "no order ID", body: `{"id":"e6","event":"order.status","data":{"status":"PLACED"}}`, wantErr: errMissing3},
-		{name: "no status", body: `{"id":"e7","event":"order.status","data":{"orderId":"o1"}}`, wantErr: errMissing3},
-		{name: "order ID not a string", body: `{"id":"e8","event":"order.status","data":{"orderId":{},"status":"PLACED"}}`, wantErr: errMissing3},
-		{name: "not JSON", body: `order.status`, wantErr: receivers.ErrInvalidJSON},
-	})
-}
-
-func TestUP42Answers(t *testing.T) {
-	const secret = "up42-test-secret"
-	signed := func(body string) map[string]string {
-		return map[string]string{"X-Up42-Signature": providers.UP42Signature([]byte(secret), []byte(body), signature.Hex)}
-	}
-	job := `{"id":"e3","event":"job.status","data":{"jobId":"j1","status":"SUCCEEDED"}}`
-	missing := `{"id":"e6","event":"order.status","data":{"status":"PLACED"}}`
-	notJSON := `order.status`
-	checkAnswers3(t, up42Provider3([]string{secret}), []answerCase3{
-		{
-			name: "job status is ignored", body: job, headers: signed(job),
-			want: 200, wantBody: map[string]any{"success": true, "ignored": true},
-		},
-		{
-			name: "missing fields", body: missing, headers: signed(missing),
-			want: 400, wantBody: map[string]any{
-				"error": "Missing required fields", "required": []any{"id", "event", "data.orderId", "data.status"},
-			},
-		},
-		{
-			name: "invalid JSON", body: notJSON, headers: signed(notJSON),
-			want: 400, wantBody: map[string]any{"error": "invalid JSON body"},
-		},
-		{
-			name: "invalid JSON unsigned is refused first", body: notJSON,
-			want: 401, wantBody: map[string]any{"error": "Missing or invalid authorization header"},
-		},
+		{name: "job status", body: `{"id":"e3","event":"job.status","data":{"jobId":"j1","status":"SUCCEEDED"}}`, wantErr: providers.ErrIgnored},
+		{name: "other event", body: `{"id":"e4","event":"asset.created","data":{}}`, wantErr: providers.ErrIgnored},
+		{name: "no event", body: `{"id":"e5","data":{"orderId":"o1","status":"PLACED"}}`, wantErr: errMissing},
+		{name: "no id", body: `{"event":"order.status","data":{"orderId":"o1","status":"PLACED"}}`, wantErr: errMissing},
+		{name: "no order ID", body: `{"id":"e6","event":"order.status","data":{"status":"PLACED"}}`, wantErr: errMissing},
+		{name: "no status", body: `{"id":"e7","event":"order.status","data":{"orderId":"o1"}}`, wantErr: errMissing},
+		{name: "order ID not a string", body: `{"id":"e8","event":"order.status","data":{"orderId":{},"status":"PLACED"}}`, wantErr: errMissing},
+		{name: "not JSON", body: `order.status`, wantErr: providers.ErrInvalidJSON},
 	})
 }

@@ -1,4 +1,4 @@
-package receivers_test
+package providers_test
 
 import (
 	"errors"
@@ -8,7 +8,6 @@ import (
 
 	"github.com/hookflow/hookflow/event"
 	"github.com/hookflow/hookflow/providers"
-	"github.com/hookflow/hookflow/receivers"
 )
 
 // parsePhoenix parses body the way the receiver does, filling Provider as the
@@ -103,7 +102,7 @@ func TestPhoenixParseMissingFields(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := parsePhoenix(tt.body)
-			var missing *receivers.MissingFieldsError
+			var missing *providers.MissingFieldsError
 			if !errors.As(err, &missing) {
 				t.Fatalf("got %v, want a *MissingFieldsError", err)
 			}
@@ -134,8 +133,8 @@ func TestPhoenixParseInvalidJSON(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := parsePhoenix([]byte(tt.body))
-			if !errors.Is(err, receivers.ErrInvalidJSON) {
-				t.Errorf("got %v, want %v", err, receivers.ErrInvalidJSON)
+			if !errors.Is(err, providers.ErrInvalidJSON) {
+				t.Errorf("got %v, want %v", err, providers.ErrInvalidJSON)
 			}
 		})
 	}
@@ -145,8 +144,8 @@ func TestPhoenixParseInvalidJSON(t *testing.T) {
 // ErrInvalidJSON.
 func TestPhoenixParseNull(t *testing.T) {
 	_, err := parsePhoenix([]byte("null"))
-	if !errors.Is(err, receivers.ErrInvalidJSON) {
-		t.Errorf("got %v, want %v", err, receivers.ErrInvalidJSON)
+	if !errors.Is(err, providers.ErrInvalidJSON) {
+		t.Errorf("got %v, want %v", err, providers.ErrInvalidJSON)
 	}
 }
 

@@ -1,18 +1,17 @@
-package receivers_test
+package providers_test
 
 import (
 	"testing"
 
 	"github.com/hookflow/hookflow/providers"
-	"github.com/hookflow/hookflow/receivers"
 )
 
-func phantomProvider3(tokens []string) receivers.Provider {
+func phantomProvider(tokens []string) providers.Provider {
 	return providers.Phantom(providers.PhantomVerifier(tokens))
 }
 
 func TestPhantomFixtures(t *testing.T) {
-	checkFixtures3(t, phantomProvider3, []fixtureCase3{
+	checkFixtures(t, phantomProvider, []fixtureCase{
 		{
 			file:       "phantom-block-forged.json",
 			entityType: "block", status: "forged", providerTime: "1717783695",
@@ -27,8 +26,8 @@ func TestPhantomFixtures(t *testing.T) {
 }
 
 func TestPhantomAuth(t *testing.T) {
-	checkAuth3(t, authCase3{
-		provider: phantomProvider3,
+	checkAuth(t, authCase{
+		provider: phantomProvider,
 		file:     "phantom-block-forged.json",
 		header:   providers.PhantomTokenHeader,
 		// The token's first half is sent as it is; it does not cover the body.
@@ -63,17 +62,16 @@ func TestPhantomSplitToken(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			a := newApp3(phantomProvider3(tt.tokens))
-			status, got := a.post(t, "/webhooks/phantom", body, map[string]string{"Authorization": tt.sent})
-			if status != tt.want {
-				t.Errorf("got %d %v, want %d", status, got, tt.want)
+			err := phantomProvider(tt.tokens).Verifier.Verify(body, headerOf(map[string]string{"Authorization": tt.sent}))
+			if got := map[bool]int{true: 200, false: 401}[err == nil]; got != tt.want {
+				t.Errorf("Verify: got %v (the receiver answers %d), want %d", err, got, tt.want)
 			}
 		})
 	}
 }
 
 func TestPhantomParse(t *testing.T) {
-	runParse3(t, phantomProvider3(nil), []parseCase3{
+	runParse(t, phantomProvider(nil), []parseCase{
 		{
 			name:   "core 2 transaction",
 			body:   `{"created":1,"type":"transaction.pool.added","data":{"id":"abc"}}`,
@@ -94,35 +92,12 @@ func TestPhantomParse(t *testing.T) {
 			body:   `{"type":"block.received","event":"block.applied","data":{"id":"1"}}`,
 			wantID: "block.received:1", wantEntity: "block:1", wantStatus: "received",
 		},
-		{name: "wallet event", body: `{"event":"wallet.vote","data":{"delegate":"+02ab"}}`, wantErr: receivers.ErrIgnored},
-		{name: "round event", body: `{"type":"round.created","data":{"id":"5"}}`, wantErr: receivers.ErrIgnored},
-		{name: "name without status", body: `{"type":"transaction","data":{"id":"abc"}}`, wantErr: receivers.ErrIgnored},
-		{name: "transaction without id", body: `{"type":"transaction.applied","data":{"amount":1}}`, wantErr: errMissing3},
-		{name: "block without data", body: `{"event":"block.forged"}`, wantErr: errMissing3},
-		{name: "no type or event", body: `{"created":1,"data":{"id":"abc"}}`, wantErr: errMissing3},
-		{name: "not JSON", body: `block.forged`, wantErr: receivers.ErrInvalidJSON},
-	})
-}
-
-func TestPhantomAnswers(t *testing.T) {
-	const token = "fe944e318edb02b979d6bf0c87978b640c8e74e1cbfe36404386d33a5bbd8b66"
-	auth := map[string]string{"Authorization": token[:32]}
-	checkAnswers3(t, phantomProvider3([]string{token}), []answerCase3{
-		{
-			name: "transaction accepted", body: `{"event":"transaction.expired","data":{"id":"abc"}}`, headers: auth,
-			want: 200, wantBody: map[string]any{
-				"success": true, "duplicate": false, "eventId": "transaction.expired:abc", "workflowId": "phantom-transaction:abc",
-			},
-		},
-		{
-			name: "wallet event ignored", body: `{"event":"wallet.vote","data":{}}`, headers: auth,
-			want: 200, wantBody: map[string]any{"success": true, "ignored": true},
-		},
-		{
-			name: "block without id", body: `{"event":"block.forged","data":{"height":1}}`, headers: auth,
-			want: 400, wantBody: map[string]any{
-				"error": "Missing required fields", "required": []any{"type (Core 2) or event (Core 3)", "data.id"},
-			},
-		},
+		{name: "wallet event", body: `{"event":"wallet.vote","data":{"delegate":"+02ab"}}`, wantErr: providers.ErrIgnored},
+		{name: "round event", body: `{"type":"round.created","data":{"id":"5"}}`, wantErr: providers.ErrIgnored},
+		{name: "name without status", body: `{"type":"transaction","data":{"id":"abc"}}`, wantErr: providers.ErrIgnored},
+		{name: "transaction without id", body: `{"type":"transaction.applied","data":{"amount":1}}`, wantErr: errMissing},
+		{name: "block without data", body: `{"event":"block.forged"}`, wantErr: errMissing},
+		{name: "no type or event", body: `{"created":1,"data":{"id":"abc"}}`, wantErr: errMissing},
+		{name: "not JSON", body: `block.forged`, wantErr: providers.ErrInvalidJSON},
 	})
 }
