@@ -249,7 +249,10 @@ func (r *Receiver) claim(d *delivery) (claim, answer) {
 		r.opts.Metrics.DedupError(d.p.Name)
 		cl.token, cl.owned = got.Token, true
 	case got.State == dedup.Done:
-		d.logInfo("webhook duplicate")
+		// At debug: a redelivery is answered at Redis speed, and a log
+		// line per duplicate would cost a bare handler's tenth. The
+		// deliveries metric counts it (outcome="duplicate").
+		d.logDebug("webhook duplicate")
 		return cl, answer{row: rowDuplicate}
 	case got.State == dedup.InFlight:
 		return cl, answer{row: rowInFlight}
