@@ -182,6 +182,13 @@ func (ws workers) Stop() {
 func newWorker(cfg *config.Config, tc client.Client) workers {
 	w := worker.New(tc, cfg.TaskQueue, worker.Options{
 		WorkflowTaskPollerBehavior: worker.NewPollerBehaviorAutoscaling(worker.PollerBehaviorAutoscalingOptions{}),
+		// A burst's workflow task takes up to 200 events (workflows'
+		// maxEventsPerTask), well under the SDK's default second on an idle
+		// worker; on one starved of CPU it was seen to pass it, and the
+		// task then failed as a deadlock and was retried over and over.
+		// Five seconds keeps the check for code that truly blocks, under
+		// the workflow task timeout (10 s).
+		DeadlockDetectionTimeout: 5 * time.Second,
 	})
 	w.RegisterWorkflow(workflows.Entity)
 	forward, err := activities.NewForward(forwardDestinations(cfg))
