@@ -9,6 +9,10 @@ import (
 	"go.temporal.io/sdk/temporal"
 )
 
+// WorkflowType is the type every entity workflow runs as (the name Entity
+// is registered under): operators' tools act on workflows of this type only.
+const WorkflowType = "Entity"
+
 // Signal and query names: the workflow's external interface.
 const (
 	// SignalWebhookEvent carries one event.Event.

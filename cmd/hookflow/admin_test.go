@@ -13,6 +13,9 @@ import (
 	"testing"
 	"time"
 
+	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/client"
+
 	"github.com/hookflow/hookflow/internal/dev/testenv"
 	"github.com/hookflow/hookflow/internal/operator/inspect"
 	"github.com/hookflow/hookflow/workflows"
@@ -188,6 +191,53 @@ func TestAdminAPI(t *testing.T) {
 		})
 		if c := s.admin("POST", "/v1/entities/"+url.PathEscape(wf)+"/reprocess", tok, `not json`); c.code != 400 {
 			t.Errorf("a body that is not JSON: %d %s, want 400", c.code, c.raw)
+		}
+	})
+
+	t.Run("only entity workflows, whatever the query or ID", func(t *testing.T) {
+		// A workflow of another type in the same namespace: no worker runs
+		// it, so it stays open with its first task scheduled.
+		const other = "not-an-entity:adm"
+		if _, err := s.tc.ExecuteWorkflow(context.Background(), client.StartWorkflowOptions{
+			ID: other, TaskQueue: "adm-elsewhere", WorkflowRunTimeout: time.Minute,
+		}, "SomethingElse"); err != nil {
+			t.Fatal(err)
+		}
+		for _, call := range []struct{ method, path string }{
+			{"GET", "/v1/entities/" + url.PathEscape(other)},
+			{"POST", "/v1/entities/" + url.PathEscape(other) + "/reprocess"},
+			{"POST", "/v1/entities/" + url.PathEscape(other) + "/redeliver"},
+		} {
+			if c := s.admin(call.method, call.path, tok, ""); c.code != 404 {
+				t.Errorf("%s %s: %d %s, want 404", call.method, call.path, c.code, c.raw)
+			}
+		}
+		// The other workflow is visible to a plain query: the listing must
+		// still leave it out.
+		testenv.Eventually(t, 30*time.Second, func() (bool, string) {
+			n, err := s.tc.CountWorkflow(context.Background(), &workflowservice.CountWorkflowExecutionsRequest{
+				Query: fmt.Sprintf("WorkflowId = %q", other),
+			})
+			return err == nil && n.GetCount() == 1, fmt.Sprint(n, err)
+		})
+		for _, q := range []string{
+			fmt.Sprintf("WorkflowId = %q", other),
+			fmt.Sprintf("WorkflowId = %q OR WorkflowType = \"SomethingElse\"", other),
+		} {
+			c := s.admin("GET", "/v1/entities?query="+url.QueryEscape(q), tok, "")
+			if c.code != 200 || strings.Contains(c.raw, other) {
+				t.Errorf("query %s: %d %s, want 200 without %s", q, c.code, c.raw, other)
+			}
+		}
+		for _, q := range []string{
+			`EntityID = "x") OR (WorkflowType = "SomethingElse"`,
+			`EntityID = "x" /* ( */) OR (WorkflowType = "SomethingElse" /* ) */`,
+			`EntityID = "x") OR WorkflowType = "SomethingElse" -- (`,
+			`EntityID = "x\") OR (WorkflowType = 'SomethingElse'`,
+		} {
+			if c := s.admin("GET", "/v1/entities?query="+url.QueryEscape(q), tok, ""); c.code != 400 {
+				t.Errorf("escaping query %s: %d %s, want 400", q, c.code, c.raw)
+			}
 		}
 	})
 }

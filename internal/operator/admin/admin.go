@@ -159,7 +159,11 @@ func (a *API) signal(c *fiber.Ctx, sig operate.Signal) error {
 		return problem(c, fiber.StatusBadRequest, err.Error())
 	}
 	id := a.Config.Providers.WorkflowID(raw)
-	if _, err := a.Client.DescribeWorkflowExecution(c.UserContext(), id, ""); err != nil {
+	d, err := a.Client.DescribeWorkflowExecution(c.UserContext(), id, "")
+	if err == nil {
+		err = inspect.IsEntity(id, d.GetWorkflowExecutionInfo().GetType().GetName())
+	}
+	if err != nil {
 		return temporalProblem(c, err)
 	}
 	requestID, failed, err := a.Sender.Send(c.UserContext(), []string{id}, sig, func(int) {})
@@ -193,6 +197,8 @@ func temporalProblem(c *fiber.Ctx, err error) error {
 		return problem(c, fiber.StatusNotFound, "no such entity workflow")
 	case errors.As(err, &invalid):
 		return problem(c, fiber.StatusBadRequest, invalid.Message)
+	case errors.Is(err, operate.ErrQueryUnbalanced):
+		return problem(c, fiber.StatusBadRequest, err.Error())
 	}
 	return problem(c, fiber.StatusServiceUnavailable, err.Error())
 }

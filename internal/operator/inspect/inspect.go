@@ -69,6 +69,16 @@ type PendingActivity struct {
 	NextRetry time.Time `json:"nextRetry,omitzero"`
 }
 
+// IsEntity returns a NotFound error, as Temporal answers for an unknown
+// workflow, when the workflow of that ID runs as workflowType and that is
+// not the entity workflow: operators' tools read and signal entities only.
+func IsEntity(workflowID, workflowType string) error {
+	if workflowType == workflows.WorkflowType {
+		return nil
+	}
+	return serviceerror.NewNotFound("workflow " + workflowID + " is not an entity workflow")
+}
+
 // Describe describes the latest run of an entity workflow and queries
 // its state, waiting at most wait for the answer; when none comes, the state
 // is the one the run last published.
@@ -82,6 +92,9 @@ func Describe(ctx context.Context, tc client.Client, cfg *config.Config, workflo
 		return rep, fmt.Errorf("describe %s: %w", workflowID, err)
 	}
 	info := d.GetWorkflowExecutionInfo()
+	if err := IsEntity(workflowID, info.GetType().GetName()); err != nil {
+		return rep, err
+	}
 	rep.RunID = info.GetExecution().GetRunId()
 	rep.RunStatus = info.GetStatus().String()
 	rep.UIURL = strings.TrimRight(cfg.UIURL, "/") + "/namespaces/" + url.PathEscape(cfg.TemporalNamespace) +

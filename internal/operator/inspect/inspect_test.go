@@ -20,7 +20,10 @@ import (
 func describedRun(t *testing.T, attrs map[string]string, snap *workflows.Snapshot) *workflowpb.WorkflowExecutionInfo {
 	t.Helper()
 	dc := converter.GetDefaultDataConverter()
-	info := &workflowpb.WorkflowExecutionInfo{SearchAttributes: &commonpb.SearchAttributes{IndexedFields: map[string]*commonpb.Payload{}}}
+	info := &workflowpb.WorkflowExecutionInfo{
+		Type:             &commonpb.WorkflowType{Name: workflows.WorkflowType},
+		SearchAttributes: &commonpb.SearchAttributes{IndexedFields: map[string]*commonpb.Payload{}},
+	}
 	for name, v := range attrs {
 		p, err := dc.ToPayload(v)
 		if err != nil {

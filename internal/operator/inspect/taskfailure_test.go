@@ -21,6 +21,7 @@ import (
 	"google.golang.org/grpc"
 
 	"github.com/hookflow/hookflow/config"
+	"github.com/hookflow/hookflow/workflows"
 )
 
 // fakeTemporal answers Describe's calls: DescribeWorkflowExecution with
@@ -214,8 +215,11 @@ func TestDescribeWorkflowTaskFailure(t *testing.T) {
 
 	t.Run("no state published: the error says why", func(t *testing.T) {
 		d := &workflowservice.DescribeWorkflowExecutionResponse{
-			WorkflowExecutionInfo: &workflowpb.WorkflowExecutionInfo{Execution: &commonpb.WorkflowExecution{WorkflowId: "phoenix-order:o-2", RunId: "run-2"}},
-			PendingWorkflowTask:   &workflowpb.PendingWorkflowTaskInfo{Attempt: 9},
+			WorkflowExecutionInfo: &workflowpb.WorkflowExecutionInfo{
+				Type:      &commonpb.WorkflowType{Name: workflows.WorkflowType},
+				Execution: &commonpb.WorkflowExecution{WorkflowId: "phoenix-order:o-2", RunId: "run-2"},
+			},
+			PendingWorkflowTask: &workflowpb.PendingWorkflowTaskInfo{Attempt: 9},
 		}
 		tc := &fakeTemporal{described: d, queryErr: errors.New("workflow task failed"), history: fakeHistory{pages: [][]*historypb.HistoryEvent{{panicked}}}}
 		_, err := Describe(context.Background(), tc, cfg, "phoenix-order:o-2", LiveQueryWait)

@@ -2,7 +2,9 @@ package operate
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"strings"
 
 	commonpb "go.temporal.io/api/common/v1"
 	"go.temporal.io/api/workflowservice/v1"
@@ -28,11 +30,23 @@ type Page struct {
 	NextPageToken []byte
 }
 
+// ErrQueryUnbalanced is returned by ListEntities for a query whose
+// parentheses or quotes do not balance, or that holds a comment: joined to
+// the clause that keeps a listing to entity workflows, it could escape it.
+var ErrQueryUnbalanced = errors.New("query: unbalanced parentheses or quotes, or a comment")
+
 // ListEntities returns one page of the entity workflows a visibility query
-// finds ("" finds them all), at most pageSize of them, from token on.
+// finds ("" finds them all), at most pageSize of them, from token on. It
+// finds entity workflows only, whatever the query says.
 func ListEntities(ctx context.Context, tc client.Client, namespace, query string, pageSize int, token []byte) (Page, error) {
+	if !balanced(query) {
+		return Page{}, ErrQueryUnbalanced
+	}
+	entities := fmt.Sprintf("WorkflowType = %q", workflows.WorkflowType)
 	if query == "" {
-		query = fmt.Sprintf("WorkflowType = %q", "Entity")
+		query = entities
+	} else {
+		query = entities + " AND (" + query + ")"
 	}
 	resp, err := tc.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{
 		Namespace: namespace, Query: query, PageSize: int32(pageSize), NextPageToken: token,
@@ -61,4 +75,35 @@ func decode(p *commonpb.Payload, v any) {
 	if p != nil {
 		_ = converter.GetDefaultDataConverter().FromPayload(p, v)
 	}
+}
+
+// balanced reports whether query's parentheses pair up outside its quoted
+// strings, every string is closed, and no comment could hide a parenthesis
+// from this count, so that "(query)" is one clause.
+func balanced(query string) bool {
+	depth := 0
+	var quote byte // the open string's quote, 0 outside one
+	for i := 0; i < len(query); i++ {
+		b := query[i]
+		switch {
+		case quote != 0 && b == '\\':
+			i++ // an escaped character, whatever it is
+		case quote != 0:
+			if b == quote {
+				quote = 0
+			}
+		case b == '\'' || b == '"' || b == '`':
+			quote = b
+		case b == '#' || strings.HasPrefix(query[i:], "--") || strings.HasPrefix(query[i:], "/*"):
+			return false // a comment's start: what it hides is not counted
+		case b == '(':
+			depth++
+		case b == ')':
+			depth--
+			if depth < 0 {
+				return false
+			}
+		}
+	}
+	return depth == 0 && quote == 0
 }

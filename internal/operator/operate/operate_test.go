@@ -110,3 +110,28 @@ func TestBackfillTargets(t *testing.T) {
 		}
 	}
 }
+
+// TestBalanced: a query joined to the entity clause as "(query)" is one
+// clause, or it is refused.
+func TestBalanced(t *testing.T) {
+	for _, tt := range []struct {
+		query string
+		want  bool
+	}{
+		{``, true},
+		{`EntityStatus = "DELIVERED"`, true},
+		{`(A = 1 OR B = 2) AND C = "x)y"`, true},
+		{`A = 'it''s (' AND B = "\")"`, true},
+		{`A = 1) OR (B = 2`, false},
+		{`A = 1) OR WorkflowType = "X"`, false},
+		{`A = "unclosed`, false},
+		{`A = 1 /* ( */) OR (B = 2 /* ) */`, false},
+		{`A = 1 -- (`, false},
+		{`A = 1 # x`, false},
+		{`((A = 1)`, false},
+	} {
+		if got := balanced(tt.query); got != tt.want {
+			t.Errorf("balanced(%q) = %v, want %v", tt.query, got, tt.want)
+		}
+	}
+}
