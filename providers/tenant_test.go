@@ -23,9 +23,9 @@ func TestRegistryTenantWorkflowIDs(t *testing.T) {
 		t.Fatal(err)
 	}
 	tests := []struct {
-		id, normalized                          string
+		id, normalized                         string
 		tenant, provider, entityType, entityID string
-		ok                                      bool
+		ok                                     bool
 	}{
 		{"phoenix-order:1", "phoenix-order:1", "", "phoenix", "order", "1", true},
 		{"phoenix-order@store-a:1", "phoenix-order@store-a:1", "store-a", "phoenix", "order", "1", true},
