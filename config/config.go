@@ -110,6 +110,10 @@ type Config struct {
 	// 14); Destinations adds HOOKFLOW_FORWARD_URL's.
 	FileDestinations []Destination
 
+	// Tenants are the file's `tenants:` (contract section 17); none: the
+	// provider-level secrets alone, the default tenant.
+	Tenants []Tenant
+
 	// ---- Connecting to real clusters (cluster.go): Temporal TLS and API
 	// key, Redis credentials and TLS. Keep this block together.
 	TemporalTLS           bool    // TLS to Temporal; when not set, on with an API key or any TLS setting (TemporalTLSEnabled)
@@ -386,6 +390,13 @@ func Load(path string, getenv func(string) string) (*Config, error) {
 			return nil, fmt.Errorf("config %s: %w", path, err)
 		}
 	}
+	var tenants []Tenant
+	if node, ok := doc["tenants"]; ok {
+		delete(doc, "tenants")
+		if tenants, err = decodeTenants(&node, reg, path, getenv); err != nil {
+			return nil, fmt.Errorf("config %s: %w", path, err)
+		}
+	}
 	handler, hasHandler := doc["handler"]
 	delete(doc, "handler")
 	raw, err := fileValues(path, doc, reg)
@@ -393,7 +404,7 @@ func Load(path string, getenv func(string) string) (*Config, error) {
 		return nil, err
 	}
 	c := &Config{
-		set: map[string]bool{}, Providers: reg, FileDestinations: dests,
+		set: map[string]bool{}, Providers: reg, FileDestinations: dests, Tenants: tenants,
 		ProviderSecrets: map[string]Secrets{}, ProviderSettings: map[string]string{},
 	}
 	if hasHandler {
@@ -610,6 +621,12 @@ func (c *Config) Validate() error {
 				}
 			}
 		}
+	}
+	if len(c.Tenants) > 0 && (len(c.Destinations()) > 0 || c.HandlerQueue != "") {
+		// A tenant's entity workflows do not know their tenant yet: their
+		// deliveries would carry the default tenant's workflowId and
+		// webhook-id, which another tenant's entity of the same ID shares.
+		errs = append(errs, errors.New("tenants: transition delivery (destinations, HOOKFLOW_FORWARD_URL, HOOKFLOW_HANDLER_TASK_QUEUE) is not supported with tenants yet: their deliveries would not name the tenant"))
 	}
 	errs = append(errs, c.validateCluster()...) // REDIS_URL and the TLS settings
 	return errors.Join(errs...)

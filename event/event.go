@@ -13,6 +13,7 @@ import (
 // it; the entity workflow applies it once, keyed by ID.
 type Event struct {
 	Provider     string            `json:"provider"`               // "phoenix", "up42", ...
+	Tenant       string            `json:"tenant,omitempty"`       // the tenant (contract section 17); "" for the default tenant
 	ID           string            `json:"eventId"`                // dedup key within the provider
 	Type         string            `json:"eventType"`              // the provider's event name
 	EntityType   string            `json:"entityType"`             // "order", "shipment", ...
@@ -30,8 +31,11 @@ type Event struct {
 
 // WorkflowID is the ID of the entity's workflow: provider-entityType:entityID,
 // for example phoenix-order:tpT9KpKVyHU1P24RjZcW1o (see WorkflowID for IDs
-// outside printable ASCII).
-func (e Event) WorkflowID() string { return WorkflowID(e.Provider, e.EntityType, e.EntityID) }
+// outside printable ASCII), with "@<tenant>" after the entity type for a
+// tenant's entity (see TenantWorkflowID).
+func (e Event) WorkflowID() string {
+	return TenantWorkflowID(e.Tenant, e.Provider, e.EntityType, e.EntityID)
+}
 
 // Transition is one status change an entity workflow applied, and its cause.
 type Transition struct {

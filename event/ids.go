@@ -66,6 +66,84 @@ func WorkflowID(provider, entityType, entityID string) string {
 	return kind + encodedMarker + ":" + percentEncode(entityID)
 }
 
+// Tenants (contract section 17). A tenant's entity has its own workflow ID,
+// the tenant after its entity type and a marker '@':
+//
+//	phoenix-order@wearhumans.myshopify.com:order-1
+//	phoenix-order@wearhumans.myshopify.com%:M%C3%BCller-42
+//
+// The default tenant (the provider-level secrets; "" here) keeps the
+// workflow IDs it always had. No provider, entity type or tenant ID holds
+// '@', '%' or ':', so the kind reads back one way and a tenant's workflow ID
+// never equals another tenant's, nor the default tenant's.
+const tenantMarker = "@"
+
+// MaxTenantIDBytes is the longest tenant ID.
+const MaxTenantIDBytes = 63
+
+// ValidTenantID reports whether id may name a tenant: 1 to 63 bytes of
+// lower-case ASCII letters, digits, '.' and '-', beginning and ending with a
+// letter or digit ([a-z0-9]([a-z0-9.-]{0,61}[a-z0-9])?), and no "..": a
+// store name such as wearhumans.myshopify.com is one. It goes into workflow
+// IDs, dedup keys and routes, so it holds nothing those give a meaning to.
+func ValidTenantID(id string) bool {
+	if id == "" || len(id) > MaxTenantIDBytes || strings.Contains(id, "..") {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		switch {
+		case c >= 'a' && c <= 'z', c >= '0' && c <= '9':
+		case (c == '.' || c == '-') && i > 0 && i < len(id)-1:
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// TenantWorkflowID builds the workflow ID of an entity of tenant; the
+// default tenant ("") has WorkflowID's.
+func TenantWorkflowID(tenant, provider, entityType, entityID string) string {
+	if tenant == "" {
+		return WorkflowID(provider, entityType, entityID)
+	}
+	return WorkflowID(provider, entityType+tenantMarker+tenant, entityID)
+}
+
+// CutTenant splits a workflow ID's kind, <provider>-<entity type> with
+// "@<tenant>" for a tenant's entity, into the kind without it and the
+// tenant, "" for the default tenant; ok is false when a tenant is written
+// but is not a valid tenant ID.
+func CutTenant(kind string) (base, tenant string, ok bool) {
+	base, tenant, found := strings.Cut(kind, tenantMarker)
+	if !found {
+		return kind, "", true
+	}
+	if !ValidTenantID(tenant) {
+		return "", "", false
+	}
+	return base, tenant, true
+}
+
+// ParseTenantWorkflowID is ParseWorkflowID for every tenant: it also
+// returns the tenant, "" for the default tenant's workflow IDs.
+func ParseTenantWorkflowID(id string) (tenant, provider, entityType, entityID string, ok bool) {
+	kind, entityID, ok := CutWorkflowID(id)
+	if !ok {
+		return "", "", "", "", false
+	}
+	kind, tenant, ok = CutTenant(kind)
+	if !ok {
+		return "", "", "", "", false
+	}
+	provider, entityType, found := strings.Cut(kind, "-")
+	if !found || provider == "" || entityType == "" {
+		return "", "", "", "", false
+	}
+	return tenant, provider, entityType, entityID, true
+}
+
 // ParseWorkflowID splits an entity workflow ID into its provider, entity
 // type and entity ID, decoding an encoded entity ID; ok is false when id is
 // not of that form. Entity IDs may contain colons; provider and entity type

@@ -41,6 +41,10 @@ type Spec struct {
 	Overdue map[string]string `yaml:"overdue"`
 	// API is the optional API the entity's status is read from (api.go).
 	API *APISpec `yaml:"api"`
+	// TenantHeader optionally names the request header that says which
+	// tenant a delivery is for, when tenants are configured (contract
+	// section 17).
+	TenantHeader string `yaml:"tenant_header"`
 }
 
 // AuthSpec is a configured provider's authentication preset.
@@ -76,7 +80,7 @@ var schemes = []string{SchemeBearer, SchemeHeader, SchemeHMAC, SchemeStandardWeb
 // The keys a configured provider may have, by section; anything else is a
 // mistake worth naming.
 var specKeys = map[string][]string{
-	"":         {"name", "route", "entity_type", "doc", "auth", "fields", "accept_types", "states", "terminal", "anytime", "overdue", "api"},
+	"":         {"name", "route", "entity_type", "doc", "auth", "fields", "accept_types", "states", "terminal", "anytime", "overdue", "api", "tenant_header"},
 	"api":      {"url", "status", "auth"},
 	"api.auth": {"header", "prefix", "secret_env"},
 	"auth":     {"scheme", "header", "encoding", "prefix", "secret_env", "tolerance"},
@@ -191,6 +195,9 @@ func FromSpecs(specs []Spec) ([]Provider, error) {
 			e.add("entity_type", "is required")
 		case !entityTypeRE.MatchString(s.EntityType):
 			e.add("entity_type", "must be lower-case letters, digits and underscores ([a-z0-9_]+)")
+		}
+		if s.TenantHeader != "" && !signature.IsHeaderName(s.TenantHeader) {
+			e.add("tenant_header", "must be a header name, like X-Acme-Store")
 		}
 		c := checkAuth(e, s.Auth)
 		fields := checkFields(e, s)
@@ -432,6 +439,7 @@ func build(s Spec, a auth, f fields, table lifecycle.Table) Provider {
 			return c.verifier(secrets)
 		},
 		DevSecret:     "dev-" + s.Name + "-secret",
+		TenantHeader:  s.TenantHeader,
 		Parse:         c.parse,
 		EntityIDField: f.entityID.spec,
 		EventIDField:  f.eventID.spec,

@@ -29,10 +29,14 @@ const fenixUnauthorized = "Invalid Source: Unmatched HMAC code"
 // fenixAPIVersion is the X-Fenix-API-Version `hookflow send fenix` claims.
 const fenixAPIVersion = "2024-07"
 
+// FenixStoreHeader names the store a Fenix delivery is from: the tenant,
+// when tenants are configured (contract section 17).
+const FenixStoreHeader = "X-Client-Storename"
+
 // fenixKept are the headers kept with each event: which store and
 // subscription sent it, when, and in which API version.
 var fenixKept = []string{
-	"X-Client-Storename", "X-Fenix-Webhook-Id", "X-Fenix-Triggered-Dttm", "X-Fenix-API-Version", FenixTopicHeader,
+	FenixStoreHeader, "X-Fenix-Webhook-Id", "X-Fenix-Triggered-Dttm", "X-Fenix-API-Version", FenixTopicHeader,
 }
 
 // fenixBody is the part of a Fenix tracking update hookflow reads.
@@ -71,6 +75,7 @@ func Fenix(verifier signature.Verifier) Provider {
 		Verifier:     verifier,
 		Parse:        parseFenix,
 		Unauthorized: fenixUnauthorized,
+		TenantHeader: FenixStoreHeader,
 
 		EntityIDField: "tracking_number",
 		EventIDField:  FenixEventIDHeader,

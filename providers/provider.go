@@ -46,6 +46,11 @@ type Provider struct {
 	NewVerifier func(secrets []string, s Settings) (signature.Verifier, error)
 	// Verifier is nil until Bind finds a secret.
 	Verifier signature.Verifier
+	// TenantHeader, when set, is the request header that names the tenant
+	// a delivery on the provider's own routes is for (Fenix's
+	// X-Client-Storename; a configured provider's tenant_header), read
+	// only when tenants are configured (contract section 17).
+	TenantHeader string
 
 	// Parse turns a verified body into an event with at least ID, Type,
 	// EntityType and EntityID set. The receiver fills Provider, ReceivedAt,
@@ -190,6 +195,20 @@ func (p Provider) Bind(s Settings) (Provider, error) {
 	return p, nil
 }
 
+// TenantRoute is the route of the provider's deliveries for one tenant,
+// with the tenant as the route parameter "tenant": /webhooks/<name>/:tenant
+// (contract section 17).
+func (p Provider) TenantRoute() string { return "/webhooks/" + p.Name + "/:tenant" }
+
+// BindTenant builds the verifier of one tenant's secrets (at least one),
+// with the provider's other settings from s.
+func (p Provider) BindTenant(secrets []string, s Settings) (signature.Verifier, error) {
+	if len(secrets) == 0 {
+		return nil, errors.New("no secret")
+	}
+	return p.NewVerifier(secrets, s)
+}
+
 // SplitSecrets splits a secret setting's value at commas, dropping blanks.
 func SplitSecrets(raw string) []string {
 	var out []string
@@ -287,24 +306,39 @@ func (r *Registry) Table(provider, entityType string) (lifecycle.Table, bool) {
 	return t, ok
 }
 
-// ParseWorkflowID splits an entity workflow ID, <provider>-<entity
-// type>:<entity ID> (its entity ID decoded, see event.WorkflowID), knowing
-// the providers: a configured provider's name
+// ParseWorkflowID splits an entity workflow ID of the default tenant,
+// <provider>-<entity type>:<entity ID> (its entity ID decoded, see
+// event.WorkflowID), knowing the providers: a configured provider's name
 // may hold a hyphen ("acme-eu-order:1"). ok is false when no provider of
-// the registry has that entity type.
+// the registry has that entity type, and for a tenant's workflow ID (see
+// ParseTenantWorkflowID), so that no caller drops the tenant unawares.
 func (r *Registry) ParseWorkflowID(id string) (provider, entityType, entityID string, ok bool) {
+	tenant, provider, entityType, entityID, ok := r.ParseTenantWorkflowID(id)
+	if !ok || tenant != "" {
+		return "", "", "", false
+	}
+	return provider, entityType, entityID, true
+}
+
+// ParseTenantWorkflowID is ParseWorkflowID for every tenant's workflow IDs,
+// <provider>-<entity type>[@<tenant>]:<entity ID>: tenant is "" for the
+// default tenant.
+func (r *Registry) ParseTenantWorkflowID(id string) (tenant, provider, entityType, entityID string, ok bool) {
 	kind, entityID, found := event.CutWorkflowID(id)
 	if !found {
-		return "", "", "", false
+		return "", "", "", "", false
+	}
+	if kind, tenant, found = event.CutTenant(kind); !found {
+		return "", "", "", "", false
 	}
 	for _, p := range r.list {
 		if et, found := strings.CutPrefix(kind, p.Name+"-"); found {
 			if _, known := p.Tables[et]; known {
-				return p.Name, et, entityID, true
+				return tenant, p.Name, et, entityID, true
 			}
 		}
 	}
-	return "", "", "", false
+	return "", "", "", "", false
 }
 
 // WorkflowID returns the workflow ID that id names: id itself when it is
@@ -317,8 +351,8 @@ func (r *Registry) WorkflowID(id string) string {
 	if r == nil {
 		return id
 	}
-	if provider, entityType, entityID, ok := r.ParseWorkflowID(id); ok {
-		return event.WorkflowID(provider, entityType, entityID)
+	if tenant, provider, entityType, entityID, ok := r.ParseTenantWorkflowID(id); ok {
+		return event.TenantWorkflowID(tenant, provider, entityType, entityID)
 	}
 	return id
 }

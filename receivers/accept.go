@@ -42,6 +42,9 @@ type Options struct {
 	// Tracing, when on, gives each request a server span (a child of the
 	// provider's traceparent) that the event's handling joins; nil is off.
 	Tracing *tracing.Tracing
+	// Tenants are the configured tenants' verifiers (BindTenants); nil:
+	// no tenants, every delivery is the default tenant's.
+	Tenants *Tenants
 }
 
 // Metrics counts deliveries. It is defined here, where it is used; the
@@ -84,11 +87,15 @@ func New(opts Options) *Receiver {
 	return &Receiver{opts: opts, inFlight: make(chan struct{}, opts.MaxInFlight)}
 }
 
-// Handler returns the Fiber handler of provider p.
-func (r *Receiver) Handler(p Provider) fiber.Handler {
+// Handler returns the Fiber handler of provider p on its own routes.
+func (r *Receiver) Handler(p Provider) fiber.Handler { return r.handler(p, false) }
+
+// handler is the Fiber handler of provider p; tenantRoute says the route
+// names the tenant (Provider.TenantRoute).
+func (r *Receiver) handler(p Provider, tenantRoute bool) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		start := time.Now()
-		d := delivery{r: r, c: c, p: &p, reqID: RequestID(c), header: requestHeader(&c.Request().Header)}
+		d := delivery{r: r, c: c, p: &p, reqID: RequestID(c), header: requestHeader(&c.Request().Header), tenantRoute: tenantRoute}
 		a := r.accept(&d)
 		err := write(&d, a)
 		r.opts.Metrics.Delivery(p.Name, string(a.outcome()), time.Since(start))
@@ -105,9 +112,16 @@ type delivery struct {
 	reqID string
 	// header looks up a request header as RFC 9110 reads it.
 	header Header
-	body   []byte // the raw bytes as sent, Fiber's buffer: copy what outlives the handler
-	ev     event.Event
-	wfID   string
+	// tenantRoute is set on /webhooks/<provider>/<tenant>; resolve sets
+	// tenant ("" the default) and the verifier that alone may authenticate
+	// the delivery, and unknownTenant when the tenant does not exist.
+	tenantRoute   bool
+	tenant        string
+	verifier      Verifier
+	unknownTenant bool
+	body          []byte // the raw bytes as sent, Fiber's buffer: copy what outlives the handler
+	ev            event.Event
+	wfID          string
 	// parsed is set once ev is known: log lines then name its IDs.
 	parsed bool
 }
@@ -119,9 +133,12 @@ func requestHeader(h *fasthttp.RequestHeader) Header {
 }
 
 // accept takes a delivery along the accept path, a row of steps each of
-// which answers it or lets it go on: verify, parse, admit (an in-flight
+// which answers it or lets it go on: resolve (the tenant), verify, parse, admit (an in-flight
 // slot), claim (the dedup record), start (Temporal) and settle (the claim).
 func (r *Receiver) accept(d *delivery) answer {
+	if a := r.resolve(d); a.decided() {
+		return a
+	}
 	if a := r.verify(d); a.decided() {
 		return a
 	}
@@ -148,7 +165,7 @@ func (r *Receiver) accept(d *delivery) answer {
 // verify checks the provider is enabled, takes the raw body and
 // authenticates it: before anything reads it.
 func (r *Receiver) verify(d *delivery) answer {
-	if d.p.Verifier == nil {
+	if d.verifier == nil {
 		return answer{row: rowDisabled, detail: "provider " + d.p.Name + " is not enabled"}
 	}
 	// The raw bytes as sent: signatures are over them, and c.Body() would
@@ -160,7 +177,11 @@ func (r *Receiver) verify(d *delivery) answer {
 	if len(d.body) > r.opts.MaxBodyBytes {
 		return answer{row: rowTooLarge}
 	}
-	if err := d.p.Verifier.Verify(d.body, d.header); err != nil {
+	err := d.verifier.Verify(d.body, d.header)
+	if err == nil && d.unknownTenant {
+		err = ErrInvalidCredentials // the decoy's secret is public
+	}
+	if err != nil {
 		// A provider that documents its 401 message gets it whether the
 		// credential is missing or wrong (Fenix answers both alike).
 		msg := d.p.Unauthorized
@@ -199,6 +220,7 @@ func (r *Receiver) parse(d *delivery) answer {
 		return answer{row: rowUnusableID, detail: field}
 	}
 	ev.Provider = d.p.Name
+	ev.Tenant = d.tenant
 	ev.RequestID = d.reqID
 	ev.ReceivedAt = time.Now().UTC()
 	if r.opts.Tracing.Enabled() {
@@ -234,7 +256,7 @@ func (r *Receiver) claim(d *delivery) (claim, answer) {
 	if r.opts.Dedup == nil {
 		return cl, proceed
 	}
-	cl.key = d.p.Name + ":" + d.ev.ID
+	cl.key = dedupKey(d.p.Name, d.tenant, d.ev.ID)
 	got, err := r.opts.Dedup.Claim(d.c.UserContext(), cl.key)
 	switch {
 	case errors.Is(err, dedup.ErrSkipped):
@@ -260,6 +282,17 @@ func (r *Receiver) claim(d *delivery) (claim, answer) {
 		cl.token, cl.owned = got.Token, true
 	}
 	return cl, proceed
+}
+
+// dedupKey is the dedup record's key of an event: <provider>:<event ID>
+// for the default tenant, as it always was, <provider>@<tenant>:<event ID>
+// for a tenant's. No provider name holds '@' or ':', so no two tenants'
+// keys meet.
+func dedupKey(provider, tenant, eventID string) string {
+	if tenant == "" {
+		return provider + ":" + eventID
+	}
+	return provider + "@" + tenant + ":" + eventID
 }
 
 // start hands the event to Temporal: accepted once SignalWithStart has
@@ -304,7 +337,7 @@ func (r *Receiver) signal(ctx context.Context, ev event.Event) error {
 	}
 	ctx, cancel := context.WithTimeout(parent, r.opts.StartTimeout)
 	defer cancel()
-	_, err := r.opts.Start.Signal(ctx, ev.Provider, ev.EntityType, ev.EntityID, workflows.SignalWebhookEvent, ev)
+	_, err := r.opts.Start.SignalTenant(ctx, ev.Tenant, ev.Provider, ev.EntityType, ev.EntityID, workflows.SignalWebhookEvent, ev)
 	return err
 }
 
@@ -321,8 +354,11 @@ func (d *delivery) log(level slog.Level, msg string, attrs []slog.Attr) {
 	if !l.Enabled(ctx, level) {
 		return
 	}
-	all := make([]slog.Attr, 0, 9+len(attrs))
+	all := make([]slog.Attr, 0, 10+len(attrs))
 	all = append(all, slog.String("request_id", d.reqID), slog.String("provider", d.p.Name))
+	if d.tenant != "" {
+		all = append(all, slog.String("tenant", d.tenant))
+	}
 	if d.r.opts.Tracing.Enabled() {
 		kv := tracing.LogAttrs(d.c.UserContext())
 		for i := 0; i+1 < len(kv); i += 2 {
@@ -450,6 +486,17 @@ func NewApp(r *Receiver, providers []Provider) *fiber.App {
 		}
 		for _, route := range p.Routes {
 			app.Post(route, handlers...)
+		}
+	}
+	// After every provider's own routes, so that none is shadowed.
+	if r.opts.Tenants != nil {
+		for _, p := range providers {
+			handlers := []fiber.Handler{r.handler(p, true)}
+			if span != nil {
+				handlers = append([]fiber.Handler{span}, handlers...)
+			}
+			app.Post(p.TenantRoute(), handlers...)
+			r.opts.Log.Info("tenant route", "provider", p.Name, "route", p.TenantRoute())
 		}
 	}
 	return app

@@ -131,7 +131,16 @@ func (p *process) receivers() listen.App {
 	if p.metrics != nil {
 		counts = p.metrics
 	}
+	bound := cfg.Providers.Bound(cfg.Setting)
+	// Every tenant's verifiers, built once; a tenant's provider whose
+	// verifier cannot be built stays refused (Validate refuses such
+	// secrets first).
+	tenants, err := receivers.BindTenants(bound, cfg.Tenants, cfg.Setting)
+	if err != nil {
+		p.log.Error("tenant provider disabled", "error", err)
+	}
 	r := receivers.New(receivers.Options{
+		Tenants:      tenants,
 		Metrics:      counts,
 		Start:        starter.New(cfg, p.tc),
 		Dedup:        store,
@@ -141,7 +150,7 @@ func (p *process) receivers() listen.App {
 		StartTimeout: cfg.StartTimeout,
 		Tracing:      p.tracing,
 	})
-	app := receivers.NewApp(r, cfg.Providers.Bound(cfg.Setting))
+	app := receivers.NewApp(r, bound)
 	health.MountHealthz(app) // the rest of the ops endpoints are on HOOKFLOW_METRICS_ADDR
 	return listen.App{Setting: "HOOKFLOW_HTTP_ADDR", App: app, Addr: cfg.HTTPAddr}
 }

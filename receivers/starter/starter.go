@@ -87,11 +87,21 @@ func ReconcileQueue(taskQueue, provider string) string {
 // and a reuse policy that refuses to start over a closed run unseen (see
 // Signal).
 func (s Starter) Options(in workflows.EntityInput) client.StartWorkflowOptions {
+	return s.tenantOptions("", in)
+}
+
+// tenantOptions are Options for an entity of tenant, "" the default
+// tenant: its workflow ID and summary name the tenant.
+func (s Starter) tenantOptions(tenant string, in workflows.EntityInput) client.StartWorkflowOptions {
+	summary := in.Provider + " " + in.EntityType + " " + in.EntityID
+	if tenant != "" {
+		summary = in.Provider + " " + in.EntityType + "@" + tenant + " " + in.EntityID
+	}
 	return client.StartWorkflowOptions{
-		ID:                    event.WorkflowID(in.Provider, in.EntityType, in.EntityID),
+		ID:                    event.TenantWorkflowID(tenant, in.Provider, in.EntityType, in.EntityID),
 		TaskQueue:             s.TaskQueue,
 		WorkflowIDReusePolicy: enums.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
-		StaticSummary:         in.Provider + " " + in.EntityType + " " + in.EntityID,
+		StaticSummary:         summary,
 		TypedSearchAttributes: temporal.NewSearchAttributes(
 			workflows.ProviderKey.ValueSet(in.Provider),
 			workflows.EntityTypeKey.ValueSet(in.EntityType),
@@ -111,8 +121,16 @@ func (s Starter) Options(in workflows.EntityInput) client.StartWorkflowOptions {
 // second call starts the run and the other signals it, so one run holds the
 // full state and both signals.
 func (s Starter) Signal(ctx context.Context, provider, entityType, entityID, signal string, arg any) (client.WorkflowRun, error) {
+	return s.SignalTenant(ctx, "", provider, entityType, entityID, signal, arg)
+}
+
+// SignalTenant is Signal for an entity of tenant, "" the default tenant
+// (contract section 17): the workflow ID names the tenant; the run's input
+// is the same as the default tenant's, so a tenant's entity behaves as any
+// other (the tenant travels in the signalled events for now).
+func (s Starter) SignalTenant(ctx context.Context, tenant, provider, entityType, entityID, signal string, arg any) (client.WorkflowRun, error) {
 	in := s.Input(provider, entityType, entityID)
-	opts := s.Options(in)
+	opts := s.tenantOptions(tenant, in)
 	run, err := s.Client.SignalWithStartWorkflow(ctx, opts.ID, signal, arg, opts, workflows.Entity, in)
 	var started *serviceerror.WorkflowExecutionAlreadyStarted
 	if !errors.As(err, &started) {

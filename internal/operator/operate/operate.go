@@ -267,7 +267,7 @@ func (s Sender) Send(ctx context.Context, targets []string, sig Signal, progress
 
 // signal signals one entity workflow, starting a new run if it closed.
 func (s Sender) signal(ctx context.Context, workflowID, signal string, payload any) error {
-	provider, entityType, entityID, ok := s.Providers.ParseWorkflowID(workflowID)
+	tenant, provider, entityType, entityID, ok := s.Providers.ParseTenantWorkflowID(workflowID)
 	if !ok {
 		if _, _, _, form := event.ParseWorkflowID(workflowID); form {
 			return fmt.Errorf("hookflow has no provider entities of the kind %s names", workflowID)
@@ -276,7 +276,7 @@ func (s Sender) signal(ctx context.Context, workflowID, signal string, payload a
 	}
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	_, err := s.Starter.Signal(ctx, provider, entityType, entityID, signal, payload)
+	_, err := s.Starter.SignalTenant(ctx, tenant, provider, entityType, entityID, signal, payload)
 	return err
 }
 

@@ -1,0 +1,154 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/hookflow/hookflow/event"
+	"github.com/hookflow/hookflow/providers"
+	"github.com/hookflow/hookflow/providers/yamlnode"
+)
+
+// Tenant is one store of a deployment that receives for several (contract
+// section 17): its own secrets per provider, its own routes
+// (/webhooks/<provider>/<id>), workflow IDs and dedup keys. The
+// provider-level secrets are the default tenant, which is not listed.
+type Tenant struct {
+	ID string // event.ValidTenantID
+	// Secrets are the tenant's secrets by provider name; each provider
+	// listed has at least one.
+	Secrets map[string]Secrets
+}
+
+var (
+	tenantKeys         = []string{"id", "providers", "destinations", "admin_token_env"}
+	tenantProviderKeys = []string{"secret_env", "secret_file"}
+	// tenantKeysNotYet are the contract's tenant keys that hookflow does
+	// not enforce yet: refused, so nobody believes a tenant's deliveries
+	// or admin API are scoped when they are not.
+	tenantKeysNotYet = map[string]string{
+		"destinations":    "a tenant's own destinations are not supported yet; remove the key (deliveries are refused with tenants for now)",
+		"admin_token_env": "a tenant's admin token is not supported yet; remove the key (HOOKFLOW_ADMIN_TOKEN reaches every tenant)",
+	}
+)
+
+// decodeTenants reads the file's `tenants:` list, taking secrets from
+// getenv or from files (a relative secret_file is relative to the
+// configuration file's folder). Every error names the tenant and the key.
+func decodeTenants(node *yaml.Node, reg *providers.Registry, configPath string, getenv func(string) string) ([]Tenant, error) {
+	if node.Kind != yaml.SequenceNode {
+		return nil, errors.New("tenants: must be a list of tenants (id: …, providers: …)")
+	}
+	var out []Tenant
+	var errs []error
+	seen := map[string]bool{}
+	for i, item := range node.Content {
+		// The label names the tenant by position and, quoted, by its id,
+		// which may be anything until it is checked.
+		label := fmt.Sprint(i)
+		if item.Kind != yaml.MappingNode {
+			errs = append(errs, fmt.Errorf("tenants[%s]: must be a mapping (id: …, providers: …)", label))
+			continue
+		}
+		id := ""
+		if n := yamlnode.Get(item, "id"); n != nil && n.Kind == yaml.ScalarNode {
+			id = n.Value // as written: " a" is not a valid id, nor is it "a"
+			label = fmt.Sprintf("%d %q", i, id)
+		}
+		bad := func(key, format string, args ...any) {
+			errs = append(errs, fmt.Errorf("tenants[%s].%s: "+format, append([]any{label, key}, args...)...))
+		}
+		errs = append(errs, yamlnode.UnknownKeys("tenants["+label+"]", item, tenantKeys)...)
+		for _, key := range []string{"destinations", "admin_token_env"} {
+			if yamlnode.Get(item, key) != nil {
+				bad(key, "%s", tenantKeysNotYet[key])
+			}
+		}
+		switch {
+		case id == "":
+			bad("id", "is required")
+		case !event.ValidTenantID(id):
+			bad("id", "must match [a-z0-9]([a-z0-9.-]{0,61}[a-z0-9])? without \"..\" (lower-case ASCII, at most %d bytes), like wearhumans.myshopify.com", event.MaxTenantIDBytes)
+		case seen[id]:
+			bad("id", "is defined twice")
+		}
+		seen[id] = true
+		t := Tenant{ID: id, Secrets: map[string]Secrets{}}
+		ps := yamlnode.Get(item, "providers")
+		if ps == nil || ps.Kind != yaml.MappingNode || len(ps.Content) == 0 {
+			bad("providers", "must map at least one provider to its secret (phoenix: {secret_env: …})")
+			continue
+		}
+		for j := 0; j+1 < len(ps.Content); j += 2 {
+			name, pn := ps.Content[j].Value, ps.Content[j+1]
+			key := "providers." + name
+			p, known := reg.Get(name)
+			if !known {
+				bad(key, "unknown provider (one of %s)", strings.Join(reg.Names(), ", "))
+				continue
+			}
+			if pn.Kind != yaml.MappingNode {
+				bad(key, "must be a mapping (secret_env: … or secret_file: …)")
+				continue
+			}
+			errs = append(errs, yamlnode.UnknownKeys("tenants["+label+"]."+key, pn, tenantProviderKeys)...)
+			secrets, err := tenantSecrets(pn, configPath, getenv)
+			if err != nil {
+				bad(key, "%s", err)
+				continue
+			}
+			if p.Secret.Check != nil {
+				for _, s := range secrets {
+					if err := p.Secret.Check(s); err != nil {
+						bad(key, "%s", err)
+						break
+					}
+				}
+			}
+			t.Secrets[name] = secrets
+		}
+		out = append(out, t)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// tenantSecrets are the secrets one tenant's provider entry names: the
+// comma-separated values of secret_env, or of secret_file's lines, as a
+// provider's secret setting holds them (several for rotation).
+func tenantSecrets(n *yaml.Node, configPath string, getenv func(string) string) (Secrets, error) {
+	env, file := scalar(n, "secret_env"), scalar(n, "secret_file")
+	var raw string
+	switch {
+	case env != "" && file != "":
+		return nil, errors.New("give secret_env or secret_file, not both")
+	case env != "":
+		if raw = getenv(env); strings.TrimSpace(raw) == "" {
+			return nil, fmt.Errorf("secret_env: %s is not set", env)
+		}
+	case file != "":
+		if !filepath.IsAbs(file) && configPath != "" {
+			file = filepath.Join(filepath.Dir(configPath), file)
+		}
+		data, err := os.ReadFile(file)
+		if err != nil {
+			// The error names the file, never its content.
+			return nil, fmt.Errorf("secret_file: %w", err)
+		}
+		raw = strings.ReplaceAll(strings.ReplaceAll(string(data), "\r\n", ","), "\n", ",")
+	default:
+		return nil, errors.New("needs secret_env or secret_file: where the secret(s) come from, never the secret itself")
+	}
+	secrets := Secrets(providers.SplitSecrets(raw))
+	if len(secrets) == 0 {
+		return nil, errors.New("holds no secret")
+	}
+	return secrets, nil
+}

@@ -1,0 +1,119 @@
+package config_test
+
+import (
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/hookflow/hookflow/config"
+)
+
+const twoTenants = `
+tenants:
+  - id: wearhumans.myshopify.com
+    providers:
+      fenix: {secret_env: WEARHUMANS_FENIX_SECRET}
+      phoenix: {secret_file: wearhumans-phoenix.secret}
+  - id: store-b
+    providers:
+      fenix: {secret_env: STORE_B_FENIX_SECRET}
+`
+
+// TestLoadTenants: each tenant's secrets come from its variable or its
+// file, several comma-separated (and one a line in a file) for rotation.
+func TestLoadTenants(t *testing.T) {
+	path := writeFile(t, twoTenants)
+	if err := os.WriteFile(filepath.Join(filepath.Dir(path), "wearhumans-phoenix.secret"), []byte("p-old, p-new\np-next\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{"WEARHUMANS_FENIX_SECRET": "f-a1,f-a2", "STORE_B_FENIX_SECRET": "f-b"}
+	c, err := config.Load(path, func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	want := []config.Tenant{
+		{ID: "wearhumans.myshopify.com", Secrets: map[string]config.Secrets{
+			"fenix": {"f-a1", "f-a2"}, "phoenix": {"p-old", "p-new", "p-next"}}},
+		{ID: "store-b", Secrets: map[string]config.Secrets{"fenix": {"f-b"}}},
+	}
+	if !reflect.DeepEqual(c.Tenants, want) {
+		t.Errorf("Tenants = %#v, want %#v", c.Tenants, want)
+	}
+}
+
+// TestLoadNoTenants: without tenants: there are none.
+func TestLoadNoTenants(t *testing.T) {
+	c, err := config.Load(writeFile(t, "http_addr: \":9090\"\n"), func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Tenants != nil {
+		t.Errorf("Tenants = %#v, want none", c.Tenants)
+	}
+}
+
+// TestLoadTenantsRefused: every wrong tenant stops start-up with a line
+// naming it, and the key; the keys not enforced yet are refused by name.
+func TestLoadTenantsRefused(t *testing.T) {
+	entry := func(id string) string {
+		return "tenants:\n  - id: " + id + "\n    providers: {phoenix: {secret_env: S}}\n"
+	}
+	tests := []struct{ name, yaml, want string }{
+		{"at", entry(`"a@b"`), `tenants[0 "a@b"].id: must match`},
+		{"colon", entry(`"a:b"`), `tenants[0 "a:b"].id: must match`},
+		{"slash", entry(`"a/b"`), `tenants[0 "a/b"].id: must match`},
+		{"dotdot", entry(`"a..b"`), `tenants[0 "a..b"].id: must match`},
+		{"percent", entry(`"a%40b"`), `tenants[0 "a%40b"].id: must match`},
+		{"upper", entry(`Store`), `tenants[0 "Store"].id: must match`},
+		{"leading dash", entry(`"-a"`), `tenants[0 "-a"].id: must match`},
+		{"non-ascii", entry(`"müller"`), `.id: must match`},
+		{"64 bytes", entry(strings.Repeat("a", 64)), `.id: must match`},
+		{"empty", entry(`""`), `tenants[0 ""].id: is required`},
+		{"no id", "tenants:\n  - providers: {phoenix: {secret_env: S}}\n", `tenants[0].id: is required`},
+		{"duplicate", "tenants:\n  - id: a\n    providers: {phoenix: {secret_env: S}}\n  - id: a\n    providers: {phoenix: {secret_env: S}}\n",
+			`tenants[1 "a"].id: is defined twice`},
+		{"unknown provider", "tenants:\n  - id: a\n    providers: {shopify: {secret_env: S}}\n", `tenants[0 "a"].providers.shopify: unknown provider`},
+		{"missing secret", "tenants:\n  - id: a\n    providers: {phoenix: {secret_env: UNSET}}\n", `tenants[0 "a"].providers.phoenix: secret_env: UNSET is not set`},
+		{"blank secret", "tenants:\n  - id: a\n    providers: {phoenix: {secret_env: BLANK}}\n", `tenants[0 "a"].providers.phoenix: holds no secret`},
+		{"no secret key", "tenants:\n  - id: a\n    providers: {phoenix: {}}\n", `tenants[0 "a"].providers.phoenix: needs secret_env or secret_file`},
+		{"both", "tenants:\n  - id: a\n    providers: {phoenix: {secret_env: S, secret_file: f}}\n", `not both`},
+		{"missing file", "tenants:\n  - id: a\n    providers: {phoenix: {secret_file: nowhere.secret}}\n", `tenants[0 "a"].providers.phoenix: secret_file:`},
+		{"no providers", "tenants:\n  - id: a\n", `tenants[0 "a"].providers: must map at least one provider`},
+		{"destinations", "tenants:\n  - id: a\n    providers: {phoenix: {secret_env: S}}\n    destinations: [warehouse]\n", `tenants[0 "a"].destinations: a tenant's own destinations are not supported yet`},
+		{"admin token", "tenants:\n  - id: a\n    providers: {phoenix: {secret_env: S}}\n    admin_token_env: A_TOKEN\n", `tenants[0 "a"].admin_token_env: a tenant's admin token is not supported yet`},
+		{"unknown key", "tenants:\n  - id: a\n    providers: {phoenix: {secret_env: S}}\n    secrets: x\n", `unknown key`},
+		{"not a list", "tenants: {id: a}\n", `tenants: must be a list`},
+		{"bad phantom token", "tenants:\n  - id: a\n    providers: {phantom: {secret_env: S}}\n", `tenants[0 "a"].providers.phantom:`},
+	}
+	env := map[string]string{"S": "s3cret-value", "BLANK": " , "}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := config.Load(writeFile(t, tt.yaml), func(k string) string { return env[k] })
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("err = %v, want one containing %q", err, tt.want)
+			}
+			if strings.Contains(err.Error(), "s3cret-value") {
+				t.Errorf("the error shows a secret: %v", err)
+			}
+		})
+	}
+}
+
+// TestTenantsWithDeliveryRefused: a tenant's entities do not carry their
+// tenant into deliveries yet, so tenants and delivery do not start together.
+func TestTenantsWithDeliveryRefused(t *testing.T) {
+	path := writeFile(t, "tenants:\n  - id: a\n    providers: {phoenix: {secret_env: S}}\n")
+	env := map[string]string{"S": "s", "HOOKFLOW_FORWARD_URL": "https://example.com/hook", "HOOKFLOW_FORWARD_SECRET": "whsec_c2VjcmV0"}
+	c, err := config.Load(path, func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "not supported with tenants yet") {
+		t.Errorf("Validate = %v, want tenants with delivery refused", err)
+	}
+}
