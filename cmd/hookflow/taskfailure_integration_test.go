@@ -32,7 +32,8 @@ func startFailingWorkflow(t *testing.T, s *stack, workflowID string) {
 	t.Helper()
 	const queue = "hookflow-test-panics"
 	w := worker.New(s.tc, queue, worker.Options{})
-	w.RegisterWorkflow(panicsInTest)
+	// Registered as the entity workflow type: status reads entities only.
+	w.RegisterWorkflowWithOptions(panicsInTest, workflow.RegisterOptions{Name: workflows.WorkflowType})
 	if err := w.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -44,7 +45,7 @@ func startFailingWorkflow(t *testing.T, s *stack, workflowID string) {
 		TypedSearchAttributes: temporal.NewSearchAttributes(workflows.ProviderKey.ValueSet("phoenix"),
 			workflows.EntityTypeKey.ValueSet("order"), workflows.EntityIDKey.ValueSet(strings.TrimPrefix(workflowID, "phoenix-order:")),
 			workflows.EntityStatusKey.ValueSet("pending")),
-	}, panicsInTest)
+	}, workflows.WorkflowType)
 	if err != nil {
 		t.Fatal(err)
 	}
