@@ -628,6 +628,7 @@ func (c *Config) Validate() error {
 		// webhook-id, which another tenant's entity of the same ID shares.
 		errs = append(errs, errors.New("tenants: transition delivery (destinations, HOOKFLOW_FORWARD_URL, HOOKFLOW_HANDLER_TASK_QUEUE) is not supported with tenants yet: their deliveries would not name the tenant"))
 	}
+	errs = append(errs, c.validateAdminTokens()...)
 	errs = append(errs, c.validateCluster()...) // REDIS_URL and the TLS settings
 	return errors.Join(errs...)
 }
