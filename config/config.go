@@ -232,7 +232,7 @@ var fields = []field{
 	{"HOOKFLOW_RECONCILE_RATE", "5/s", "reconcile reads per provider per second, across all workers (N/s or N/m)", rate(func(c *Config) *float64 { return &c.ReconcileRate })},
 	{"HOOKFLOW_OVERDUE", "on", "flag entities still in a status past its deadline (search attribute Overdue, an entity.overdue delivery); off: never", onOff(func(c *Config) *bool { return &c.Overdue })},
 	{"HOOKFLOW_METRICS_ADDR", "127.0.0.1:9090", "operations endpoints (/metrics, /readyz, /healthz) of serve, worker and dev, off the webhook port", str(func(c *Config) *string { return &c.MetricsAddr })},
-	{"HOOKFLOW_ADMIN_TOKEN", "", "Bearer token(s), comma-separated, of the admin API (/v1/…) on HOOKFLOW_METRICS_ADDR; none: the API is off", secrets(func(c *Config) *Secrets { return &c.AdminTokens })},
+	{"HOOKFLOW_ADMIN_TOKEN", "", "Bearer token(s), comma-separated, of the admin API (/v1/…) on HOOKFLOW_METRICS_ADDR, reaching every tenant; none (and no tenant admin_token_env): the API is off", secrets(func(c *Config) *Secrets { return &c.AdminTokens })},
 	{"HOOKFLOW_UI_URL", "http://127.0.0.1:8233", "Temporal Web UI, for the links hookflow status prints", str(func(c *Config) *string { return &c.UIURL })},
 	{"PHOENIX_API_URL", DefaultPhoenixAPIURL, "Phoenix orders API (GET /orders/:orderId)", str(func(c *Config) *string { return &c.PhoenixAPIURL })},
 	{"HOOKFLOW_FORWARD_URL", "", "URL(s), comma-separated, that every applied transition is POSTed to, signed (Standard Webhooks); none: no HTTP delivery", secrets(func(c *Config) *Secrets { return &c.ForwardURLs })},
@@ -628,6 +628,7 @@ func (c *Config) Validate() error {
 		// webhook-id, which another tenant's entity of the same ID shares.
 		errs = append(errs, errors.New("tenants: transition delivery (destinations, HOOKFLOW_FORWARD_URL, HOOKFLOW_HANDLER_TASK_QUEUE) is not supported with tenants yet: their deliveries would not name the tenant"))
 	}
+	errs = append(errs, c.validateAdminTokens()...)
 	errs = append(errs, c.validateCluster()...) // REDIS_URL and the TLS settings
 	return errors.Join(errs...)
 }

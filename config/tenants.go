@@ -23,6 +23,10 @@ type Tenant struct {
 	// Secrets are the tenant's secrets by provider name; each provider
 	// listed has at least one.
 	Secrets map[string]Secrets
+	// AdminTokens are the Bearer tokens (admin_token_env's comma-separated
+	// values, several for rotation) with which the admin API reaches this
+	// tenant's entity workflows only; none: the tenant has no token.
+	AdminTokens Secrets
 }
 
 var (
@@ -30,10 +34,9 @@ var (
 	tenantProviderKeys = []string{"secret_env", "secret_file"}
 	// tenantKeysNotYet are the contract's tenant keys that hookflow does
 	// not enforce yet: refused, so nobody believes a tenant's deliveries
-	// or admin API are scoped when they are not.
+	// are scoped when they are not.
 	tenantKeysNotYet = map[string]string{
-		"destinations":    "a tenant's own destinations are not supported yet; remove the key (deliveries are refused with tenants for now)",
-		"admin_token_env": "a tenant's admin token is not supported yet; remove the key (HOOKFLOW_ADMIN_TOKEN reaches every tenant)",
+		"destinations": "a tenant's own destinations are not supported yet; remove the key (deliveries are refused with tenants for now)",
 	}
 )
 
@@ -64,7 +67,7 @@ func decodeTenants(node *yaml.Node, reg *providers.Registry, configPath string, 
 			errs = append(errs, fmt.Errorf("tenants[%s].%s: "+format, append([]any{label, key}, args...)...))
 		}
 		errs = append(errs, yamlnode.UnknownKeys("tenants["+label+"]", item, tenantKeys)...)
-		for _, key := range []string{"destinations", "admin_token_env"} {
+		for _, key := range []string{"destinations"} {
 			if yamlnode.Get(item, key) != nil {
 				bad(key, "%s", tenantKeysNotYet[key])
 			}
@@ -79,6 +82,13 @@ func decodeTenants(node *yaml.Node, reg *providers.Registry, configPath string, 
 		}
 		seen[id] = true
 		t := Tenant{ID: id, Secrets: map[string]Secrets{}}
+		if n := yamlnode.Get(item, "admin_token_env"); n != nil {
+			tokens, err := tenantTokens(n, getenv)
+			if err != nil {
+				bad("admin_token_env", "%s", err)
+			}
+			t.AdminTokens = tokens
+		}
 		ps := yamlnode.Get(item, "providers")
 		if ps == nil || ps.Kind != yaml.MappingNode || len(ps.Content) == 0 {
 			bad("providers", "must map at least one provider to its secret (phoenix: {secret_env: …})")
@@ -151,4 +161,58 @@ func tenantSecrets(n *yaml.Node, configPath string, getenv func(string) string) 
 		return nil, errors.New("holds no secret")
 	}
 	return secrets, nil
+}
+
+// tenantTokens are the admin tokens admin_token_env names: the
+// comma-separated values of that variable, as HOOKFLOW_ADMIN_TOKEN holds
+// them.
+func tenantTokens(n *yaml.Node, getenv func(string) string) (Secrets, error) {
+	env := ""
+	if n.Kind == yaml.ScalarNode {
+		env = strings.TrimSpace(n.Value)
+	}
+	if env == "" {
+		return nil, errors.New("must name the environment variable that holds the tenant's admin token(s), never a token itself")
+	}
+	tokens := Secrets(providers.SplitSecrets(getenv(env)))
+	if len(tokens) == 0 {
+		return nil, fmt.Errorf("%s is not set", env)
+	}
+	return tokens, nil
+}
+
+// validateAdminTokens refuses a tenant admin token that is also another
+// tenant's or a global one (HOOKFLOW_ADMIN_TOKEN): the admin API could not
+// tell whose it is. Each error names the tenant, never the token.
+func (c *Config) validateAdminTokens() []error {
+	owner := map[string]string{} // token → "HOOKFLOW_ADMIN_TOKEN" or `tenant "id"`
+	for _, tok := range c.AdminTokens {
+		owner[tok] = "HOOKFLOW_ADMIN_TOKEN"
+	}
+	var errs []error
+	for i, t := range c.Tenants {
+		self := fmt.Sprintf("tenant %q", t.ID)
+		for _, tok := range t.AdminTokens {
+			if o, ok := owner[tok]; ok && o != self {
+				errs = append(errs, fmt.Errorf("tenants[%d %q].admin_token_env: a token is also %s's; each tenant needs tokens of its own", i, t.ID, o))
+				continue
+			}
+			owner[tok] = self
+		}
+	}
+	return errs
+}
+
+// AdminAPI reports whether the admin API is on: some token, global or a
+// tenant's, is configured.
+func (c *Config) AdminAPI() bool {
+	if c.AdminTokens.Enabled() {
+		return true
+	}
+	for _, t := range c.Tenants {
+		if t.AdminTokens.Enabled() {
+			return true
+		}
+	}
+	return false
 }

@@ -85,7 +85,9 @@ func TestLoadTenantsRefused(t *testing.T) {
 		{"missing file", "tenants:\n  - id: a\n    providers: {phoenix: {secret_file: nowhere.secret}}\n", `tenants[0 "a"].providers.phoenix: secret_file:`},
 		{"no providers", "tenants:\n  - id: a\n", `tenants[0 "a"].providers: must map at least one provider`},
 		{"destinations", "tenants:\n  - id: a\n    providers: {phoenix: {secret_env: S}}\n    destinations: [warehouse]\n", `tenants[0 "a"].destinations: a tenant's own destinations are not supported yet`},
-		{"admin token", "tenants:\n  - id: a\n    providers: {phoenix: {secret_env: S}}\n    admin_token_env: A_TOKEN\n", `tenants[0 "a"].admin_token_env: a tenant's admin token is not supported yet`},
+		{"admin token unset", "tenants:\n  - id: a\n    providers: {phoenix: {secret_env: S}}\n    admin_token_env: UNSET\n", `tenants[0 "a"].admin_token_env: UNSET is not set`},
+		{"admin token blank", "tenants:\n  - id: a\n    providers: {phoenix: {secret_env: S}}\n    admin_token_env: BLANK\n", `tenants[0 "a"].admin_token_env: BLANK is not set`},
+		{"admin token empty", "tenants:\n  - id: a\n    providers: {phoenix: {secret_env: S}}\n    admin_token_env: \"\"\n", `tenants[0 "a"].admin_token_env: must name the environment variable`},
 		{"unknown key", "tenants:\n  - id: a\n    providers: {phoenix: {secret_env: S}}\n    secrets: x\n", `unknown key`},
 		{"not a list", "tenants: {id: a}\n", `tenants: must be a list`},
 		{"bad phantom token", "tenants:\n  - id: a\n    providers: {phantom: {secret_env: S}}\n", `tenants[0 "a"].providers.phantom:`},
@@ -115,5 +117,66 @@ func TestTenantsWithDeliveryRefused(t *testing.T) {
 	}
 	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "not supported with tenants yet") {
 		t.Errorf("Validate = %v, want tenants with delivery refused", err)
+	}
+}
+
+// TestTenantAdminTokens: admin_token_env holds one or several
+// comma-separated tokens; the admin API is on with tenant tokens alone.
+func TestTenantAdminTokens(t *testing.T) {
+	path := writeFile(t, "tenants:\n  - id: a\n    providers: {phoenix: {secret_env: S}}\n    admin_token_env: A_TOKEN\n  - id: b\n    providers: {phoenix: {secret_env: S}}\n")
+	env := map[string]string{"S": "s", "A_TOKEN": "a-old, a-new"}
+	c, err := config.Load(path, func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := c.Tenants[0].AdminTokens, (config.Secrets{"a-old", "a-new"}); !reflect.DeepEqual(got, want) {
+		t.Errorf("tenant a's tokens = %q, want %q", []string(got), []string(want))
+	}
+	if c.Tenants[1].AdminTokens != nil {
+		t.Errorf("tenant b's tokens = %q, want none", []string(c.Tenants[1].AdminTokens))
+	}
+	if !c.AdminAPI() {
+		t.Error("AdminAPI() = false with a tenant token, want true")
+	}
+	c, err = config.Load(writeFile(t, "tenants:\n  - id: a\n    providers: {phoenix: {secret_env: S}}\n"), func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.AdminAPI() {
+		t.Error("AdminAPI() = true with no token, want false")
+	}
+}
+
+// TestTenantAdminTokenShared: a tenant token that is also another
+// tenant's, or a global one, stops start-up naming the tenant, not the
+// token.
+func TestTenantAdminTokenShared(t *testing.T) {
+	two := "tenants:\n  - id: a\n    providers: {phoenix: {secret_env: S}}\n    admin_token_env: A_TOKEN\n  - id: b\n    providers: {phoenix: {secret_env: S}}\n    admin_token_env: B_TOKEN\n"
+	tests := []struct {
+		name string
+		env  map[string]string
+		want string
+	}{
+		{"another tenant's", map[string]string{"A_TOKEN": "tok-a,sh4red-tok", "B_TOKEN": "sh4red-tok"}, `tenants[1 "b"].admin_token_env: a token is also tenant "a"'s`},
+		{"a global one", map[string]string{"A_TOKEN": "sh4red-tok", "B_TOKEN": "tok-b", "HOOKFLOW_ADMIN_TOKEN": "g, sh4red-tok"}, `tenants[0 "a"].admin_token_env: a token is also HOOKFLOW_ADMIN_TOKEN's`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.env["S"] = "s"
+			c, err := config.Load(writeFile(t, two), func(k string) string { return tt.env[k] })
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = c.Validate()
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("Validate = %v, want an error containing %q", err, tt.want)
+			}
+			if strings.Contains(err.Error(), "sh4red-tok") {
+				t.Errorf("the error shows a token: %v", err)
+			}
+		})
 	}
 }

@@ -45,7 +45,8 @@ const (
 	MetricDeliveryLatency = "hookflow_delivery_latency"
 )
 
-// Search attributes kept current on every entity workflow.
+// Search attributes kept current on every entity workflow (TenantKey:
+// set at start, on a tenant's entity only).
 var (
 	ProviderKey       = temporal.NewSearchAttributeKeyKeyword("WebhookProvider")
 	EntityTypeKey     = temporal.NewSearchAttributeKeyKeyword("EntityType")
@@ -53,11 +54,15 @@ var (
 	EntityStatusKey   = temporal.NewSearchAttributeKeyKeyword("EntityStatus")
 	DeliveryFailedKey = temporal.NewSearchAttributeKeyBool("DeliveryFailed")
 	OverdueKey        = temporal.NewSearchAttributeKeyBool("Overdue")
+	// TenantKey names the tenant of a tenant's entity (contract section
+	// 17). The starter sets it when it starts a tenant's run; a
+	// default-tenant entity has none, so its start options are as before.
+	TenantKey = temporal.NewSearchAttributeKeyKeyword("Tenant")
 )
 
 // SearchAttributes lists every search attribute hookflow needs registered.
 func SearchAttributes() []temporal.SearchAttributeKey {
-	return []temporal.SearchAttributeKey{ProviderKey, EntityTypeKey, EntityIDKey, EntityStatusKey, DeliveryFailedKey, OverdueKey}
+	return []temporal.SearchAttributeKey{ProviderKey, EntityTypeKey, EntityIDKey, EntityStatusKey, DeliveryFailedKey, OverdueKey, TenantKey}
 }
 
 // QuerySnapshot returns the Snapshot the entity's next run continues from:

@@ -174,7 +174,7 @@ func TestStartupChecksSearchAttributes(t *testing.T) {
 			t.Fatalf("still running after %s, want it stopped with %q", within, want)
 		}
 	}
-	const missing = "search attributes WebhookProvider, EntityType, EntityID, EntityStatus, DeliveryFailed, Overdue are not registered in namespace default; run `hookflow setup` first"
+	const missing = "search attributes WebhookProvider, EntityType, EntityID, EntityStatus, DeliveryFailed, Overdue, Tenant are not registered in namespace default; run `hookflow setup` first"
 
 	t.Run("serve and worker stop without the attributes", func(t *testing.T) {
 		for _, command := range []string{"serve", "worker"} {

@@ -105,11 +105,11 @@ func (p *process) serve(ctx context.Context, apps ...listen.App) error {
 	return listen.Serve(ctx, append(apps, opsApp)...)
 }
 
-// opsApp is the operations app, with the admin API when
-// HOOKFLOW_ADMIN_TOKEN is set.
+// opsApp is the operations app, with the admin API when an admin token is
+// configured: HOOKFLOW_ADMIN_TOKEN or a tenant's admin_token_env.
 func (p *process) opsApp() *fiber.App {
 	app := health.NewApp(p.log, p.metrics, p.tc, p.rdb)
-	if p.cfg.AdminTokens.Enabled() {
+	if p.cfg.AdminAPI() {
 		api := &admin.API{
 			Config: p.cfg, Client: p.tc,
 			Sender: operate.Sender{Starter: starter.New(p.cfg, p.tc), Providers: p.cfg.Providers, Rate: 1},

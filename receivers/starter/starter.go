@@ -97,16 +97,22 @@ func (s Starter) tenantOptions(tenant string, in workflows.EntityInput) client.S
 	if tenant != "" {
 		summary = in.Provider + " " + in.EntityType + "@" + tenant + " " + in.EntityID
 	}
+	attrs := []temporal.SearchAttributeUpdate{
+		workflows.ProviderKey.ValueSet(in.Provider),
+		workflows.EntityTypeKey.ValueSet(in.EntityType),
+		workflows.EntityIDKey.ValueSet(in.EntityID),
+	}
+	if tenant != "" {
+		// Only a tenant's start names one: a default-tenant start stays
+		// as it was before tenants.
+		attrs = append(attrs, workflows.TenantKey.ValueSet(tenant))
+	}
 	return client.StartWorkflowOptions{
 		ID:                    event.TenantWorkflowID(tenant, in.Provider, in.EntityType, in.EntityID),
 		TaskQueue:             s.TaskQueue,
 		WorkflowIDReusePolicy: enums.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
 		StaticSummary:         summary,
-		TypedSearchAttributes: temporal.NewSearchAttributes(
-			workflows.ProviderKey.ValueSet(in.Provider),
-			workflows.EntityTypeKey.ValueSet(in.EntityType),
-			workflows.EntityIDKey.ValueSet(in.EntityID),
-		),
+		TypedSearchAttributes: temporal.NewSearchAttributes(attrs...),
 	}
 }
 
@@ -127,7 +133,8 @@ func (s Starter) Signal(ctx context.Context, provider, entityType, entityID, sig
 // SignalTenant is Signal for an entity of tenant, "" the default tenant
 // (contract section 17): the workflow ID names the tenant; the run's input
 // is the same as the default tenant's, so a tenant's entity behaves as any
-// other (the tenant travels in the signalled events for now).
+// other (the tenant travels in the signalled events for now); the start
+// options set the search attribute Tenant.
 func (s Starter) SignalTenant(ctx context.Context, tenant, provider, entityType, entityID, signal string, arg any) (client.WorkflowRun, error) {
 	in := s.Input(provider, entityType, entityID)
 	opts := s.tenantOptions(tenant, in)

@@ -19,6 +19,7 @@ import (
 type call struct {
 	policy enums.WorkflowIdReusePolicy
 	in     workflows.EntityInput
+	opts   client.StartWorkflowOptions
 }
 
 // fakeClient answers SignalWithStartWorkflow from a script of errors, one
@@ -34,7 +35,7 @@ func (f *fakeClient) SignalWithStartWorkflow(_ context.Context, _, _ string, _ a
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	in, _ := args[0].(workflows.EntityInput)
-	f.calls = append(f.calls, call{policy: opts.WorkflowIDReusePolicy, in: in})
+	f.calls = append(f.calls, call{policy: opts.WorkflowIDReusePolicy, in: in, opts: opts})
 	if n := len(f.calls); n <= len(f.script) && f.script[n-1] != nil {
 		return nil, f.script[n-1]
 	}
@@ -81,6 +82,45 @@ func TestSignal(t *testing.T) {
 			}
 			if len(fc.calls) == 2 && fc.calls[1].policy != enums.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE {
 				t.Errorf("second call reuse policy = %v, want ALLOW_DUPLICATE", fc.calls[1].policy)
+			}
+		})
+	}
+}
+
+// TestTenantSearchAttribute: a tenant's start sets the search attribute
+// Tenant; a default-tenant start sets the three identifying attributes and
+// nothing more, as before tenants.
+func TestTenantSearchAttribute(t *testing.T) {
+	tests := []struct {
+		name       string
+		tenant     string
+		wantTenant string // "" for none
+		wantID     string
+	}{
+		{"default tenant", "", "", "fenix-shipment:s1"},
+		{"tenant", "a.example", "a.example", "fenix-shipment@a.example:s1"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fc := &fakeClient{}
+			s := Starter{Client: fc, TaskQueue: "q"}
+			if _, err := s.SignalTenant(context.Background(), tt.tenant, "fenix", "shipment", "s1", workflows.SignalWebhookEvent, "ev"); err != nil {
+				t.Fatal(err)
+			}
+			opts := fc.calls[0].opts
+			if opts.ID != tt.wantID {
+				t.Errorf("ID = %q, want %q", opts.ID, tt.wantID)
+			}
+			got, ok := opts.TypedSearchAttributes.GetKeyword(workflows.TenantKey)
+			if ok != (tt.wantTenant != "") || got != tt.wantTenant {
+				t.Errorf("Tenant = %q (set %v), want %q", got, ok, tt.wantTenant)
+			}
+			want := 3
+			if tt.wantTenant != "" {
+				want = 4
+			}
+			if n := opts.TypedSearchAttributes.Size(); n != want {
+				t.Errorf("%d search attributes, want %d", n, want)
 			}
 		})
 	}

@@ -2,8 +2,10 @@
 // section 15) on the ops listener: an entity's status, a paged listing by
 // visibility query, and reprocess and redeliver requests. Each operation is
 // the CLI's own (inspect.Describe, operate.ListEntities, operate.Sender), so
-// the API and the commands cannot drift apart. It is mounted only when
-// HOOKFLOW_ADMIN_TOKEN is set, and every route wants one of its tokens.
+// the API and the commands cannot drift apart. It is mounted only when an
+// admin token is configured (HOOKFLOW_ADMIN_TOKEN, or a tenant's
+// admin_token_env), and every route wants one: a global token reaches every
+// entity workflow, a tenant's only that tenant's (contract section 17).
 package admin
 
 import (
@@ -22,7 +24,6 @@ import (
 	"github.com/hookflow/hookflow/config"
 	"github.com/hookflow/hookflow/internal/operator/inspect"
 	"github.com/hookflow/hookflow/internal/operator/operate"
-	"github.com/hookflow/hookflow/signature"
 )
 
 // OpenAPI is the OpenAPI 3 document of the routes, served at
@@ -50,13 +51,16 @@ type API struct {
 }
 
 // Mount adds the routes under /v1 to app, behind a Bearer check against
-// a.Config.AdminTokens (constant-time, every token compared).
+// a.Config.AdminTokens and every tenant's (constant-time, every token
+// compared), which also decides the request's scope.
 func (a *API) Mount(app *fiber.App) {
-	auth := signature.NewBearer(a.Config.AdminTokens)
+	auth := newTokens(a.Config)
 	v1 := app.Group("/v1", func(c *fiber.Ctx) error {
-		if auth.Verify(nil, func(name string) string { return c.Get(name) }) != nil {
+		s, ok := auth.resolve(c.Get(fiber.HeaderAuthorization))
+		if !ok {
 			return c.Status(fiber.StatusUnauthorized).JSON(fiber.Map{"error": "Missing or invalid authorization header"})
 		}
+		c.Locals(scopeKey{}, s)
 		return c.Next()
 	})
 	v1.Get("/openapi.json", func(c *fiber.Ctx) error {
@@ -67,6 +71,39 @@ func (a *API) Mount(app *fiber.App) {
 	v1.Get("/entities/:workflowId", a.status)
 	v1.Post("/entities/:workflowId/reprocess", a.reprocess)
 	v1.Post("/entities/:workflowId/redeliver", a.redeliver)
+}
+
+// scopeKey keys the request's scope in its Locals.
+type scopeKey struct{}
+
+// requestScope is the scope the request's token reaches.
+func requestScope(c *fiber.Ctx) scope {
+	s, _ := c.Locals(scopeKey{}).(scope)
+	return s
+}
+
+// errOutOfScope answers a tenant token's request for a workflow that is
+// not its tenant's entity as an unknown workflow is answered: 404, the same
+// body, so that a tenant learns nothing of another's entities.
+var errOutOfScope = serviceerror.NewNotFound("out of the token's scope")
+
+// entityID is the route's workflow ID as the entity's workflow ID (see
+// providers.Registry.WorkflowID), or errOutOfScope when the request's token
+// is a tenant's and the ID is not one of that tenant's entities.
+func (a *API) entityID(c *fiber.Ctx) (string, error) {
+	raw, err := workflowID(c)
+	if err != nil {
+		return "", err
+	}
+	id := a.Config.Providers.WorkflowID(raw)
+	s := requestScope(c)
+	if s.tenant == "" {
+		return id, nil
+	}
+	if tenant, _, _, _, ok := a.Config.Providers.ParseTenantWorkflowID(id); !ok || tenant != s.tenant {
+		return "", errOutOfScope
+	}
+	return id, nil
 }
 
 // problem answers code with {"error": msg}.
@@ -86,7 +123,10 @@ func workflowID(c *fiber.Ctx) (string, error) {
 
 // status answers what `hookflow status --json` prints.
 func (a *API) status(c *fiber.Ctx) error {
-	id, err := workflowID(c)
+	id, err := a.entityID(c)
+	if errors.Is(err, errOutOfScope) {
+		return temporalProblem(c, err)
+	}
 	if err != nil {
 		return problem(c, fiber.StatusBadRequest, err.Error())
 	}
@@ -115,7 +155,7 @@ func (a *API) list(c *fiber.Ctx) error {
 	if err != nil {
 		return problem(c, fiber.StatusBadRequest, "invalid pageToken")
 	}
-	page, err := operate.ListEntities(c.UserContext(), a.Client, a.Config.TemporalNamespace, c.Query("query"), size, token)
+	page, err := operate.ListEntities(c.UserContext(), a.Client, a.Config.TemporalNamespace, requestScope(c).tenant, c.Query("query"), size, token)
 	if err != nil {
 		return temporalProblem(c, err)
 	}
@@ -154,11 +194,13 @@ func (a *API) redeliver(c *fiber.Ctx) error {
 // signal sends sig to the route's entity, which must exist (a typo must
 // not start a new entity), and answers 202 with the request ID.
 func (a *API) signal(c *fiber.Ctx, sig operate.Signal) error {
-	raw, err := workflowID(c)
+	id, err := a.entityID(c)
+	if errors.Is(err, errOutOfScope) {
+		return temporalProblem(c, err)
+	}
 	if err != nil {
 		return problem(c, fiber.StatusBadRequest, err.Error())
 	}
-	id := a.Config.Providers.WorkflowID(raw)
 	d, err := a.Client.DescribeWorkflowExecution(c.UserContext(), id, "")
 	if err == nil {
 		err = inspect.IsEntity(id, d.GetWorkflowExecutionInfo().GetType().GetName())

@@ -11,6 +11,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 
+	"github.com/hookflow/hookflow/event"
 	"github.com/hookflow/hookflow/workflows"
 )
 
@@ -37,17 +38,15 @@ var ErrQueryUnbalanced = errors.New("query: unbalanced parentheses or quotes, or
 
 // ListEntities returns one page of the entity workflows a visibility query
 // finds ("" finds them all), at most pageSize of them, from token on. It
-// finds entity workflows only, whatever the query says.
-func ListEntities(ctx context.Context, tc client.Client, namespace, query string, pageSize int, token []byte) (Page, error) {
-	if !balanced(query) {
-		return Page{}, ErrQueryUnbalanced
+// finds entity workflows only, whatever the query says, and with a tenant
+// ("" for every one) only that tenant's (search attribute Tenant, contract
+// section 17).
+func ListEntities(ctx context.Context, tc client.Client, namespace, tenant, query string, pageSize int, token []byte) (Page, error) {
+	full, err := EntityQuery(tenant, query)
+	if err != nil {
+		return Page{}, err
 	}
-	entities := fmt.Sprintf("WorkflowType = %q", workflows.WorkflowType)
-	if query == "" {
-		query = entities
-	} else {
-		query = entities + " AND (" + query + ")"
-	}
+	query = full
 	resp, err := tc.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{
 		Namespace: namespace, Query: query, PageSize: int32(pageSize), NextPageToken: token,
 	})
@@ -67,6 +66,30 @@ func ListEntities(ctx context.Context, tc client.Client, namespace, query string
 		page.Entities = append(page.Entities, e)
 	}
 	return page, nil
+}
+
+// EntityQuery is the visibility query that ListEntities sends for query:
+// query as one parenthesised clause after the clauses that keep it to
+// entity workflows, and to tenant's when tenant is not "". It returns
+// ErrQueryUnbalanced for a query that could escape its parentheses, and an
+// error for a tenant that is not a valid tenant ID (which could escape its
+// quotes).
+func EntityQuery(tenant, query string) (string, error) {
+	if !balanced(query) {
+		return "", ErrQueryUnbalanced
+	}
+	scope := fmt.Sprintf("WorkflowType = %q", workflows.WorkflowType)
+	if tenant != "" {
+		if !event.ValidTenantID(tenant) {
+			return "", fmt.Errorf("tenant %q: not a valid tenant ID", tenant)
+		}
+		// A valid tenant ID holds no quote or backslash: %q quotes it as is.
+		scope += fmt.Sprintf(" AND %s = %q", workflows.TenantKey.GetName(), tenant)
+	}
+	if query == "" {
+		return scope, nil
+	}
+	return scope + " AND (" + query + ")", nil
 }
 
 // decode reads a search attribute's payload into v, leaving v as it is

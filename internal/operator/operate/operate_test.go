@@ -135,3 +135,29 @@ func TestBalanced(t *testing.T) {
 		}
 	}
 }
+
+// TestEntityQuery: a listing's query is one parenthesised clause after
+// the entity restriction and, for a tenant, the tenant's; a query that
+// could escape its parentheses and a tenant ID that could escape its
+// quotes are refused.
+func TestEntityQuery(t *testing.T) {
+	tests := []struct {
+		name, tenant, query, want string
+		wantErr                   bool
+	}{
+		{"all", "", "", `WorkflowType = "Entity"`, false},
+		{"query", "", `EntityStatus = "x"`, `WorkflowType = "Entity" AND (EntityStatus = "x")`, false},
+		{"tenant", "a.example", "", `WorkflowType = "Entity" AND Tenant = "a.example"`, false},
+		{"tenant, OR", "a", `EntityID = "1" OR Tenant = "b"`, `WorkflowType = "Entity" AND Tenant = "a" AND (EntityID = "1" OR Tenant = "b")`, false},
+		{"tenant, unbalanced", "a", `EntityID = "1") OR (Tenant = "b"`, "", true},
+		{"tenant with a quote", `a" OR Tenant != "`, "", "", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := EntityQuery(tt.tenant, tt.query)
+			if (err != nil) != tt.wantErr || got != tt.want {
+				t.Errorf("EntityQuery(%q, %q) = %q, %v; want %q, error %v", tt.tenant, tt.query, got, err, tt.want, tt.wantErr)
+			}
+		})
+	}
+}
