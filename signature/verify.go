@@ -51,12 +51,21 @@ func NewBearer(secrets []string) *Bearer { return &Bearer{secrets: digests(secre
 
 // Verify implements Verifier.
 func (b *Bearer) Verify(_ []byte, header Header) error {
-	const prefix = "bearer "
-	auth := header("Authorization")
-	if len(auth) <= len(prefix) || !strings.EqualFold(auth[:len(prefix)], prefix) {
+	token, ok := BearerToken(header("Authorization"))
+	if !ok {
 		return ErrMissingCredentials
 	}
-	return matchDigest(b.secrets, strings.TrimSpace(auth[len(prefix):]))
+	return matchDigest(b.secrets, token)
+}
+
+// BearerToken returns the token of an Authorization value
+// "Bearer <token>" (the scheme in any case), and false when it is not one.
+func BearerToken(authorization string) (string, bool) {
+	const prefix = "bearer "
+	if len(authorization) <= len(prefix) || !strings.EqualFold(authorization[:len(prefix)], prefix) {
+		return "", false
+	}
+	return strings.TrimSpace(authorization[len(prefix):]), true
 }
 
 // SharedSecret accepts a header whose value is one of the secrets.
@@ -201,13 +210,41 @@ func digests(secrets []string) [][sha256.Size]byte {
 
 // matchDigest compares got with every digest, without stopping at a match.
 func matchDigest(digests [][sha256.Size]byte, got string) error {
-	d := sha256.Sum256([]byte(got))
-	ok := 0
-	for i := range digests {
-		ok |= subtle.ConstantTimeCompare(d[:], digests[i][:])
-	}
-	if ok != 1 {
+	if _, ok := (Keyring{digests: digests}).Owner(got); !ok {
 		return ErrInvalidCredentials
 	}
 	return nil
+}
+
+// Keyring holds secrets, each with the index of its owner, for a caller
+// that must learn whose secret matched (the admin API's global and tenant
+// tokens) as well as whether one did.
+type Keyring struct {
+	digests [][sha256.Size]byte
+	owners  []int // nil: every secret is owner 0's
+}
+
+// Add adds owner's secrets.
+func (k *Keyring) Add(owner int, secrets []string) {
+	for _, s := range secrets {
+		k.digests = append(k.digests, sha256.Sum256([]byte(s)))
+		k.owners = append(k.owners, owner)
+	}
+}
+
+// Owner returns the owner of the secret got is, comparing it with every
+// secret in constant time and without stopping at a match, so that the time
+// taken says neither whether it matched nor whose it is; false when it
+// matches none.
+func (k Keyring) Owner(got string) (int, bool) {
+	d := sha256.Sum256([]byte(got))
+	found, owner := 0, 0
+	for i := range k.digests {
+		eq := subtle.ConstantTimeCompare(d[:], k.digests[i][:])
+		found |= eq
+		if k.owners != nil { // the same branch for every secret
+			owner = subtle.ConstantTimeSelect(eq, k.owners[i], owner)
+		}
+	}
+	return owner, found == 1
 }

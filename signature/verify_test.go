@@ -231,3 +231,28 @@ func TestSplitToken(t *testing.T) {
 		{"missing header", body, nil, signature.ErrMissingCredentials},
 	})
 }
+
+// TestKeyringOwner: the owner of the matching secret, whichever secret it
+// is, and no owner for a secret nobody holds.
+func TestKeyringOwner(t *testing.T) {
+	var k signature.Keyring
+	k.Add(0, []string{"global-1", "global-2"})
+	k.Add(1, []string{"tenant-a"})
+	k.Add(2, []string{"tenant-b-1", "tenant-b-2"})
+	for _, tt := range []struct {
+		got       string
+		wantOwner int
+		wantOK    bool
+	}{
+		{"global-2", 0, true},
+		{"tenant-a", 1, true},
+		{"tenant-b-2", 2, true},
+		{"tenant-b", 0, false},
+		{"", 0, false},
+	} {
+		owner, ok := k.Owner(tt.got)
+		if ok != tt.wantOK || (ok && owner != tt.wantOwner) {
+			t.Errorf("Owner(%q) = %d, %v; want %d, %v", tt.got, owner, ok, tt.wantOwner, tt.wantOK)
+		}
+	}
+}
