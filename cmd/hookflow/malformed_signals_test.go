@@ -124,8 +124,12 @@ func TestMalformedSignals(t *testing.T) {
 		if st.Sequence != 2 || st.Processed != 2 {
 			t.Errorf("state: %s; want sequence 2 and processed 2 (an empty webhook-event is no event)", describe(st.State))
 		}
-		if got := transitionEvents(st.State); !slices.Equal(got, []string{"evt-malformed-1", "evt-malformed-2"}) {
-			t.Errorf("transitions of events %q, want the two real ones", got)
+		// The battery's reprocess {} is a valid request: taken after the API
+		// moved on, it applies the new status itself, and the event then
+		// finds nothing to move. Either way one transition, by a real cause.
+		got := transitionEvents(st.State)
+		if !slices.Equal(got, []string{"evt-malformed-1", "evt-malformed-2"}) && !slices.Equal(got, []string{"evt-malformed-1", "reprocess:"}) {
+			t.Errorf("transitions of events %q, want evt-malformed-1 and then evt-malformed-2 or the reprocess {}", got)
 		}
 		if st.Rejected < surely || st.Rejected > sent {
 			t.Errorf("rejected = %d, want between %d (the surely unreadable) and %d (every malformed one sent)", st.Rejected, surely, sent)
