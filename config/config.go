@@ -622,12 +622,7 @@ func (c *Config) Validate() error {
 			}
 		}
 	}
-	if len(c.Tenants) > 0 && (len(c.Destinations()) > 0 || c.HandlerQueue != "") {
-		// A tenant's entity workflows do not know their tenant yet: their
-		// deliveries would carry the default tenant's workflowId and
-		// webhook-id, which another tenant's entity of the same ID shares.
-		errs = append(errs, errors.New("tenants: transition delivery (destinations, HOOKFLOW_FORWARD_URL, HOOKFLOW_HANDLER_TASK_QUEUE) is not supported with tenants yet: their deliveries would not name the tenant"))
-	}
+	errs = append(errs, c.validateTenantDestinations()...)
 	errs = append(errs, c.validateAdminTokens()...)
 	errs = append(errs, c.validateCluster()...) // REDIS_URL and the TLS settings
 	return errors.Join(errs...)

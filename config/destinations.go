@@ -32,6 +32,11 @@ type Destination struct {
 	// Horizon is how long a delivery is retried; 0 is HOOKFLOW_FORWARD_HORIZON.
 	Horizon time.Duration
 	Headers []Header // sent with every delivery
+	// AllTenants is set by `tenants: all`: every tenant's transitions go
+	// there, the default tenant's too (contract section 17). Otherwise a
+	// destination is its owner's (a tenant that lists it under its
+	// `destinations:`), or the default tenant's when no tenant owns it.
+	AllTenants bool
 }
 
 // Header is a header a destination's deliveries carry, its value from the
@@ -40,6 +45,10 @@ type Header struct {
 	Name  string
 	Value Secrets // one value
 }
+
+// AllTenants is the value of a destination's `tenants:` that delivers
+// every tenant's transitions there.
+const AllTenants = "all"
 
 // DefaultDestination is the destination HOOKFLOW_FORWARD_URL defines; it
 // takes everything.
@@ -64,11 +73,83 @@ func (c *Config) Destinations() []Destination {
 	return append(ds, c.FileDestinations...)
 }
 
+// DestinationsFor are the HTTP destinations of tenant's transitions, ""
+// the default tenant (contract section 17): those declared for all tenants
+// (`tenants: all`, and HOOKFLOW_FORWARD_URL's, which are the deployment's
+// own), and those the tenant owns; the default tenant owns every file
+// destination no tenant lists. Without tenants that is every destination.
+func (c *Config) DestinationsFor(tenant string) []Destination {
+	owner := c.destinationOwners()
+	var ds []Destination
+	for i, d := range c.Destinations() {
+		forwardURL := i < len(c.ForwardURLs) // the deployment's own, as the handler is
+		if forwardURL || d.AllTenants || owner[d.Name] == tenant {
+			ds = append(ds, d)
+		}
+	}
+	return ds
+}
+
+// destinationOwners maps each destination a tenant lists to that tenant.
+func (c *Config) destinationOwners() map[string]string {
+	owner := map[string]string{}
+	for _, t := range c.Tenants {
+		for _, name := range t.Destinations {
+			owner[name] = t.ID
+		}
+	}
+	return owner
+}
+
+// validateTenantDestinations refuses a tenant's destination that does
+// not exist, that another tenant lists too, or that is already every
+// tenant's; and a filter naming a tenant that is not configured. Every
+// error names the tenant or the destination.
+func (c *Config) validateTenantDestinations() []error {
+	var errs []error
+	byName := map[string]Destination{} // the file's: HOOKFLOW_FORWARD_URL's are everyone's
+	for _, d := range c.FileDestinations {
+		byName[d.Name] = d
+	}
+	owner := map[string]string{}
+	for i, t := range c.Tenants {
+		for _, name := range t.Destinations {
+			d, ok := byName[name]
+			switch {
+			case !ok:
+				errs = append(errs, fmt.Errorf("tenants[%d %q].destinations: %q is not one of the file's destinations: (HOOKFLOW_FORWARD_URL's are every tenant's)", i, t.ID, name))
+			case d.AllTenants:
+				errs = append(errs, fmt.Errorf("tenants[%d %q].destinations: %q is every tenant's already (tenants: all)", i, t.ID, name))
+			case owner[name] != "" && owner[name] != t.ID:
+				errs = append(errs, fmt.Errorf("tenants[%d %q].destinations: %q is tenant %q's; a destination has one owner (or tenants: all)", i, t.ID, name, owner[name]))
+			}
+			owner[name] = t.ID
+		}
+	}
+	known := map[string]bool{}
+	for _, t := range c.Tenants {
+		known[t.ID] = true
+	}
+	for _, d := range c.FileDestinations {
+		for _, t := range d.Filter.Tenants {
+			if !known[t] {
+				errs = append(errs, fmt.Errorf("destinations[%s].filter: tenants: %q is not a configured tenant", d.Name, t))
+			}
+		}
+	}
+	for _, t := range c.HandlerFilter.Tenants {
+		if !known[t] {
+			errs = append(errs, fmt.Errorf("handler.filter: tenants: %q is not a configured tenant", t))
+		}
+	}
+	return errs
+}
+
 var destinationNameRE = regexp.MustCompile(`^[a-z0-9-]+$`)
 
 var (
-	destinationKeys = []string{"name", "url_env", "secret_env", "filter", "rate", "horizon", "headers_env"}
-	filterKeys      = []string{"providers", "entity_types", "to", "types", "body"}
+	destinationKeys = []string{"name", "url_env", "secret_env", "filter", "rate", "horizon", "headers_env", "tenants"}
+	filterKeys      = []string{"providers", "entity_types", "to", "types", "tenants", "body"}
 	handlerKeys     = []string{"task_queue", "activity", "filter"}
 )
 
@@ -149,6 +230,12 @@ func decodeDestinations(node *yaml.Node, getenv func(string) string) ([]Destinat
 			}
 			d.Headers = hs
 		}
+		if n := yamlnode.Get(item, "tenants"); n != nil {
+			if n.Kind != yaml.ScalarNode || n.Value != AllTenants {
+				bad("tenants", "must be %q (every tenant's transitions); a tenant owns a destination by listing it under its destinations:", AllTenants)
+			}
+			d.AllTenants = true
+		}
 		if n := yamlnode.Get(item, "filter"); n != nil {
 			f, err := decodeFilter(n)
 			for _, e := range err {
@@ -222,6 +309,13 @@ func decodeFilter(n *yaml.Node) (event.Filter, []error) {
 			f.EntityTypes = values
 		case "to":
 			f.To = values
+		case "tenants":
+			for _, t := range values {
+				if !event.ValidTenantID(t) {
+					errs = append(errs, fmt.Errorf("tenants: %q is not a tenant ID", t))
+				}
+			}
+			f.Tenants = values
 		case "types":
 			for _, t := range values {
 				if t != event.OutboundType && t != event.OverdueType {

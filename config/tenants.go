@@ -23,6 +23,10 @@ type Tenant struct {
 	// Secrets are the tenant's secrets by provider name; each provider
 	// listed has at least one.
 	Secrets map[string]Secrets
+	// Destinations are the names of the file destinations the tenant owns:
+	// its transitions go there, and to those for all tenants (see
+	// DestinationsFor); nobody else's do.
+	Destinations []string
 	// AdminTokens are the Bearer tokens (admin_token_env's comma-separated
 	// values, several for rotation) with which the admin API reaches this
 	// tenant's entity workflows only; none: the tenant has no token.
@@ -32,12 +36,6 @@ type Tenant struct {
 var (
 	tenantKeys         = []string{"id", "providers", "destinations", "admin_token_env"}
 	tenantProviderKeys = []string{"secret_env", "secret_file"}
-	// tenantKeysNotYet are the contract's tenant keys that hookflow does
-	// not enforce yet: refused, so nobody believes a tenant's deliveries
-	// are scoped when they are not.
-	tenantKeysNotYet = map[string]string{
-		"destinations": "a tenant's own destinations are not supported yet; remove the key (deliveries are refused with tenants for now)",
-	}
 )
 
 // decodeTenants reads the file's `tenants:` list, taking secrets from
@@ -67,11 +65,6 @@ func decodeTenants(node *yaml.Node, reg *providers.Registry, configPath string, 
 			errs = append(errs, fmt.Errorf("tenants[%s].%s: "+format, append([]any{label, key}, args...)...))
 		}
 		errs = append(errs, yamlnode.UnknownKeys("tenants["+label+"]", item, tenantKeys)...)
-		for _, key := range []string{"destinations"} {
-			if yamlnode.Get(item, key) != nil {
-				bad(key, "%s", tenantKeysNotYet[key])
-			}
-		}
 		switch {
 		case id == "":
 			bad("id", "is required")
@@ -82,6 +75,13 @@ func decodeTenants(node *yaml.Node, reg *providers.Registry, configPath string, 
 		}
 		seen[id] = true
 		t := Tenant{ID: id, Secrets: map[string]Secrets{}}
+		if n := yamlnode.Get(item, "destinations"); n != nil {
+			names, ok := stringList(n)
+			if !ok {
+				bad("destinations", "must be a list of destination names")
+			}
+			t.Destinations = names
+		}
 		if n := yamlnode.Get(item, "admin_token_env"); n != nil {
 			tokens, err := tenantTokens(n, getenv)
 			if err != nil {

@@ -84,7 +84,7 @@ func TestLoadTenantsRefused(t *testing.T) {
 		{"both", "tenants:\n  - id: a\n    providers: {phoenix: {secret_env: S, secret_file: f}}\n", `not both`},
 		{"missing file", "tenants:\n  - id: a\n    providers: {phoenix: {secret_file: nowhere.secret}}\n", `tenants[0 "a"].providers.phoenix: secret_file:`},
 		{"no providers", "tenants:\n  - id: a\n", `tenants[0 "a"].providers: must map at least one provider`},
-		{"destinations", "tenants:\n  - id: a\n    providers: {phoenix: {secret_env: S}}\n    destinations: [warehouse]\n", `tenants[0 "a"].destinations: a tenant's own destinations are not supported yet`},
+		{"destinations not a list", "tenants:\n  - id: a\n    providers: {phoenix: {secret_env: S}}\n    destinations: {warehouse: x}\n", `tenants[0 "a"].destinations: must be a list`},
 		{"admin token unset", "tenants:\n  - id: a\n    providers: {phoenix: {secret_env: S}}\n    admin_token_env: UNSET\n", `tenants[0 "a"].admin_token_env: UNSET is not set`},
 		{"admin token blank", "tenants:\n  - id: a\n    providers: {phoenix: {secret_env: S}}\n    admin_token_env: BLANK\n", `tenants[0 "a"].admin_token_env: BLANK is not set`},
 		{"admin token empty", "tenants:\n  - id: a\n    providers: {phoenix: {secret_env: S}}\n    admin_token_env: \"\"\n", `tenants[0 "a"].admin_token_env: must name the environment variable`},
@@ -106,17 +106,102 @@ func TestLoadTenantsRefused(t *testing.T) {
 	}
 }
 
-// TestTenantsWithDeliveryRefused: a tenant's entities do not carry their
-// tenant into deliveries yet, so tenants and delivery do not start together.
-func TestTenantsWithDeliveryRefused(t *testing.T) {
-	path := writeFile(t, "tenants:\n  - id: a\n    providers: {phoenix: {secret_env: S}}\n")
-	env := map[string]string{"S": "s", "HOOKFLOW_FORWARD_URL": "https://example.com/hook", "HOOKFLOW_FORWARD_SECRET": "whsec_c2VjcmV0"}
-	c, err := config.Load(path, func(k string) string { return env[k] })
+// tenantDestinations: store a owns a-sink, store b owns b-sink, audit
+// takes every tenant's, and legacy (listed by nobody) is the default
+// tenant's; HOOKFLOW_FORWARD_URL's default is the deployment's own.
+const tenantDestinations = `
+destinations:
+  - {name: a-sink, url_env: A_URL, secret_env: WHSEC}
+  - {name: b-sink, url_env: B_URL, secret_env: WHSEC}
+  - {name: audit, url_env: AUDIT_URL, secret_env: WHSEC, tenants: all}
+  - {name: legacy, url_env: LEGACY_URL, secret_env: WHSEC}
+  - {name: b-delivered, url_env: B_URL, secret_env: WHSEC, tenants: all, filter: {tenants: [b], to: DELIVERED}}
+tenants:
+  - id: a
+    providers: {fenix: {secret_env: S}}
+    destinations: [a-sink]
+  - id: b
+    providers: {fenix: {secret_env: S}}
+    destinations: [b-sink]
+`
+
+var tenantDestinationsEnv = map[string]string{
+	"S": "s", "WHSEC": "whsec_c2VjcmV0", "A_URL": "https://a.example/hook", "B_URL": "https://b.example/hook",
+	"AUDIT_URL": "https://audit.example/hook", "LEGACY_URL": "https://legacy.example/hook",
+	"HOOKFLOW_FORWARD_URL": "https://ops.example/hook", "HOOKFLOW_FORWARD_SECRET": "whsec_c2VjcmV0",
+}
+
+// TestDestinationsFor: a tenant's transitions go to the destinations it
+// owns and to every tenant's; the default tenant keeps those nobody owns.
+func TestDestinationsFor(t *testing.T) {
+	c, err := config.Load(writeFile(t, tenantDestinations), func(k string) string { return tenantDestinationsEnv[k] })
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "not supported with tenants yet") {
-		t.Errorf("Validate = %v, want tenants with delivery refused", err)
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	names := func(tenant string) []string {
+		var out []string
+		for _, d := range c.DestinationsFor(tenant) {
+			out = append(out, d.Name)
+		}
+		return out
+	}
+	for tenant, want := range map[string][]string{
+		"a":       {"default", "a-sink", "audit", "b-delivered"},
+		"b":       {"default", "b-sink", "audit", "b-delivered"},
+		"":        {"default", "audit", "legacy", "b-delivered"},
+		"unknown": {"default", "audit", "b-delivered"},
+	} {
+		if got := names(tenant); !reflect.DeepEqual(got, want) {
+			t.Errorf("DestinationsFor(%q) = %q, want %q", tenant, got, want)
+		}
+	}
+	if got := c.FileDestinations[4].Filter.Tenants; !reflect.DeepEqual(got, []string{"b"}) {
+		t.Errorf("b-delivered's filter tenants = %q, want [b]", got)
+	}
+}
+
+// TestDestinationsForWithoutTenants: with no tenants every destination is
+// the default tenant's, as before tenants.
+func TestDestinationsForWithoutTenants(t *testing.T) {
+	yaml := "destinations:\n  - {name: a-sink, url_env: A_URL, secret_env: WHSEC}\n"
+	c, err := config.Load(writeFile(t, yaml), func(k string) string { return tenantDestinationsEnv[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := len(c.DestinationsFor("")), len(c.Destinations()); got != want || got != 2 {
+		t.Errorf("DestinationsFor(\"\") has %d destinations, want all %d", got, want)
+	}
+}
+
+// TestTenantDestinationsRefused: a destination has one owner, exists, and
+// a filter names configured tenants; every error names the tenant or the
+// destination.
+func TestTenantDestinationsRefused(t *testing.T) {
+	const dests = "destinations:\n  - {name: a-sink, url_env: A_URL, secret_env: WHSEC}\n  - {name: audit, url_env: AUDIT_URL, secret_env: WHSEC, tenants: all}\n"
+	tenant := func(id, destinations string) string {
+		return "  - id: " + id + "\n    providers: {fenix: {secret_env: S}}\n    destinations: " + destinations + "\n"
+	}
+	tests := []struct{ name, yaml, want string }{
+		{"unknown", dests + "tenants:\n" + tenant("a", "[nowhere]"), `tenants[0 "a"].destinations: "nowhere" is not one of the file's destinations`},
+		{"forward url", dests + "tenants:\n" + tenant("a", "[default]"), `tenants[0 "a"].destinations: "default" is not one of the file's destinations`},
+		{"two owners", dests + "tenants:\n" + tenant("a", "[a-sink]") + tenant("b", "[a-sink]"), `tenants[1 "b"].destinations: "a-sink" is tenant "a"'s`},
+		{"all already", dests + "tenants:\n" + tenant("a", "[audit]"), `tenants[0 "a"].destinations: "audit" is every tenant's already`},
+		{"filter unknown tenant", "destinations:\n  - {name: a-sink, url_env: A_URL, secret_env: WHSEC, filter: {tenants: [c]}}\ntenants:\n" + tenant("a", "[a-sink]"), `destinations[a-sink].filter: tenants: "c" is not a configured tenant`},
+		{"tenants not all", "destinations:\n  - {name: a-sink, url_env: A_URL, secret_env: WHSEC, tenants: [a]}\n", `destinations[a-sink].tenants: must be "all"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := config.Load(writeFile(t, tt.yaml), func(k string) string { return tenantDestinationsEnv[k] })
+			if err == nil {
+				err = c.Validate()
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("err = %v, want one containing %q", err, tt.want)
+			}
+		})
 	}
 }
 

@@ -70,6 +70,7 @@ type Outbound struct {
 	EntityType   string          `json:"entityType"`
 	EntityID     string          `json:"entityId"`
 	WorkflowID   string          `json:"workflowId"`
+	Tenant       string          `json:"tenant,omitempty"` // the entity's tenant (contract section 17); none for the default tenant's
 	Seq          int             `json:"seq"`
 	From         string          `json:"from"`
 	To           string          `json:"to"`

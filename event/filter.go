@@ -17,6 +17,9 @@ type Filter struct {
 	EntityTypes []string `json:"entityTypes,omitempty"`
 	To          []string `json:"to,omitempty"`    // the status after the transition
 	Types       []string `json:"types,omitempty"` // OutboundType, OverdueType
+	// Tenants are the tenants whose entities' events the filter takes
+	// (contract section 17); the default tenant is never one of them.
+	Tenants []string `json:"tenants,omitempty"`
 	// Body are dotted paths into the provider's original body and the
 	// values allowed at each, sorted by path.
 	Body []BodyMatch `json:"body,omitempty"`
@@ -34,7 +37,7 @@ type BodyMatch struct {
 // reconcile or an overdue notice, which a Body key therefore never takes).
 func (f Filter) Takes(o Outbound, body json.RawMessage) bool {
 	if !anyOf(f.Providers, o.Provider) || !anyOf(f.EntityTypes, o.EntityType) ||
-		!anyOf(f.To, o.To) || !anyOf(f.Types, o.Type) {
+		!anyOf(f.To, o.To) || !anyOf(f.Types, o.Type) || !anyOf(f.Tenants, o.Tenant) {
 		return false
 	}
 	if len(f.Body) == 0 {

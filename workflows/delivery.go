@@ -508,7 +508,8 @@ func (e *entity) oldestOpenSeq() int {
 func (e *entity) outbound(seq int) (event.Outbound, bool) {
 	o := event.Outbound{
 		Provider: e.state.Provider, EntityType: e.state.EntityType, EntityID: e.state.EntityID,
-		WorkflowID: event.WorkflowID(e.state.Provider, e.state.EntityType, e.state.EntityID), Seq: seq,
+		WorkflowID: event.TenantWorkflowID(e.tenant, e.state.Provider, e.state.EntityType, e.state.EntityID),
+		Tenant:     e.tenant, Seq: seq,
 	}
 	if n, ok := e.notice(seq); ok {
 		o.Type, o.From, o.To, o.At, o.OverdueSince = n.Type, n.Status, n.Status, n.At, n.Since

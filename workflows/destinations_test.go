@@ -1,10 +1,15 @@
 package workflows
 
 import (
+	"context"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/mock"
+	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/testsuite"
 
 	"github.com/hookflow/hookflow/activities"
 	"github.com/hookflow/hookflow/event"
@@ -89,4 +94,60 @@ func TestDestinationFailureHoldsOnlyItsQueue(t *testing.T) {
 	checkStrings(t, "deliveries", deliveries(st.Deliveries), []string{
 		"all:1 delivered", "all:2 delivered", "all:3 delivered", "all:4 delivered", "ups:4 delivered", "warehouse:4 delivered",
 	})
+}
+
+// TestTenantDeliveries: a tenant's entity, whose workflow ID names its
+// tenant, delivers events that carry the tenant and that workflow ID (so
+// the webhook-id is not another tenant's), and a destination whose filter
+// lists other tenants takes none of them.
+func TestTenantDeliveries(t *testing.T) {
+	var suite testsuite.WorkflowTestSuite
+	env := suite.NewTestWorkflowEnvironment()
+	env.SetStartTime(t0)
+	env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: event.TenantWorkflowID("store-a", "fenix", "shipment", "s1")})
+	env.RegisterWorkflow(Entity)
+	env.RegisterActivity(&activities.Activities{})
+	var mu sync.Mutex
+	var got []event.Outbound
+	env.OnActivity("Deliver", mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.DeliverInput) (activities.Delivered, error) {
+			mu.Lock()
+			defer mu.Unlock()
+			if in.Target != "a-sink" {
+				t.Errorf("delivered to %s, whose filter takes only store b's", in.Target)
+			}
+			got = append(got, in.Message)
+			return activities.Delivered{Attempts: 1}, nil
+		})
+	ev := event.Event{Provider: "fenix", Tenant: "store-a", ID: "f1", EntityType: "shipment", EntityID: "s1", Status: "DELIVERED", Body: []byte(`{"id":"f1"}`)}
+	env.RegisterDelayedCallback(func() { env.SignalWorkflow(SignalWebhookEvent, ev) }, time.Second)
+	var st State
+	env.RegisterDelayedCallback(func() {
+		v, err := env.QueryWorkflow(QueryState)
+		if err == nil {
+			err = v.Get(&st)
+		}
+		if err != nil {
+			t.Error(err)
+		}
+	}, 30*time.Second)
+	env.ExecuteWorkflow(Entity, EntityInput{
+		Provider: "fenix", EntityType: "shipment", EntityID: "s1", Revision: Revision, Linger: time.Minute, Horizon: time.Hour,
+		Targets: []Target{
+			{ID: "a-sink", Label: "a-sink", Name: "a-sink"},
+			{ID: "b-only", Label: "b-only", Name: "b-only", Filter: event.Filter{Tenants: []string{"store-b"}}},
+		},
+	})
+	if err := env.GetWorkflowError(); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 {
+		t.Fatalf("delivered %d events, want 1: %+v", len(got), got)
+	}
+	if o := got[0]; o.Tenant != "store-a" || o.WorkflowID != "fenix-shipment@store-a:s1" || o.ID() != "fenix-shipment@store-a:s1:1" {
+		t.Errorf("delivered tenant %q, workflowId %q, webhook-id %q; want store-a, fenix-shipment@store-a:s1, fenix-shipment@store-a:s1:1", o.Tenant, o.WorkflowID, o.ID())
+	}
+	if st.Tenant != "store-a" {
+		t.Errorf("state's tenant = %q, want store-a", st.Tenant)
+	}
 }

@@ -8,6 +8,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/hookflow/hookflow/event"
 	"github.com/hookflow/hookflow/event/lifecycle"
 )
 
@@ -87,10 +88,13 @@ func Entity(ctx workflow.Context, in EntityInput) (State, error) {
 			fmt.Sprintf("no state table for %s %s", in.Provider, in.EntityType), "UnknownEntityKind", nil)
 	}
 	e := newEntity(in)
+	e.tenant = tenantOf(ctx, in)
+	e.state.Tenant = e.tenant
 	if err := e.listen(ctx); err != nil {
 		return e.state, err
 	}
 	e.begin(ctx)
+	e.state.Tenant = e.tenant // a loaded state may predate it
 	e.startDeliveries(ctx)
 	e.clock.idleCloses = e.idle > 0 && (e.does.idleClose || idleCloseVersion(ctx))
 	for {
@@ -135,6 +139,7 @@ type entity struct {
 	record
 	in        EntityInput
 	does      behaviour // what the run's revision does, see behaviourOf
+	tenant    string    // the entity's tenant (tenantOf); "" for the default tenant
 	kind      lifecycle.Table
 	linger    time.Duration
 	idle      time.Duration // 0: never close while not terminal
@@ -177,6 +182,18 @@ type entity struct {
 	// unloaded is the previous run named in the input while its state is
 	// not loaded yet.
 	unloaded string
+}
+
+// tenantOf is the tenant of the run's entity (contract section 17), read
+// from its workflow ID, which names the tenant for every run a tenant's
+// entity ever had; "" for the default tenant, and for a run whose ID is
+// not its entity's (the testsuite's).
+func tenantOf(ctx workflow.Context, in EntityInput) string {
+	tenant, provider, entityType, entityID, ok := event.ParseTenantWorkflowID(workflow.GetInfo(ctx).WorkflowExecution.ID)
+	if !ok || provider != in.Provider || entityType != in.EntityType || entityID != in.EntityID {
+		return ""
+	}
+	return tenant
 }
 
 func newEntity(in EntityInput) *entity {

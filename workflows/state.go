@@ -104,6 +104,7 @@ type State struct {
 	Provider    string             `json:"provider"`
 	EntityType  string             `json:"entityType"`
 	EntityID    string             `json:"entityId"`
+	Tenant      string             `json:"tenant,omitempty"` // contract section 17; none for the default tenant
 	Status      string             `json:"status"`
 	ResumeFrom  string             `json:"resumeFrom,omitempty"` // the status an Anytime status (EXCEPTION) interrupted
 	Terminal    bool               `json:"terminal"`

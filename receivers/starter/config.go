@@ -11,9 +11,15 @@ func New(cfg *config.Config, c Client) Starter {
 	s := Starter{
 		Client: c, TaskQueue: cfg.TaskQueue,
 		Linger: cfg.Linger, IdleTimeout: cfg.IdleTimeout, NotFoundWindow: cfg.NotFoundWindow,
-		Targets: Targets(cfg), Horizon: cfg.ForwardHorizon,
+		Targets: Targets(cfg, ""), Horizon: cfg.ForwardHorizon,
 		MaxEventsPerRun: cfg.MaxEventsPerRun, Tables: cfg.Providers.Table,
 		Reconcile: cfg.ReconcileSchedule,
+	}
+	if len(cfg.Tenants) > 0 {
+		s.TenantTargets = map[string][]workflows.Target{}
+		for _, t := range cfg.Tenants {
+			s.TenantTargets[t.ID] = Targets(cfg, t.ID)
+		}
 	}
 	if cfg.Overdue {
 		s.Overdue = cfg.Providers.Overdue
@@ -39,12 +45,13 @@ func ReconciledProviders(cfg *config.Config) []string {
 	return names
 }
 
-// Targets are where applied transitions go: each destination, named so its
-// URL stays with the activity and out of histories, on its own queue
-// (DeliveryQueue); then the user's handler.
-func Targets(cfg *config.Config) []workflows.Target {
+// Targets are where tenant's applied transitions go, "" the default tenant
+// (config.DestinationsFor): each destination, named so its URL stays with
+// the activity and out of histories, on its own queue (DeliveryQueue); then
+// the user's handler, which is every tenant's.
+func Targets(cfg *config.Config, tenant string) []workflows.Target {
 	var ts []workflows.Target
-	for _, d := range cfg.Destinations() {
+	for _, d := range cfg.DestinationsFor(tenant) {
 		ts = append(ts, workflows.Target{
 			ID: d.Name, Label: d.Name, Name: d.Name, Queue: DeliveryQueue(cfg.TaskQueue, d.Name),
 			Filter: d.Filter, Horizon: d.Horizon,

@@ -37,10 +37,13 @@ type Starter struct {
 	IdleTimeout     time.Duration
 	NotFoundWindow  time.Duration
 	MaxEventsPerRun int
-	// Targets and Horizon: where applied transitions are delivered, and
-	// for how long each delivery is retried.
-	Targets []workflows.Target
-	Horizon time.Duration
+	// Targets and Horizon: where the default tenant's applied transitions
+	// are delivered, and for how long each delivery is retried.
+	// TenantTargets are each configured tenant's (contract section 17); a
+	// tenant not in it has none.
+	Targets       []workflows.Target
+	TenantTargets map[string][]workflows.Target
+	Horizon       time.Duration
 	// Reconcile is the reconcile schedule of new runs whose provider has an
 	// API (nil: off); their reads go to ReconcileQueue's queue.
 	Reconcile []time.Duration
@@ -131,12 +134,14 @@ func (s Starter) Signal(ctx context.Context, provider, entityType, entityID, sig
 }
 
 // SignalTenant is Signal for an entity of tenant, "" the default tenant
-// (contract section 17): the workflow ID names the tenant; the run's input
-// is the same as the default tenant's, so a tenant's entity behaves as any
-// other (the tenant travels in the signalled events for now); the start
+// (contract section 17): the workflow ID names the tenant, which the run
+// reads back from it; the run's targets are the tenant's own; the start
 // options set the search attribute Tenant.
 func (s Starter) SignalTenant(ctx context.Context, tenant, provider, entityType, entityID, signal string, arg any) (client.WorkflowRun, error) {
 	in := s.Input(provider, entityType, entityID)
+	if tenant != "" {
+		in.Targets = s.TenantTargets[tenant]
+	}
 	opts := s.tenantOptions(tenant, in)
 	run, err := s.Client.SignalWithStartWorkflow(ctx, opts.ID, signal, arg, opts, workflows.Entity, in)
 	var started *serviceerror.WorkflowExecutionAlreadyStarted
