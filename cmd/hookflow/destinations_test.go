@@ -32,6 +32,7 @@ type verifyingSink struct {
 
 	mu    sync.Mutex
 	got   []string // "<webhook-id> <to>", in arrival order
+	ten   []string // "<webhook-id> <tenant>", in arrival order
 	at    []time.Time
 	bad   []string // deliveries that did not verify, or lacked the header
 	calls int
@@ -64,9 +65,10 @@ func (s *verifyingSink) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if s.header[0] != "" && r.Header.Get(s.header[0]) != s.header[1] {
 		s.bad = append(s.bad, id+": "+s.header[0]+" missing")
 	}
-	var msg struct{ To string }
+	var msg struct{ To, Tenant string }
 	_ = json.Unmarshal(body, &msg)
 	s.got, s.at = append(s.got, id+" "+msg.To), append(s.at, time.Now())
+	s.ten = append(s.ten, id+" "+msg.Tenant)
 	w.WriteHeader(http.StatusNoContent)
 }
 

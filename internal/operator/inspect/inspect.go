@@ -20,6 +20,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/hookflow/hookflow/config"
+	"github.com/hookflow/hookflow/event"
 	"github.com/hookflow/hookflow/event/lifecycle"
 	"github.com/hookflow/hookflow/workflows"
 )
@@ -127,6 +128,7 @@ func Describe(ctx context.Context, tc client.Client, cfg *config.Config, workflo
 		if err := v.Get(&rep.State); err != nil {
 			return rep, fmt.Errorf("decode state of %s: %w", workflowID, err)
 		}
+		rep.State.Tenant = tenantOf(workflowID)
 		return rep, nil
 	}
 	if ctx.Err() != nil {
@@ -146,6 +148,7 @@ func Describe(ctx context.Context, tc client.Client, cfg *config.Config, workflo
 		return rep, fmt.Errorf("query %s: %w (and it has published no state)", workflowID, qerr)
 	}
 	rep.State, rep.PublishedAt, rep.Source = st, savedAt, SourcePublished
+	rep.State.Tenant = tenantOf(workflowID)
 	var deadline *serviceerror.DeadlineExceeded
 	if qctx.Err() != nil || errors.As(qerr, &deadline) {
 		rep.LiveQuery = fmt.Sprintf("did not answer within %s (workflow task backlog?)", wait)
@@ -153,6 +156,14 @@ func Describe(ctx context.Context, tc client.Client, cfg *config.Config, workflo
 		rep.LiveQuery = "failed: " + qerr.Error()
 	}
 	return rep, nil
+}
+
+// tenantOf is the tenant an entity workflow ID names (contract section
+// 17), "" for the default tenant's: runs from before the state carried
+// its tenant, and published states, have it from there.
+func tenantOf(workflowID string) string {
+	tenant, _, _, _, _ := event.ParseTenantWorkflowID(workflowID)
+	return tenant
 }
 
 // publishedState is the entity's state as its run last published it: the

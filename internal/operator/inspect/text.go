@@ -31,6 +31,9 @@ func (rep Report) WriteText(w io.Writer) error {
 	}
 	fmt.Fprintf(w, "workflow:   %s (%s)\n", rep.WorkflowID, strings.ToLower(rep.RunStatus))
 	fmt.Fprintf(w, "entity:     %s %s %s\n", st.Provider, st.EntityType, st.EntityID)
+	if st.Tenant != "" {
+		fmt.Fprintf(w, "tenant:     %s\n", st.Tenant)
+	}
 	fmt.Fprintf(w, "status:     %s\n", status)
 	fmt.Fprintf(w, "events:     %d processed, %d duplicate(s) ignored\n", st.Processed, st.Duplicates)
 	if st.Overdue {

@@ -59,3 +59,25 @@ func TestWriteTextSaysWhatTheEntityDropped(t *testing.T) {
 		}
 	}
 }
+
+// TestWriteTextNamesTheTenant: a tenant's entity says whose it is; the
+// default tenant's says nothing of tenants.
+func TestWriteTextNamesTheTenant(t *testing.T) {
+	for _, tt := range []struct{ id, want string }{
+		{"fenix-shipment@wearhumans.myshopify.com:T1", "tenant:     wearhumans.myshopify.com\n"},
+		{"fenix-shipment:T1", ""},
+	} {
+		rep := Report{WorkflowID: tt.id, Source: SourceLive, State: workflows.State{Provider: "fenix", EntityType: "shipment", EntityID: "T1", Tenant: tenantOf(tt.id)}}
+		var out bytes.Buffer
+		_ = rep.WriteText(&out)
+		got := ""
+		for _, line := range strings.SplitAfter(out.String(), "\n") {
+			if strings.HasPrefix(line, "tenant:") {
+				got = line
+			}
+		}
+		if got != tt.want {
+			t.Errorf("%s: tenant line %q, want %q", tt.id, got, tt.want)
+		}
+	}
+}
