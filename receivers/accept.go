@@ -248,16 +248,16 @@ func (r *Receiver) admit(d *delivery) answer {
 // leave gives back the slot admit took.
 func (r *Receiver) leave() { <-r.inFlight }
 
-// claim claims the event's dedup record: a duplicate or an event in flight
+// claim claims the event's dedup records: a duplicate or an event in flight
 // elsewhere is answered here. A store that fails is done without: the
-// workflow's own event-ID memory keeps processing exactly-once.
+// workflow's own event memory keeps processing exactly-once.
 func (r *Receiver) claim(d *delivery) (claim, answer) {
 	cl := claim{store: r.opts.Dedup}
 	if r.opts.Dedup == nil {
 		return cl, proceed
 	}
-	cl.key = dedupKey(d.p.Name, d.tenant, d.ev.ID)
-	got, err := r.opts.Dedup.Claim(d.c.UserContext(), cl.key)
+	cl.keys = dedupKeys(d.p.Name, d.tenant, d.ev)
+	got, err := r.opts.Dedup.Claim(d.c.UserContext(), cl.keys...)
 	switch {
 	case errors.Is(err, dedup.ErrSkipped):
 		// Failing moments ago (that failure was logged): accept without
@@ -284,15 +284,15 @@ func (r *Receiver) claim(d *delivery) (claim, answer) {
 	return cl, proceed
 }
 
-// dedupKey is the dedup record's key of an event: <provider>:<event ID>
-// for the default tenant, as it always was, <provider>@<tenant>:<event ID>
-// for a tenant's. No provider name holds '@' or ':', so no two tenants'
+// dedupKeys are the keys of an event's dedup records: <provider>:<event
+// ID> for the default tenant, as it always was, <provider>@<tenant>:<event
+// ID> for a tenant's. No provider name holds '@' or ':', so no two tenants'
 // keys meet.
-func dedupKey(provider, tenant, eventID string) string {
+func dedupKeys(provider, tenant string, ev event.Event) []string {
 	if tenant == "" {
-		return provider + ":" + eventID
+		return []string{provider + ":" + ev.ID}
 	}
-	return provider + "@" + tenant + ":" + eventID
+	return []string{provider + "@" + tenant + ":" + ev.ID}
 }
 
 // start hands the event to Temporal: accepted once SignalWithStart has
