@@ -24,6 +24,11 @@ type Event struct {
 	RequestID    string            `json:"requestId"`              // X-Request-Id of the delivery
 	Attributes   map[string]string `json:"attributes,omitempty"`   // provider details kept with the event (headers, transfer parties)
 	Body         json.RawMessage   `json:"body,omitempty"`         // the raw JSON body
+	// BodyDigest is the hex SHA-256 of the signed body as sent, set only
+	// for a provider whose event ID is outside its signature (Fenix): a
+	// second dedup key, so a signed body seen before is a duplicate
+	// whatever its event ID (contract section 17).
+	BodyDigest string `json:"bodyDigest,omitempty"`
 	// TraceParent is the W3C trace context of the receiver's span, when
 	// tracing is on: the workflow's handling of the event joins its trace.
 	TraceParent string `json:"traceparent,omitempty"`

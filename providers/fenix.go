@@ -76,6 +76,8 @@ func Fenix(verifier signature.Verifier) Provider {
 		Parse:        parseFenix,
 		Unauthorized: fenixUnauthorized,
 		TenantHeader: FenixStoreHeader,
+		// The signature covers the body alone, not X-Fenix-Event-Id.
+		UnsignedEventID: true,
 
 		EntityIDField: "tracking_number",
 		EventIDField:  FenixEventIDHeader,

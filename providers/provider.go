@@ -69,6 +69,14 @@ type Provider struct {
 	// is built from several fields leaves its name generic.
 	EntityIDField string
 	EventIDField  string
+	// UnsignedEventID says the event ID is outside what the signature
+	// covers (Fenix's X-Fenix-Event-Id header): a captured, signed body
+	// could come back under a fresh event ID. For such a provider the
+	// receiver keys the event by the SHA-256 of its signed body too
+	// (event.Event.BodyDigest), so a signed body seen before is a
+	// duplicate whatever its event ID (contract section 17). Other
+	// providers pay nothing for it.
+	UnsignedEventID bool
 
 	// Tables are the state tables of the provider's entity types, by
 	// entity type. New workflow runs carry theirs in their input.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"log/slog"
@@ -221,6 +222,9 @@ func (r *Receiver) parse(d *delivery) answer {
 	}
 	ev.Provider = d.p.Name
 	ev.Tenant = d.tenant
+	if d.p.UnsignedEventID {
+		ev.BodyDigest = bodyDigest(d.body)
+	}
 	ev.RequestID = d.reqID
 	ev.ReceivedAt = time.Now().UTC()
 	if r.opts.Tracing.Enabled() {
@@ -248,16 +252,16 @@ func (r *Receiver) admit(d *delivery) answer {
 // leave gives back the slot admit took.
 func (r *Receiver) leave() { <-r.inFlight }
 
-// claim claims the event's dedup record: a duplicate or an event in flight
+// claim claims the event's dedup records: a duplicate or an event in flight
 // elsewhere is answered here. A store that fails is done without: the
-// workflow's own event-ID memory keeps processing exactly-once.
+// workflow's own event memory keeps processing exactly-once.
 func (r *Receiver) claim(d *delivery) (claim, answer) {
 	cl := claim{store: r.opts.Dedup}
 	if r.opts.Dedup == nil {
 		return cl, proceed
 	}
-	cl.key = dedupKey(d.p.Name, d.tenant, d.ev.ID)
-	got, err := r.opts.Dedup.Claim(d.c.UserContext(), cl.key)
+	cl.keys = dedupKeys(d.p.Name, d.tenant, d.ev)
+	got, err := r.opts.Dedup.Claim(d.c.UserContext(), cl.keys...)
 	switch {
 	case errors.Is(err, dedup.ErrSkipped):
 		// Failing moments ago (that failure was logged): accept without
@@ -284,15 +288,28 @@ func (r *Receiver) claim(d *delivery) (claim, answer) {
 	return cl, proceed
 }
 
-// dedupKey is the dedup record's key of an event: <provider>:<event ID>
-// for the default tenant, as it always was, <provider>@<tenant>:<event ID>
-// for a tenant's. No provider name holds '@' or ':', so no two tenants'
-// keys meet.
-func dedupKey(provider, tenant, eventID string) string {
-	if tenant == "" {
-		return provider + ":" + eventID
+// dedupKeys are the keys of an event's dedup records: its event ID's,
+// <provider>:<event ID> for the default tenant, as it always was, and
+// <provider>@<tenant>:<event ID> for a tenant's; and where the event ID is
+// outside the signature, its signed body's too,
+// <provider>[@<tenant>]#sha256:<hex> (contract section 17). No provider
+// name holds '@', ':' or '#', nor a tenant ':' or '#', so no two tenants'
+// keys meet, and no event ID's key is a body's.
+func dedupKeys(provider, tenant string, ev event.Event) []string {
+	ns := provider
+	if tenant != "" {
+		ns += "@" + tenant
 	}
-	return provider + "@" + tenant + ":" + eventID
+	if ev.BodyDigest == "" {
+		return []string{ns + ":" + ev.ID}
+	}
+	return []string{ns + ":" + ev.ID, ns + "#sha256:" + ev.BodyDigest}
+}
+
+// bodyDigest is the hex SHA-256 of a signed body, as sent.
+func bodyDigest(body []byte) string {
+	sum := sha256.Sum256(body)
+	return hex.EncodeToString(sum[:])
 }
 
 // start hands the event to Temporal: accepted once SignalWithStart has

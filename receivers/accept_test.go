@@ -86,9 +86,10 @@ func (f *fakeStarter) Calls() []startCall {
 }
 
 // memDedup is an in-memory Dedup with the contract's semantics: a claim's
-// record is "pending:<token>" while claimed, "done" once finished, forgotten
-// when released by its own claim; Finish and Release leave another claim's
-// record alone.
+// records, one per key, are "pending:<token>" while claimed, "done" once
+// finished, forgotten when released by their own claim; a claim of several
+// keys takes all or none; Finish and Release leave another claim's record
+// alone.
 type memDedup struct {
 	mu       sync.Mutex
 	keys     map[string]string // key -> "pending:<token>", "pending" (legacy) or "done"
@@ -102,50 +103,62 @@ type memDedup struct {
 
 func newMemDedup() *memDedup { return &memDedup{keys: map[string]string{}} }
 
-func (d *memDedup) Claim(_ context.Context, key string) (dedup.Claim, error) {
+func (d *memDedup) Claim(_ context.Context, keys ...string) (dedup.Claim, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.claims++
 	if d.err != nil {
 		return dedup.Claim{}, d.err
 	}
-	switch v := d.keys[key]; {
-	case v == "done":
-		return dedup.Claim{State: dedup.Done}, nil
-	case strings.HasPrefix(v, "pending"):
-		return dedup.Claim{State: dedup.InFlight}, nil
+	state := dedup.Claimed
+	for _, key := range keys {
+		switch v := d.keys[key]; {
+		case v == "done":
+			state = dedup.Done
+		case strings.HasPrefix(v, "pending") && state == dedup.Claimed:
+			state = dedup.InFlight
+		}
+	}
+	if state != dedup.Claimed {
+		return dedup.Claim{State: state}, nil
 	}
 	d.tokens++
 	token := strconv.Itoa(d.tokens)
-	d.keys[key] = "pending:" + token
+	for _, key := range keys {
+		d.keys[key] = "pending:" + token
+	}
 	if d.claimErr != nil { // the record was set, but its reply was lost
 		return dedup.Claim{Token: token}, d.claimErr
 	}
 	return dedup.Claim{State: dedup.Claimed, Token: token}, nil
 }
 
-func (d *memDedup) Finish(_ context.Context, key, token string) error {
+func (d *memDedup) Finish(_ context.Context, token string, keys ...string) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.finishes++
 	if d.err != nil {
 		return d.err
 	}
-	if v, ok := d.keys[key]; !ok || v == "pending:"+token {
-		d.keys[key] = "done"
+	for _, key := range keys {
+		if v, ok := d.keys[key]; !ok || v == "pending:"+token {
+			d.keys[key] = "done"
+		}
 	}
 	return nil
 }
 
-func (d *memDedup) Release(_ context.Context, key, token string) error {
+func (d *memDedup) Release(_ context.Context, token string, keys ...string) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	d.releases = append(d.releases, key)
+	d.releases = append(d.releases, keys...)
 	if d.err != nil {
 		return d.err
 	}
-	if d.keys[key] == "pending:"+token {
-		delete(d.keys, key)
+	for _, key := range keys {
+		if d.keys[key] == "pending:"+token {
+			delete(d.keys, key)
+		}
 	}
 	return nil
 }

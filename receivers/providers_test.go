@@ -19,7 +19,6 @@ import (
 	"github.com/hookflow/hookflow/event"
 	"github.com/hookflow/hookflow/providers"
 	"github.com/hookflow/hookflow/receivers"
-	"github.com/hookflow/hookflow/receivers/dedup"
 	"github.com/hookflow/hookflow/receivers/starter"
 	"github.com/hookflow/hookflow/signature"
 )
@@ -308,40 +307,6 @@ func (f *eventStarter) started() ([]event.Event, []string) {
 	return append([]event.Event(nil), f.events...), append([]string(nil), f.workflows...)
 }
 
-// keyDedup is an in-memory Dedup.
-type keyDedup struct {
-	mu   sync.Mutex
-	keys map[string]bool // true once done
-}
-
-func (d *keyDedup) Claim(_ context.Context, key string) (dedup.Claim, error) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	done, ok := d.keys[key]
-	switch {
-	case !ok:
-		d.keys[key] = false
-		return dedup.Claim{State: dedup.Claimed}, nil
-	case done:
-		return dedup.Claim{State: dedup.Done}, nil
-	}
-	return dedup.Claim{State: dedup.InFlight}, nil
-}
-
-func (d *keyDedup) Finish(_ context.Context, key, _ string) error {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	d.keys[key] = true
-	return nil
-}
-
-func (d *keyDedup) Release(_ context.Context, key, _ string) error {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	delete(d.keys, key)
-	return nil
-}
-
 // providerApp is a receivers app serving one provider, with fake Temporal and Redis.
 type providerApp struct {
 	app     *fiber.App
@@ -352,7 +317,7 @@ func newProviderApp(p receivers.Provider) *providerApp {
 	s := &eventStarter{}
 	r := receivers.New(receivers.Options{
 		Start: starter.Starter{Client: s},
-		Dedup: &keyDedup{keys: map[string]bool{}},
+		Dedup: newMemDedup(),
 		Log:   slog.New(slog.DiscardHandler),
 	})
 	return &providerApp{app: receivers.NewApp(r, []receivers.Provider{p}), starter: s}

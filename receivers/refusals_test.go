@@ -28,9 +28,9 @@ type countingDedup struct {
 	claims atomic.Int32
 }
 
-func (d *countingDedup) Claim(ctx context.Context, key string) (dedup.Claim, error) {
+func (d *countingDedup) Claim(ctx context.Context, keys ...string) (dedup.Claim, error) {
 	d.claims.Add(1)
-	return d.Dedup.Claim(ctx, key)
+	return d.Dedup.Claim(ctx, keys...)
 }
 
 // redisRig is the Phoenix rig on a real Redis dedup store, whose claims

@@ -33,7 +33,14 @@ package workflows
 // Revision 4: every provider's API is read with one activity,
 // FetchEntityStatus, the built-in order API's too (earlier runs read it
 // with activities.BuiltInOrderRead).
-const Revision = 4
+//
+// Revision 5: the event memory also remembers the signed body of an event
+// whose provider leaves the event ID outside its signature
+// (event.Event.BodyDigest, Fenix's), so that a body it holds is a duplicate
+// whatever its event ID, also when Redis has forgotten it (contract
+// section 17). Such an event takes two of the memory's maxRemembered
+// entries.
+const Revision = 5
 
 // behaviour is what a run does differently by revision, decided once when
 // the run begins (behaviourOf its input's Revision) and read by name
@@ -115,6 +122,12 @@ type behaviour struct {
 
 	// oneAPIRead: every provider's API is read with FetchEntityStatus.
 	oneAPIRead bool
+
+	// Revision 5.
+
+	// digestMemory: the event memory remembers an event's BodyDigest
+	// beside its ID, and an event whose digest it holds is a duplicate.
+	digestMemory bool
 }
 
 // behaviourOf is the behaviour of a run of revision rev.
@@ -140,5 +153,6 @@ func behaviourOf(rev int) behaviour {
 		boundedTasks:        rev >= 3,
 		finishOnCancel:      rev >= 3,
 		oneAPIRead:          rev >= 4,
+		digestMemory:        rev >= 5,
 	}
 }

@@ -13,7 +13,7 @@ import (
 func (e *entity) onEvent(ctx workflow.Context, ev event.Event) {
 	ctx = tracing.WithEvent(ctx, ev.TraceParent)
 	e.lastActivity = workflow.Now(ctx)
-	if e.memory.has(ev.ID) {
+	if e.holds(ev) {
 		e.state.Duplicates++
 		e.received(ctx, ev, "duplicate")
 		return

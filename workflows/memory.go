@@ -23,7 +23,9 @@ func hashID(id string) idHash {
 }
 
 // memory is an entity's event-ID memory: the IDs it has processed, as
-// fixed-size hashes, bounded to the latest maxRemembered. Revision 3 runs
+// fixed-size hashes, bounded to the latest maxRemembered. Revision 5 runs
+// remember an event's signed body too where it has a digest (bodyKey), as
+// one more ID, which counts against the bound like any. Revision 3 runs
 // forget in chunks of memoryChunk IDs and keep, for each chunk, the latest
 // provider time of its events; forgotten is the latest provider time of
 // any ID forgotten so far, the watermark below which an unremembered event
@@ -56,12 +58,20 @@ func (m *memory) add(ids ...string) {
 	m.trim()
 }
 
-// addAt remembers id, whose event the provider stamped at (Unix
-// milliseconds, 0 when unknown).
-func (m *memory) addAt(id string, at int64) {
-	m.addHash(hashID(id), at)
+// addAt remembers ids, each a key of one event the provider stamped at
+// (Unix milliseconds, 0 when unknown), forgetting the oldest past the
+// bound.
+func (m *memory) addAt(at int64, ids ...string) {
+	for _, id := range ids {
+		m.addHash(hashID(id), at)
+	}
 	m.trim()
 }
+
+// bodyKey is the memory's key of a signed body, by its digest
+// (event.Event.BodyDigest): no event ID the receivers take holds a NUL,
+// so none is taken for a body.
+func bodyKey(digest string) string { return "\x00sha256:" + digest }
 
 func (m *memory) addHash(h idHash, at int64) {
 	if m.seen[h] {
@@ -129,7 +139,17 @@ func (m *memory) times() []int64 {
 	return append([]int64(nil), m.chunkMax...)
 }
 
-// remember adds ev to the event-ID memory and counts it processed.
+// holds reports whether the memory holds ev: its event ID, or (revision
+// 5) its signed body, whatever event ID that came with.
+func (e *entity) holds(ev event.Event) bool {
+	if e.memory.has(ev.ID) {
+		return true
+	}
+	return e.does.digestMemory && ev.BodyDigest != "" && e.memory.has(bodyKey(ev.BodyDigest))
+}
+
+// remember adds ev to the event memory and counts it processed: its event
+// ID, and (revision 5) its signed body.
 func (e *entity) remember(ev event.Event) {
 	e.state.Processed++
 	if !e.does.chunkedMemory {
@@ -140,7 +160,11 @@ func (e *entity) remember(ev event.Event) {
 	if t, ok := providerInstant(ev.ProviderTime); ok {
 		at = t.UnixMilli()
 	}
-	e.memory.addAt(ev.ID, at)
+	if e.does.digestMemory && ev.BodyDigest != "" {
+		e.memory.addAt(at, ev.ID, bodyKey(ev.BodyDigest))
+	} else {
+		e.memory.addAt(at, ev.ID)
+	}
 	if e.memory.forgotten > 0 {
 		e.state.ForgottenUpTo = time.UnixMilli(e.memory.forgotten).UTC()
 	}

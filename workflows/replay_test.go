@@ -2,8 +2,10 @@ package workflows_test
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
@@ -107,5 +109,49 @@ func TestReplayFollowsTableInInput(t *testing.T) {
 	replayer.RegisterWorkflow(workflows.Entity)
 	if err := replayer.ReplayWorkflowHistory(nil, history); err != nil {
 		t.Errorf("replay with the table in the input: %v", err)
+	}
+}
+
+// TestReplayRevision5NeedsDigestMemory: the recorded revision 5 run whose
+// EXCEPTION came back under a fresh event ID, Redis having forgotten it,
+// replays as recorded, and fails to replay as a revision 4 run: without
+// the body in the event memory, the replay would have been a second
+// EXCEPTION, and a run started at revision 5 never becomes one that
+// applies it.
+func TestReplayRevision5NeedsDigestMemory(t *testing.T) {
+	replay := func(revision int) error {
+		f, err := os.Open(filepath.Join("testdata", "fenix-shipment-rev5-replayed-body.history.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		history, err := client.HistoryFromJSON(f, client.HistoryJSONOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		start := history.GetEvents()[0].GetWorkflowExecutionStartedEventAttributes()
+		payload := start.GetInput().GetPayloads()[0]
+		var in map[string]any // as recorded, whatever fields it has
+		if err := json.Unmarshal(payload.GetData(), &in); err != nil {
+			t.Fatal(err)
+		}
+		if in["Revision"] != float64(5) {
+			t.Fatalf("recorded input revision %v, want 5", in["Revision"])
+		}
+		in["Revision"] = revision
+		if payload.Data, err = json.Marshal(in); err != nil {
+			t.Fatal(err)
+		}
+		replayer := worker.NewWorkflowReplayer()
+		replayer.RegisterWorkflow(workflows.Entity)
+		return replayer.ReplayWorkflowHistory(nil, history)
+	}
+	if err := replay(5); err != nil {
+		t.Fatalf("replay as recorded: %v", err)
+	}
+	// TMPRL1100: the SDK's nondeterminism, here a Deliver of a transition
+	// the recorded run never made.
+	if err := replay(4); err == nil || !strings.Contains(err.Error(), "TMPRL1100") {
+		t.Fatalf("replay as revision 4: %v, want a nondeterminism error: the body's replay applied again", err)
 	}
 }

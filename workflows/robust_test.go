@@ -405,7 +405,7 @@ func TestMemoryWatermark(t *testing.T) {
 	old := newMemory()
 	old.chunked = true
 	for i := 0; i < maxRemembered; i++ {
-		old.addAt(fmt.Sprintf("old-%d", i), t0.Add(-time.Hour+time.Duration(i)*time.Millisecond).UnixMilli())
+		old.addAt(t0.Add(-time.Hour+time.Duration(i)*time.Millisecond).UnixMilli(), fmt.Sprintf("old-%d", i))
 	}
 	in := EntityInput{Provider: "phosphor", EntityType: "item", EntityID: "i1", Revision: Revision, Linger: time.Minute}
 	in.Carry = &Carry{
@@ -453,7 +453,7 @@ func TestWorstCaseStaysBounded(t *testing.T) {
 	full := newMemory()
 	full.chunked = true
 	for i := 0; i < maxRemembered; i++ {
-		full.addAt(fmt.Sprintf("old-%d", i), int64(i))
+		full.addAt(int64(i), fmt.Sprintf("old-%d", i))
 	}
 	in := h.input()
 	in.Targets = []Target{{ID: "a", Label: "a"}, {ID: "b", Label: "b"}}

@@ -15,21 +15,21 @@ type flakyDedup struct {
 	claims, finishes, removes int
 }
 
-func (d *flakyDedup) Claim(context.Context, string) (Claim, error) {
+func (d *flakyDedup) Claim(context.Context, ...string) (Claim, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.claims++
 	return Claim{State: Claimed, Token: "t"}, d.err
 }
 
-func (d *flakyDedup) Finish(context.Context, string, string) error {
+func (d *flakyDedup) Finish(context.Context, string, ...string) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.finishes++
 	return d.err
 }
 
-func (d *flakyDedup) Release(context.Context, string, string) error {
+func (d *flakyDedup) Release(context.Context, string, ...string) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.removes++
@@ -80,8 +80,8 @@ func TestBreaker(t *testing.T) {
 	wantClaims(2)
 
 	// Finish and Release are never skipped.
-	_ = b.Finish(ctx, "k", "t")
-	_ = b.Release(ctx, "k", "t")
+	_ = b.Finish(ctx, "t", "k")
+	_ = b.Release(ctx, "t", "k")
 	if _, f, r := store.calls(); f != 1 || r != 1 {
 		t.Errorf("store Finish, Release = %d, %d; want 1, 1", f, r)
 	}

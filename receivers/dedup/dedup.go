@@ -5,6 +5,7 @@
 package dedup
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -35,20 +36,26 @@ type Claim struct {
 	Token string
 }
 
-// Store remembers which events were delivered. Implementations must make
-// Claim atomic: of concurrent claims of one key, exactly one gets Claimed.
-// A claim's record is owned by its token: Finish and Release never act on a
-// record written by another claim. Breaker wraps one; receivers.Dedup is the
-// same set of methods, as the accept path uses them.
+// Store remembers which events were delivered. An event has one key, its
+// event ID's, or two where its provider's event ID is outside the signature
+// (its signed body's too, contract section 17): a claim holds every key of
+// the event or none. Implementations must make Claim atomic per key: of
+// concurrent claims sharing a key, at most one gets Claimed, and of those
+// of one key set exactly one. A claim's records are owned by its token:
+// Finish and Release never act on a record written by another claim.
+// Breaker wraps one; receivers.Dedup is the same set of methods, as the
+// accept path uses them.
 type Store interface {
-	// Claim marks key as in flight unless it is already known.
-	Claim(ctx context.Context, key string) (Claim, error)
-	// Finish marks key as delivered for the store's TTL, unless the record
-	// belongs to another claim.
-	Finish(ctx context.Context, key, token string) error
-	// Release forgets key's record if it is token's and still in flight, so
-	// a retry of a failed start gets through.
-	Release(ctx context.Context, key, token string) error
+	// Claim marks every key as in flight unless one of them is already
+	// known: Done when one was delivered, else InFlight when another claim
+	// holds one; it then holds none of them.
+	Claim(ctx context.Context, keys ...string) (Claim, error)
+	// Finish marks every key as delivered for the store's TTL, except a
+	// record that belongs to another claim.
+	Finish(ctx context.Context, token string, keys ...string) error
+	// Release forgets each key's record that is token's and still in
+	// flight, so a retry of a failed start gets through.
+	Release(ctx context.Context, token string, keys ...string) error
 }
 
 // Redis is the Store of the contract (section 6): SET key
@@ -56,6 +63,13 @@ type Store interface {
 // with the dedup TTL, deleted when the start fails; Finish and Release
 // compare the token first, in a script. It needs Redis 7 (SET with both NX
 // and GET).
+//
+// An event's keys are each claimed, finished and released by its own
+// single-key command, all of them in one round trip (a pipeline): under
+// Redis Cluster two keys live in different slots, so no one command or
+// script could take both. A claim that finds one key taken gives back the
+// others it took, in a second round trip, so the only events that pay for
+// it are those refused anyway.
 type Redis struct {
 	Client     redis.UniversalClient
 	Prefix     string        // key namespace, "hookflow:dedup:"
@@ -97,37 +111,115 @@ func newPending() string {
 }
 
 // Claim implements Store in one round trip.
-func (r *Redis) Claim(ctx context.Context, key string) (Claim, error) {
+func (r *Redis) Claim(ctx context.Context, keys ...string) (Claim, error) {
 	mine := newPending()
 	token := mine[len(pendingPrefix):]
-	prev, err := r.Client.SetArgs(ctx, r.Prefix+key, mine, redis.SetArgs{Mode: "NX", TTL: r.PendingTTL, Get: true}).Result()
+	if len(keys) == 1 {
+		state, err := found(r.set(ctx, r.Client, keys[0], mine), mine)
+		if state != Claimed {
+			return Claim{State: state}, nil
+		}
+		// With an error, the SET may have applied unseen: the token lets
+		// the caller finish or release that record, and only that one.
+		return Claim{State: Claimed, Token: token}, err
+	}
+	sets := make([]*redis.StatusCmd, len(keys))
+	// Each command's own error is read below; Exec's is the first of them.
+	_, _ = r.Client.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, key := range keys {
+			sets[i] = r.set(ctx, p, key, mine)
+		}
+		return nil
+	})
+	state, taken := Claimed, make([]string, 0, len(keys))
+	var failed error
+	for i, set := range sets {
+		s, err := found(set, mine)
+		switch {
+		case err != nil:
+			failed = cmp.Or(failed, err)
+		case s == Claimed:
+			taken = append(taken, keys[i])
+		case s == Done:
+			state = Done
+		case state == Claimed:
+			state = InFlight
+		}
+	}
+	switch {
+	case failed != nil:
+		// Any SET may have applied unseen: the token reaches each.
+		return Claim{State: Claimed, Token: token}, failed
+	case state != Claimed:
+		// Another delivery has the event: give back what this one took,
+		// so that it holds up no retry. A record that cannot be given back
+		// now expires with PendingTTL.
+		_ = r.Release(ctx, token, taken...)
+		return Claim{State: state}, nil
+	}
+	return Claim{State: Claimed, Token: token}, nil
+}
+
+// set claims one key: SET key pending:<token> NX GET with the pending TTL.
+func (r *Redis) set(ctx context.Context, c redis.StringCmdable, key, mine string) *redis.StatusCmd {
+	return c.SetArgs(ctx, r.Prefix+key, mine, redis.SetArgs{Mode: "NX", TTL: r.PendingTTL, Get: true})
+}
+
+// found is what a claim's SET found of its key, given the claim's own
+// pending record mine; Claimed with the SET's error when it failed.
+func found(set *redis.StatusCmd, mine string) (State, error) {
+	prev, err := set.Result()
 	switch {
 	// prev is this claim's own value when the client retried a SET whose
 	// first reply was lost after it applied.
 	case errors.Is(err, redis.Nil), err == nil && prev == mine:
-		return Claim{State: Claimed, Token: token}, nil
+		return Claimed, nil
 	case err != nil:
-		// The SET may have applied unseen: the token lets the caller
-		// finish or release that record, and only that one.
-		return Claim{State: Claimed, Token: token}, err
+		return Claimed, err
 	case prev == done:
-		return Claim{State: Done}, nil
+		return Done, nil
 	default:
 		// Another claim's pending:<token>, or a bare "pending" written by a
 		// receiver from before tokens (a rolling deploy): in flight either
 		// way. No token matches a bare one, so it only expires.
-		return Claim{State: InFlight}, nil
+		return InFlight, nil
 	}
 }
 
 // Finish implements Store.
-func (r *Redis) Finish(ctx context.Context, key, token string) error {
-	return finishScript.Run(ctx, r.Client, []string{r.Prefix + key}, pendingPrefix+token, r.DoneTTL.Milliseconds()).Err()
+func (r *Redis) Finish(ctx context.Context, token string, keys ...string) error {
+	return r.run(ctx, finishScript, keys, pendingPrefix+token, r.DoneTTL.Milliseconds())
 }
 
 // Release implements Store.
-func (r *Redis) Release(ctx context.Context, key, token string) error {
-	return releaseScript.Run(ctx, r.Client, []string{r.Prefix + key}, pendingPrefix+token).Err()
+func (r *Redis) Release(ctx context.Context, token string, keys ...string) error {
+	return r.run(ctx, releaseScript, keys, pendingPrefix+token)
+}
+
+// run runs script once per key, each call on one key (see Redis), all of
+// them in one round trip.
+func (r *Redis) run(ctx context.Context, script *redis.Script, keys []string, args ...any) error {
+	switch len(keys) {
+	case 0:
+		return nil
+	case 1:
+		return script.Run(ctx, r.Client, []string{r.Prefix + keys[0]}, args...).Err()
+	}
+	each := func(call func(context.Context, redis.Scripter, []string, ...any) *redis.Cmd) error {
+		_, err := r.Client.Pipelined(ctx, func(p redis.Pipeliner) error {
+			for _, key := range keys {
+				call(ctx, p, []string{r.Prefix + key}, args...)
+			}
+			return nil
+		})
+		return err
+	}
+	err := each(script.EvalSha)
+	if err != nil && redis.HasErrorPrefix(err, "NOSCRIPT") {
+		// The server has not seen the script yet (Run's fallback).
+		err = each(script.Eval)
+	}
+	return err
 }
 
 // ErrSkipped is returned by Breaker.Claim, at once, while the store is
@@ -150,7 +242,7 @@ type Breaker struct {
 }
 
 // Claim implements Store.
-func (b *Breaker) Claim(ctx context.Context, key string) (Claim, error) {
+func (b *Breaker) Claim(ctx context.Context, keys ...string) (Claim, error) {
 	if until := b.openUntil.Load(); until != 0 {
 		now := b.clock()
 		// Of the deliveries that find the cooldown over, one probes.
@@ -158,7 +250,7 @@ func (b *Breaker) Claim(ctx context.Context, key string) (Claim, error) {
 			return Claim{}, ErrSkipped
 		}
 	}
-	c, err := b.Store.Claim(ctx, key)
+	c, err := b.Store.Claim(ctx, keys...)
 	switch {
 	case err != nil:
 		b.openUntil.Store(b.clock().Add(b.Cooldown).UnixNano())
@@ -169,13 +261,13 @@ func (b *Breaker) Claim(ctx context.Context, key string) (Claim, error) {
 }
 
 // Finish implements Store.
-func (b *Breaker) Finish(ctx context.Context, key, token string) error {
-	return b.Store.Finish(ctx, key, token)
+func (b *Breaker) Finish(ctx context.Context, token string, keys ...string) error {
+	return b.Store.Finish(ctx, token, keys...)
 }
 
 // Release implements Store.
-func (b *Breaker) Release(ctx context.Context, key, token string) error {
-	return b.Store.Release(ctx, key, token)
+func (b *Breaker) Release(ctx context.Context, token string, keys ...string) error {
+	return b.Store.Release(ctx, token, keys...)
 }
 
 func (b *Breaker) clock() time.Time {

@@ -2,6 +2,7 @@ package dedup_test
 
 import (
 	"context"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -47,7 +48,7 @@ func TestRedisClaimFinish(t *testing.T) {
 		t.Errorf("InFlight claim has token %q, want none: it owns nothing", other.Token)
 	}
 
-	if err := d.Finish(ctx, key, claim.Token); err != nil {
+	if err := d.Finish(ctx, claim.Token, key); err != nil {
 		t.Fatalf("Finish: %v", err)
 	}
 	v, ttl = deduptest.Record(t, c, key)
@@ -80,7 +81,7 @@ func TestRedisRelease(t *testing.T) {
 	t.Run("pending key deleted", func(t *testing.T) {
 		const key = "phoenix:pending"
 		claim := wantClaim(t, d, key, dedup.Claimed)
-		if err := d.Release(ctx, key, claim.Token); err != nil {
+		if err := d.Release(ctx, claim.Token, key); err != nil {
 			t.Fatalf("Release: %v", err)
 		}
 		if v, _ := deduptest.Record(t, c, key); v != "" {
@@ -92,10 +93,10 @@ func TestRedisRelease(t *testing.T) {
 	t.Run("done key kept", func(t *testing.T) {
 		const key = "phoenix:done"
 		claim := wantClaim(t, d, key, dedup.Claimed)
-		if err := d.Finish(ctx, key, claim.Token); err != nil {
+		if err := d.Finish(ctx, claim.Token, key); err != nil {
 			t.Fatalf("Finish: %v", err)
 		}
-		if err := d.Release(ctx, key, claim.Token); err != nil {
+		if err := d.Release(ctx, claim.Token, key); err != nil {
 			t.Fatalf("Release: %v", err)
 		}
 		v, ttl := deduptest.Record(t, c, key)
@@ -106,7 +107,7 @@ func TestRedisRelease(t *testing.T) {
 		wantClaim(t, d, key, dedup.Done)
 	})
 	t.Run("absent key", func(t *testing.T) {
-		if err := d.Release(ctx, "phoenix:absent", "0123"); err != nil {
+		if err := d.Release(ctx, "0123", "phoenix:absent"); err != nil {
 			t.Errorf("Release of an absent key: %v", err)
 		}
 		if v, _ := deduptest.Record(t, c, "phoenix:absent"); v != "" {
@@ -156,14 +157,20 @@ func TestRedisUnreachable(t *testing.T) {
 	t.Cleanup(func() { c.Close() })
 	d := &dedup.Redis{Client: c, Prefix: deduptest.Prefix, PendingTTL: deduptest.PendingTTL, DoneTTL: deduptest.DoneTTL}
 	ctx := context.Background()
-	if _, err := d.Claim(ctx, "phoenix:x"); err == nil {
-		t.Error("Claim: got nil error from a stopped Redis")
-	}
-	if err := d.Finish(ctx, "phoenix:x", "0123"); err == nil {
-		t.Error("Finish: got nil error from a stopped Redis")
-	}
-	if err := d.Release(ctx, "phoenix:x", "0123"); err == nil {
-		t.Error("Release: got nil error from a stopped Redis")
+	for _, keys := range [][]string{{"phoenix:x"}, {"fenix:x", "fenix#sha256:aa"}} {
+		claim, err := d.Claim(ctx, keys...)
+		if err == nil {
+			t.Errorf("Claim(%q): got nil error from a stopped Redis", keys)
+		}
+		if claim.State != dedup.Claimed || claim.Token == "" {
+			t.Errorf("Claim(%q): got %v with token %q, want Claimed with a token (its SETs may have applied)", keys, claim.State, claim.Token)
+		}
+		if err := d.Finish(ctx, "0123", keys...); err == nil {
+			t.Errorf("Finish(%q): got nil error from a stopped Redis", keys)
+		}
+		if err := d.Release(ctx, "0123", keys...); err == nil {
+			t.Errorf("Release(%q): got nil error from a stopped Redis", keys)
+		}
 	}
 }
 
@@ -179,8 +186,8 @@ func TestRedisOwnedClaims(t *testing.T) {
 		do   func(key, token string) error
 	}
 	late := []action{
-		{"release", func(key, token string) error { return d.Release(ctx, key, token) }},
-		{"finish", func(key, token string) error { return d.Finish(ctx, key, token) }},
+		{"release", func(key, token string) error { return d.Release(ctx, token, key) }},
+		{"finish", func(key, token string) error { return d.Finish(ctx, token, key) }},
 	}
 	tests := []struct {
 		name  string
@@ -196,7 +203,7 @@ func TestRedisOwnedClaims(t *testing.T) {
 		}, dedup.InFlight},
 		{"B done", func(t *testing.T, key string) string {
 			b := wantClaim(t, d, key, dedup.Claimed)
-			if err := d.Finish(ctx, key, b.Token); err != nil {
+			if err := d.Finish(ctx, b.Token, key); err != nil {
 				t.Fatalf("B's Finish: %v", err)
 			}
 			if err := c.PExpire(ctx, deduptest.Prefix+key, deduptest.OtherTTL).Err(); err != nil {
@@ -243,7 +250,7 @@ func TestRedisFinishAfterExpiry(t *testing.T) {
 	if err := c.Del(context.Background(), deduptest.Prefix+key).Err(); err != nil {
 		t.Fatal(err)
 	}
-	if err := d.Finish(context.Background(), key, a.Token); err != nil {
+	if err := d.Finish(context.Background(), a.Token, key); err != nil {
 		t.Fatalf("Finish: %v", err)
 	}
 	deduptest.WantRecord(t, c, key, "done", deduptest.DoneTTL)
@@ -305,9 +312,9 @@ func TestRedisLostReply(t *testing.T) {
 
 				var final string
 				if then == "release" {
-					err, final = d.Release(ctx, key, claim.Token), tt.release
+					err, final = d.Release(ctx, claim.Token, key), tt.release
 				} else {
-					err, final = d.Finish(ctx, key, claim.Token), tt.finish
+					err, final = d.Finish(ctx, claim.Token, key), tt.finish
 				}
 				if err != nil {
 					t.Fatalf("%s: %v", then, err)
@@ -316,5 +323,117 @@ func TestRedisLostReply(t *testing.T) {
 				deduptest.WantRecord(t, c, key, want, ttl)
 			})
 		}
+	}
+}
+
+// TestRedisClaimsEveryKey: an event of two keys (its event ID's and its
+// signed body's) is claimed, finished and released as one: a key already
+// done or in flight refuses the claim, which then holds neither key.
+func TestRedisClaimsEveryKey(t *testing.T) {
+	d, c := deduptest.NewRedis(t)
+	ctx := context.Background()
+	const (
+		evt1, evt2, body = "fenix:evt-1", "fenix:evt-2", "fenix#sha256:aa"
+		body2            = "fenix#sha256:bb"
+	)
+	claimKeys := func(want dedup.State, keys ...string) dedup.Claim {
+		t.Helper()
+		got, err := d.Claim(ctx, keys...)
+		if err != nil || got.State != want {
+			t.Fatalf("Claim(%q): got %v, %v; want %v", keys, got.State, err, want)
+		}
+		return got
+	}
+
+	a := claimKeys(dedup.Claimed, evt1, body)
+	for _, key := range []string{evt1, body} {
+		v, ttl := deduptest.Record(t, c, key)
+		if want := "pending:" + a.Token; v != want {
+			t.Errorf("after Claim, %s: got %q, want %q", key, v, want)
+		}
+		deduptest.WantTTL(t, ttl, deduptest.PendingTTL)
+	}
+	// In flight by its body alone, and by its event ID alone: the refused
+	// claim gives back the key it took.
+	claimKeys(dedup.InFlight, evt2, body)
+	claimKeys(dedup.InFlight, evt1, body2)
+	for _, key := range []string{evt2, body2} {
+		deduptest.WantRecord(t, c, key, "", 0)
+	}
+
+	if err := d.Finish(ctx, a.Token, evt1, body); err != nil {
+		t.Fatalf("Finish: %v", err)
+	}
+	for _, key := range []string{evt1, body} {
+		deduptest.WantRecord(t, c, key, "done", deduptest.DoneTTL)
+	}
+	// Done by its body alone (a replay under a new event ID), and by its
+	// event ID alone (a redelivery whose body changed).
+	claimKeys(dedup.Done, evt2, body)
+	claimKeys(dedup.Done, evt1, body2)
+	for _, key := range []string{evt2, body2} {
+		deduptest.WantRecord(t, c, key, "", 0)
+	}
+
+	// A failed start releases both; a release leaves a done record alone.
+	b := claimKeys(dedup.Claimed, evt2, body2)
+	if err := d.Release(ctx, b.Token, evt2, body2, evt1); err != nil {
+		t.Fatalf("Release: %v", err)
+	}
+	for _, key := range []string{evt2, body2} {
+		deduptest.WantRecord(t, c, key, "", 0)
+	}
+	deduptest.WantRecord(t, c, evt1, "done", deduptest.DoneTTL)
+	claimKeys(dedup.Claimed, evt2, body2)
+}
+
+// TestRedisConcurrentClaimsOfOneBody: deliveries of one body under as many
+// event IDs race; one gets it, and the others leave no record behind.
+func TestRedisConcurrentClaimsOfOneBody(t *testing.T) {
+	d, c := deduptest.NewRedis(t)
+	const n = 20
+	var (
+		wg     sync.WaitGroup
+		start  = make(chan struct{})
+		claims = make([]dedup.Claim, n)
+		errs   = make([]error, n)
+	)
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			claims[i], errs[i] = d.Claim(context.Background(), "fenix:evt-"+strconv.Itoa(i), "fenix#sha256:race")
+		}()
+	}
+	close(start)
+	wg.Wait()
+
+	winner := -1
+	for i := range claims {
+		if errs[i] != nil {
+			t.Fatalf("Claim %d: %v", i, errs[i])
+		}
+		switch claims[i].State {
+		case dedup.Claimed:
+			if winner >= 0 {
+				t.Fatalf("claims %d and %d both got the body", winner, i)
+			}
+			winner = i
+		case dedup.Done:
+			t.Errorf("claim %d: Done, with nothing finished", i)
+		}
+	}
+	if winner < 0 {
+		t.Fatal("no claim got the body")
+	}
+	keys, err := c.Keys(context.Background(), deduptest.Prefix+"*").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(keys)
+	want := []string{deduptest.Prefix + "fenix#sha256:race", deduptest.Prefix + "fenix:evt-" + strconv.Itoa(winner)}
+	if !slices.Equal(keys, want) {
+		t.Errorf("records %q, want only the winner's %q", keys, want)
 	}
 }
