@@ -443,8 +443,11 @@ func build(s Spec, a auth, f fields, table lifecycle.Table) Provider {
 		Parse:         c.parse,
 		EntityIDField: f.entityID.spec,
 		EventIDField:  f.eventID.spec,
-		Tables:        map[string]lifecycle.Table{s.EntityType: table},
-		Sample:        c.sample(),
+		// An event ID from a header is outside the signature, but for
+		// Standard Webhooks' webhook-id, which it signs.
+		UnsignedEventID: f.eventID.header != "" && !(a.Scheme == SchemeStandardWebhooks && strings.EqualFold(f.eventID.header, signature.StandardID)),
+		Tables:          map[string]lifecycle.Table{s.EntityType: table},
+		Sample:          c.sample(),
 	}
 	if a.Scheme == SchemeStandardWebhooks {
 		p.DevSecret = "whsec_" + base64.StdEncoding.EncodeToString([]byte(p.DevSecret))
