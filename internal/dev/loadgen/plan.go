@@ -13,7 +13,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/hookflow/hookflow/config"
 	"github.com/hookflow/hookflow/event"
 	"github.com/hookflow/hookflow/providers"
 	"github.com/hookflow/hookflow/receivers/starter"
@@ -25,6 +24,8 @@ import (
 // is the provider's work, not the receiver's.
 type prepared struct {
 	entity, status string
+	tenant         string // "" for the default tenant
+	route          string // the path it is posted to
 	body           []byte
 	headers        map[string]string
 }
@@ -38,12 +39,15 @@ type plan struct {
 
 // newPlan signs o.Requests events for the mode. Unique, duplicate and mix
 // events are streams of one; existing mode has one stream per entity.
-func newPlan(cfg *config.Config, s providers.Provider, o Options, runID string) plan {
-	secret := s.SendSecret(cfg.Setting)
-	sign := func(entity, status, eventID string) prepared {
+// Entity k is sent as senders[k % len(senders)] (one sender: one tenant):
+// all its events, and in mix mode its redeliveries, are that tenant's.
+func newPlan(senders []sender, o Options, runID string) plan {
+	s := senders[0].p
+	sign := func(k int, entity, status, eventID string) prepared {
+		as := senders[k%len(senders)]
 		d := providers.Delivery{Entity: entity, Status: status, EventID: eventID, WebhookID: "bench-" + runID}
-		body := s.Sample.Body(d)
-		return prepared{entity: entity, status: status, body: body, headers: s.Sample.Headers(d, body, secret, cfg.Setting)}
+		body, headers := as.sign(d, nil)
+		return prepared{entity: entity, status: status, tenant: as.tenant, route: as.route, body: body, headers: headers}
 	}
 	var p plan
 	if o.Mode == "existing" {
@@ -53,7 +57,7 @@ func newPlan(cfg *config.Config, s providers.Provider, o Options, runID string) 
 		if o.Mode == "existing" {
 			// Round-robin over the entities: request i is entity k's step.
 			k, step := i%len(p.streams), i/len(p.streams)
-			p.reqs = append(p.reqs, sign(fmt.Sprintf("bench-%s-%d", runID, k), lifecycleStatus(s, step),
+			p.reqs = append(p.reqs, sign(k, fmt.Sprintf("bench-%s-%d", runID, k), lifecycleStatus(s, step),
 				fmt.Sprintf("bench-%s-%d-%d", runID, k, step)))
 			p.streams[k] = append(p.streams[k], i)
 			continue
@@ -70,7 +74,7 @@ func newPlan(cfg *config.Config, s providers.Provider, o Options, runID string) 
 			}
 		}
 		name := fmt.Sprintf("bench-%s-%d", runID, id)
-		p.reqs = append(p.reqs, sign(name, s.Sample.Status, name))
+		p.reqs = append(p.reqs, sign(id, name, s.Sample.Status, name))
 		p.streams = append(p.streams, []int{i})
 	}
 	return p
@@ -189,7 +193,8 @@ func (b baseliner) signal(ctx context.Context, p prepared) answer {
 	ev.ID, ev.EntityID = "baseline-"+ev.ID, "baseline-"+ev.EntityID
 	sctx, cancel := context.WithTimeout(ctx, b.timeout)
 	defer cancel()
-	if _, err := b.starter.Signal(sctx, ev.Provider, ev.EntityType, ev.EntityID, workflows.SignalWebhookEvent, ev); err != nil {
+	ev.Tenant = p.tenant
+	if _, err := b.starter.SignalTenant(sctx, ev.Tenant, ev.Provider, ev.EntityType, ev.EntityID, workflows.SignalWebhookEvent, ev); err != nil {
 		return answer{code: CodeError, err: err.Error()}
 	}
 	return answer{code: "ok"}
