@@ -24,6 +24,7 @@ type benchOptions struct {
 	mode           string // unique, existing, duplicate or mix
 	requests       int
 	entities       int // existing mode: how many entities the events are spread over
+	tenants        int // spread the events over this many of the configuration's tenants
 	duration       time.Duration
 	concurrency    int
 	baseline       bool
@@ -61,11 +62,18 @@ stale or caught as duplicates count; any that ended in error fail the run, and s
 count above what the run accepted (other traffic for the provider): run it on a quiet
 receiver. --baseline is refused in duplicate and mix modes, where it compares nothing.
 
+--tenants N spreads the events over the first N tenants of the configuration's tenants:
+that have a secret for the provider (give the receiver's --config; fewer than N is an
+error), entity by entity: each entity's events, and their redeliveries, are one tenant's,
+signed with its secret and sent to its route or with its tenant header, as
+'hookflow send --tenant' does.
+
 Against hookflow dev, every Phoenix order the run sends is registered in the sandbox
 with its final status before the clock starts, so the workflows read it successfully.`,
 		Example: "  hookflow bench --requests 2000 --concurrency 32 --baseline\n" +
 			"  hookflow bench --mode existing --entities 200 --requests 1000 --applied\n" +
-			"  hookflow bench --mode duplicate --duration 10s --json",
+			"  hookflow bench --mode duplicate --duration 10s --json\n" +
+			"  hookflow bench --config tenants.yaml --tenants 2 --requests 1000 --applied",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := a.config()
@@ -88,6 +96,7 @@ with its final status before the clock starts, so the workflows read it successf
 	f.StringVar(&o.mode, "mode", "unique", strings.Join(loadgen.Modes, ", "))
 	f.IntVar(&o.requests, "requests", 1000, "requests to send at most")
 	f.IntVar(&o.entities, "entities", 200, "existing mode: entities the events are spread over")
+	f.IntVar(&o.tenants, "tenants", 0, "spread the events over the first N of the configuration's tenants (0: the default tenant)")
 	f.DurationVar(&o.duration, "duration", 60*time.Second, "time to send for at most")
 	f.IntVar(&o.concurrency, "concurrency", 16, "requests in flight at once")
 	f.BoolVar(&o.baseline, "baseline", false, "also measure raw SDK SignalWithStart against the same Temporal")
@@ -100,7 +109,7 @@ with its final status before the clock starts, so the workflows read it successf
 
 func bench(ctx context.Context, out io.Writer, cfg *config.Config, tc client.Client, o benchOptions) error {
 	lo := loadgen.Options{
-		Provider: o.provider, Mode: o.mode, Requests: o.requests, Entities: o.entities, Duration: o.duration,
+		Provider: o.provider, Mode: o.mode, Requests: o.requests, Entities: o.entities, Tenants: o.tenants, Duration: o.duration,
 		Concurrency: o.concurrency, Baseline: o.baseline, Applied: o.applied, AppliedTimeout: o.appliedTimeout,
 	}
 	p, err := lo.Check(cfg)

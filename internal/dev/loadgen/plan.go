@@ -39,12 +39,18 @@ type plan struct {
 
 // newPlan signs o.Requests events for the mode. Unique, duplicate and mix
 // events are streams of one; existing mode has one stream per entity.
-// Entity k is sent as senders[k % len(senders)] (one sender: one tenant):
-// all its events, and in mix mode its redeliveries, are that tenant's.
+// Entities take the senders (one sender: one tenant) in turn, in the order
+// they are first sent: all of an entity's events are its sender's, and in
+// mix mode a redelivery is the very request sent before.
 func newPlan(senders []sender, o Options, runID string) plan {
 	s := senders[0].p
-	sign := func(k int, entity, status, eventID string) prepared {
-		as := senders[k%len(senders)]
+	senderOf := map[string]sender{}
+	sign := func(entity, status, eventID string) prepared {
+		as, ok := senderOf[entity]
+		if !ok {
+			as = senders[len(senderOf)%len(senders)]
+			senderOf[entity] = as
+		}
 		d := providers.Delivery{Entity: entity, Status: status, EventID: eventID, WebhookID: "bench-" + runID}
 		body, headers := as.sign(d, nil)
 		return prepared{entity: entity, status: status, tenant: as.tenant, route: as.route, body: body, headers: headers}
@@ -57,25 +63,26 @@ func newPlan(senders []sender, o Options, runID string) plan {
 		if o.Mode == "existing" {
 			// Round-robin over the entities: request i is entity k's step.
 			k, step := i%len(p.streams), i/len(p.streams)
-			p.reqs = append(p.reqs, sign(k, fmt.Sprintf("bench-%s-%d", runID, k), lifecycleStatus(s, step),
+			p.reqs = append(p.reqs, sign(fmt.Sprintf("bench-%s-%d", runID, k), lifecycleStatus(s, step),
 				fmt.Sprintf("bench-%s-%d-%d", runID, k, step)))
 			p.streams[k] = append(p.streams[k], i)
 			continue
 		}
-		id := i
-		switch o.Mode {
-		case "duplicate":
-			id = 0
-		case "mix":
+		p.streams = append(p.streams, []int{i})
+		switch {
+		case o.Mode == "duplicate" && i > 0:
+			p.reqs = append(p.reqs, p.reqs[0])
+			continue
+		case o.Mode == "mix":
 			// Every other request redelivers an event sent a while
 			// before (likely answered by then), as providers retry.
 			if back := i - 1 - 4*o.Concurrency; i%2 == 1 && back >= 0 {
-				id = back // an even index: an event sent as new
+				p.reqs = append(p.reqs, p.reqs[back]) // an even index: an event sent as new
+				continue
 			}
 		}
-		name := fmt.Sprintf("bench-%s-%d", runID, id)
-		p.reqs = append(p.reqs, sign(id, name, s.Sample.Status, name))
-		p.streams = append(p.streams, []int{i})
+		name := fmt.Sprintf("bench-%s-%d", runID, i)
+		p.reqs = append(p.reqs, sign(name, s.Sample.Status, name))
 	}
 	return p
 }
