@@ -88,6 +88,12 @@ func TestSteadyReport(t *testing.T) {
 	if rep.Sent != 4 || rep.Codes["200"] != 4 || rep.SentMs != 300 {
 		t.Errorf("sent %d, codes %v, sent_ms %v; want 4, 200: 4, 300", rep.Sent, rep.Codes, rep.SentMs)
 	}
+	if rep.AnswerP50Ms == nil || *rep.AnswerP50Ms != 10 || *rep.AnswerP95Ms != 20 {
+		t.Errorf("answered p50 %s p95 %s; want 10ms, 20ms", msText(rep.AnswerP50Ms), msText(rep.AnswerP95Ms))
+	}
+	if rep.RequestP50Ms == nil || *rep.RequestP50Ms != 30 || *rep.RequestP95Ms != 120 {
+		t.Errorf("request→applied p50 %s p95 %s; want 30ms, 120ms", msText(rep.RequestP50Ms), msText(rep.RequestP95Ms))
+	}
 	if rep.P50Ms == nil || *rep.P50Ms != 20 || *rep.P95Ms != 100 || *rep.MaxMs != 100 || *rep.LastAppliedMs != 420 {
 		t.Errorf("p50 %s p95 %s max %s last %s; want 20ms, 100ms, 100ms, 420ms", msText(rep.P50Ms), msText(rep.P95Ms), msText(rep.MaxMs), msText(rep.LastAppliedMs))
 	}
