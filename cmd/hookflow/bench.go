@@ -40,6 +40,11 @@ type benchOptions struct {
 	steadyRate                float64
 }
 
+// fairnessDuration bounds the burst's sending when --duration is not
+// given: the scenario is the whole burst, which a loaded machine may take
+// minutes to accept.
+const fairnessDuration = 10 * time.Minute
+
 // fairnessIgnores are the flags of the other modes, refused with
 // --fairness, which sends new events of two tenants of its own.
 var fairnessIgnores = []string{"mode", "requests", "entities", "tenants", "baseline", "applied"}
@@ -82,7 +87,8 @@ signed with its secret and sent to its route or with its tenant header, as
 first tenant with a secret for the provider) bursts --burst new events, --concurrency in
 flight and within --duration, while --steady-tenant (default: the second) sends --steady
 new events at --steady-rate a second, first alone, then again from the moment the burst
-starts. It prints the steady tenant's time from each 200 to its workflow applying the
+starts (--duration bounds the burst's sending, 10m unless given; a burst it cuts short
+says so). It prints the steady tenant's time from each 200 to its workflow applying the
 event (p50, p95, max), quiet and during the burst, as the workflow's transition records
 it (so the Temporal server must share this machine's clock, as hookflow dev does), and the
 burst's requests/s and applied rate, its events counted handled as --applied counts them
@@ -98,6 +104,9 @@ with its final status before the clock starts, so the workflows read it successf
 			"  hookflow bench --config examples/tenants.yaml --fairness --burst-tenant a --steady-tenant b --burst 5000 --steady 50",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if o.fairness && !cmd.Flags().Changed("duration") {
+				o.duration = fairnessDuration
+			}
 			if o.fairness {
 				for _, name := range fairnessIgnores {
 					if cmd.Flags().Changed(name) {
@@ -126,7 +135,7 @@ with its final status before the clock starts, so the workflows read it successf
 	f.IntVar(&o.requests, "requests", 1000, "requests to send at most")
 	f.IntVar(&o.entities, "entities", 200, "existing mode: entities the events are spread over")
 	f.IntVar(&o.tenants, "tenants", 0, "spread the events over the first N of the configuration's tenants (0: the default tenant)")
-	f.DurationVar(&o.duration, "duration", 60*time.Second, "time to send for at most")
+	f.DurationVar(&o.duration, "duration", 60*time.Second, "time to send for at most (with --fairness: the burst's, default "+fairnessDuration.String()+")")
 	f.IntVar(&o.concurrency, "concurrency", 16, "requests in flight at once")
 	f.BoolVar(&o.baseline, "baseline", false, "also measure raw SDK SignalWithStart against the same Temporal")
 	f.BoolVar(&o.applied, "applied", false, "wait until the workflows have handled every accepted event and print the applied rate")

@@ -180,6 +180,8 @@ type SteadyReport struct {
 // BurstReport is A's burst: the receiver's answers and, end to end, how
 // fast its events were handled.
 type BurstReport struct {
+	// Planned is --burst; Requests fewer when --duration cut it short.
+	Planned  int            `json:"planned"`
 	Requests int            `json:"requests"`
 	Codes    map[string]int `json:"codes"`
 	Accepted int            `json:"accepted"`
@@ -254,7 +256,7 @@ func (f *Fairness) Run(ctx context.Context) (FairnessResult, error) {
 	})
 	wg.Wait()
 	res.burst = burst
-	rep := &BurstReport{Requests: burst.Sent, Codes: burst.Codes, Accepted: burst.Accepted}
+	rep := &BurstReport{Planned: f.o.Burst, Requests: burst.Sent, Codes: burst.Codes, Accepted: burst.Accepted}
 	res.Report.Burst, res.Report.DuringBurst = rep, during.report(start)
 	if burst.Unexpected > 0 {
 		err := fmt.Errorf("burst phase: %d of %d of %s's answers were not a 200 for a new event (%s)", burst.Unexpected, burst.Sent, f.a.tenant, burst.Outcomes())
@@ -447,6 +449,9 @@ func (res FairnessResult) WriteText(w io.Writer) {
 	steady(rep.DuringBurst, "tenant "+b+" during tenant "+a+"'s burst", "the burst began")
 	if s := rep.Burst; s != nil {
 		fmt.Fprintf(w, "tenant %s's burst\n  requests          %d in %s (outcomes %s)\n", a, s.Requests, res.burst.Elapsed.Round(time.Millisecond), Stats{Codes: s.Codes}.Outcomes())
+		if s.Requests < s.Planned {
+			fmt.Fprintf(w, "  cut short         %d of the %d planned: --duration ended the burst\n", s.Requests, s.Planned)
+		}
 		if s.Rate != nil {
 			fmt.Fprintf(w, "  rate              %.1f requests/s, request→200 p50 %s  p95 %s  p99 %s\n", *s.Rate, msText(s.P50Ms), msText(s.P95Ms), msText(s.P99Ms))
 		}

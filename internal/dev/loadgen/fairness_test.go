@@ -122,3 +122,26 @@ func TestTenantsExample(t *testing.T) {
 		t.Fatalf("NewFairness: %v, want tenants a and b", err)
 	}
 }
+
+// TestFairnessText: the text report says when --duration cut the burst
+// short, and a failed run's report has counts only.
+func TestFairnessText(t *testing.T) {
+	v := func(f float64) *float64 { return &f }
+	res := FairnessResult{Report: FairnessReport{BurstTenant: "a", SteadyTenant: "b",
+		Quiet:       &SteadyReport{Sent: 2, Codes: map[string]int{"200": 2}},
+		DuringBurst: &SteadyReport{Sent: 2, Codes: map[string]int{"200": 1, "503": 1}},
+		Burst:       &BurstReport{Planned: 10, Requests: 4, Codes: map[string]int{"200": 4}, Accepted: 4, Rate: v(2), P50Ms: v(1), P95Ms: v(2), P99Ms: v(3)},
+	}}
+	var b strings.Builder
+	res.WriteText(&b)
+	for _, want := range []string{"cut short         4 of the 10 planned", "outcomes 200: 1, 503: 1"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("report lacks %q:\n%s", want, b.String())
+		}
+	}
+	for _, never := range []string{"200→applied", "applied           ", "x its p95"} {
+		if strings.Contains(b.String(), never) {
+			t.Errorf("a report without latencies shows %q:\n%s", never, b.String())
+		}
+	}
+}
