@@ -103,8 +103,12 @@ func Fenix(verifier signature.Verifier) Provider {
 			Statuses:  "LABEL_CREATED|PICKED_BY_CARRIER|IN_TRANSIT|OUT_FOR_DELIVERY|DELIVERED|EXCEPTION|RETURNED",
 			Lifecycle: []string{"LABEL_CREATED", "PICKED_BY_CARRIER", "IN_TRANSIT", "OUT_FOR_DELIVERY", "DELIVERED"},
 			Body: func(d Delivery) []byte {
+				store := d.Tenant
+				if store == "" {
+					store = "hookflow-dev.myshopify.com"
+				}
 				return mustJSON(map[string]any{
-					"store_name":      "hookflow-dev.myshopify.com",
+					"store_name":      store,
 					"tracking_number": d.Entity,
 					"carrier":         "FEDEX",
 					"status":          d.Status,

@@ -139,6 +139,11 @@ type Delivery struct {
 	EventID   string // where the provider sends one
 	Topic     string // Fenix's X-Fenix-Topic; empty for tracking/updated
 	WebhookID string // Fenix's X-Fenix-Webhook-Id, the subscription
+	// Tenant is the tenant the delivery is for (contract section 17), ""
+	// for the default tenant. A sample whose body names the store it comes
+	// from (Fenix's store_name) names this one; the sender sets the route
+	// or the TenantHeader that tells the receiver.
+	Tenant string
 }
 
 // JSONType is the Content-Type every provider sends.

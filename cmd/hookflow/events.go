@@ -8,12 +8,13 @@ import (
 
 func newEventsCmd(a *app) *cobra.Command {
 	var asJSON bool
+	var tenant string
 	cmd := &cobra.Command{
 		Use:   "events <workflow-id>",
 		Short: "List the events an entity workflow received and what became of each",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			rep, err := a.report(cmd.Context(), args[0])
+			rep, err := a.report(cmd.Context(), args[0], tenant)
 			if err != nil {
 				return err
 			}
@@ -34,5 +35,6 @@ func newEventsCmd(a *app) *cobra.Command {
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the events as JSON")
+	addTenantFlag(cmd, &tenant)
 	return cmd
 }

@@ -18,6 +18,7 @@ type reprocessOptions struct {
 	entity   string
 	file     string // reprocess: entity IDs to backfill, "-" for standard input
 	query    string
+	tenant   string // keeps the targets to one tenant's entities
 	dryRun   bool
 	yes      bool
 	rate     float64
@@ -33,12 +34,19 @@ func newReprocessCmd(a *app) *cobra.Command {
 entity gets a new run that loads its final state): the provider API is queried again where
 one exists and the current state's handling re-applied, idempotently. Targets are workflow
 IDs, --provider with --entity, a Temporal visibility --query, or (a backfill, started where
-new) --provider with --file, one entity ID a line ("-" for standard input).`,
+new) --provider with --file, one entity ID a line ("-" for standard input).
+
+--tenant keeps them to one tenant's entities: --provider with --entity and --query find
+only workflows whose search attribute Tenant is that tenant (the query is sent as
+WorkflowType = "Entity" AND Tenant = "<tenant>" AND (<query>)), --file names the tenant's
+workflow IDs, and a workflow ID of the default tenant is taken as the tenant's
+(fenix-shipment:1 as fenix-shipment@<tenant>:1). A tenant's workflow ID needs no --tenant.`,
 		Example: `  hookflow reprocess phoenix-order:order-1
   hookflow reprocess --provider phoenix --entity order-1
   hookflow reprocess --query 'WebhookProvider="phoenix" AND EntityStatus="pending"' --dry-run
   hookflow reprocess --query 'EntityStatus="pending"' --yes --rate 5
-  hookflow reprocess --provider phoenix --file open-orders.txt --yes --rate 5`,
+  hookflow reprocess --provider phoenix --file open-orders.txt --yes --rate 5
+  hookflow reprocess --tenant wearhumans.myshopify.com --query 'EntityStatus="pending"' --dry-run`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cfg, tc, err := a.dial(discardLogger(), nil, nil)
 			if err != nil {
@@ -61,6 +69,7 @@ func addTargetFlags(cmd *cobra.Command, o *reprocessOptions, queryExample string
 	f.StringVar(&o.provider, "provider", "", "provider of --entity (phoenix, phosphor, up42, fenix, phantom, or one the configuration defines)")
 	f.StringVar(&o.entity, "entity", "", "entity ID, with --provider")
 	f.StringVar(&o.query, "query", "", "Temporal visibility query, e.g. "+queryExample)
+	f.StringVar(&o.tenant, "tenant", "", "only this tenant's entities (with --provider and --entity, --file, --query, or default-tenant workflow IDs)")
 	f.BoolVar(&o.dryRun, "dry-run", false, "list the targets and their count, change nothing")
 	f.BoolVarP(&o.yes, "yes", "y", false, "do not ask for confirmation of more than one target")
 	f.Float64Var(&o.rate, "rate", 10, "signals per second")
@@ -76,7 +85,7 @@ func reprocess(ctx context.Context, in io.Reader, out io.Writer, tc client.Clien
 // summary.
 func signalEntities(ctx context.Context, in io.Reader, out io.Writer, tc client.Client, cfg *config.Config, args []string, o reprocessOptions, sig operate.Signal) error {
 	b := operate.Batch{
-		Selection: operate.Selection{IDs: args, Providers: cfg.Providers, Provider: o.provider, Entity: o.entity, File: o.file, Query: o.query},
+		Selection: operate.Selection{IDs: args, Providers: cfg.Providers, Provider: o.provider, Entity: o.entity, File: o.file, Query: o.query, Tenant: o.tenant},
 		Signal:    sig, DryRun: o.dryRun, Yes: o.yes,
 	}
 	return b.Run(ctx, in, out, tc, cfg.TemporalNamespace, operate.Sender{Starter: starter.New(cfg, tc), Providers: cfg.Providers, Rate: o.rate})

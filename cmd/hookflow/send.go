@@ -23,11 +23,12 @@ type sendOptions struct {
 	eventID   string
 	topic     string // Fenix X-Fenix-Topic
 	webhookID string // Fenix X-Fenix-Webhook-Id
+	tenant    string // a tenant of the configuration's tenants:, "" for the default
 }
 
 // delivery is what the flags say the sample is about.
 func (o sendOptions) delivery() providers.Delivery {
-	return providers.Delivery{Entity: o.entity, Status: o.status, EventID: o.eventID, Topic: o.topic, WebhookID: o.webhookID}
+	return providers.Delivery{Entity: o.entity, Status: o.status, EventID: o.eventID, Topic: o.topic, WebhookID: o.webhookID, Tenant: o.tenant}
 }
 
 func newSendCmd(a *app) *cobra.Command {
@@ -45,13 +46,19 @@ from --entity, --status and --event-id, so a whole lifecycle can be driven by ha
 A provider defined in the configuration (providers:) is sent the same way, its sample
 built from its fields and signed with its authentication preset.
 
+--tenant sends as one of the configuration's tenants: signed with that tenant's secret
+for the provider, and posted to /webhooks/<provider>/<tenant>, or, for a provider that
+names its tenant in a header (Fenix's X-Client-Storename, a configured tenant_header),
+to its usual route with that header.
+
 Against hookflow dev, the Phoenix sandbox order is set to --status first, so the
 workflow's API lookup agrees.`,
 		Example: `  hookflow send phoenix --entity order-1 --status fulfilled
   hookflow send fenix --entity 794698751234 --status IN_TRANSIT
   hookflow send phantom --entity 7176646138626297930 --status block.forged
   hookflow send up42 --file ../shared/fixtures/up42-order-status-fulfilled.json
-  hookflow send acme --config hookflow.yaml --entity o-1 --status paid`,
+  hookflow send acme --config hookflow.yaml --entity o-1 --status paid
+  hookflow send fenix --config hookflow.yaml --tenant wearhumans.myshopify.com --entity 794698751234`,
 		Args:      cobra.ExactArgs(1),
 		ValidArgs: names,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -75,6 +82,7 @@ workflow's API lookup agrees.`,
 	f.StringVar(&o.eventID, "event-id", "", "event ID of the sample where the provider sends one (default: a new random one)")
 	f.StringVar(&o.topic, "topic", providers.FenixTrackingUpdated, "fenix: X-Fenix-Topic")
 	f.StringVar(&o.webhookID, "webhook-id", "", "fenix: X-Fenix-Webhook-Id, the subscription's ID (default: a new random one)")
+	f.StringVar(&o.tenant, "tenant", "", "send as this tenant of the configuration's tenants: (its secret, its route or tenant header)")
 	return cmd
 }
 

@@ -6,18 +6,27 @@ import (
 	"io"
 
 	"github.com/spf13/cobra"
+	"go.temporal.io/sdk/client"
 
+	"github.com/hookflow/hookflow/config"
 	"github.com/hookflow/hookflow/internal/operator/inspect"
+	"github.com/hookflow/hookflow/internal/operator/operate"
 )
 
 func newStatusCmd(a *app) *cobra.Command {
 	var asJSON bool
+	var tenant string
 	cmd := &cobra.Command{
 		Use:   "status <workflow-id>",
 		Short: "Show an entity's current state, transition history and pending work",
-		Args:  cobra.ExactArgs(1),
+		Long: `Status shows an entity workflow's state, transitions and pending work. A tenant's
+entity has the tenant in its workflow ID (fenix-shipment@<tenant>:<entity>); --tenant T
+takes a default-tenant workflow ID as T's (fenix-shipment:1 as fenix-shipment@T:1).`,
+		Example: `  hookflow status phoenix-order:order-1
+  hookflow status --tenant wearhumans.myshopify.com fenix-shipment:794698751234 --json`,
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			rep, err := a.report(cmd.Context(), args[0])
+			rep, err := a.report(cmd.Context(), args[0], tenant)
 			if err != nil {
 				return err
 			}
@@ -28,17 +37,36 @@ func newStatusCmd(a *app) *cobra.Command {
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the report as JSON")
+	addTenantFlag(cmd, &tenant)
 	return cmd
 }
 
+// addTenantFlag adds --tenant to a command that reads one entity.
+func addTenantFlag(cmd *cobra.Command, tenant *string) {
+	cmd.Flags().StringVar(tenant, "tenant", "", "take a default-tenant workflow ID as this tenant's entity")
+}
+
 // report dials Temporal for one command and describes one entity workflow.
-func (a *app) report(ctx context.Context, workflowID string) (inspect.Report, error) {
+func (a *app) report(ctx context.Context, workflowID, tenant string) (inspect.Report, error) {
+	if err := operate.CheckTenant(tenant); err != nil {
+		return inspect.Report{}, err
+	}
 	cfg, tc, err := a.dial(discardLogger(), nil, nil)
 	if err != nil {
 		return inspect.Report{}, err
 	}
 	defer tc.Close()
-	return inspect.Describe(ctx, tc, cfg, workflowID, inspect.LiveQueryWait)
+	return describeEntity(ctx, tc, cfg, workflowID, tenant)
+}
+
+// describeEntity describes the entity workflow workflowID names, as
+// tenant's when tenant is set (operate.ForTenant).
+func describeEntity(ctx context.Context, tc client.Client, cfg *config.Config, workflowID, tenant string) (inspect.Report, error) {
+	id, err := operate.ForTenant(cfg.Providers, tenant, workflowID)
+	if err != nil {
+		return inspect.Report{}, err
+	}
+	return inspect.Describe(ctx, tc, cfg, id, inspect.LiveQueryWait)
 }
 
 // writeJSON prints v as indented JSON, for --json.

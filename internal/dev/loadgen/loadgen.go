@@ -37,9 +37,13 @@ type Options struct {
 	Requests    int    // requests to send at most
 	Entities    int    // existing mode: how many entities the events are spread over
 	Duration    time.Duration
-	Concurrency int  // requests in flight at once
-	Baseline    bool // also measure raw SDK SignalWithStart
-	Applied     bool // wait for the workflows and measure the applied rate
+	Concurrency int // requests in flight at once
+	// Tenants spreads the events over the first Tenants of the
+	// configuration's tenants that have a secret for Provider, entity by
+	// entity; 0 sends them all as the default tenant.
+	Tenants  int
+	Baseline bool // also measure raw SDK SignalWithStart
+	Applied  bool // wait for the workflows and measure the applied rate
 	// URL is the receiver's base URL; only loopback is allowed.
 	URL string
 	// MetricsURL is where Applied reads the worker's handled-events counter.
@@ -61,6 +65,8 @@ func (o Options) Check(cfg *config.Config) (providers.Provider, error) {
 		return providers.Provider{}, errors.New("--requests, --concurrency and --duration must be positive")
 	case o.Mode == "existing" && o.Entities <= 0:
 		return providers.Provider{}, errors.New("--entities must be positive")
+	case o.Tenants < 0:
+		return providers.Provider{}, errors.New("--tenants must not be negative")
 	case o.Applied && o.AppliedTimeout <= 0:
 		return providers.Provider{}, errors.New("--applied-timeout must be positive")
 	case o.Applied && o.Baseline:
@@ -74,6 +80,9 @@ func (o Options) Check(cfg *config.Config) (providers.Provider, error) {
 	case o.Applied && o.Mode == "duplicate":
 		return providers.Provider{}, errors.New("--applied needs events to apply: --mode duplicate accepts none while timed")
 	}
+	if _, err := benchTenants(cfg, s, o.Tenants); err != nil {
+		return providers.Provider{}, err
+	}
 	return s, nil
 }
 
@@ -83,6 +92,7 @@ func (o Options) Check(cfg *config.Config) (providers.Provider, error) {
 type Report struct {
 	Provider      string         `json:"provider"`
 	Mode          string         `json:"mode"`
+	Tenants       []string       `json:"tenants,omitempty"` // with --tenants: whose events were sent
 	Requests      int            `json:"requests"`
 	Codes         map[string]int `json:"codes"`
 	Accepted      int            `json:"accepted"`
@@ -111,9 +121,9 @@ func ms(d time.Duration) *float64 { return ptr(math.Round(float64(d)/1e3) / 1e3)
 
 // newReport fills the report from the receiver's run and, with
 // --baseline, the SDK's; a failed run's report has counts only.
-func newReport(o Options, recv, raw Stats, failed bool) Report {
+func newReport(o Options, tenants []string, recv, raw Stats, failed bool) Report {
 	rep := Report{
-		Provider: o.Provider, Mode: o.Mode, Requests: recv.Sent, Codes: recv.Codes,
+		Provider: o.Provider, Mode: o.Mode, Tenants: tenants, Requests: recv.Sent, Codes: recv.Codes,
 		Accepted: recv.Accepted, Duplicates: recv.Duplicates, Unexpected: recv.Unexpected,
 	}
 	if o.Baseline {
@@ -156,11 +166,10 @@ func failure(o Options, recv, raw Stats) error {
 	return nil
 }
 
-// target is where a run sends.
+// target is where a run sends: each request to base + its route.
 type target struct {
 	hc         *http.Client
 	base       string // the receiver's base URL
-	route      string // the provider's route
 	metricsURL string
 }
 
@@ -172,6 +181,7 @@ type Bench struct {
 	o        Options
 	t        target
 	p        plan
+	tenants  []string // with o.Tenants: whose events the run sends
 }
 
 // New signs the run's requests for p, the provider o.Check returned. st
@@ -185,14 +195,39 @@ func New(cfg *config.Config, st starter.Starter, p providers.Provider, o Options
 		hc: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{
 			MaxIdleConns: o.Concurrency, MaxIdleConnsPerHost: o.Concurrency, IdleConnTimeout: time.Minute,
 		}},
-		base: o.URL, route: p.Routes[0], metricsURL: o.MetricsURL,
+		base: o.URL, metricsURL: o.MetricsURL,
 	}}
-	b.p = newPlan(cfg, p, o, randomHex(4))
+	senders, err := benchTenants(cfg, p, o.Tenants)
+	if err != nil {
+		return nil, err
+	}
+	if o.Tenants > 0 {
+		for _, s := range senders {
+			b.tenants = append(b.tenants, s.tenant)
+		}
+	}
+	b.p = newPlan(senders, o, randomHex(4))
 	return b, nil
 }
 
-// Target is the URL the run posts to.
-func (b *Bench) Target() string { return b.t.base + b.t.route }
+// Target is where the run posts: a URL, or with tenants, the routes and
+// tenants the requests are spread over.
+func (b *Bench) Target() string {
+	if len(b.tenants) == 0 {
+		return b.t.base + b.p.reqs[0].route
+	}
+	routes := map[string]bool{}
+	for _, r := range b.p.reqs {
+		routes[r.route] = true
+	}
+	target := b.t.base + b.p.reqs[0].route
+	if len(routes) > 1 {
+		target = b.t.base + strings.Replace(b.provider.TenantRoute(), ":tenant", "<tenant>", 1)
+	} else if h := b.provider.TenantHeader; h != "" {
+		target += " (" + h + ": <tenant>)"
+	}
+	return target + " for tenants " + strings.Join(b.tenants, ", ")
+}
 
 // Result is a finished run: what the receiver and the baseline got, the
 // report, and Failure, the one line a run that failed ends with (its report
@@ -221,7 +256,7 @@ func (b *Bench) Run(ctx context.Context) (Result, error) {
 	}
 	recv, raw := b.measure(ctx)
 	runErr := failure(o, recv, raw)
-	rep := newReport(o, recv, raw, runErr != nil)
+	rep := newReport(o, b.tenants, recv, raw, runErr != nil)
 	if runErr == nil && o.Applied {
 		runErr = b.measureApplied(ctx, recv, before, &rep)
 	}
@@ -245,7 +280,7 @@ func (b *Bench) prepare(ctx context.Context) error {
 	if o.Mode != "duplicate" {
 		return nil
 	}
-	a := post(ctx, t.hc, t.base+t.route, p.reqs[0])
+	a := post(ctx, t.hc, t.base+p.reqs[0].route, p.reqs[0])
 	switch {
 	case a.err != "":
 		return fmt.Errorf("deliver the duplicate event once: %s", a.err)
@@ -261,7 +296,7 @@ func (b *Bench) prepare(ctx context.Context) error {
 func (b *Bench) measure(ctx context.Context) (recv, raw Stats) {
 	t, p, o := b.t, b.p, b.o
 	expect, _ := o.expects()
-	viaReceiver := func(ctx context.Context, i int) answer { return post(ctx, t.hc, t.base+t.route, p.reqs[i]) }
+	viaReceiver := func(ctx context.Context, i int) answer { return post(ctx, t.hc, t.base+p.reqs[i].route, p.reqs[i]) }
 	deadline := time.Now().Add(o.Duration)
 	if !o.Baseline {
 		return run(ctx, p.streams, o.Concurrency, deadline, expect, viaReceiver), raw

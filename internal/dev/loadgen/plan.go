@@ -13,7 +13,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/hookflow/hookflow/config"
 	"github.com/hookflow/hookflow/event"
 	"github.com/hookflow/hookflow/providers"
 	"github.com/hookflow/hookflow/receivers/starter"
@@ -25,6 +24,8 @@ import (
 // is the provider's work, not the receiver's.
 type prepared struct {
 	entity, status string
+	tenant         string // "" for the default tenant
+	route          string // the path it is posted to
 	body           []byte
 	headers        map[string]string
 }
@@ -38,12 +39,21 @@ type plan struct {
 
 // newPlan signs o.Requests events for the mode. Unique, duplicate and mix
 // events are streams of one; existing mode has one stream per entity.
-func newPlan(cfg *config.Config, s providers.Provider, o Options, runID string) plan {
-	secret := s.SendSecret(cfg.Setting)
+// Entities take the senders (one sender: one tenant) in turn, in the order
+// they are first sent: all of an entity's events are its sender's, and in
+// mix mode a redelivery is the very request sent before.
+func newPlan(senders []sender, o Options, runID string) plan {
+	s := senders[0].p
+	senderOf := map[string]sender{}
 	sign := func(entity, status, eventID string) prepared {
+		as, ok := senderOf[entity]
+		if !ok {
+			as = senders[len(senderOf)%len(senders)]
+			senderOf[entity] = as
+		}
 		d := providers.Delivery{Entity: entity, Status: status, EventID: eventID, WebhookID: "bench-" + runID}
-		body := s.Sample.Body(d)
-		return prepared{entity: entity, status: status, body: body, headers: s.Sample.Headers(d, body, secret, cfg.Setting)}
+		body, headers := as.sign(d, nil)
+		return prepared{entity: entity, status: status, tenant: as.tenant, route: as.route, body: body, headers: headers}
 	}
 	var p plan
 	if o.Mode == "existing" {
@@ -58,20 +68,21 @@ func newPlan(cfg *config.Config, s providers.Provider, o Options, runID string) 
 			p.streams[k] = append(p.streams[k], i)
 			continue
 		}
-		id := i
-		switch o.Mode {
-		case "duplicate":
-			id = 0
-		case "mix":
+		p.streams = append(p.streams, []int{i})
+		switch {
+		case o.Mode == "duplicate" && i > 0:
+			p.reqs = append(p.reqs, p.reqs[0])
+			continue
+		case o.Mode == "mix":
 			// Every other request redelivers an event sent a while
 			// before (likely answered by then), as providers retry.
 			if back := i - 1 - 4*o.Concurrency; i%2 == 1 && back >= 0 {
-				id = back // an even index: an event sent as new
+				p.reqs = append(p.reqs, p.reqs[back]) // an even index: an event sent as new
+				continue
 			}
 		}
-		name := fmt.Sprintf("bench-%s-%d", runID, id)
+		name := fmt.Sprintf("bench-%s-%d", runID, i)
 		p.reqs = append(p.reqs, sign(name, s.Sample.Status, name))
-		p.streams = append(p.streams, []int{i})
 	}
 	return p
 }
@@ -189,7 +200,8 @@ func (b baseliner) signal(ctx context.Context, p prepared) answer {
 	ev.ID, ev.EntityID = "baseline-"+ev.ID, "baseline-"+ev.EntityID
 	sctx, cancel := context.WithTimeout(ctx, b.timeout)
 	defer cancel()
-	if _, err := b.starter.Signal(sctx, ev.Provider, ev.EntityType, ev.EntityID, workflows.SignalWebhookEvent, ev); err != nil {
+	ev.Tenant = p.tenant
+	if _, err := b.starter.SignalTenant(sctx, ev.Tenant, ev.Provider, ev.EntityType, ev.EntityID, workflows.SignalWebhookEvent, ev); err != nil {
 		return answer{code: CodeError, err: err.Error()}
 	}
 	return answer{code: "ok"}

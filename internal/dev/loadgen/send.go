@@ -24,11 +24,17 @@ type Reply struct {
 }
 
 // Send signs one delivery for p as the provider would and posts it to the
-// receiver at base, on p's first route. When body is nil, it is p's
-// sample for d, whose empty fields take the sample's defaults and a new
-// random event ID; against hookflow dev, the Phoenix sandbox is first told
-// the sample's status, so the workflow's API lookup agrees.
+// receiver at base: as the default tenant on p's first route, or, when
+// d.Tenant is set, as that configured tenant (its secret; its route, or
+// p's TenantHeader on p's first route). When body is nil, it is p's sample
+// for d, whose empty fields take the sample's defaults and a new random
+// event ID; against hookflow dev, the Phoenix sandbox is first told the
+// sample's status, so the workflow's API lookup agrees.
 func Send(ctx context.Context, cfg *config.Config, p providers.Provider, base string, d providers.Delivery, body []byte) (Reply, error) {
+	as, err := senderFor(cfg, p, d.Tenant)
+	if err != nil {
+		return Reply{}, err
+	}
 	if d.EventID == "" {
 		d.EventID = "evt_" + randomHex(8)
 	}
@@ -39,20 +45,18 @@ func Send(ctx context.Context, cfg *config.Config, p providers.Provider, base st
 		d.Status = p.Sample.Status
 	}
 	hc := &http.Client{Timeout: 15 * time.Second}
-	if body == nil {
-		body = p.Sample.Body(d)
-		if p.Sample.Sandbox != "" {
-			if err := devtools.SetSandboxStatus(ctx, hc, base+devtools.SandboxPrefix+p.Sample.Sandbox+d.Entity, d.Status); err != nil {
-				return Reply{}, err
-			}
+	if body == nil && p.Sample.Sandbox != "" {
+		if err := devtools.SetSandboxStatus(ctx, hc, base+devtools.SandboxPrefix+p.Sample.Sandbox+d.Entity, d.Status); err != nil {
+			return Reply{}, err
 		}
 	}
-	url := base + p.Routes[0]
+	body, headers := as.sign(d, body)
+	url := base + as.route
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
 	if err != nil {
 		return Reply{}, fmt.Errorf("build request: %w", err)
 	}
-	providers.SetHeaders(req, p.Sample.Headers(d, body, p.SendSecret(cfg.Setting), cfg.Setting))
+	providers.SetHeaders(req, headers)
 	resp, err := hc.Do(req)
 	if err != nil {
 		return Reply{}, fmt.Errorf("post %s: %w", url, err)

@@ -22,6 +22,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/hookflow/hookflow/config"
+	"github.com/hookflow/hookflow/event"
 	"github.com/hookflow/hookflow/internal/operator/inspect"
 	"github.com/hookflow/hookflow/internal/operator/operate"
 )
@@ -87,15 +88,40 @@ func requestScope(c *fiber.Ctx) scope {
 // body, so that a tenant learns nothing of another's entities.
 var errOutOfScope = serviceerror.NewNotFound("out of the token's scope")
 
+// errBadTenant answers a tenant parameter that is not a tenant ID.
+var errBadTenant = errors.New("tenant: not a tenant ID (lower-case letters, digits, '.' and '-', like wearhumans.myshopify.com)")
+
+// tenantParam is the request's tenant parameter, "" when absent, or
+// errBadTenant.
+func tenantParam(c *fiber.Ctx) (string, error) {
+	t := c.Query("tenant")
+	if t != "" && !event.ValidTenantID(t) {
+		return "", errBadTenant
+	}
+	return t, nil
+}
+
 // entityID is the route's workflow ID as the entity's workflow ID (see
-// providers.Registry.WorkflowID), or errOutOfScope when the request's token
-// is a tenant's and the ID is not one of that tenant's entities.
+// providers.Registry.WorkflowID), or with a tenant parameter, as that
+// tenant's entity (operate.ForTenant: a default-tenant ID is made the
+// tenant's). It is errOutOfScope when the request's token is a tenant's and
+// the ID is not one of that tenant's entities, and when the tenant
+// parameter names no entity of that tenant.
 func (a *API) entityID(c *fiber.Ctx) (string, error) {
 	raw, err := workflowID(c)
 	if err != nil {
 		return "", err
 	}
+	tenant, err := tenantParam(c)
+	if err != nil {
+		return "", err
+	}
 	id := a.Config.Providers.WorkflowID(raw)
+	if tenant != "" {
+		if id, err = operate.ForTenant(a.Config.Providers, tenant, raw); err != nil {
+			return "", errOutOfScope
+		}
+	}
 	s := requestScope(c)
 	if s.tenant == "" {
 		return id, nil
@@ -155,7 +181,19 @@ func (a *API) list(c *fiber.Ctx) error {
 	if err != nil {
 		return problem(c, fiber.StatusBadRequest, "invalid pageToken")
 	}
-	page, err := operate.ListEntities(c.UserContext(), a.Client, a.Config.TemporalNamespace, requestScope(c).tenant, c.Query("query"), size, token)
+	tenant, err := tenantParam(c)
+	if err != nil {
+		return problem(c, fiber.StatusBadRequest, err.Error())
+	}
+	scope := requestScope(c).tenant
+	switch {
+	case tenant == "":
+		tenant = scope
+	case scope != "" && tenant != scope:
+		// Another tenant's entities: none in a tenant token's reach.
+		return c.JSON(fiber.Map{"entities": []operate.Entity{}, "nextPageToken": ""})
+	}
+	page, err := operate.ListEntities(c.UserContext(), a.Client, a.Config.TemporalNamespace, tenant, c.Query("query"), size, token)
 	if err != nil {
 		return temporalProblem(c, err)
 	}

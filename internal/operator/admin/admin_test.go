@@ -251,3 +251,80 @@ func TestTenantTokenEntityRoutes(t *testing.T) {
 		}
 	}
 }
+
+// TestTenantParameter: ?tenant= keeps a global token's listing to that
+// tenant's entity workflows, as a tenant token's is kept, and takes an
+// entity route's default-tenant workflow ID as that tenant's entity. A
+// tenant token may name only its own tenant: another's listing is empty
+// and another's entity 404, without asking Temporal; a value that is not a
+// tenant ID is 400.
+func TestTenantParameter(t *testing.T) {
+	const notFound = `{"error":"no such entity workflow"}`
+	t.Run("listings", func(t *testing.T) {
+		tests := []struct {
+			name, token, params string
+			wantCode            int
+			wantBody            string // "" for any
+			wantQuery           string // "" when Temporal must not be asked
+		}{
+			{"global", "global-tok", "tenant=a", 200, "", `WorkflowType = "Entity" AND Tenant = "a"`},
+			{"global, with a query", "global-tok", "tenant=b.example&query=" + url.QueryEscape(`EntityStatus = "x" OR Tenant = "a"`), 200, "",
+				`WorkflowType = "Entity" AND Tenant = "b.example" AND (EntityStatus = "x" OR Tenant = "a")`},
+			{"tenant token, its own", "a-new", "tenant=a", 200, "", `WorkflowType = "Entity" AND Tenant = "a"`},
+			{"tenant token, another's", "a-new", "tenant=b.example", 200, `{"entities":[],"nextPageToken":""}`, ""},
+			{"not a tenant ID", "global-tok", "tenant=" + url.QueryEscape(`a" OR Tenant != "`), 400, "", ""},
+			{"upper case", "global-tok", "tenant=A", 400, "", ""},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				fake := &fakeTemporal{}
+				code, body := do(t, newTenantApp(t, fake), "GET", "/v1/entities?"+tt.params, tt.token)
+				if code != tt.wantCode || (tt.wantBody != "" && body != tt.wantBody) {
+					t.Fatalf("answer %d %s, want %d %s", code, body, tt.wantCode, tt.wantBody)
+				}
+				var want []string
+				if tt.wantQuery != "" {
+					want = []string{tt.wantQuery}
+				}
+				if !slices.Equal(fake.queries, want) {
+					t.Errorf("visibility queries = %q, want %q", fake.queries, want)
+				}
+			})
+		}
+	})
+
+	t.Run("entity routes", func(t *testing.T) {
+		tests := []struct {
+			name, token, id, tenant string
+			wantCode                int
+			wantDescribed           string // "" when Temporal must not be asked
+		}{
+			{"global, default-tenant ID", "global-tok", "fenix-shipment:1", "a", 503, "fenix-shipment@a:1"},
+			{"global, the tenant's ID", "global-tok", "fenix-shipment@a:1", "a", 503, "fenix-shipment@a:1"},
+			{"global, another tenant's ID", "global-tok", "fenix-shipment@b.example:1", "a", 404, ""},
+			{"global, not an entity", "global-tok", "hookflow-backfill", "a", 404, ""},
+			{"tenant token, its own", "a-new", "fenix-shipment:1", "a", 503, "fenix-shipment@a:1"},
+			{"tenant token, another's", "a-new", "fenix-shipment:1", "b.example", 404, ""},
+			{"not a tenant ID", "global-tok", "fenix-shipment:1", "A", 400, ""},
+		}
+		for _, tt := range tests {
+			for _, route := range []struct{ method, suffix string }{{"GET", ""}, {"POST", "/reprocess"}, {"POST", "/redeliver"}} {
+				t.Run(tt.name+" "+route.method+route.suffix, func(t *testing.T) {
+					fake := &fakeTemporal{}
+					target := "/v1/entities/" + url.PathEscape(tt.id) + route.suffix + "?tenant=" + url.QueryEscape(tt.tenant)
+					code, body := do(t, newTenantApp(t, fake), route.method, target, tt.token)
+					if code != tt.wantCode || (code == 404 && body != notFound) {
+						t.Errorf("answer %d %s, want %d", code, body, tt.wantCode)
+					}
+					var want []string
+					if tt.wantDescribed != "" {
+						want = []string{tt.wantDescribed}
+					}
+					if !slices.Equal(fake.described, want) {
+						t.Errorf("described %q, want %q", fake.described, want)
+					}
+				})
+			}
+		}
+	})
+}

@@ -42,6 +42,44 @@ type Selection struct {
 	// workflow is signalled, and started where there is none yet.
 	File  string
 	Query string // a Temporal visibility query
+	// Tenant, when set, keeps the selection to that tenant's entities
+	// (contract section 17): Provider with Entity and Query find only
+	// workflows whose search attribute Tenant is Tenant, File names the
+	// tenant's workflow IDs, and IDs of the default tenant are taken as
+	// the tenant's (see ForTenant).
+	Tenant string
+}
+
+// CheckTenant returns an error naming the --tenant flag unless tenant is
+// "" or a valid tenant ID.
+func CheckTenant(tenant string) error {
+	if tenant == "" || event.ValidTenantID(tenant) {
+		return nil
+	}
+	return fmt.Errorf("--tenant %q is not a tenant ID (lower-case letters, digits, '.' and '-', at most %d bytes, like wearhumans.myshopify.com)", tenant, event.MaxTenantIDBytes)
+}
+
+// ForTenant is the workflow ID of the entity id names, as tenant's: a
+// default-tenant entity workflow ID is made tenant's
+// (fenix-shipment:1 becomes fenix-shipment@a:1), and one of tenant's is
+// itself. One of another tenant, or an ID that names no entity of reg, is
+// an error: the tenant cannot be guessed. With tenant "", id is resolved
+// as operators may write it (reg.WorkflowID) and nothing is refused.
+func ForTenant(reg *providers.Registry, tenant, id string) (string, error) {
+	if tenant == "" {
+		return reg.WorkflowID(id), nil
+	}
+	if err := CheckTenant(tenant); err != nil {
+		return "", err
+	}
+	has, provider, entityType, entityID, ok := reg.ParseTenantWorkflowID(id)
+	switch {
+	case !ok:
+		return "", fmt.Errorf("%s is not an entity workflow ID (provider-type:id) that --tenant could apply to", id)
+	case has != "" && has != tenant:
+		return "", fmt.Errorf("%s is tenant %s's entity, not %s's", id, has, tenant)
+	}
+	return event.TenantWorkflowID(tenant, provider, entityType, entityID), nil
 }
 
 // Targets resolves s to distinct workflow IDs, in the order given or found.
@@ -56,29 +94,56 @@ func Targets(ctx context.Context, tc client.Client, namespace string, s Selectio
 	if ways != 1 {
 		return nil, errors.New("give workflow IDs, or --provider with --entity or --file, or --query (exactly one of them)")
 	}
+	if err := CheckTenant(s.Tenant); err != nil {
+		return nil, err
+	}
 	switch {
 	case s.File != "":
 		return backfillTargets(s, stdin)
 	case len(s.IDs) > 0:
 		ids := make([]string, len(s.IDs))
 		for i, id := range s.IDs {
-			ids[i] = s.Providers.WorkflowID(id)
+			var err error
+			if ids[i], err = ForTenant(s.Providers, s.Tenant, id); err != nil {
+				return nil, err
+			}
 		}
 		return distinct(ids), nil
 	case s.Query != "":
-		return listWorkflowIDs(ctx, tc, namespace, s.Query)
+		query, err := tenantQuery(s.Tenant, s.Query)
+		if err != nil {
+			return nil, err
+		}
+		return listWorkflowIDs(ctx, tc, namespace, query)
 	}
 	if s.Provider == "" || s.Entity == "" {
 		return nil, errors.New("--provider and --entity go together")
 	}
-	ids, err := listWorkflowIDs(ctx, tc, namespace, fmt.Sprintf("WebhookProvider = %q AND EntityID = %q", s.Provider, s.Entity))
+	query, err := tenantQuery(s.Tenant, fmt.Sprintf("WebhookProvider = %q AND EntityID = %q", s.Provider, s.Entity))
 	if err != nil {
 		return nil, err
+	}
+	ids, err := listWorkflowIDs(ctx, tc, namespace, query)
+	if err != nil {
+		return nil, err
+	}
+	if len(ids) == 0 && s.Tenant != "" {
+		return nil, fmt.Errorf("no %s workflow of tenant %s has entity ID %q", s.Provider, s.Tenant, s.Entity)
 	}
 	if len(ids) == 0 {
 		return nil, fmt.Errorf("no %s workflow has entity ID %q", s.Provider, s.Entity)
 	}
 	return ids, nil
+}
+
+// tenantQuery is query kept to tenant's entity workflows, as the admin
+// API keeps a tenant token's listings (EntityQuery), or query itself for
+// tenant "", as an operator wrote it.
+func tenantQuery(tenant, query string) (string, error) {
+	if tenant == "" {
+		return query, nil
+	}
+	return EntityQuery(tenant, query)
 }
 
 // backfillTargets are the workflow IDs of s.Entities, entities of
@@ -109,7 +174,7 @@ func backfillTargets(s Selection, stdin io.Reader) ([]string, error) {
 			if !event.UsableID(id, event.MaxEntityIDBytes) {
 				return nil, fmt.Errorf("--file entry %d: %q is not an entity ID the receivers would take (1 to %d bytes, printable)", i+1, id, event.MaxEntityIDBytes)
 			}
-			ids = append(ids, event.WorkflowID(p.Name, entityType, id))
+			ids = append(ids, event.TenantWorkflowID(s.Tenant, p.Name, entityType, id))
 		}
 	}
 	return distinct(ids), nil

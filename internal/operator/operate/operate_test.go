@@ -8,6 +8,11 @@ import (
 	"strings"
 	"testing"
 
+	commonpb "go.temporal.io/api/common/v1"
+	workflowpb "go.temporal.io/api/workflow/v1"
+	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/client"
+
 	"github.com/hookflow/hookflow/providers"
 )
 
@@ -157,6 +162,86 @@ func TestEntityQuery(t *testing.T) {
 			got, err := EntityQuery(tt.tenant, tt.query)
 			if (err != nil) != tt.wantErr || got != tt.want {
 				t.Errorf("EntityQuery(%q, %q) = %q, %v; want %q, error %v", tt.tenant, tt.query, got, err, tt.want, tt.wantErr)
+			}
+		})
+	}
+}
+
+// fakeVisibility records every visibility query and finds one workflow,
+// fenix-shipment@a:1, for each.
+type fakeVisibility struct {
+	client.Client // nil: any other call panics
+	queries       []string
+}
+
+func (f *fakeVisibility) ListWorkflow(_ context.Context, req *workflowservice.ListWorkflowExecutionsRequest) (*workflowservice.ListWorkflowExecutionsResponse, error) {
+	f.queries = append(f.queries, req.GetQuery())
+	return &workflowservice.ListWorkflowExecutionsResponse{Executions: []*workflowpb.WorkflowExecutionInfo{
+		{Execution: &commonpb.WorkflowExecution{WorkflowId: "fenix-shipment@a:1"}},
+	}}, nil
+}
+
+// TestTargetsTenant: --tenant keeps every way of naming targets to the
+// tenant's entities: a query and --provider with --entity are sent inside
+// the tenant's restriction (EntityQuery, as the admin API sends a tenant
+// token's), a backfill names the tenant's workflow IDs, and a default-tenant
+// workflow ID is taken as the tenant's; another tenant's ID, an invalid
+// tenant and a query that could escape its parentheses are refused before
+// Temporal is asked. Without --tenant the queries are as written.
+func TestTargetsTenant(t *testing.T) {
+	reg, err := providers.NewRegistry(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(t.TempDir(), "orders.txt")
+	if err := os.WriteFile(file, []byte("order-1\nMüller-42\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name      string
+		s         Selection
+		want      []string // targets
+		wantQuery string   // the visibility query sent, "" for none
+		err       string
+	}{
+		{"query", Selection{Query: `EntityStatus = "pending"`, Tenant: "a"}, []string{"fenix-shipment@a:1"},
+			`WorkflowType = "Entity" AND Tenant = "a" AND (EntityStatus = "pending")`, ""},
+		{"query with OR", Selection{Query: `EntityStatus = "pending" OR Tenant = "b"`, Tenant: "a"}, []string{"fenix-shipment@a:1"},
+			`WorkflowType = "Entity" AND Tenant = "a" AND (EntityStatus = "pending" OR Tenant = "b")`, ""},
+		{"query escaping its parentheses", Selection{Query: `EntityID = "1") OR (Tenant = "b"`, Tenant: "a"}, nil, "", "unbalanced"},
+		{"query, no tenant", Selection{Query: `EntityStatus = "pending"`}, []string{"fenix-shipment@a:1"}, `EntityStatus = "pending"`, ""},
+		{"provider and entity", Selection{Provider: "fenix", Entity: "1", Tenant: "a"}, []string{"fenix-shipment@a:1"},
+			`WorkflowType = "Entity" AND Tenant = "a" AND (WebhookProvider = "fenix" AND EntityID = "1")`, ""},
+		{"provider and entity, no tenant", Selection{Provider: "fenix", Entity: "1"}, []string{"fenix-shipment@a:1"},
+			`WebhookProvider = "fenix" AND EntityID = "1"`, ""},
+		{"IDs", Selection{IDs: []string{"fenix-shipment:1", "fenix-shipment@a:1", "phoenix-order:Müller"}, Tenant: "a.example"}, nil, "",
+			"fenix-shipment@a:1 is tenant a's entity, not a.example's"},
+		{"default-tenant IDs", Selection{IDs: []string{"fenix-shipment:1", "phoenix-order:Müller", "fenix-shipment@a.example:1"}, Tenant: "a.example"},
+			[]string{"fenix-shipment@a.example:1", "phoenix-order@a.example%:M%C3%BCller"}, "", ""},
+		{"not an entity ID", Selection{IDs: []string{"hookflow-backfill"}, Tenant: "a"}, nil, "", "not an entity workflow ID"},
+		{"backfill", Selection{Provider: "phoenix", File: file, Tenant: "a"},
+			[]string{"phoenix-order@a:order-1", "phoenix-order@a%:M%C3%BCller-42"}, "", ""},
+		{"invalid tenant", Selection{Query: `EntityStatus = "pending"`, Tenant: `a" OR Tenant != "`}, nil, "", "is not a tenant ID"},
+		{"upper-case tenant", Selection{Provider: "fenix", Entity: "1", Tenant: "A"}, nil, "", "is not a tenant ID"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fake := &fakeVisibility{}
+			tt.s.Providers = reg
+			got, err := Targets(context.Background(), fake, "default", tt.s, nil)
+			if tt.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.err) {
+					t.Fatalf("got %v, %v; want an error saying %q", got, err, tt.err)
+				}
+			} else if err != nil || !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("got %v, %v; want %v", got, err, tt.want)
+			}
+			var wantQueries []string
+			if tt.wantQuery != "" {
+				wantQueries = []string{tt.wantQuery}
+			}
+			if !reflect.DeepEqual(fake.queries, wantQueries) {
+				t.Errorf("visibility queries %q, want %q", fake.queries, wantQueries)
 			}
 		})
 	}
