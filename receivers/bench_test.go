@@ -127,3 +127,38 @@ func BenchmarkAcceptTenants(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkTenantLookup is the part of BenchmarkAcceptTenants that depends
+// on the number of tenants: finding a tenant's verifier and caps by
+// provider and ID, and taking and giving back its caps.
+func BenchmarkTenantLookup(b *testing.B) {
+	for _, n := range []int{1, 1000} {
+		b.Run(strconv.Itoa(n), func(b *testing.B) {
+			phoenix := providers.Phoenix(signature.NewBearer([]string{"bench-secret"}))
+			tenants := make([]config.Tenant, n)
+			for i := range tenants {
+				id := fmt.Sprintf("store-%04d.example.com", i)
+				tenants[i] = config.Tenant{ID: id, Secrets: map[string]config.Secrets{"phoenix": {"secret-" + id}}}
+			}
+			limits := func(config.Tenant) config.TenantLimits {
+				return config.TenantLimits{MaxInFlight: 128, Rate: 1e9, Burst: 1e9}
+			}
+			ts, err := BindTenants([]Provider{phoenix}, tenants, func(string) string { return "" }, limits)
+			if err != nil {
+				b.Fatal(err)
+			}
+			id := []byte(tenants[n/2].ID) // from the request's bytes, as Params gives it
+			b.ReportAllocs()
+			for b.Loop() {
+				tv, ok := ts.byProvider["phoenix"][string(id)]
+				if !ok || !ts.ids[string(id)] {
+					b.Fatal("tenant not found")
+				}
+				if refused, _ := tv.caps.take(); refused != rowProceed {
+					b.Fatal("refused")
+				}
+				tv.caps.leave()
+			}
+		})
+	}
+}
