@@ -66,6 +66,12 @@ type Config struct {
 	PendingTTL        time.Duration // how long an in-flight dedup record lives if its request dies
 	MaxBodyBytes      int           // larger bodies get 413
 	MaxInFlight       int           // concurrent Temporal starts before 429
+	// Each tenant's caps at each receiver, unless its entry sets its own
+	// (TenantLimits): deliveries at once, a second (0: off) and at once
+	// above that rate (0: one second's worth).
+	TenantMaxInFlight int
+	TenantRate        float64
+	TenantBurst       int
 	StartTimeout      time.Duration // how long one SignalWithStart may take before 503
 	Linger            time.Duration // how long a workflow stays open after a terminal status
 	IdleTimeout       time.Duration // how long a non-terminal entity's workflow stays open without events; 0: for ever
@@ -223,6 +229,9 @@ var fields = []field{
 	{"HOOKFLOW_PENDING_TTL", "30s", "how long an in-flight dedup record outlives a dead request", dur(func(c *Config) *time.Duration { return &c.PendingTTL })},
 	{"HOOKFLOW_MAX_BODY_BYTES", "262144", "larger bodies get 413", integer(func(c *Config) *int { return &c.MaxBodyBytes })},
 	{"HOOKFLOW_MAX_IN_FLIGHT", "512", "concurrent Temporal starts before 429", integer(func(c *Config) *int { return &c.MaxInFlight })},
+	{"HOOKFLOW_TENANT_MAX_IN_FLIGHT", "128", "each tenant's deliveries per receiver in their Redis claim or Temporal start at once, before that tenant alone gets 429; a tenant's max_in_flight overrides it", integer(func(c *Config) *int { return &c.TenantMaxInFlight })},
+	{"HOOKFLOW_TENANT_RATE", "off", "each tenant's deliveries per receiver per second (N/s or N/m), before that tenant alone gets 429; off: no rate cap; a tenant's rate overrides it", rateOrOff(func(c *Config) *float64 { return &c.TenantRate })},
+	{"HOOKFLOW_TENANT_BURST", "0", "deliveries a tenant may send at once above its rate; 0: one second's worth; a tenant's burst overrides it", integer(func(c *Config) *int { return &c.TenantBurst })},
 	{"HOOKFLOW_START_TIMEOUT", "5s", "how long handing an event to Temporal may take before 503", dur(func(c *Config) *time.Duration { return &c.StartTimeout })},
 	{"HOOKFLOW_LINGER", "1h", "how long a workflow stays open after a terminal status", dur(func(c *Config) *time.Duration { return &c.Linger })},
 	{"HOOKFLOW_IDLE_TIMEOUT", "720h", "how long a workflow whose entity never reaches a terminal status stays open after its last event (0: for ever); a later event reopens it with its state", dur(func(c *Config) *time.Duration { return &c.IdleTimeout })},
@@ -312,6 +321,30 @@ func rate(p func(*Config) *float64) func(*Config, string) error {
 		}
 		return err
 	}
+}
+
+// rateOrOff parses off (0) or a positive rate, N/s or N/m, into a
+// per-second value.
+func rateOrOff(p func(*Config) *float64) func(*Config, string) error {
+	return func(c *Config, raw string) error {
+		v, err := parseRateOrOff(raw)
+		if err == nil {
+			*p(c) = v
+		}
+		return err
+	}
+}
+
+// parseRateOrOff reads off as 0, or a rate as parseRate does.
+func parseRateOrOff(raw string) (float64, error) {
+	if strings.TrimSpace(raw) == "off" {
+		return 0, nil
+	}
+	v, err := parseRate(raw)
+	if err != nil {
+		return 0, fmt.Errorf("not off or a positive rate (like 50/s or 600/m): %q", raw)
+	}
+	return v, nil
 }
 
 // parseRate reads N/s or N/m, positive, as a per-second value.
@@ -566,6 +599,12 @@ func (c *Config) Validate() error {
 	}
 	if c.MaxInFlight <= 0 {
 		bad("HOOKFLOW_MAX_IN_FLIGHT", "must be positive")
+	}
+	if c.TenantMaxInFlight <= 0 {
+		bad("HOOKFLOW_TENANT_MAX_IN_FLIGHT", "must be positive (at HOOKFLOW_MAX_IN_FLIGHT or more, only the receiver's own bound applies)")
+	}
+	if c.TenantBurst < 0 {
+		bad("HOOKFLOW_TENANT_BURST", "must be 0 (one second's worth of the rate) or positive")
 	}
 	if c.StartTimeout <= 0 {
 		bad("HOOKFLOW_START_TIMEOUT", "must be positive")

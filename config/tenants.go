@@ -3,8 +3,10 @@ package config
 import (
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -31,10 +33,54 @@ type Tenant struct {
 	// values, several for rotation) with which the admin API reaches this
 	// tenant's entity workflows only; none: the tenant has no token.
 	AdminTokens Secrets
+	// MaxInFlight, Rate and Burst are the tenant's own caps at each
+	// receiver (max_in_flight, rate, burst), over HOOKFLOW_TENANT_*; nil:
+	// the default. A Rate of 0 is rate: off. Config.TenantLimits gives
+	// the caps that apply.
+	MaxInFlight *int
+	Rate        *float64
+	Burst       *int
+}
+
+// TenantLimits are the caps a tenant's deliveries meet at each receiver
+// process, so that one tenant's burst does not starve the others: past
+// either, that tenant alone is answered 429, before its delivery takes
+// one of the receiver's HOOKFLOW_MAX_IN_FLIGHT slots.
+type TenantLimits struct {
+	// MaxInFlight bounds the tenant's deliveries in their dedup claim or
+	// Temporal start at once; 0: no cap.
+	MaxInFlight int
+	// Rate bounds its deliveries a second, of which Burst may come at
+	// once; Rate 0: no rate cap.
+	Rate  float64
+	Burst int
+}
+
+// TenantLimits are the caps that apply to tenant t: its own, over the
+// HOOKFLOW_TENANT_* defaults. Burst is at least one second's worth of the
+// rate unless set, and 0 without a rate.
+func (c *Config) TenantLimits(t Tenant) TenantLimits {
+	l := TenantLimits{MaxInFlight: c.TenantMaxInFlight, Rate: c.TenantRate, Burst: c.TenantBurst}
+	if t.MaxInFlight != nil {
+		l.MaxInFlight = *t.MaxInFlight
+	}
+	if t.Rate != nil {
+		l.Rate = *t.Rate
+	}
+	if t.Burst != nil {
+		l.Burst = *t.Burst
+	}
+	switch {
+	case l.Rate <= 0:
+		l.Rate, l.Burst = 0, 0
+	case l.Burst <= 0:
+		l.Burst = max(1, int(math.Ceil(l.Rate)))
+	}
+	return l
 }
 
 var (
-	tenantKeys         = []string{"id", "providers", "destinations", "admin_token_env"}
+	tenantKeys         = []string{"id", "providers", "destinations", "admin_token_env", "max_in_flight", "rate", "burst"}
 	tenantProviderKeys = []string{"secret_env", "secret_file"}
 )
 
@@ -89,6 +135,9 @@ func decodeTenants(node *yaml.Node, reg *providers.Registry, configPath string, 
 			}
 			t.AdminTokens = tokens
 		}
+		if err := decodeTenantLimits(item, &t); err != nil {
+			bad(err.key, "%s", err.msg)
+		}
 		ps := yamlnode.Get(item, "providers")
 		if ps == nil || ps.Kind != yaml.MappingNode || len(ps.Content) == 0 {
 			bad("providers", "must map at least one provider to its secret (phoenix: {secret_env: …})")
@@ -128,6 +177,41 @@ func decodeTenants(node *yaml.Node, reg *providers.Registry, configPath string, 
 		return nil, err
 	}
 	return out, nil
+}
+
+// limitError is a tenant's cap key that is wrong, and why.
+type limitError struct{ key, msg string }
+
+// decodeTenantLimits reads the tenant entry item's own caps into t:
+// max_in_flight and burst positive integers, rate off or a positive rate
+// (N/s or N/m). It reports the first wrong key.
+func decodeTenantLimits(item *yaml.Node, t *Tenant) *limitError {
+	positive := func(key string) (*int, *limitError) {
+		n := yamlnode.Get(item, key)
+		if n == nil {
+			return nil, nil
+		}
+		v, err := strconv.Atoi(strings.TrimSpace(n.Value))
+		if n.Kind != yaml.ScalarNode || err != nil || v <= 0 {
+			return nil, &limitError{key, fmt.Sprintf("must be a positive integer, not %q", n.Value)}
+		}
+		return &v, nil
+	}
+	var bad *limitError
+	if t.MaxInFlight, bad = positive("max_in_flight"); bad != nil {
+		return bad
+	}
+	if t.Burst, bad = positive("burst"); bad != nil {
+		return bad
+	}
+	if n := yamlnode.Get(item, "rate"); n != nil {
+		v, err := parseRateOrOff(n.Value)
+		if n.Kind != yaml.ScalarNode || err != nil {
+			return &limitError{"rate", fmt.Sprintf("must be off or a positive rate (like 50/s or 600/m), not %q", n.Value)}
+		}
+		t.Rate = &v
+	}
+	return nil
 }
 
 // tenantSecrets are the secrets one tenant's provider entry names: the

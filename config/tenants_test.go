@@ -265,3 +265,114 @@ func TestTenantAdminTokenShared(t *testing.T) {
 		})
 	}
 }
+
+// TestTenantLimits: every tenant meets HOOKFLOW_TENANT_* at the receivers
+// unless its entry sets its own caps; a burst left unset is one second's
+// worth of the rate, and there is none without a rate.
+func TestTenantLimits(t *testing.T) {
+	const yaml = `
+tenants:
+  - id: plain
+    providers: {phoenix: {secret_env: S}}
+  - id: own
+    providers: {phoenix: {secret_env: S}}
+    max_in_flight: 8
+    rate: 600/m
+  - id: bursty
+    providers: {phoenix: {secret_env: S}}
+    rate: 2.5/s
+    burst: 40
+  - id: unmetered
+    providers: {phoenix: {secret_env: S}}
+    rate: off
+`
+	tests := []struct {
+		name string
+		env  map[string]string
+		want map[string]config.TenantLimits
+	}{
+		{"defaults", nil, map[string]config.TenantLimits{
+			"plain":     {MaxInFlight: 128},
+			"own":       {MaxInFlight: 8, Rate: 10, Burst: 10},
+			"bursty":    {MaxInFlight: 128, Rate: 2.5, Burst: 40},
+			"unmetered": {MaxInFlight: 128},
+		}},
+		{"environment", map[string]string{"HOOKFLOW_TENANT_MAX_IN_FLIGHT": "32", "HOOKFLOW_TENANT_RATE": "5/s", "HOOKFLOW_TENANT_BURST": "20"}, map[string]config.TenantLimits{
+			"plain":     {MaxInFlight: 32, Rate: 5, Burst: 20},
+			"own":       {MaxInFlight: 8, Rate: 10, Burst: 20},
+			"bursty":    {MaxInFlight: 32, Rate: 2.5, Burst: 40},
+			"unmetered": {MaxInFlight: 32},
+		}},
+		{"a fraction of one a second", map[string]string{"HOOKFLOW_TENANT_RATE": "30/m"}, map[string]config.TenantLimits{
+			"plain": {MaxInFlight: 128, Rate: 0.5, Burst: 1},
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env := map[string]string{"S": "s"}
+			for k, v := range tt.env {
+				env[k] = v
+			}
+			c, err := config.Load(writeFile(t, yaml), func(k string) string { return env[k] })
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := c.Validate(); err != nil {
+				t.Fatal(err)
+			}
+			for _, tenant := range c.Tenants {
+				want, ok := tt.want[tenant.ID]
+				if !ok {
+					continue
+				}
+				if got := c.TenantLimits(tenant); got != want {
+					t.Errorf("%s: TenantLimits = %+v, want %+v", tenant.ID, got, want)
+				}
+			}
+		})
+	}
+}
+
+// TestTenantLimitsRefused: a wrong cap stops start-up with a line naming
+// the tenant and the key, or the variable.
+func TestTenantLimitsRefused(t *testing.T) {
+	entry := func(extra string) string {
+		return "tenants:\n  - id: store-a\n    providers: {phoenix: {secret_env: S}}\n  - id: store-b\n    providers: {phoenix: {secret_env: S}}\n    " + extra + "\n"
+	}
+	tests := []struct{ name, yaml, want string }{
+		{"zero in flight", entry("max_in_flight: 0"), `tenants[1 "store-b"].max_in_flight: must be a positive integer, not "0"`},
+		{"negative in flight", entry("max_in_flight: -3"), `tenants[1 "store-b"].max_in_flight: must be a positive integer`},
+		{"word in flight", entry("max_in_flight: lots"), `tenants[1 "store-b"].max_in_flight: must be a positive integer, not "lots"`},
+		{"list in flight", entry("max_in_flight: [1]"), `tenants[1 "store-b"].max_in_flight: must be a positive integer`},
+		{"rate without unit", entry("rate: 50"), `tenants[1 "store-b"].rate: must be off or a positive rate (like 50/s or 600/m), not "50"`},
+		{"zero rate", entry("rate: 0/s"), `tenants[1 "store-b"].rate: must be off or a positive rate`},
+		{"rate per hour", entry("rate: 5/h"), `tenants[1 "store-b"].rate: must be off or a positive rate`},
+		{"zero burst", entry("burst: 0"), `tenants[1 "store-b"].burst: must be a positive integer, not "0"`},
+		{"fractional burst", entry("burst: 1.5"), `tenants[1 "store-b"].burst: must be a positive integer, not "1.5"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := config.Load(writeFile(t, tt.yaml), func(k string) string { return map[string]string{"S": "s"}[k] })
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("err = %v, want one containing %q", err, tt.want)
+			}
+		})
+	}
+
+	for _, tt := range []struct{ env, value, want string }{
+		{"HOOKFLOW_TENANT_MAX_IN_FLIGHT", "0", "HOOKFLOW_TENANT_MAX_IN_FLIGHT: must be positive"},
+		{"HOOKFLOW_TENANT_MAX_IN_FLIGHT", "x", "HOOKFLOW_TENANT_MAX_IN_FLIGHT: not an integer"},
+		{"HOOKFLOW_TENANT_RATE", "50", "HOOKFLOW_TENANT_RATE: not off or a positive rate"},
+		{"HOOKFLOW_TENANT_BURST", "-1", "HOOKFLOW_TENANT_BURST: must be 0"},
+	} {
+		t.Run(tt.env+"="+tt.value, func(t *testing.T) {
+			c, err := config.Load("", func(k string) string { return map[string]string{tt.env: tt.value}[k] })
+			if err == nil {
+				err = c.Validate()
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("err = %v, want one containing %q", err, tt.want)
+			}
+		})
+	}
+}

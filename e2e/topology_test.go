@@ -85,14 +85,16 @@ func temporalCLI(t testing.TB) string {
 }
 
 // startDevTemporal starts the pinned CLI's dev server on a SQLite file in
-// WAL mode, as hookflow dev does; a restart finds the same file.
+// WAL mode, with fair dispatch, as hookflow dev does; a restart finds the
+// same file.
 func (tp *topology) startDevTemporal() {
 	port := testenv.FreePort(tp.t)
 	tp.temporalAddr = "127.0.0.1:" + strconv.Itoa(port)
 	tp.temporal = tp.ps.add("temporal", os.Environ(), tp.temporalReady,
 		temporalCLI(tp.t), "server", "start-dev", "--ip", "127.0.0.1", "--port", strconv.Itoa(port), "--headless",
 		"--db-filename", filepath.Join(tp.dir, "temporal.db"), "--log-level", "warn",
-		"--sqlite-pragma", "journal_mode=wal", "--sqlite-pragma", "synchronous=normal")
+		"--sqlite-pragma", "journal_mode=wal", "--sqlite-pragma", "synchronous=normal",
+		"--dynamic-config-value", "matching.enableFairness=true")
 	tp.ps.start(tp.temporal)
 	tp.dial()
 }

@@ -55,12 +55,17 @@ type Metrics interface {
 	Delivery(provider, outcome string, took time.Duration)
 	// DedupError records a dedup store failure that was worked around.
 	DedupError(provider string)
+	// Throttled records a delivery of tenant, a configured tenant's ID,
+	// answered 429 for being past one of its caps: reason is "in_flight"
+	// or "rate".
+	Throttled(tenant, reason string)
 }
 
 type noMetrics struct{}
 
 func (noMetrics) Delivery(string, string, time.Duration) {}
 func (noMetrics) DedupError(string)                      {}
+func (noMetrics) Throttled(string, string)               {}
 
 // Receiver is the shared accept path of every provider.
 type Receiver struct {
@@ -120,7 +125,8 @@ type delivery struct {
 	tenant        string
 	verifier      Verifier
 	unknownTenant bool
-	body          []byte // the raw bytes as sent, Fiber's buffer: copy what outlives the handler
+	caps          *tenantCaps // the tenant's caps, nil for none (the default tenant)
+	body          []byte      // the raw bytes as sent, Fiber's buffer: copy what outlives the handler
 	ev            event.Event
 	wfID          string
 	// parsed is set once ev is known: log lines then name its IDs.
@@ -150,7 +156,7 @@ func (r *Receiver) accept(d *delivery) answer {
 		return a
 	}
 	// Deferred first, so it runs last: after the claim's release.
-	defer r.leave()
+	defer r.leave(d)
 	cl, a := r.claim(d)
 	if a.decided() {
 		return a
@@ -234,23 +240,30 @@ func (r *Receiver) parse(d *delivery) answer {
 	return proceed
 }
 
-// admit takes an in-flight slot, or answers 429. It comes before any Redis
-// round trip, so that an overloaded receiver answers at once, even while
-// Redis hangs. The slot covers the claim, the start and the settling; a
-// duplicate refused here is answered from Redis on the provider's retry.
-// leave gives the slot back.
+// admit takes the tenant's caps (admitTenant), then an in-flight slot, or
+// answers 429. It comes before any Redis round trip, so that an overloaded
+// receiver answers at once, even while Redis hangs. The slot covers the
+// claim, the start and the settling; a duplicate refused here is answered
+// from Redis on the provider's retry. leave gives the slots back.
 func (r *Receiver) admit(d *delivery) answer {
+	if a := r.admitTenant(d); a.decided() {
+		return a
+	}
 	select {
 	case r.inFlight <- struct{}{}:
 		return proceed
 	default:
+		d.caps.leave()
 		d.logWarn("webhook refused: too many deliveries in flight")
 		return answer{row: rowOverloaded}
 	}
 }
 
-// leave gives back the slot admit took.
-func (r *Receiver) leave() { <-r.inFlight }
+// leave gives back the slots admit took.
+func (r *Receiver) leave(d *delivery) {
+	<-r.inFlight
+	d.caps.leave()
+}
 
 // claim claims the event's dedup records: a duplicate or an event in flight
 // elsewhere is answered here. A store that fails is done without: the

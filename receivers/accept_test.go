@@ -843,6 +843,13 @@ type countingMetrics struct {
 	mu          sync.Mutex
 	outcomes    []receivers.Outcome
 	dedupErrors int
+	throttled   []string // "<tenant> <reason>"
+}
+
+func (m *countingMetrics) Throttled(tenant, reason string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.throttled = append(m.throttled, tenant+" "+reason)
 }
 
 func (m *countingMetrics) Delivery(provider, o string, _ time.Duration) {

@@ -2,6 +2,7 @@ package receivers
 
 import (
 	"encoding/json"
+	"strconv"
 
 	"github.com/gofiber/fiber/v2"
 )
@@ -10,9 +11,10 @@ import (
 // row of the answer table that answers it, and what that row's body names.
 // The zero answer decides nothing: the next step runs.
 type answer struct {
-	row      row
-	detail   string   // the message or field the row's body names, if it names one
-	required []string // rowMissingFields: every field the event type requires
+	row        row
+	detail     string   // the message or field the row's body names, if it names one
+	required   []string // rowMissingFields: every field the event type requires
+	retryAfter int      // seconds, over the row's Retry-After when positive (rowTenantRate)
 }
 
 // proceed is the answer of a step that lets the delivery go on.
@@ -38,6 +40,8 @@ const (
 	rowMissingFields            // required fields absent; required lists them
 	rowUnusableID               // an ID Temporal would refuse; detail: the field
 	rowOverloaded               // every in-flight slot is held
+	rowTenantBusy               // the tenant's in-flight cap is reached
+	rowTenantRate               // the tenant is past its rate; retryAfter: until its next token
 	rowInFlight                 // another request holds the event's claim
 	rowUnavailable              // Temporal failed or did not answer in time
 	rowRejected                 // Temporal refused the event for good; detail: the field
@@ -52,6 +56,9 @@ const (
 	// retryAfterOverloaded (429): in-flight slots free as soon as the
 	// deliveries holding them are answered, usually within milliseconds.
 	retryAfterOverloaded = "1"
+	// retryAfterTenantBusy (429 to one tenant): its slots free as its
+	// deliveries are answered, as the receiver's own do.
+	retryAfterTenantBusy = "1"
 	// retryAfterUnavailable (503): Temporal is failing or unreachable;
 	// give it a StartTimeout's worth of time before trying again.
 	retryAfterUnavailable = "5"
@@ -97,6 +104,8 @@ var answers = [...]reply{
 	rowMissingFields: {OutcomeInvalid, fiber.StatusBadRequest, "", body{kind: bodyMissing}},
 	rowUnusableID:    {OutcomeInvalid, fiber.StatusBadRequest, "", body{kind: bodyError, prefix: "invalid "}},
 	rowOverloaded:    {OutcomeOverloaded, fiber.StatusTooManyRequests, retryAfterOverloaded, fixedError("too many requests, retry later")},
+	rowTenantBusy:    {OutcomeThrottled, fiber.StatusTooManyRequests, retryAfterTenantBusy, fixedError("too many deliveries in flight for this tenant, retry later")},
+	rowTenantRate:    {OutcomeThrottled, fiber.StatusTooManyRequests, "", fixedError("this tenant is over its rate, retry later")},
 	rowInFlight:      {OutcomeInFlight, fiber.StatusConflict, retryAfterInFlight, fixedError("event is being processed, retry later")},
 	rowUnavailable:   {OutcomeUnavailable, fiber.StatusServiceUnavailable, retryAfterUnavailable, fixedError("temporarily unavailable, retry later")},
 	rowRejected:      {OutcomeRejected, fiber.StatusBadRequest, "", body{kind: bodyError, prefix: "invalid "}},
@@ -113,7 +122,10 @@ func write(d *delivery, a answer) error {
 	if err != nil {
 		return err
 	}
-	if rep.retryAfter != "" {
+	switch {
+	case a.retryAfter > 0:
+		d.c.Set(fiber.HeaderRetryAfter, strconv.Itoa(a.retryAfter))
+	case rep.retryAfter != "":
 		d.c.Set(fiber.HeaderRetryAfter, rep.retryAfter)
 	}
 	d.c.Status(rep.status)

@@ -16,7 +16,11 @@ const (
 	OutcomeDisabled     Outcome = "disabled"
 	OutcomeTooLarge     Outcome = "too_large"
 	OutcomeOverloaded   Outcome = "overloaded"
-	OutcomeUnavailable  Outcome = "unavailable"
+	// OutcomeThrottled is a 429 to one tenant past its own caps, apart
+	// from overloaded (the receiver's): one tenant's burst is not a
+	// reason to add receivers.
+	OutcomeThrottled   Outcome = "throttled"
+	OutcomeUnavailable Outcome = "unavailable"
 	// OutcomeRejected is a permanent refusal by Temporal (invalid
 	// argument), answered 400 so the provider does not retry it for ever.
 	OutcomeRejected Outcome = "rejected"

@@ -4,6 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
+	"sync/atomic"
+
+	"golang.org/x/time/rate"
 
 	"github.com/hookflow/hookflow/config"
 	"github.com/hookflow/hookflow/providers"
@@ -29,18 +33,98 @@ type Tenants struct {
 }
 
 // tenantVerifier is one tenant's verifier of one provider, with the
-// tenant's ID as configured (never the request's bytes, which Fiber reuses).
+// tenant's ID as configured (never the request's bytes, which Fiber reuses)
+// and its caps, so that the lookup that finds the verifier finds them too.
 type tenantVerifier struct {
-	id string
-	v  Verifier
+	id   string
+	v    Verifier
+	caps *tenantCaps // nil: none
+}
+
+// tenantCaps are one tenant's caps at this receiver process
+// (config.TenantLimits), shared by all its providers' routes. take and
+// leave are allocation-free: an atomic counter and a token bucket.
+type tenantCaps struct {
+	id          string // as configured: the only tenant label a metric gets
+	maxInFlight int64  // 0: no cap
+	inFlight    atomic.Int64
+	rate        *rate.Limiter // nil: no rate cap
+}
+
+// newTenantCaps are the caps l of tenant id; nil when l caps nothing.
+func newTenantCaps(id string, l config.TenantLimits) *tenantCaps {
+	if l.MaxInFlight <= 0 && l.Rate <= 0 {
+		return nil
+	}
+	c := &tenantCaps{id: id, maxInFlight: int64(max(l.MaxInFlight, 0))}
+	if l.Rate > 0 {
+		c.rate = rate.NewLimiter(rate.Limit(l.Rate), max(l.Burst, 1))
+	}
+	return c
+}
+
+// take admits one delivery of the tenant: a slot of its in-flight cap,
+// then a token of its rate. The slot is taken first because it can be
+// given back (leave) when the rate refuses; a token cannot. It returns the
+// refusing row, and for the rate the seconds until the next token.
+func (c *tenantCaps) take() (row, int) {
+	if c.maxInFlight > 0 && c.inFlight.Add(1) > c.maxInFlight {
+		c.inFlight.Add(-1)
+		return rowTenantBusy, 0
+	}
+	if c.rate != nil && !c.rate.Allow() {
+		c.leave()
+		// Allow took nothing, so fewer than one token is left: the next
+		// one comes in (1 - tokens) / rate seconds.
+		wait := (1 - c.rate.Tokens()) / float64(c.rate.Limit())
+		return rowTenantRate, max(1, int(math.Ceil(wait)))
+	}
+	return rowProceed, 0
+}
+
+// leave gives back the slot take took; nil caps took none.
+func (c *tenantCaps) leave() {
+	if c != nil && c.maxInFlight > 0 {
+		c.inFlight.Add(-1)
+	}
+}
+
+// Reasons a tenant's delivery was throttled, for Metrics.Throttled.
+const (
+	throttledInFlight = "in_flight" // past its in-flight cap
+	throttledRate     = "rate"      // past its rate
+)
+
+// admitTenant takes the delivery's tenant caps, or answers 429 to that
+// tenant alone: before the receiver's own in-flight slot (admit), so a
+// throttled tenant never holds one that another tenant could have, and
+// before any Redis or Temporal call. The default tenant has no caps.
+func (r *Receiver) admitTenant(d *delivery) answer {
+	if d.caps == nil {
+		return proceed
+	}
+	refused, wait := d.caps.take()
+	if refused == rowProceed {
+		return proceed
+	}
+	reason := throttledInFlight
+	if refused == rowTenantRate {
+		reason = throttledRate
+	}
+	r.opts.Metrics.Throttled(d.caps.id, reason)
+	// At debug, like duplicates: a throttled burst would otherwise write a
+	// line per delivery; hookflow_tenant_throttled_total counts them.
+	d.logDebug("webhook throttled: over the tenant's cap", slog.String("cap", reason))
+	return answer{row: refused, retryAfter: wait}
 }
 
 // BindTenants builds the verifiers of tenants for the providers ps, with
-// the providers' other settings from s; nil when there are no tenants. A
-// tenant's provider whose verifier cannot be built (Config.Validate
+// the providers' other settings from s, and each tenant's caps from limits
+// (config.Config.TenantLimits; nil: none); nil when there are no tenants.
+// A tenant's provider whose verifier cannot be built (Config.Validate
 // refuses such secrets first) is left out, so its deliveries are refused,
 // and named in the error.
-func BindTenants(ps []Provider, tenants []config.Tenant, s providers.Settings) (*Tenants, error) {
+func BindTenants(ps []Provider, tenants []config.Tenant, s providers.Settings, limits func(config.Tenant) config.TenantLimits) (*Tenants, error) {
 	if len(tenants) == 0 {
 		return nil, nil
 	}
@@ -59,6 +143,10 @@ func BindTenants(ps []Provider, tenants []config.Tenant, s providers.Settings) (
 	}
 	for _, tenant := range tenants {
 		t.ids[tenant.ID] = true
+		var caps *tenantCaps
+		if limits != nil {
+			caps = newTenantCaps(tenant.ID, limits(tenant))
+		}
 		for name, secrets := range tenant.Secrets {
 			p, ok := known[name]
 			if !ok {
@@ -73,7 +161,7 @@ func BindTenants(ps []Provider, tenants []config.Tenant, s providers.Settings) (
 			if t.byProvider[name] == nil {
 				t.byProvider[name] = map[string]tenantVerifier{}
 			}
-			t.byProvider[name][tenant.ID] = tenantVerifier{id: tenant.ID, v: v}
+			t.byProvider[name][tenant.ID] = tenantVerifier{id: tenant.ID, v: v, caps: caps}
 		}
 	}
 	return t, errors.Join(errs...)
@@ -114,7 +202,7 @@ func (r *Receiver) resolve(d *delivery) answer {
 		return proceed
 	}
 	if tv, ok := t.byProvider[d.p.Name][name]; ok {
-		d.tenant, d.verifier = tv.id, tv.v
+		d.tenant, d.verifier, d.caps = tv.id, tv.v, tv.caps
 		return proceed
 	}
 	d.unknownTenant = true

@@ -43,7 +43,7 @@ func newTenantRig(t *testing.T, tenants []config.Tenant) *rig {
 		providers.Phoenix(signature.NewBearer([]string{phoenixSecret})),
 		providers.Fenix(providers.FenixVerifier([]string{fenixDefault})),
 	}
-	ts, err := receivers.BindTenants(ps, tenants, func(string) string { return "" })
+	ts, err := receivers.BindTenants(ps, tenants, func(string) string { return "" }, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -135,7 +135,7 @@ func (p *process) receivers() listen.App {
 	// Every tenant's verifiers, built once; a tenant's provider whose
 	// verifier cannot be built stays refused (Validate refuses such
 	// secrets first).
-	tenants, err := receivers.BindTenants(bound, cfg.Tenants, cfg.Setting)
+	tenants, err := receivers.BindTenants(bound, cfg.Tenants, cfg.Setting, cfg.TenantLimits)
 	if err != nil {
 		p.log.Error("tenant provider disabled", "error", err)
 	}

@@ -116,7 +116,20 @@ func (s Starter) tenantOptions(tenant string, in workflows.EntityInput) client.S
 		WorkflowIDReusePolicy: enums.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
 		StaticSummary:         summary,
 		TypedSearchAttributes: temporal.NewSearchAttributes(attrs...),
+		Priority:              fairness(tenant),
 	}
+}
+
+// fairness is the task priority of tenant's runs: the tenant as the
+// fairness key, so that where the server dispatches fairly
+// (matching.enableFairness, Temporal 1.29 and later) one tenant's backlog
+// takes its share of the task queue and no more. Their workflow tasks,
+// activities (reconcile reads, deliveries) and continued runs inherit it.
+// The default tenant's is the zero Priority, which the SDK does not send:
+// its starts stay as they were before tenants. A tenant ID
+// (event.MaxTenantIDBytes) always fits the server's 64-byte key.
+func fairness(tenant string) temporal.Priority {
+	return temporal.Priority{FairnessKey: tenant}
 }
 
 // Signal sends signal with arg to the entity's workflow, starting a run when

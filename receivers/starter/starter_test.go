@@ -10,6 +10,7 @@ import (
 	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
 
 	"github.com/hookflow/hookflow/event/lifecycle"
 	"github.com/hookflow/hookflow/workflows"
@@ -123,6 +124,42 @@ func TestTenantSearchAttribute(t *testing.T) {
 				t.Errorf("%d search attributes, want %d", n, want)
 			}
 		})
+	}
+}
+
+// TestTenantFairnessKey: a tenant's start carries the tenant as its
+// fairness key, so the server dispatches its tasks fairly against other
+// tenants'; a default-tenant start carries no priority at all, as before
+// tenants, whether it is the first call or the one after a closed run.
+func TestTenantFairnessKey(t *testing.T) {
+	closed := serviceerror.NewWorkflowExecutionAlreadyStarted("already started", "req-1", "run-closed")
+	tests := []struct {
+		name   string
+		tenant string
+		want   temporal.Priority
+	}{
+		{"default tenant", "", temporal.Priority{}},
+		{"tenant", "wearhumans.myshopify.com", temporal.Priority{FairnessKey: "wearhumans.myshopify.com"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fc := &fakeClient{script: []error{closed}}
+			s := Starter{Client: fc, TaskQueue: "q"}
+			if _, err := s.SignalTenant(context.Background(), tt.tenant, "fenix", "shipment", "s1", workflows.SignalWebhookEvent, "ev"); err != nil {
+				t.Fatal(err)
+			}
+			if len(fc.calls) != 2 {
+				t.Fatalf("%d calls, want 2 (the closed run, then the reopening)", len(fc.calls))
+			}
+			for i, c := range fc.calls {
+				if c.opts.Priority != tt.want {
+					t.Errorf("call %d: Priority = %+v, want %+v", i, c.opts.Priority, tt.want)
+				}
+			}
+		})
+	}
+	if got := (Starter{TaskQueue: "q"}).Options(workflows.EntityInput{Provider: "fenix", EntityType: "shipment", EntityID: "s1"}); got.Priority != (temporal.Priority{}) {
+		t.Errorf("Options (reprocess, bench): Priority = %+v, want none", got.Priority)
 	}
 }
 

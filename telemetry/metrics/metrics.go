@@ -1,9 +1,9 @@
 // Package metrics exposes hookflow's Prometheus metrics: the receivers'
-// deliveries by provider and outcome, accept latency and dedup store errors,
-// and, through the Temporal SDK's OpenTelemetry handler, the Temporal
-// client's and worker's own metrics plus what workflows and activities count
-// (workflows.MetricTransitionsApplied, activities.MetricProviderAPICalls),
-// all on one registry.
+// deliveries by provider and outcome, accept latency, dedup store errors and
+// deliveries throttled by a tenant's caps, and, through the Temporal SDK's
+// OpenTelemetry handler, the Temporal client's and worker's own metrics plus
+// what workflows and activities count (workflows.MetricTransitionsApplied,
+// activities.MetricProviderAPICalls), all on one registry.
 package metrics
 
 import (
@@ -28,6 +28,7 @@ type Metrics struct {
 	deliveries  *prometheus.CounterVec
 	latency     *prometheus.HistogramVec
 	dedupErrors *prometheus.CounterVec
+	throttled   *prometheus.CounterVec
 	temporal    client.MetricsHandler
 	// byLabels caches each provider and outcome's counter and histogram
 	// (deliveryKey to *deliveryMetrics): looking them up in the vectors
@@ -53,7 +54,7 @@ func New(log *slog.Logger) (*Metrics, error) {
 		registry: reg,
 		deliveries: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "hookflow_webhook_requests_total",
-			Help: "Webhook deliveries answered, by provider and outcome (accepted, duplicate, in_flight, unauthorized, invalid, disabled, overloaded, unavailable, ignored, too_large).",
+			Help: "Webhook deliveries answered, by provider and outcome (accepted, duplicate, in_flight, unauthorized, invalid, disabled, overloaded, throttled, unavailable, ignored, too_large, rejected).",
 		}, []string{"provider", "outcome"}),
 		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "hookflow_webhook_accept_seconds",
@@ -64,8 +65,15 @@ func New(log *slog.Logger) (*Metrics, error) {
 			Name: "hookflow_dedup_errors_total",
 			Help: "Dedup store (Redis) failures worked around by accepting without it, by provider.",
 		}, []string{"provider"}),
+		// tenant is a configured tenant's ID, never a request's bytes:
+		// at most the tenants in the configuration times two reasons, and
+		// only those ever throttled.
+		throttled: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "hookflow_tenant_throttled_total",
+			Help: "Deliveries answered 429 to one tenant past its own caps at this receiver, by tenant and reason (in_flight, rate).",
+		}, []string{"tenant", "reason"}),
 	}
-	reg.MustRegister(m.deliveries, m.latency, m.dedupErrors)
+	reg.MustRegister(m.deliveries, m.latency, m.dedupErrors, m.throttled)
 
 	exporter, err := otelprom.New(otelprom.WithRegisterer(reg))
 	if err != nil {
@@ -97,6 +105,11 @@ func (m *Metrics) Delivery(provider, outcome string, took time.Duration) {
 // DedupError implements receivers.Metrics.
 func (m *Metrics) DedupError(provider string) {
 	m.dedupErrors.WithLabelValues(provider).Inc()
+}
+
+// Throttled implements receivers.Metrics.
+func (m *Metrics) Throttled(tenant, reason string) {
+	m.throttled.WithLabelValues(tenant, reason).Inc()
 }
 
 // Temporal is the handler to set as client.Options.MetricsHandler.

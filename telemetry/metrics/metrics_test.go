@@ -55,3 +55,41 @@ func TestDelivery(t *testing.T) {
 		t.Errorf("hookflow_webhook_accept_seconds sample counts: got %v, want %v", observed, wantObserved)
 	}
 }
+
+// TestThrottled: each tenant and reason counts its own throttled
+// deliveries.
+func TestThrottled(t *testing.T) {
+	m, err := New(slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Throttled("store-a", "in_flight")
+	m.Throttled("store-a", "in_flight")
+	m.Throttled("store-a", "rate")
+	m.Throttled("store-b", "rate")
+	families, err := m.registry.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]float64{}
+	for _, f := range families {
+		if f.GetName() != "hookflow_tenant_throttled_total" {
+			continue
+		}
+		for _, s := range f.GetMetric() {
+			labels := ""
+			for _, l := range s.GetLabel() {
+				labels += l.GetName() + "=" + l.GetValue() + " "
+			}
+			got[labels] = s.GetCounter().GetValue()
+		}
+	}
+	want := map[string]float64{
+		"reason=in_flight tenant=store-a ": 2,
+		"reason=rate tenant=store-a ":      1,
+		"reason=rate tenant=store-b ":      1,
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("hookflow_tenant_throttled_total: got %v, want %v", got, want)
+	}
+}

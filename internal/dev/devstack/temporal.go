@@ -34,6 +34,14 @@ type TemporalOptions struct {
 // at starting workflows than its defaults.
 var sqlitePragmas = []string{"--sqlite-pragma", "journal_mode=wal", "--sqlite-pragma", "synchronous=normal"}
 
+// fairness has the dev server dispatch every task queue's backlog fairly by
+// fairness key (matching.enableFairness, Temporal server 1.29, which the
+// pinned CLI embeds), as the cluster in deploy/temporal does: a tenant's
+// runs carry the tenant as their key (starter), so one tenant's burst takes
+// its share of the workers and no more. Sticky queues stay FIFO (the
+// server's choice).
+var fairness = []string{"--dynamic-config-value", "matching.enableFairness=true"}
+
 // Temporal returns the dev server described by opts, not yet started.
 func Temporal(opts TemporalOptions) (*Child, error) {
 	host, port, err := net.SplitHostPort(opts.HostPort)
@@ -63,6 +71,7 @@ func Temporal(opts TemporalOptions) (*Child, error) {
 		args = append(args, "--headless")
 	}
 	args = append(args, sqlitePragmas...)
+	args = append(args, fairness...)
 	quiet := tlog.NewStructuredLogger(slog.New(slog.DiscardHandler))
 	return &Child{
 		name:        "Temporal dev server",
