@@ -83,7 +83,7 @@ func TestSendTenant(t *testing.T) {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
 			fake := &fakeStarterSend{}
 			bound := cfg.Providers.Bound(cfg.Setting)
-			tenants, err := receivers.BindTenants(bound, cfg.Tenants, cfg.Setting)
+			tenants, err := receivers.BindTenants(bound, cfg.Tenants, cfg.Setting, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
