@@ -181,14 +181,7 @@ func bench(ctx context.Context, out io.Writer, cfg *config.Config, tc client.Cli
 	if err != nil {
 		return err
 	}
-	if o.json {
-		if err := json.NewEncoder(out).Encode(res.Report); err != nil {
-			return fmt.Errorf("write report: %w", err)
-		}
-		return res.Failure
-	}
-	res.WriteText(out)
-	return res.Failure
+	return writeReport(out, o.json, res.Report, res.WriteText, res.Failure)
 }
 
 // benchFairness runs the fairness scenario (--fairness); tc reads when the
@@ -216,12 +209,18 @@ func benchFairness(ctx context.Context, out io.Writer, cfg *config.Config, tc cl
 	if err != nil {
 		return err
 	}
-	if o.json {
-		if err := json.NewEncoder(out).Encode(res.Report); err != nil {
+	return writeReport(out, o.json, res.Report, res.WriteText, res.Failure)
+}
+
+// writeReport prints a run's report, as JSON with --json, and returns the
+// run's failure (nil when it passed).
+func writeReport(out io.Writer, asJSON bool, report any, writeText func(io.Writer), failure error) error {
+	if asJSON {
+		if err := json.NewEncoder(out).Encode(report); err != nil {
 			return fmt.Errorf("write report: %w", err)
 		}
-		return res.Failure
+		return failure
 	}
-	res.WriteText(out)
-	return res.Failure
+	writeText(out)
+	return failure
 }
