@@ -14,7 +14,11 @@ TEMPORAL_CLI_VERSION := v1.5.1
 # both (the schemas are embedded in the tool). About 3 minutes to build.
 TEMPORAL_SERVER_VERSION := v1.29.1
 
-.PHONY: build run test test-short test-faults e2e-cluster lint temporal temporal-server clean
+# Helm, for the chart's tests (deploy/helm): built from the Go module proxy
+# like the Temporal CLI, pinned.
+HELM_VERSION := v4.3.2
+
+.PHONY: build run test test-short test-chart test-faults e2e-cluster lint temporal temporal-server helm clean
 
 ## build: the hookflow binary, into bin/hookflow
 build:
@@ -41,17 +45,29 @@ $(BIN)/temporal-sql-tool:
 	GOBIN=$(BIN)/.gobin $(GO) install go.temporal.io/server/cmd/tools/sql@$(TEMPORAL_SERVER_VERSION)
 	mv $(BIN)/.gobin/sql $@
 
+## helm: the pinned Helm, into bin/helm, only when missing
+helm: $(BIN)/helm
+
+$(BIN)/helm:
+	GOBIN=$(BIN) $(GO) install helm.sh/helm/v4/cmd/helm@$(HELM_VERSION)
+
 ## run: build everything needed and start the embedded default (hookflow dev)
 run: build temporal
 	$(BIN)/hookflow dev
 
 ## test: unit, workflow, replay and integration tests (real Temporal dev server and Redis), with the race detector;
-## the short fault suite, and the short cluster run when PostgreSQL answers at 127.0.0.1:5432
-test: build temporal temporal-server
+## the short fault suite, and the short cluster run when PostgreSQL answers at 127.0.0.1:5432; then the Helm chart's tests
+test: build temporal temporal-server helm
 	@if pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null && deploy/temporal/setup-db.sh $(BIN)/temporal-sql-tool; then \
 		export HOOKFLOW_E2E_CLUSTER=$(BIN)/temporal-server HOOKFLOW_E2E_SIZE=3; \
 	else echo "test: no PostgreSQL at 127.0.0.1:5432, e2e TestCluster skipped"; fi; \
 	HOOKFLOW_TEMPORAL_CLI=$(BIN)/temporal HOOKFLOW_BIN=$(BIN)/hookflow $(GO) test -race -count=1 -timeout 20m ./...
+	$(MAKE) --no-print-directory test-chart
+
+## test-chart: helm lint and helm template of deploy/helm/hookflow (default values and the full example), every
+## manifest decoded strictly into its Kubernetes type and checked; a Go module of its own (deploy/helm/chart_test)
+test-chart: helm
+	cd deploy/helm/chart_test && HOOKFLOW_HELM=$(BIN)/helm $(GO) test -count=1 -timeout 5m ./...
 
 ## test-faults: the fault suite, every scenario, against the dev topology (separate processes)
 test-faults: build temporal
@@ -74,6 +90,7 @@ lint:
 	scripts/check-layers.sh
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
 	$(GO) vet ./...
+	cd deploy/helm/chart_test && $(GO) vet ./...
 	$(GO) tool workflowcheck ./...
 
 clean:
