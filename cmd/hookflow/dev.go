@@ -32,7 +32,7 @@ func newDevCmd(a *app) *cobra.Command {
 	opts := devOptions{dir: ".hookflow", uiPort: 8233}
 	cmd := &cobra.Command{
 		Use:   "dev",
-		Short: "Run everything in one process: Temporal dev server, Redis, worker, receivers and the Phoenix sandbox",
+		Short: "Run everything in one process: Temporal dev server, Redis, worker, receivers and the provider sandboxes",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := config.Load(a.configPath, nil)
@@ -87,6 +87,7 @@ func runDev(ctx context.Context, out io.Writer, cfg *config.Config, opts devOpti
 	if setup.Sandbox {
 		devtools.MountPhoenixSandbox(receivers.App)
 	}
+	devtools.MountRegistrationSandboxes(receivers.App, devtools.SandboxOptions{Settings: cfg.Setting})
 
 	fmt.Fprintf(out, "\nhookflow dev is up\n")
 	fmt.Fprintf(out, "  receivers     %s/webhooks/<provider>\n", setup.Base)
@@ -102,6 +103,8 @@ func runDev(ctx context.Context, out io.Writer, cfg *config.Config, opts devOpti
 	if setup.Sandbox {
 		fmt.Fprintf(out, "  SANDBOX       Phoenix orders API is the in-process sandbox at %s (set PHOENIX_API_URL to use a real one)\n", cfg.PhoenixAPIURL)
 	}
+	fmt.Fprintf(out, "  SANDBOX       UP42 webhooks API at %s%s/, Fenix registration API at %s%s/ (in memory; they send signed webhooks)\n",
+		setup.Base, devtools.UP42SandboxPrefix, setup.Base, devtools.FenixSandboxPrefix)
 	if len(setup.DevSecrets) > 0 {
 		fmt.Fprintf(out, "  dev secrets   %s use hookflow's public development secrets\n", strings.Join(setup.DevSecrets, ", "))
 	}

@@ -9,6 +9,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/gofiber/fiber/v2"
+
 	"github.com/hookflow/hookflow/providers"
 	"github.com/hookflow/hookflow/signature"
 )
@@ -291,4 +293,34 @@ func TestFenixSandboxRefuses(t *testing.T) {
 func toJSON(v any) string {
 	b, _ := json.Marshal(v)
 	return string(b)
+}
+
+// TestMountRegistrationSandboxes reaches both stand-ins through a Fiber app,
+// under their prefixes, as `hookflow dev` serves them.
+func TestMountRegistrationSandboxes(t *testing.T) {
+	app := fiber.New()
+	MountRegistrationSandboxes(app, SandboxOptions{})
+	for _, tc := range []struct {
+		method, path, body, header, value string
+		want                              int
+	}{
+		{"GET", UP42SandboxPrefix + "/webhooks/events", "", "Authorization", "Bearer t", 200},
+		{"GET", UP42SandboxPrefix + "/workspaces/ws/webhooks/nope", "", "Authorization", "Bearer t", 404},
+		{"POST", FenixSandboxPrefix + "/admin/api/2024-07/webhooks",
+			`{"store_name":"s","topic":"tracking/updated","address":"http://x.test/","format":"json","api_version":"2024-07"}`, "X-Access-Token", "t", 201},
+		{"POST", FenixSandboxPrefix + "/admin/api/2024-07/webhooks", `{}`, "", "", 401},
+	} {
+		req := httptest.NewRequest(tc.method, tc.path, strings.NewReader(tc.body))
+		if tc.header != "" {
+			req.Header.Set(tc.header, tc.value)
+		}
+		resp, err := app.Test(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != tc.want {
+			t.Errorf("%s %s = %d, want %d", tc.method, tc.path, resp.StatusCode, tc.want)
+		}
+	}
 }
