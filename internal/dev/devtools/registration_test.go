@@ -324,3 +324,18 @@ func TestMountRegistrationSandboxes(t *testing.T) {
 		}
 	}
 }
+
+// TestFenixSandboxBound checks the cap on webhooks held.
+func TestFenixSandboxBound(t *testing.T) {
+	h := NewFenixSandbox(SandboxOptions{})
+	auth := map[string]string{"X-Access-Token": "t"}
+	body := `{"store_name":"s","topic":"tracking/updated","address":"http://x.test/","format":"json","api_version":"2024-07"}`
+	for i := range MaxSandboxWebhooks {
+		if code, got := call(t, h, "POST", "/admin/api/2024-07/webhooks", body, auth); code != 201 {
+			t.Fatalf("register %d = %d %v, want 201", i, code, got)
+		}
+	}
+	if code, got := call(t, h, "POST", "/admin/api/2024-07/webhooks", body, auth); code != 400 || got["identifier"] != "INVALID_PARAMETERS" {
+		t.Errorf("register past the bound = %d %v, want 400 INVALID_PARAMETERS", code, got)
+	}
+}

@@ -1,7 +1,9 @@
 // Package devtools holds what `hookflow dev` serves beside the receivers for
 // offline development: an in-memory stand-in for the Phoenix orders API
-// (with the client calls `hookflow send` and `bench` make to it) and the
-// --forward-to-log sink that verifies and prints delivered transitions.
+// (with the client calls `hookflow send` and `bench` make to it), stand-ins
+// for UP42's and Fenix's webhook registration APIs that send signed
+// webhooks to the URLs registered there, and the --forward-to-log sink that
+// verifies and prints delivered transitions.
 package devtools
 
 import (
