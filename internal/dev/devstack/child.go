@@ -79,9 +79,9 @@ func (e *ExitError) Unwrap() error { return e.Err }
 // child's address.
 var ErrAddrInUse = errors.New("is already in use")
 
-// errExitedWhileStarting is returned by Start when the process ends before
+// ErrExitedWhileStarting is returned by Start when the process ends before
 // it answers.
-var errExitedWhileStarting = errors.New("exited while starting")
+var ErrExitedWhileStarting = errors.New("exited while starting")
 
 // Name is what the child is, for messages: "Temporal dev server", "redis-server".
 func (c *Child) Name() string { return c.name }
@@ -202,7 +202,7 @@ func (c *Child) waitReady(ctx context.Context, r *run) error {
 			if r.crash != nil && r.crash.Err != nil {
 				reason = r.crash.Err.Error()
 			}
-			return fmt.Errorf("%s %w (%s)%s", c.name, errExitedWhileStarting, reason, c.logHint())
+			return fmt.Errorf("%s %w (%s)%s", c.name, ErrExitedWhileStarting, reason, c.logHint())
 		case <-ctx.Done():
 			return fmt.Errorf("%s on %s did not answer: %w (last: %v)%s", c.name, c.addr, ctx.Err(), err, c.logHint())
 		case <-tick.C:

@@ -6,11 +6,13 @@ package testenv
 
 import (
 	"context"
+	"errors"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -118,32 +120,61 @@ func CLI(t testing.TB) string {
 }
 
 // StartTemporal starts a dev server on a free port with its database in a
-// temporary directory.
+// temporary directory. A server that exits while starting is tried again on
+// other ports, twice at most: a port that was free when FreePort returned it
+// may have been taken since by another test binary's server, whose own
+// internal services listen on ports of the kernel's choosing.
 func StartTemporal(t testing.TB) *Temporal {
 	t.Helper()
-	tp := &Temporal{
-		HostPort: "127.0.0.1:" + strconv.Itoa(FreePort(t)),
-		UIPort:   FreePort(t),
-		t:        t,
+	const attempts = 3
+	for attempt := 1; ; attempt++ {
+		tp := &Temporal{
+			HostPort: "127.0.0.1:" + strconv.Itoa(FreePort(t)),
+			UIPort:   FreePort(t),
+			t:        t,
+		}
+		db := filepath.Join(t.TempDir(), "temporal.db")
+		child, err := devstack.Temporal(devstack.TemporalOptions{
+			CLI:      CLI(t),
+			HostPort: tp.HostPort,
+			DBFile:   db,
+			UIPort:   tp.UIPort,
+			LogLevel: "error",
+			LogFile:  db + ".log",
+			// A Ctrl-C on go test ends the server with the test binary.
+			SharedProcessGroup: true,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		tp.child = child
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		err = child.Start(ctx)
+		cancel()
+		if err != nil {
+			// The temporary directory goes with the test: say why here.
+			t.Logf("%v\n%s", err, logTail(db+".log", 20))
+			if errors.Is(err, devstack.ErrExitedWhileStarting) && attempt < attempts {
+				continue
+			}
+			t.FailNow()
+		}
+		t.Cleanup(tp.Stop)
+		return tp
 	}
-	db := filepath.Join(t.TempDir(), "temporal.db")
-	child, err := devstack.Temporal(devstack.TemporalOptions{
-		CLI:      CLI(t),
-		HostPort: tp.HostPort,
-		DBFile:   db,
-		UIPort:   tp.UIPort,
-		LogLevel: "error",
-		LogFile:  db + ".log",
-		// A Ctrl-C on go test ends the server with the test binary.
-		SharedProcessGroup: true,
-	})
+}
+
+// logTail is the last n lines of the file at path, or why it cannot be read.
+func logTail(path string, n int) string {
+	b, err := os.ReadFile(path)
 	if err != nil {
-		t.Fatal(err)
+		return err.Error()
 	}
-	tp.child = child
-	tp.Start()
-	t.Cleanup(tp.Stop)
-	return tp
+	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
 }
 
 // Start (re)starts the server on its port and database.
