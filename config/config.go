@@ -27,9 +27,13 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/hookflow/hookflow/event"
+	"github.com/hookflow/hookflow/internal/seal"
 	"github.com/hookflow/hookflow/providers"
 	"github.com/hookflow/hookflow/signature"
 )
+
+// DefaultUP42APIURL is UP42's production API.
+const DefaultUP42APIURL = "https://api.up42.com"
 
 // DefaultPhoenixAPIURL is the Phoenix production orders API.
 const DefaultPhoenixAPIURL = "https://prod-phoenix-api-kwr2.encr.app"
@@ -83,6 +87,16 @@ type Config struct {
 	AdminTokens   Secrets // Bearer tokens of the admin API on MetricsAddr (contract section 15); none: the API is off
 
 	MaxEventsPerRun int // signals one workflow run handles before it continues as new
+
+	// Runtime tenants and connections (contract section 18).
+	// SecretsKeys seal runtime tenants' secrets (the first seals, each
+	// opens); none: tenants cannot be added at runtime. PublicURL is where
+	// providers reach the receivers, the base of every URL hookflow
+	// registers; UP42APIURL and FenixAPIURL are the registration APIs.
+	SecretsKeys Secrets
+	PublicURL   string
+	UP42APIURL  string
+	FenixAPIURL string
 
 	// Reconciling (contract section 13): when an open, non-terminal entity
 	// whose provider has an API is re-read after its last event or check,
@@ -244,6 +258,10 @@ var fields = []field{
 	{"HOOKFLOW_ADMIN_TOKEN", "", "Bearer token(s), comma-separated, of the admin API (/v1/…) on HOOKFLOW_METRICS_ADDR, reaching every tenant; none (and no tenant admin_token_env): the API is off", secrets(func(c *Config) *Secrets { return &c.AdminTokens })},
 	{"HOOKFLOW_UI_URL", "http://127.0.0.1:8233", "Temporal Web UI, for the links hookflow status prints", str(func(c *Config) *string { return &c.UIURL })},
 	{"PHOENIX_API_URL", DefaultPhoenixAPIURL, "Phoenix orders API (GET /orders/:orderId)", str(func(c *Config) *string { return &c.PhoenixAPIURL })},
+	{"HOOKFLOW_SECRETS_KEY", "", "key(s) sealing runtime tenants' secrets with AES-256-GCM, comma-separated (32 bytes, base64 or hex: openssl rand -base64 32); the first seals, each opens (rotation); none: tenants cannot be added at runtime", secrets(func(c *Config) *Secrets { return &c.SecretsKeys })},
+	{"HOOKFLOW_PUBLIC_URL", "", "the base URL providers reach the receivers at (https://hooks.example.com); a connection registers it plus the tenant's route; none: connect refuses", str(func(c *Config) *string { return &c.PublicURL })},
+	{"UP42_API_URL", DefaultUP42APIURL, "UP42 API, where connect registers UP42 webhooks", str(func(c *Config) *string { return &c.UP42APIURL })},
+	{"FENIX_API_URL", "", "Fenix API (its /admin/api/2024-07/webhooks), where connect registers Fenix webhooks; none: connect fenix refuses", str(func(c *Config) *string { return &c.FenixAPIURL })},
 	{"HOOKFLOW_FORWARD_URL", "", "URL(s), comma-separated, that every applied transition is POSTed to, signed (Standard Webhooks); none: no HTTP delivery", secrets(func(c *Config) *Secrets { return &c.ForwardURLs })},
 	{"HOOKFLOW_FORWARD_SECRET", "", "Standard Webhooks signing secret(s) `whsec_<base64>`, comma-separated; each signs every delivery (rotation)", secrets(func(c *Config) *Secrets { return &c.ForwardSecrets })},
 	{"HOOKFLOW_FORWARD_HORIZON", "72h", "how long a transition's delivery is retried (5xx, 429, timeouts) before it is recorded as failed", dur(func(c *Config) *time.Duration { return &c.ForwardHorizon })},
@@ -644,6 +662,14 @@ func (c *Config) Validate() error {
 	}
 	if c.MaxEventsPerRun <= 0 {
 		bad("HOOKFLOW_MAX_EVENTS_PER_RUN", "must be positive")
+	}
+	if _, err := seal.ParseKeys(c.SecretsKeys); err != nil {
+		bad("HOOKFLOW_SECRETS_KEY", "%s", err)
+	}
+	for _, u := range []struct{ env, value string }{{"HOOKFLOW_PUBLIC_URL", c.PublicURL}, {"UP42_API_URL", c.UP42APIURL}, {"FENIX_API_URL", c.FenixAPIURL}} {
+		if v, err := url.Parse(u.value); u.value != "" && (err != nil || (v.Scheme != "http" && v.Scheme != "https") || v.Host == "") {
+			bad(u.env, "must be an http:// or https:// URL")
+		}
 	}
 	for _, p := range c.Providers.All() {
 		for _, setting := range p.Options {
