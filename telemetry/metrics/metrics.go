@@ -150,10 +150,13 @@ const (
 	ConnectionDisconnected = "disconnected" // removed at the provider by `hookflow connect disconnect`
 )
 
-// ConnectionStates lists every Connection* state, in the order above.
-var ConnectionStates = []string{
-	ConnectionRegistering, ConnectionActive, ConnectionDrifted,
-	ConnectionFailing, ConnectionManual, ConnectionDisconnected,
+// ConnectionStates returns every Connection* state, in the order above: a
+// new slice each call, so no caller can widen the label's set.
+func ConnectionStates() []string {
+	return []string{
+		ConnectionRegistering, ConnectionActive, ConnectionDrifted,
+		ConnectionFailing, ConnectionManual, ConnectionDisconnected,
+	}
 }
 
 // ConnectionKey is one series of hookflow_connections: a configured
@@ -181,9 +184,10 @@ func newConnections() *connections {
 
 func (c *connections) set(counts map[ConnectionKey]int) error {
 	next := make(map[ConnectionKey]int, len(counts))
+	states := ConnectionStates()
 	var unknown []string
 	for k, n := range counts {
-		if !slices.Contains(ConnectionStates, k.State) {
+		if !slices.Contains(states, k.State) {
 			unknown = append(unknown, k.Provider+"/"+k.State)
 			continue
 		}
