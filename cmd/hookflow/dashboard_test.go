@@ -18,6 +18,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/hookflow/hookflow/internal/dev/testenv"
+	"github.com/hookflow/hookflow/telemetry/metrics"
 	"github.com/hookflow/hookflow/workflows"
 )
 
@@ -146,7 +147,7 @@ func checkWithPrometheus(t *testing.T, ops string, used map[string]string) {
 				n++
 			}
 		}
-		return n >= 9, fmt.Sprintf("%d rules evaluated, want the nine alerts", n)
+		return n >= 10, fmt.Sprintf("%d rules evaluated, want the ten alerts", n)
 	})
 	for name, where := range used {
 		testenv.Eventually(t, 30*time.Second, func() (bool, string) {
@@ -192,14 +193,19 @@ func TestDashboardAndAlertsNameExportedMetrics(t *testing.T) {
 		return st.Status == "fulfilled" && len(st.Deliveries) > 0 && st.Deliveries[len(st.Deliveries)-1].Status == "delivered"
 	})
 	s.metrics.DedupError("phoenix") // the counter's series appears with its first error
+	// The worker's connection count is not wired yet (issue 28): set one as
+	// it would, so the gauge's series exists.
+	if err := s.metrics.SetConnections(map[metrics.ConnectionKey]int{{Provider: "up42", State: metrics.ConnectionActive}: 1}); err != nil {
+		t.Fatal(err)
+	}
 	// The SDK's workflow-task failure counter appears with a failed task.
 	startFailingWorkflow(t, s, "phoenix-order:dash-stuck")
 	var names map[string]bool
 	testenv.Eventually(t, 30*time.Second, func() (bool, string) {
 		names = s.exportedNames(t)
-		return names["hookflow_deliveries_total"] && names["hookflow_events_handled_total"] && names["hookflow_reconcile_checks_total"] && names["hookflow_entities_overdue_total"] &&
+		return names["hookflow_deliveries_total"] && names["hookflow_events_handled_total"] && names["hookflow_reconcile_checks_total"] && names["hookflow_entities_overdue_total"] && names["hookflow_connections"] &&
 				names["temporal_workflow_task_execution_failed"],
-			"delivery, worker, reconcile, overdue and workflow-task failure metrics not exported yet"
+			"delivery, worker, reconcile, overdue, connection and workflow-task failure metrics not exported yet"
 	})
 
 	exprs := map[string]string{} // expression -> where
