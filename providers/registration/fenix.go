@@ -144,6 +144,9 @@ func (f *fenix) Create(ctx context.Context, want Want) (Webhook, error) {
 	if err := f.c.call(ctx, want, http.MethodPost, fenixWebhooks, in, &h); err != nil {
 		return Webhook{}, fmt.Errorf("register fenix webhook for store %s: %w", want.Tenant, err)
 	}
+	if h.ID == "" {
+		return Webhook{}, fmt.Errorf("register fenix webhook for store %s: answer has no id", want.Tenant)
+	}
 	return h.webhook(), nil
 }
 

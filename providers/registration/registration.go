@@ -235,6 +235,9 @@ func (c client) call(ctx context.Context, want Want, method, path string, in, ou
 	if resp.StatusCode/100 != 2 {
 		e := &RefusedError{Provider: c.provider, Status: resp.StatusCode}
 		c.refusal(b, e)
+		if e.Identifier == "" && e.Description == "" { // not the provider's error shape: a proxy's page, say
+			e.Description = strings.TrimSpace(string(b))
+		}
 		e.Description = truncate(e.Description, maxDescription)
 		return fmt.Errorf("%s %s: %w", method, path, e)
 	}

@@ -392,13 +392,13 @@ func TestPermanent(t *testing.T) {
 		t.Run(fmt.Sprint(tc.status), func(t *testing.T) {
 			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 				w.WriteHeader(tc.status)
-				_, _ = io.WriteString(w, `{"identifier":"X","description":"d"}`)
+				_, _ = io.WriteString(w, "<html>gateway says no</html>")
 			}))
 			defer srv.Close()
 			_, err := registration.Fenix(srv.URL, nil).Create(ctx, want)
 			var refused *registration.RefusedError
-			if !errors.As(err, &refused) || refused.Status != tc.status {
-				t.Fatalf("Create = %v, want a %d refusal", err, tc.status)
+			if !errors.As(err, &refused) || refused.Status != tc.status || refused.Description != "<html>gateway says no</html>" {
+				t.Fatalf("Create = %v, want a %d refusal quoting the answer", err, tc.status)
 			}
 			if refused.Permanent() != tc.permanent || registration.Permanent(err) != tc.permanent {
 				t.Errorf("Permanent = %v, want %v", refused.Permanent(), tc.permanent)

@@ -150,6 +150,9 @@ func (u *up42) Create(ctx context.Context, want Want) (Webhook, error) {
 	if err := u.c.call(ctx, want, http.MethodPost, u.path(want, ""), in, &a); err != nil {
 		return Webhook{}, fmt.Errorf("create up42 webhook in workspace %s: %w", want.Tenant, err)
 	}
+	if a.Data.ID == "" {
+		return Webhook{}, fmt.Errorf("create up42 webhook in workspace %s: answer has no id", want.Tenant)
+	}
 	return a.Data.webhook()
 }
 
