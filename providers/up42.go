@@ -17,6 +17,10 @@ import (
 // so the header and its encoding are configurable.
 const UP42SignatureHeader = "X-Up42-Signature"
 
+// UP42OrderStatus is the one UP42 webhook event hookflow processes and
+// registers for.
+const UP42OrderStatus = "order.status"
+
 // UP42's settings besides its secret.
 const (
 	up42HeaderEnv   = "UP42_SIGNATURE_HEADER"
@@ -110,7 +114,7 @@ func UP42(verifier signature.Verifier) Provider {
 			Body: func(d Delivery) []byte {
 				return mustJSON(map[string]any{
 					"id":        d.EventID,
-					"event":     "order.status",
+					"event":     UP42OrderStatus,
 					"timestamp": time.Now().UTC().Format("2006-01-02T15:04:05.000Z"),
 					"data":      map[string]any{"orderId": d.Entity, "status": d.Status},
 				})
@@ -135,7 +139,7 @@ func parseUP42(body []byte, _ signature.Header) (event.Event, error) {
 	}
 	required := []string{"id", "event", "data.orderId", "data.status"}
 	switch b.Event {
-	case "order.status":
+	case UP42OrderStatus:
 	case "":
 		return event.Event{}, &MissingFieldsError{Required: required}
 	default: // job.status and whatever UP42 adds

@@ -339,3 +339,80 @@ func TestFenixSandboxBound(t *testing.T) {
 		t.Errorf("register past the bound = %d %v, want 400 INVALID_PARAMETERS", code, got)
 	}
 }
+
+// TestFenixSandboxManage walks the assumed Shopify-style routes: list by
+// store, get, the sandbox-only status that stops deliveries, delete.
+func TestFenixSandboxManage(t *testing.T) {
+	rc := newReceiver(t, "fenix", provider("fenix").DevSecret)
+	h := NewFenixSandbox(SandboxOptions{})
+	auth := map[string]string{"X-Access-Token": "t"}
+	path := "/admin/api/2024-07/webhooks"
+	register := func(store string) string {
+		t.Helper()
+		body := `{"store_name":"` + store + `","topic":"tracking/updated","address":"` + rc.URL + `","format":"json","api_version":"2024-07"}`
+		code, got := call(t, h, "POST", path, body, auth)
+		if code != 201 {
+			t.Fatalf("register = %d %v", code, got)
+		}
+		return got["id"].(string)
+	}
+	first, second := register("shop-a"), register("shop-a")
+	register("shop-b")
+
+	for _, tc := range []struct {
+		query string
+		want  int
+	}{{"?store_name=shop-a", 2}, {"?store_name=shop-b", 1}, {"?store_name=shop-c", 0}, {"", 3}} {
+		code, got := call(t, h, "GET", path+tc.query, "", auth)
+		list, ok := got["webhooks"].([]any)
+		if code != 200 || !ok || len(list) != tc.want {
+			t.Errorf("list%s = %d %v, want %d webhooks", tc.query, code, got, tc.want)
+		}
+	}
+	_, got := call(t, h, "GET", path+"?store_name=shop-a", "", auth)
+	if list := got["webhooks"].([]any); list[0].(map[string]any)["id"] != first || list[1].(map[string]any)["id"] != second {
+		t.Errorf("list = %v, want oldest first", list)
+	}
+
+	code, got := call(t, h, "GET", path+"/"+first, "", auth)
+	if hook, _ := got["webhook"].(map[string]any); code != 200 || hook["id"] != first || hook["status"] != "ACTIVE" {
+		t.Errorf("get = %d %v, want the ACTIVE webhook", code, got)
+	}
+
+	code, got = call(t, h, "POST", path+"/"+first+"/status", `{"status":"DISABLED"}`, auth)
+	if hook, _ := got["webhook"].(map[string]any); code != 200 || hook["status"] != "DISABLED" {
+		t.Fatalf("status = %d %v, want DISABLED", code, got)
+	}
+	if _, got = call(t, h, "GET", path+"/"+first, "", auth); got["webhook"].(map[string]any)["status"] != "DISABLED" {
+		t.Errorf("get after disabling = %v, want DISABLED", got)
+	}
+	if code, got = call(t, h, "POST", path+"/"+first+"/lifecycle", "", auth); code != 200 || got["sent"] != float64(0) {
+		t.Errorf("lifecycle of a disabled webhook = %d %v, want nothing sent", code, got)
+	}
+	if verified, rejected := rc.counts(); verified+rejected != 0 {
+		t.Errorf("receiver got %d deliveries, want none", verified+rejected)
+	}
+	for _, bad := range []string{`{"status":"BROKEN"}`, `nope`} {
+		if code, got = call(t, h, "POST", path+"/"+first+"/status", bad, auth); code != 400 || got["identifier"] != "INVALID_PARAMETERS" {
+			t.Errorf("status %s = %d %v, want 400 INVALID_PARAMETERS", bad, code, got)
+		}
+	}
+
+	if code, got = call(t, h, "DELETE", path+"/"+first, "", auth); code != 200 || len(got) != 0 {
+		t.Errorf("delete = %d %v, want 200 {}", code, got)
+	}
+	for _, tc := range []struct{ method, path string }{
+		{"GET", path + "/" + first}, {"DELETE", path + "/" + first}, {"POST", path + "/" + first + "/status"},
+	} {
+		body := ""
+		if tc.method == "POST" {
+			body = `{"status":"ACTIVE"}`
+		}
+		if code, got = call(t, h, tc.method, tc.path, body, auth); code != 404 || got["identifier"] != "NOT_FOUND" || got["description"] == nil {
+			t.Errorf("%s %s after delete = %d %v, want 404 NOT_FOUND", tc.method, tc.path, code, got)
+		}
+	}
+	if _, got = call(t, h, "GET", path+"?store_name=shop-a", "", auth); len(got["webhooks"].([]any)) != 1 {
+		t.Errorf("list after delete = %v, want the other webhook", got)
+	}
+}

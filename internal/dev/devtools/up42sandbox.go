@@ -13,7 +13,7 @@ import (
 )
 
 // up42Events are the webhook events UP42 lists and a webhook may name.
-var up42Events = []string{"job.status", "order.status"}
+var up42Events = []string{"job.status", providers.UP42OrderStatus}
 
 // up42Webhook is one registered UP42 webhook. Its secret is kept but never
 // answered, as UP42 does.
