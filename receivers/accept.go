@@ -9,6 +9,7 @@ import (
 	"errors"
 	"log/slog"
 	"strconv"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -44,8 +45,12 @@ type Options struct {
 	// provider's traceparent) that the event's handling joins; nil is off.
 	Tracing *tracing.Tracing
 	// Tenants are the configured tenants' verifiers (BindTenants); nil:
-	// no tenants, every delivery is the default tenant's.
+	// no tenants, every delivery is the default tenant's. SetTenants
+	// replaces them while the receiver runs.
 	Tenants *Tenants
+	// RuntimeTenants serves the tenant routes even while Tenants is nil,
+	// because tenants may be added at runtime (contract section 18).
+	RuntimeTenants bool
 }
 
 // Metrics counts deliveries. It is defined here, where it is used; the
@@ -71,6 +76,10 @@ func (noMetrics) Throttled(string, string)               {}
 type Receiver struct {
 	opts     Options
 	inFlight chan struct{}
+	// tenants are the verifiers in use: Options.Tenants, then each
+	// SetTenants's. A delivery loads them once, so a swap never mixes two
+	// generations in one request.
+	tenants atomic.Pointer[Tenants]
 }
 
 // New returns a Receiver. Zero limits are replaced by safe defaults.
@@ -90,7 +99,19 @@ func New(opts Options) *Receiver {
 	if opts.MaxBodyBytes <= 0 {
 		opts.MaxBodyBytes = 256 << 10
 	}
-	return &Receiver{opts: opts, inFlight: make(chan struct{}, opts.MaxInFlight)}
+	r := &Receiver{opts: opts, inFlight: make(chan struct{}, opts.MaxInFlight)}
+	r.tenants.Store(opts.Tenants)
+	return r
+}
+
+// SetTenants replaces the tenants' verifiers (BindTenants of every tenant,
+// from the file and runtime alike): deliveries from then on resolve
+// against t. Each tenant keeps its caps' in-flight count and rate across
+// the swap (carryCaps), so a change of tenants never frees a busy tenant's
+// slots.
+func (r *Receiver) SetTenants(t *Tenants) {
+	t.carryCaps(r.tenants.Load())
+	r.tenants.Store(t)
 }
 
 // Handler returns the Fiber handler of provider p on its own routes.
@@ -519,7 +540,7 @@ func NewApp(r *Receiver, providers []Provider) *fiber.App {
 		}
 	}
 	// After every provider's own routes, so that none is shadowed.
-	if r.opts.Tenants != nil {
+	if r.opts.Tenants != nil || r.opts.RuntimeTenants {
 		for _, p := range providers {
 			handlers := []fiber.Handler{r.handler(p, true)}
 			if span != nil {

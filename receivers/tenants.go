@@ -167,6 +167,38 @@ func BindTenants(ps []Provider, tenants []config.Tenant, s providers.Settings, l
 	return t, errors.Join(errs...)
 }
 
+// carryCaps gives t's tenants the caps prev had for them, where their
+// limits are unchanged: their in-flight slots and rate tokens carry over.
+func (t *Tenants) carryCaps(prev *Tenants) {
+	if t == nil || prev == nil {
+		return
+	}
+	old := map[string]*tenantCaps{}
+	for _, byTenant := range prev.byProvider {
+		for id, tv := range byTenant {
+			if tv.caps != nil {
+				old[id] = tv.caps
+			}
+		}
+	}
+	for _, byTenant := range t.byProvider {
+		for id, tv := range byTenant {
+			if c, ok := old[id]; ok && tv.caps != nil && c.sameLimits(tv.caps) {
+				tv.caps = c
+				byTenant[id] = tv
+			}
+		}
+	}
+}
+
+// sameLimits says whether c and o cap alike.
+func (c *tenantCaps) sameLimits(o *tenantCaps) bool {
+	if c.maxInFlight != o.maxInFlight || (c.rate == nil) != (o.rate == nil) {
+		return false
+	}
+	return c.rate == nil || (c.rate.Limit() == o.rate.Limit() && c.rate.Burst() == o.rate.Burst())
+}
+
 // refuseAll is the decoy of a provider whose development secret builds no
 // verifier: every credential is wrong.
 type refuseAll struct{}
@@ -185,8 +217,12 @@ func (refuseAll) Verify([]byte, signature.Header) error { return ErrInvalidCrede
 // known one by the answer.
 func (r *Receiver) resolve(d *delivery) answer {
 	d.verifier = d.p.Verifier
-	t := r.opts.Tenants
+	t := r.tenants.Load()
 	if t == nil {
+		if d.tenantRoute { // runtime tenants, none yet: as an unknown one
+			d.unknownTenant, d.verifier = true, refuseAll{}
+			d.logWarn("webhook for an unknown tenant", slog.String("tenant", clip(d.c.Params("tenant"), maxLogValueBytes)))
+		}
 		return proceed
 	}
 	var name string

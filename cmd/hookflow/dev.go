@@ -80,7 +80,7 @@ func runDev(ctx context.Context, out io.Writer, cfg *config.Config, opts devOpti
 		return err
 	}
 	defer stopWorker()
-	receivers := p.receivers()
+	receivers := p.receivers(ctx)
 	if setup.Sink != nil {
 		receivers.App.Post(devtools.LogSinkPath, setup.Sink.Handle)
 	}

@@ -193,7 +193,7 @@ func newTracedStack(t *testing.T, env map[string]string, tr *tracing.Tracing) *s
 	t.Cleanup(s.worker.Stop)
 
 	proc := &process{cfg: cfg, log: log, metrics: s.metrics, tracing: tr, tc: s.tc, rdb: s.rdb}
-	app := proc.receivers().App
+	app := proc.receivers(t.Context()).App
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

@@ -31,7 +31,7 @@ func newServeCmd(a *app) *cobra.Command {
 			}
 			defer p.rdb.Close()
 			p.log.Info("receivers listening", "addr", p.cfg.HTTPAddr, "ops", p.cfg.MetricsAddr)
-			err = p.serve(ctx, p.receivers())
+			err = p.serve(ctx, p.receivers(ctx))
 			if cause := context.Cause(ctx); ctx.Err() != nil && cmd.Context().Err() == nil {
 				return cause // the late search-attribute check failed
 			}

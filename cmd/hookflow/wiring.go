@@ -21,6 +21,7 @@ import (
 	"github.com/hookflow/hookflow/internal/operator/operate"
 	"github.com/hookflow/hookflow/internal/process/health"
 	"github.com/hookflow/hookflow/internal/process/listen"
+	"github.com/hookflow/hookflow/internal/tenantstore"
 	"github.com/hookflow/hookflow/receivers"
 	"github.com/hookflow/hookflow/receivers/dedup"
 	"github.com/hookflow/hookflow/receivers/starter"
@@ -89,6 +90,20 @@ func (p *process) flushTraces() {
 	}
 }
 
+// tenantStore is the runtime tenants' store, nil without
+// HOOKFLOW_SECRETS_KEY: tenants then come from the file alone.
+func (p *process) tenantStore() *tenantstore.Store {
+	if len(p.cfg.SecretsKeys) == 0 {
+		return nil
+	}
+	s, err := tenantstore.New(p.cfg, p.tc)
+	if err != nil { // Validate parsed the keys already
+		p.log.Error("runtime tenants off", "error", err)
+		return nil
+	}
+	return s
+}
+
 // startWorker starts the worker and returns its stop.
 func (p *process) startWorker() (stop func(), err error) {
 	w := newWorker(p.cfg, p.tc)
@@ -120,8 +135,10 @@ func (p *process) opsApp() *fiber.App {
 	return app
 }
 
-// receivers wires the receivers' app, on HOOKFLOW_HTTP_ADDR.
-func (p *process) receivers() listen.App {
+// receivers wires the receivers' app, on HOOKFLOW_HTTP_ADDR. With
+// HOOKFLOW_SECRETS_KEY set, the tenants are watched until ctx ends and the
+// receivers take every change (tenantstore.Watch).
+func (p *process) receivers(ctx context.Context) listen.App {
 	cfg := p.cfg
 	var store receivers.Dedup // stays a nil interface without Redis
 	if p.rdb != nil {
@@ -139,8 +156,10 @@ func (p *process) receivers() listen.App {
 	if err != nil {
 		p.log.Error("tenant provider disabled", "error", err)
 	}
+	runtime := p.tenantStore()
 	r := receivers.New(receivers.Options{
-		Tenants:      tenants,
+		Tenants:        tenants,
+		RuntimeTenants: runtime != nil,
 		Metrics:      counts,
 		Start:        starter.New(cfg, p.tc),
 		Dedup:        store,
@@ -150,6 +169,16 @@ func (p *process) receivers() listen.App {
 		StartTimeout: cfg.StartTimeout,
 		Tracing:      p.tracing,
 	})
+	if runtime != nil {
+		go runtime.Watch(ctx, 0, p.log, func(all []config.Tenant) {
+			t, err := receivers.BindTenants(bound, all, cfg.Setting, cfg.TenantLimits)
+			if err != nil {
+				p.log.Error("tenant provider disabled", "error", err)
+			}
+			r.SetTenants(t)
+			p.log.Info("tenants", "count", len(all))
+		})
+	}
 	app := receivers.NewApp(r, bound)
 	health.MountHealthz(app) // the rest of the ops endpoints are on HOOKFLOW_METRICS_ADDR
 	return listen.App{Setting: "HOOKFLOW_HTTP_ADDR", App: app, Addr: cfg.HTTPAddr}
@@ -200,6 +229,7 @@ func newWorker(cfg *config.Config, tc client.Client) workers {
 		DeadlockDetectionTimeout: 5 * time.Second,
 	})
 	w.RegisterWorkflow(workflows.Entity)
+	w.RegisterWorkflow(workflows.Tenant)
 	forward, err := activities.NewForward(forwardDestinations(cfg))
 	if err != nil {
 		// Unreachable after Load and Validate; deliveries then fail visibly.

@@ -15,6 +15,9 @@ func New(cfg *config.Config, c Client) Starter {
 		MaxEventsPerRun: cfg.MaxEventsPerRun, Tables: cfg.Providers.Table,
 		Reconcile: cfg.ReconcileSchedule,
 	}
+	// "*" is no tenant's ID, so it owns no destination: its targets are
+	// the shared ones alone.
+	s.SharedTargets = Targets(cfg, "*")
 	if len(cfg.Tenants) > 0 {
 		s.TenantTargets = map[string][]workflows.Target{}
 		for _, t := range cfg.Tenants {

@@ -39,10 +39,12 @@ type Starter struct {
 	MaxEventsPerRun int
 	// Targets and Horizon: where the default tenant's applied transitions
 	// are delivered, and for how long each delivery is retried.
-	// TenantTargets are each configured tenant's (contract section 17); a
-	// tenant not in it has none.
+	// TenantTargets are each file tenant's (contract section 17);
+	// SharedTargets those of a tenant not in it, added at runtime: the
+	// destinations every tenant shares.
 	Targets       []workflows.Target
 	TenantTargets map[string][]workflows.Target
+	SharedTargets []workflows.Target
 	Horizon       time.Duration
 	// Reconcile is the reconcile schedule of new runs whose provider has an
 	// API (nil: off); their reads go to ReconcileQueue's queue.
@@ -153,7 +155,11 @@ func (s Starter) Signal(ctx context.Context, provider, entityType, entityID, sig
 func (s Starter) SignalTenant(ctx context.Context, tenant, provider, entityType, entityID, signal string, arg any) (client.WorkflowRun, error) {
 	in := s.Input(provider, entityType, entityID)
 	if tenant != "" {
-		in.Targets = s.TenantTargets[tenant]
+		ts, ok := s.TenantTargets[tenant]
+		if !ok { // a runtime tenant: it owns no destination
+			ts = s.SharedTargets
+		}
+		in.Targets = ts
 	}
 	opts := s.tenantOptions(tenant, in)
 	run, err := s.Client.SignalWithStartWorkflow(ctx, opts.ID, signal, arg, opts, workflows.Entity, in)
