@@ -41,6 +41,7 @@ func newRootCmd() *cobra.Command {
 		newSendCmd(a),
 		newBenchCmd(a),
 		newHealthcheckCmd(a),
+		newTenantsCmd(a),
 		newVersionCmd(),
 	)
 	return root

@@ -127,7 +127,8 @@ func (p *process) opsApp() *fiber.App {
 	if p.cfg.AdminAPI() {
 		api := &admin.API{
 			Config: p.cfg, Client: p.tc,
-			Sender: operate.Sender{Starter: starter.New(p.cfg, p.tc), Providers: p.cfg.Providers, Rate: 1},
+			Sender:  operate.Sender{Starter: starter.New(p.cfg, p.tc), Providers: p.cfg.Providers, Rate: 1},
+			Tenants: p.tenantStore(),
 		}
 		api.Mount(app)
 		p.log.Info("admin API on HOOKFLOW_METRICS_ADDR under /v1", "addr", p.cfg.MetricsAddr)
@@ -160,14 +161,14 @@ func (p *process) receivers(ctx context.Context) listen.App {
 	r := receivers.New(receivers.Options{
 		Tenants:        tenants,
 		RuntimeTenants: runtime != nil,
-		Metrics:      counts,
-		Start:        starter.New(cfg, p.tc),
-		Dedup:        store,
-		Log:          p.log,
-		MaxBodyBytes: cfg.MaxBodyBytes,
-		MaxInFlight:  cfg.MaxInFlight,
-		StartTimeout: cfg.StartTimeout,
-		Tracing:      p.tracing,
+		Metrics:        counts,
+		Start:          starter.New(cfg, p.tc),
+		Dedup:          store,
+		Log:            p.log,
+		MaxBodyBytes:   cfg.MaxBodyBytes,
+		MaxInFlight:    cfg.MaxInFlight,
+		StartTimeout:   cfg.StartTimeout,
+		Tracing:        p.tracing,
 	})
 	if runtime != nil {
 		go runtime.Watch(ctx, 0, p.log, func(all []config.Tenant) {

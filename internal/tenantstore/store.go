@@ -34,6 +34,9 @@ var (
 	ErrReadOnly = errors.New("the tenant is configured in the file, read-only through the API")
 	ErrNoKey    = errors.New("runtime tenants need HOOKFLOW_SECRETS_KEY")
 	ErrBadID    = errors.New("not a tenant ID (lower-case letters, digits, '.' and '-', like wearhumans.myshopify.com)")
+	// ErrInvalid wraps a change that cannot be stored: an unknown
+	// provider, too many secrets, one too long.
+	ErrInvalid = errors.New("invalid tenant change")
 )
 
 // MaxTenants bounds the runtime tenants one listing reads.
@@ -120,17 +123,20 @@ func (s *Store) Put(ctx context.Context, id string, c Change) error {
 		return err
 	}
 	change := workflows.TenantChange{Replace: c.Replace, Secrets: map[string][]string{}, AccessTokens: map[string]string{}}
+	if len(c.Secrets)+len(c.AccessTokens) > workflows.MaxTenantProviders {
+		return fmt.Errorf("%w: more than %d providers", ErrInvalid, workflows.MaxTenantProviders)
+	}
 	for p, secrets := range c.Secrets {
 		if !slices.Contains(s.Providers, p) {
-			return fmt.Errorf("provider %q: not a provider of this deployment (%s)", clip(p), strings.Join(s.Providers, ", "))
+			return fmt.Errorf("%w: provider %q is not a provider of this deployment (%s)", ErrInvalid, clip(p), strings.Join(s.Providers, ", "))
 		}
 		if len(secrets) > workflows.MaxTenantSecrets {
-			return fmt.Errorf("provider %s: %d secrets, at most %d", p, len(secrets), workflows.MaxTenantSecrets)
+			return fmt.Errorf("%w: provider %s: %d secrets, at most %d", ErrInvalid, p, len(secrets), workflows.MaxTenantSecrets)
 		}
 		sealed := []string{}
 		for _, secret := range secrets {
 			if secret == "" || len(secret) > workflows.MaxTenantSealedBytes/2 {
-				return fmt.Errorf("provider %s: a secret must be 1 to %d bytes", p, workflows.MaxTenantSealedBytes/2)
+				return fmt.Errorf("%w: provider %s: a secret must be 1 to %d bytes", ErrInvalid, p, workflows.MaxTenantSealedBytes/2)
 			}
 			v, err := s.Keys.Seal(secret, sealContext(id, p, "secret"))
 			if err != nil {
@@ -142,10 +148,10 @@ func (s *Store) Put(ctx context.Context, id string, c Change) error {
 	}
 	for p, token := range c.AccessTokens {
 		if !slices.Contains(s.Providers, p) {
-			return fmt.Errorf("provider %q: not a provider of this deployment", clip(p))
+			return fmt.Errorf("%w: provider %q is not a provider of this deployment", ErrInvalid, clip(p))
 		}
 		if len(token) > workflows.MaxTenantSealedBytes/2 {
-			return fmt.Errorf("provider %s: an access token must be at most %d bytes", p, workflows.MaxTenantSealedBytes/2)
+			return fmt.Errorf("%w: provider %s: an access token must be at most %d bytes", ErrInvalid, p, workflows.MaxTenantSealedBytes/2)
 		}
 		if token == "" {
 			change.AccessTokens[p] = ""

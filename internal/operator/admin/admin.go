@@ -25,6 +25,7 @@ import (
 	"github.com/hookflow/hookflow/event"
 	"github.com/hookflow/hookflow/internal/operator/inspect"
 	"github.com/hookflow/hookflow/internal/operator/operate"
+	"github.com/hookflow/hookflow/internal/tenantstore"
 )
 
 // OpenAPI is the OpenAPI 3 document of the routes, served at
@@ -49,6 +50,9 @@ type API struct {
 	// Wait is how long a status waits for the live query; 0 is
 	// inspect.LiveQueryWait.
 	Wait time.Duration
+	// Tenants stores runtime tenants; nil without HOOKFLOW_SECRETS_KEY,
+	// when the tenant routes list and read but change nothing.
+	Tenants *tenantstore.Store
 }
 
 // Mount adds the routes under /v1 to app, behind a Bearer check against
@@ -72,6 +76,7 @@ func (a *API) Mount(app *fiber.App) {
 	v1.Get("/entities/:workflowId", a.status)
 	v1.Post("/entities/:workflowId/reprocess", a.reprocess)
 	v1.Post("/entities/:workflowId/redeliver", a.redeliver)
+	a.mountTenants(v1)
 }
 
 // scopeKey keys the request's scope in its Locals.

@@ -1,0 +1,136 @@
+package admin
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/hookflow/hookflow/internal/tenantstore"
+)
+
+// maxTenantBody bounds a PUT /v1/tenants/{id} body: a few secrets and
+// tokens of a few providers.
+const maxTenantBody = 64 << 10
+
+// tenantPut is a PUT /v1/tenants/{id} body: the tenant's whole set of
+// webhook secrets and API tokens, by provider.
+type tenantPut struct {
+	Secrets      map[string][]string `json:"secrets"`
+	AccessTokens map[string]string   `json:"accessTokens"`
+}
+
+// mountTenants adds the runtime tenants' routes (contract section 18).
+// A tenant's token reads its own tenant only, and changes none.
+func (a *API) mountTenants(v1 fiber.Router) {
+	v1.Get("/tenants", a.listTenants)
+	v1.Get("/tenants/:id", a.getTenant)
+	v1.Put("/tenants/:id", a.putTenant)
+	v1.Delete("/tenants/:id", a.deleteTenant)
+}
+
+func (a *API) store() *tenantstore.Store {
+	if a.Tenants != nil {
+		return a.Tenants
+	}
+	// Without HOOKFLOW_SECRETS_KEY: the file's tenants and any runtime
+	// ones are listed; changes answer that the key is missing.
+	return &tenantstore.Store{Client: a.Client, Namespace: a.Config.TemporalNamespace, File: a.Config.Tenants}
+}
+
+func (a *API) listTenants(c *fiber.Ctx) error {
+	ts, err := a.store().List(c.UserContext())
+	if err != nil {
+		return tenantProblem(c, err)
+	}
+	if s := requestScope(c); s.tenant != "" {
+		var own []tenantstore.Tenant
+		for _, t := range ts {
+			if t.ID == s.tenant {
+				own = append(own, t)
+			}
+		}
+		ts = own
+	}
+	if ts == nil {
+		ts = []tenantstore.Tenant{}
+	}
+	return c.JSON(fiber.Map{"tenants": ts})
+}
+
+func (a *API) getTenant(c *fiber.Ctx) error {
+	id := c.Params("id")
+	if s := requestScope(c); s.tenant != "" && s.tenant != id {
+		return tenantProblem(c, tenantstore.ErrNotFound)
+	}
+	t, err := a.store().Get(c.UserContext(), id)
+	if err != nil {
+		return tenantProblem(c, err)
+	}
+	return c.JSON(t)
+}
+
+func (a *API) putTenant(c *fiber.Ctx) error {
+	if requestScope(c).tenant != "" {
+		return problem(c, fiber.StatusForbidden, "a tenant's token cannot change tenants")
+	}
+	if len(c.Body()) > maxTenantBody {
+		return problem(c, fiber.StatusRequestEntityTooLarge, "body larger than 64 KiB")
+	}
+	var in tenantPut
+	if len(c.Body()) > 0 {
+		dec := json.NewDecoder(bytes.NewReader(c.Body()))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&in); err != nil {
+			return problem(c, fiber.StatusBadRequest, "body: want {\"secrets\":{\"<provider>\":[\"…\"]},\"accessTokens\":{\"<provider>\":\"…\"}}")
+		}
+	}
+	id, s := c.Params("id"), a.store()
+	err := s.Put(c.UserContext(), id, tenantstore.Change{Replace: true, Secrets: in.Secrets, AccessTokens: in.AccessTokens})
+	if err != nil {
+		return tenantProblem(c, err)
+	}
+	// The change is Temporal's now; answer what the tenant became once its
+	// workflow has taken it, or 202 if that takes longer than a moment.
+	ctx, cancel := context.WithTimeout(c.UserContext(), 5*time.Second)
+	defer cancel()
+	for {
+		t, err := s.Get(ctx, id)
+		if err == nil && t.Revision > 0 {
+			return c.JSON(t)
+		}
+		select {
+		case <-ctx.Done():
+			return c.Status(fiber.StatusAccepted).JSON(fiber.Map{"id": id, "status": "stored; not yet taken by its workflow (is a worker running?)"})
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+func (a *API) deleteTenant(c *fiber.Ctx) error {
+	if requestScope(c).tenant != "" {
+		return problem(c, fiber.StatusForbidden, "a tenant's token cannot change tenants")
+	}
+	if err := a.store().Remove(c.UserContext(), c.Params("id")); err != nil {
+		return tenantProblem(c, err)
+	}
+	return c.SendStatus(fiber.StatusNoContent)
+}
+
+// tenantProblem maps the store's errors to statuses.
+func tenantProblem(c *fiber.Ctx, err error) error {
+	switch {
+	case errors.Is(err, tenantstore.ErrNotFound):
+		return problem(c, fiber.StatusNotFound, "no such tenant")
+	case errors.Is(err, tenantstore.ErrBadID), errors.Is(err, tenantstore.ErrInvalid):
+		return problem(c, fiber.StatusBadRequest, err.Error())
+	case errors.Is(err, tenantstore.ErrReadOnly):
+		return problem(c, fiber.StatusConflict, err.Error())
+	case errors.Is(err, tenantstore.ErrNoKey):
+		return problem(c, fiber.StatusNotImplemented, err.Error())
+	}
+	return temporalProblem(c, err)
+}
