@@ -117,7 +117,7 @@ func (a *API) deleteTenant(c *fiber.Ctx) error {
 	if err := a.store().Remove(c.UserContext(), c.Params("id")); err != nil {
 		return tenantProblem(c, err)
 	}
-	return c.SendStatus(fiber.StatusNoContent)
+	return c.JSON(fiber.Map{"id": c.Params("id"), "status": "removed; its webhooks get 401 within 5 s"})
 }
 
 // tenantProblem maps the store's errors to statuses.
