@@ -48,6 +48,9 @@ type Options struct {
 	// no tenants, every delivery is the default tenant's. SetTenants
 	// replaces them while the receiver runs.
 	Tenants *Tenants
+	// Verified is told of every delivery that passed verification, by
+	// provider and tenant (verified.Marks); nil tells nobody.
+	Verified interface{ Mark(provider, tenant string) }
 	// RuntimeTenants serves the tenant routes even while Tenants is nil,
 	// because tenants may be added at runtime (contract section 18).
 	RuntimeTenants bool
@@ -169,6 +172,9 @@ func (r *Receiver) accept(d *delivery) answer {
 	}
 	if a := r.verify(d); a.decided() {
 		return a
+	}
+	if r.opts.Verified != nil {
+		r.opts.Verified.Mark(d.p.Name, d.tenant) // names as configured, never the request's bytes
 	}
 	if a := r.parse(d); a.decided() {
 		return a

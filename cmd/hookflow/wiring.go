@@ -25,6 +25,7 @@ import (
 	"github.com/hookflow/hookflow/receivers"
 	"github.com/hookflow/hookflow/receivers/dedup"
 	"github.com/hookflow/hookflow/receivers/starter"
+	"github.com/hookflow/hookflow/receivers/verified"
 	"github.com/hookflow/hookflow/telemetry/metrics"
 	"github.com/hookflow/hookflow/telemetry/tracing"
 	"github.com/hookflow/hookflow/workflows"
@@ -88,6 +89,14 @@ func (p *process) flushTraces() {
 	if err := p.tracing.Shutdown(ctx); err != nil {
 		p.log.Warn("tracing shutdown", "error", err.Error())
 	}
+}
+
+// marksOrNil keeps a nil *verified.Marks a nil interface.
+func marksOrNil(m *verified.Marks) interface{ Mark(provider, tenant string) } {
+	if m == nil {
+		return nil
+	}
+	return m
 }
 
 // tenantStore is the runtime tenants' store, nil without
@@ -158,7 +167,12 @@ func (p *process) receivers(ctx context.Context) listen.App {
 		p.log.Error("tenant provider disabled", "error", err)
 	}
 	runtime := p.tenantStore()
+	var marks *verified.Marks
+	if p.rdb != nil {
+		marks = &verified.Marks{Client: p.rdb}
+	}
 	r := receivers.New(receivers.Options{
+		Verified:       marksOrNil(marks),
 		Tenants:        tenants,
 		RuntimeTenants: runtime != nil,
 		Metrics:        counts,
