@@ -711,6 +711,35 @@ func (c *Config) UseDevSecrets() []string {
 	return filled
 }
 
+// DevSecretsKey is the development key that seals runtime tenants'
+// secrets where HOOKFLOW_SECRETS_KEY is not set, in `hookflow dev` and in
+// the commands that talk to it. It is public: what it seals is as good as
+// clear text.
+const DevSecretsKey = "aG9va2Zsb3ctZGV2LWtleS1wdWJsaWMtbm90LXNhZmU="
+
+// UseDevConnections fits cfg for a development deployment's runtime
+// tenants and connections, for each setting not set: the public
+// DevSecretsKey, providers reaching the receivers at base, and the
+// registration stand-ins under base (devtools' sandboxes). It returns the
+// settings it filled.
+func (c *Config) UseDevConnections(base, up42API, fenixAPI string) []string {
+	var filled []string
+	fill := func(env string, p *string, v string) {
+		if !c.set[env] {
+			*p = v
+			filled = append(filled, env)
+		}
+	}
+	if !c.set["HOOKFLOW_SECRETS_KEY"] && len(c.SecretsKeys) == 0 {
+		c.SecretsKeys = Secrets{DevSecretsKey}
+		filled = append(filled, "HOOKFLOW_SECRETS_KEY")
+	}
+	fill("HOOKFLOW_PUBLIC_URL", &c.PublicURL, base)
+	fill("UP42_API_URL", &c.UP42APIURL, up42API)
+	fill("FENIX_API_URL", &c.FenixAPIURL, fenixAPI)
+	return filled
+}
+
 func secrets(p func(*Config) *Secrets) func(*Config, string) error {
 	return func(c *Config, raw string) error {
 		*p(c) = Secrets(providers.SplitSecrets(raw))

@@ -108,8 +108,13 @@ func runDev(ctx context.Context, out io.Writer, cfg *config.Config, opts devOpti
 	if len(setup.DevSecrets) > 0 {
 		fmt.Fprintf(out, "  dev secrets   %s use hookflow's public development secrets\n", strings.Join(setup.DevSecrets, ", "))
 	}
+	if len(setup.DevConnections) > 0 {
+		fmt.Fprintf(out, "  connections   %s set for development (runtime tenants sealed with the public development key; connect registers %s at the stand-ins)\n",
+			strings.Join(setup.DevConnections, ", "), cfg.PublicURL)
+	}
 	fmt.Fprintf(out, "\nTry:\n  bin/hookflow send phoenix --order order-1 --status fulfilled\n  bin/hookflow status phoenix-order:order-1\n"+
-		"  bin/hookflow send fenix --entity shipment-1 --status DELIVERED   (also: phosphor, up42, phantom)\n\nCtrl-C stops everything.\n\n")
+		"  bin/hookflow send fenix --entity shipment-1 --status DELIVERED   (also: phosphor, up42, phantom)\n"+
+		"  bin/hookflow tenants add demo && bin/hookflow connect up42 --tenant demo\n\nCtrl-C stops everything.\n\n")
 	err = p.serve(ctx, receivers)
 	var exited *devstack.ExitError
 	if errors.As(context.Cause(ctx), &exited) {

@@ -6,11 +6,16 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/hookflow/hookflow/config"
+	"github.com/hookflow/hookflow/internal/dev/devtools"
+	"github.com/hookflow/hookflow/internal/process/health"
 
 	"github.com/hookflow/hookflow/internal/tenantstore"
 )
@@ -55,7 +60,7 @@ func newTenantsAddCmd(a *app) *cobra.Command {
 			if err := addPairs(tokens, func(p, v string) { change.AccessTokens[p] = v }); err != nil {
 				return fmt.Errorf("--access-token: %w", err)
 			}
-			return a.withTenants(cmd.Context(), func(ctx context.Context, s *tenantstore.Store) error {
+			return a.withTenants(cmd.Context(), cmd.ErrOrStderr(), func(ctx context.Context, s *tenantstore.Store) error {
 				if err := s.Put(ctx, args[0], change); err != nil {
 					return err
 				}
@@ -83,7 +88,7 @@ func newTenantsListCmd(a *app) *cobra.Command {
 		Short: "List the tenants, the file's and the runtime ones (never a secret)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return a.withTenants(cmd.Context(), func(ctx context.Context, s *tenantstore.Store) error {
+			return a.withTenants(cmd.Context(), cmd.ErrOrStderr(), func(ctx context.Context, s *tenantstore.Store) error {
 				ts, err := s.List(ctx)
 				if err != nil {
 					return err
@@ -105,7 +110,7 @@ func newTenantsRemoveCmd(a *app) *cobra.Command {
 		Short: "Remove a runtime tenant: its webhooks get 401 within 5 s",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return a.withTenants(cmd.Context(), func(ctx context.Context, s *tenantstore.Store) error {
+			return a.withTenants(cmd.Context(), cmd.ErrOrStderr(), func(ctx context.Context, s *tenantstore.Store) error {
 				if err := s.Remove(ctx, args[0]); err != nil {
 					return err
 				}
@@ -117,12 +122,13 @@ func newTenantsRemoveCmd(a *app) *cobra.Command {
 }
 
 // withTenants dials Temporal and runs f with the tenant store.
-func (a *app) withTenants(ctx context.Context, f func(context.Context, *tenantstore.Store) error) error {
+func (a *app) withTenants(ctx context.Context, errOut io.Writer, f func(context.Context, *tenantstore.Store) error) error {
 	cfg, tc, err := a.dial(discardLogger(), nil, nil)
 	if err != nil {
 		return err
 	}
 	defer tc.Close()
+	useDevConnections(cfg, errOut)
 	s, err := tenantstore.New(cfg, tc)
 	if err != nil {
 		return err
@@ -130,6 +136,23 @@ func (a *app) withTenants(ctx context.Context, f func(context.Context, *tenantst
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	return f(ctx, s)
+}
+
+// useDevConnections gives a command that talks to `hookflow dev` (Temporal
+// at its default loopback address) dev's development settings of runtime
+// tenants and connections, where they are not set, and says so.
+func useDevConnections(cfg *config.Config, errOut io.Writer) {
+	if cfg.IsSet("TEMPORAL_ADDRESS") {
+		return
+	}
+	base, err := health.LoopbackURL("HOOKFLOW_HTTP_ADDR", cfg.HTTPAddr)
+	if err != nil {
+		return
+	}
+	filled := cfg.UseDevConnections(base, base+devtools.UP42SandboxPrefix, base+devtools.FenixSandboxPrefix)
+	if slices.Contains(filled, "HOOKFLOW_SECRETS_KEY") {
+		fmt.Fprintln(errOut, "hookflow: HOOKFLOW_SECRETS_KEY is not set: sealing with hookflow dev's public development key (Temporal is the local dev server)")
+	}
 }
 
 // awaitTenant waits until the tenant's workflow has taken the change just

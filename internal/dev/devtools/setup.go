@@ -16,6 +16,9 @@ type Setup struct {
 	Sandbox    bool     // the Phoenix orders API is the in-process sandbox
 	Sink       *LogSink // the forward-to-log sink, when asked for
 	DevSecrets []string // providers on hookflow's public development secrets
+	// DevConnections are the settings of runtime tenants and connections
+	// set to development values (config.UseDevConnections).
+	DevConnections []string
 }
 
 // Prepare fits cfg for `hookflow dev` and validates it: the development
@@ -39,6 +42,7 @@ func Prepare(cfg *config.Config, out io.Writer, forwardToLog bool) (Setup, error
 	if s.Sandbox {
 		cfg.PhoenixAPIURL = s.Base + SandboxPrefix
 	}
+	s.DevConnections = cfg.UseDevConnections(s.Base, s.Base+UP42SandboxPrefix, s.Base+FenixSandboxPrefix)
 	if forwardToLog {
 		if s.Sink, err = NewLogSink(out, cfg, s.Base); err != nil {
 			return s, err
