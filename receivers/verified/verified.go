@@ -112,9 +112,9 @@ func (m *Marks) write(provider, tenant string, mk *mark) {
 	_ = m.Client.Set(ctx, Key(provider, tenant), strconv.FormatInt(mk.latest.Load(), 10), TTL).Err()
 }
 
-// Last is when a delivery of provider for tenant last passed verification,
+// LastVerified is when a delivery of provider for tenant last passed verification,
 // to the second at worst; zero when none has (within TTL).
-func (m *Marks) Last(ctx context.Context, provider, tenant string) (time.Time, error) {
+func (m *Marks) LastVerified(ctx context.Context, provider, tenant string) (time.Time, error) {
 	v, err := m.Client.Get(ctx, Key(provider, tenant)).Result()
 	if errors.Is(err, redis.Nil) {
 		return time.Time{}, nil

@@ -18,7 +18,7 @@ func TestMarks(t *testing.T) {
 	m := &Marks{Client: rdb}
 	ctx := context.Background()
 
-	if last, err := m.Last(ctx, "up42", "demo"); err != nil || !last.IsZero() {
+	if last, err := m.LastVerified(ctx, "up42", "demo"); err != nil || !last.IsZero() {
 		t.Fatalf("before any delivery: %v, %v; want zero", last, err)
 	}
 	// Two deliveries in one second: the first writes at once, the second
@@ -28,7 +28,7 @@ func TestMarks(t *testing.T) {
 	waitLast := func(want time.Time) {
 		t.Helper()
 		testenv.Eventually(t, 3*time.Second, func() (bool, string) {
-			last, err := m.Last(ctx, "up42", "demo")
+			last, err := m.LastVerified(ctx, "up42", "demo")
 			return err == nil && last.Equal(want), fmt.Sprintf("last %v, %v; want %v", last, err, want)
 		})
 	}
@@ -39,12 +39,12 @@ func TestMarks(t *testing.T) {
 	waitLast(clock)
 	m.Now = nil
 	// Another tenant and the default tenant have marks of their own.
-	if last, _ := m.Last(ctx, "up42", "other"); !last.IsZero() {
+	if last, _ := m.LastVerified(ctx, "up42", "other"); !last.IsZero() {
 		t.Errorf("another tenant has a mark: %v", last)
 	}
 	m.Mark("up42", "")
 	testenv.Eventually(t, 3*time.Second, func() (bool, string) {
-		last, err := m.Last(ctx, "up42", "")
+		last, err := m.LastVerified(ctx, "up42", "")
 		return err == nil && !last.IsZero(), "the default tenant's mark is not written"
 	})
 	if ttl := rdb.TTL(ctx, Key("up42", "demo")).Val(); ttl <= 0 || ttl > TTL {
