@@ -42,6 +42,8 @@ func newRootCmd() *cobra.Command {
 		newBenchCmd(a),
 		newHealthcheckCmd(a),
 		newTenantsCmd(a),
+		newConnectCmd(a),
+		newConnectionsCmd(a),
 		newVersionCmd(),
 	)
 	return root
