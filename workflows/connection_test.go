@@ -55,7 +55,9 @@ func (f *connCreds) SetSecrets(_ context.Context, tenant, provider string, secre
 	return nil
 }
 
-func (f *connCreds) AccessToken(context.Context, string, string) (string, error) { return connToken, nil }
+func (f *connCreds) AccessToken(context.Context, string, string) (string, error) {
+	return connToken, nil
+}
 
 func (f *connCreds) list(tenant, provider string) []string {
 	s, _ := f.Secrets(context.Background(), tenant, provider)
@@ -81,16 +83,22 @@ func (v *connVerified) LastVerified(context.Context, string, string) (time.Time,
 // before the workflow recorded the webhook would.
 type crashOnce struct {
 	registration.Registrar
-	mu      sync.Mutex
-	crashed bool
+	crash *crashed
+}
+
+// crashed is shared by every Registrar of a run, so only the first
+// Create of all fails.
+type crashed struct {
+	mu   sync.Mutex
+	done bool
 }
 
 func (c *crashOnce) Create(ctx context.Context, want registration.Want) (registration.Webhook, error) {
 	h, err := c.Registrar.Create(ctx, want)
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if err == nil && !c.crashed {
-		c.crashed = true
+	c.crash.mu.Lock()
+	defer c.crash.mu.Unlock()
+	if err == nil && !c.crash.done {
+		c.crash.done = true
 		return registration.Webhook{}, errors.New("worker lost after create")
 	}
 	return h, err
@@ -260,7 +268,8 @@ func (h *connHarness) completed() {
 // so the state is active; a disconnect deletes it and ends the run.
 func TestConnectionRegistersOnceAfterCrash(t *testing.T) {
 	h := newConnHarness(t, "up42", func(h *connHarness) {
-		h.wrap = func(r registration.Registrar) registration.Registrar { return &crashOnce{Registrar: r} }
+		crash := &crashed{}
+		h.wrap = func(r registration.Registrar) registration.Registrar { return &crashOnce{Registrar: r, crash: crash} }
 	})
 	var st ConnectionState
 	var hooks []registration.Webhook
