@@ -163,6 +163,10 @@ type ConnectionState struct {
 	Registered time.Time `json:"registered,omitzero"`
 	// Verified is when the provider's test delivery passed verification.
 	Verified time.Time `json:"verified,omitzero"`
+	// Unverified: the provider's test delivery did not pass verification
+	// (a wrong secret, say, which no check can see); each check registers
+	// and tests again until one does.
+	Unverified bool `json:"unverified,omitempty"`
 	// RotatingUntil is when the rotated-out secret is dropped; zero when
 	// no rotation is under way.
 	RotatingUntil time.Time `json:"rotatingUntil,omitzero"`
@@ -334,20 +338,23 @@ func (c *connection) register(ctx workflow.Context) {
 			return
 		}
 		if !v.Verified {
+			c.st.Unverified = true
 			c.failText(fmt.Sprintf("verify: no delivery passed verification within %s of the provider's test (tests run %d, succeeded %d, failed %d)",
 				ConnectionVerifyWithin, test.Run, test.Succeeded, test.Failed))
 			return
 		}
 		c.st.Verified = v.At
 	}
+	c.st.Unverified = false
 	c.active()
 }
 
 // check looks at the webhook at the provider and acts on drift by the
-// policy. Without a webhook (registration failed), it registers again; a
-// rotation whose update failed is retried first.
+// policy. Without a webhook, or one whose test did not verify, it
+// registers (and tests) again; a rotation whose update failed is retried
+// first.
 func (c *connection) check(ctx workflow.Context) {
-	if c.st.WebhookID == "" {
+	if c.st.WebhookID == "" || c.st.Unverified {
 		c.register(ctx)
 		return
 	}

@@ -466,13 +466,19 @@ func TestConnectionFenix(t *testing.T) {
 func TestConnectionNotVerified(t *testing.T) {
 	h := newConnHarness(t, "up42", nil)
 	h.env.OnActivity(ca.AwaitVerified, mock.Anything, mock.Anything).Return(activities.VerifiedOutput{}, nil)
-	var st ConnectionState
+	var st, checked ConnectionState
 	h.at(time.Minute, func() { st = h.state() })
-	h.signal(2*time.Minute, SignalConnectionDisconnect, nil)
+	h.at(DefaultConnectionCheckEvery+2*time.Minute, func() { checked = h.state() })
+	h.signal(DefaultConnectionCheckEvery+3*time.Minute, SignalConnectionDisconnect, nil)
 	h.run()
 	h.completed()
 	if st.State != ConnectionFailing || !strings.Contains(st.LastError, "no delivery passed verification") {
 		t.Errorf("state = %+v, want failing, not verified", st)
+	}
+	// The webhook is there without drift, but a check cannot see the
+	// secret: only a verified test makes it active.
+	if checked.State != ConnectionFailing || !checked.Unverified {
+		t.Errorf("after the next check: %+v, want still failing, unverified", checked)
 	}
 }
 
