@@ -48,7 +48,9 @@ func (m *memCreds) AccessToken(context.Context, string, string) (string, error) 
 
 type memVerified struct{ at time.Time }
 
-func (m memVerified) LastVerified(context.Context, string, string) (time.Time, error) { return m.at, nil }
+func (m memVerified) LastVerified(context.Context, string, string) (time.Time, error) {
+	return m.at, nil
+}
 
 // connEnv runs the connection activities against base (a stand-in).
 func connEnv(t *testing.T, base string, creds *memCreds, verified VerifiedDeliveries) (*testsuite.TestActivityEnvironment, *Connections) {

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -552,5 +553,53 @@ func TestConnectionBadInput(t *testing.T) {
 func TestConnectionWorkflowID(t *testing.T) {
 	if got := ConnectionWorkflowID("up42", "ws-1"); got != "connection:up42@ws-1" {
 		t.Errorf("ConnectionWorkflowID = %q", got)
+	}
+}
+
+// outage fails every Get while down, as an unreachable provider would.
+type outage struct {
+	registration.Registrar
+	down *atomic.Bool
+}
+
+func (o outage) Get(ctx context.Context, want registration.Want, id string) (registration.Webhook, bool, error) {
+	if o.down.Load() {
+		return registration.Webhook{}, false, errors.New("dial tcp: connection refused")
+	}
+	return o.Registrar.Get(ctx, want, id)
+}
+
+// TestConnectionOutage: checks the provider does not answer leave the
+// state active until ConnectionFailingAfter in a row, then failing; the
+// next good check makes it active again.
+func TestConnectionOutage(t *testing.T) {
+	down := &atomic.Bool{}
+	h := newConnHarness(t, "up42", func(h *connHarness) {
+		h.wrap = func(r registration.Registrar) registration.Registrar { return outage{Registrar: r, down: down} }
+	})
+	every := DefaultConnectionCheckEvery
+	var states []ConnectionState
+	h.at(time.Minute, func() { down.Store(true) })
+	for i := 1; i <= ConnectionFailingAfter; i++ {
+		h.at(time.Duration(i)*every+2*time.Minute, func() { states = append(states, h.state()) })
+	}
+	h.at(time.Duration(ConnectionFailingAfter)*every+3*time.Minute, func() { down.Store(false) })
+	h.at(time.Duration(ConnectionFailingAfter+1)*every+4*time.Minute, func() { states = append(states, h.state()) })
+	h.signal(time.Duration(ConnectionFailingAfter+1)*every+5*time.Minute, SignalConnectionDisconnect, nil)
+	h.run()
+	h.completed()
+	if len(states) != ConnectionFailingAfter+1 {
+		t.Fatalf("%d states", len(states))
+	}
+	for i, st := range states[:ConnectionFailingAfter-1] {
+		if st.State != ConnectionActive || st.FailedChecks != i+1 || !strings.Contains(st.LastError, "connection refused") {
+			t.Errorf("after failed check %d: %+v, want active, counting", i+1, st)
+		}
+	}
+	if st := states[ConnectionFailingAfter-1]; st.State != ConnectionFailing {
+		t.Errorf("after %d failed checks: %+v, want failing", ConnectionFailingAfter, st)
+	}
+	if st := states[ConnectionFailingAfter]; st.State != ConnectionActive || st.FailedChecks != 0 || st.LastError != "" {
+		t.Errorf("after a good check: %+v, want active", st)
 	}
 }
