@@ -118,7 +118,9 @@ type connHarness struct {
 	recv     *httptest.Server
 	in       ConnectionInput
 	mu       sync.Mutex
-	recorded []string // activity inputs, outputs, errors
+	recorded []string        // activity inputs, outputs, errors, states, memos
+	memo     ConnectionState // as last upserted
+	memos    int
 	wrap     func(registration.Registrar) registration.Registrar
 }
 
@@ -184,6 +186,18 @@ func newConnHarness(t *testing.T, provider string, edit func(*connHarness)) *con
 			h.record(err.Error())
 		}
 	})
+	h.env.OnUpsertMemo(mock.Anything).Run(func(args mock.Arguments) {
+		m, _ := args.Get(0).(map[string]any)
+		st, ok := m[MemoConnectionKey].(ConnectionState)
+		if !ok {
+			t.Errorf("memo %v holds no ConnectionState under %q", m, MemoConnectionKey)
+		}
+		b, _ := json.Marshal(st)
+		h.record(string(b))
+		h.mu.Lock()
+		h.memo, h.memos = st, h.memos+1
+		h.mu.Unlock()
+	}).Return()
 	return h
 }
 
@@ -297,6 +311,9 @@ func TestConnectionRegistersOnceAfterCrash(t *testing.T) {
 	final = h.state()
 	if final.State != ConnectionDisconnected || final.WebhookID != "" {
 		t.Errorf("final state %+v, want disconnected", final)
+	}
+	if h.memo.State != ConnectionDisconnected || h.memos < 3 {
+		t.Errorf("memo %+v after %d upserts, want the disconnected state after registering, active, disconnected", h.memo, h.memos)
 	}
 }
 
