@@ -266,8 +266,8 @@ func (c *connection) wait(ctx workflow.Context, signals []string, channels []wor
 	defer cancel()
 	var got string
 	sel := workflow.NewSelector(ctx)
-	// Signals first: the selector takes the first ready one in the order
-	// added, so a disconnect wins over a check that is due.
+	// A signal or timer not taken this time is still there the next: the
+	// check's timer is set again, at once when overdue.
 	for i, ch := range channels {
 		name := signals[i]
 		sel.AddReceive(ch, func(ch workflow.ReceiveChannel, _ bool) {

@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/stretchr/testify/mock"
 	"go.temporal.io/sdk/activity"
@@ -618,5 +619,41 @@ func TestConnectionOutage(t *testing.T) {
 	}
 	if st := states[ConnectionFailingAfter]; st.State != ConnectionActive || st.FailedChecks != 0 || st.LastError != "" {
 		t.Errorf("after a good check: %+v, want active", st)
+	}
+}
+
+// TestConnectionBounds: reasons and error text are bounded at
+// MaxConnectionReasons and MaxConnectionText, also in a carried state.
+func TestConnectionBounds(t *testing.T) {
+	long := strings.Repeat("é", MaxConnectionText)
+	for _, n := range []int{MaxConnectionReasons, MaxConnectionReasons + 1} {
+		reasons := make([]string, n)
+		for i := range reasons {
+			reasons[i] = long
+		}
+		got := boundReasons(reasons)
+		if len(got) != MaxConnectionReasons {
+			t.Errorf("%d reasons kept of %d, want %d", len(got), n, MaxConnectionReasons)
+		}
+		for _, r := range got {
+			if len(r) > MaxConnectionText || !utf8.ValidString(r) {
+				t.Errorf("a reason of %d bytes (valid %v), want at most %d", len(r), utf8.ValidString(r), MaxConnectionText)
+			}
+		}
+	}
+	in, err := ConnectionInput{Provider: "up42", Tenant: "t", URL: "https://h.test/x",
+		State: &ConnectionState{Reasons: make([]string, 3*MaxConnectionReasons), LastError: long}}.normalized()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(in.State.Reasons) != MaxConnectionReasons || len(in.State.LastError) > MaxConnectionText {
+		t.Errorf("carried state: %d reasons, error of %d bytes", len(in.State.Reasons), len(in.State.LastError))
+	}
+	if in.CheckEvery != DefaultConnectionCheckEvery || in.Overlap != DefaultConnectionOverlap || in.Policy != ConnectionPolicyRepair {
+		t.Errorf("defaults: %+v", in)
+	}
+	at := ConnectionInput{Provider: "fenix", Tenant: "t", URL: "https://h.test/x", Filters: json.RawMessage(strings.Repeat(" ", MaxConnectionFilters))}
+	if _, err := at.normalized(); err != nil {
+		t.Errorf("filters at the bound: %v", err)
 	}
 }
