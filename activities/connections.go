@@ -51,8 +51,12 @@ const (
 	MaxConnectionSecrets = 4
 	// MaxConnectionReasons bounds the drift reasons a check returns.
 	MaxConnectionReasons = 8
-	// maxConnectionText bounds an error message and each reason.
-	maxConnectionText = 512
+	// MaxConnectionError bounds an error's message: room for a provider's
+	// whole refusal (registration keeps 1 KiB of its description) and
+	// what was refused.
+	MaxConnectionError = 2048
+	// maxConnectionReason bounds each drift reason.
+	maxConnectionReason = 512
 	// defaultVerifiedPoll is how often AwaitVerified asks, when
 	// Connections.PollEvery is zero.
 	defaultVerifiedPoll = 2 * time.Second
@@ -360,7 +364,7 @@ func (c *Connections) CheckWebhook(ctx context.Context, in WebhookInput) (CheckO
 		reasons = reasons[:MaxConnectionReasons]
 	}
 	for i, s := range reasons {
-		reasons[i] = redact(s, want)
+		reasons[i] = clipTo(redact(s, want), maxConnectionReason)
 	}
 	return CheckOutput{Found: true, Reasons: reasons}, nil
 }
@@ -462,11 +466,14 @@ func redact(s string, want registration.Want) string {
 	return clipText(s)
 }
 
-func clipText(s string) string {
-	if len(s) > maxConnectionText {
-		return strings.ToValidUTF8(s[:maxConnectionText], "") + "…"
+func clipText(s string) string { return clipTo(s, MaxConnectionError) }
+
+// clipTo shortens s to at most n bytes, valid UTF-8, marked with an ellipsis.
+func clipTo(s string, n int) string {
+	if len(s) <= n {
+		return s
 	}
-	return s
+	return strings.ToValidUTF8(s[:n-len("…")], "") + "…"
 }
 
 // SecretID names secret without revealing it: the first 8 bytes of its

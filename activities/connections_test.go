@@ -209,7 +209,9 @@ func TestConnectionRefusals(t *testing.T) {
 			return
 		}
 		w.WriteHeader(http.StatusBadRequest)
-		_, _ = io.WriteString(w, `{"identifier":"INVALID_PARAMETERS","description":"bad request `+r.Header.Get("X-Access-Token")+` `+string(body)+`"}`)
+		// The longest description registration keeps, ending in a mark.
+		pad := strings.Repeat("x", 1024-len(r.Header.Get("X-Access-Token"))-len(body)-len("bad request  END"))
+		_, _ = io.WriteString(w, `{"identifier":"INVALID_PARAMETERS","description":"bad request `+r.Header.Get("X-Access-Token")+` `+string(body)+pad+`END"}`)
 	}))
 	defer srv.Close()
 	creds := &memCreds{secrets: []string{"secret-in-clear"}}
@@ -221,6 +223,9 @@ func TestConnectionRefusals(t *testing.T) {
 	}
 	if msg := app.Message(); !strings.Contains(msg, "INVALID_PARAMETERS") || strings.Contains(msg, testToken) || !strings.Contains(msg, "[redacted]") {
 		t.Errorf("message %q, want the identifier and the token redacted", msg)
+	}
+	if msg := app.Message(); !strings.HasSuffix(msg, "END") {
+		t.Errorf("message %q, want the whole description", msg)
 	}
 
 	busy := &Connections{

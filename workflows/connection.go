@@ -89,9 +89,11 @@ const (
 	// fail to answer before the state is failing.
 	ConnectionFailingAfter = 3
 	// MaxConnectionReasons bounds State.Reasons, MaxConnectionText each
-	// reason and State.LastError.
+	// reason, MaxConnectionError State.LastError (room for a provider's
+	// whole refusal).
 	MaxConnectionReasons = activities.MaxConnectionReasons
 	MaxConnectionText    = 512
+	MaxConnectionError   = activities.MaxConnectionError + 64
 	// MaxConnectionFilters bounds ConnectionInput.Filters, in bytes (the
 	// registration clients' bound).
 	MaxConnectionFilters = 16 << 10
@@ -157,7 +159,7 @@ type ConnectionState struct {
 	LastCheck time.Time `json:"lastCheck,omitzero"`
 	// LastError is the last failure, the provider's refusal as it
 	// answered (Fenix: its identifier and description), at most
-	// MaxConnectionText bytes; empty once active again.
+	// MaxConnectionError bytes; empty once active again.
 	LastError  string    `json:"lastError,omitempty"`
 	Registered time.Time `json:"registered,omitzero"`
 	// Verified is when the provider's test delivery passed verification.
@@ -366,7 +368,7 @@ func (c *connection) check(ctx workflow.Context) {
 	c.st.LastCheck = workflow.Now(ctx)
 	if err != nil {
 		c.st.FailedChecks++
-		c.st.LastError = clipTo("check: "+errorText(err), MaxConnectionText)
+		c.st.LastError = clipTo("check: "+errorText(err), MaxConnectionError)
 		if c.st.FailedChecks >= ConnectionFailingAfter || isRefused(err) {
 			c.st.State = ConnectionFailing
 		}
@@ -450,7 +452,7 @@ func (c *connection) dropOld(ctx workflow.Context) {
 	err := workflow.ExecuteActivity(registerOptions(ctx), ca.DropOldSecrets,
 		activities.DropSecretsInput{Provider: c.in.Provider, Tenant: c.in.Tenant, Keep: c.st.SecretID}).Get(ctx, &sec)
 	if err != nil {
-		c.st.LastError = clipTo("drop old secret: "+errorText(err), MaxConnectionText)
+		c.st.LastError = clipTo("drop old secret: "+errorText(err), MaxConnectionError)
 		c.st.RotatingUntil = workflow.Now(ctx).Add(c.in.CheckEvery)
 		return
 	}
@@ -478,7 +480,7 @@ func (c *connection) active() {
 func (c *connection) fail(step string, err error) { c.failText(step + ": " + errorText(err)) }
 
 func (c *connection) failText(text string) {
-	c.st.State, c.st.LastError = ConnectionFailing, clipTo(text, MaxConnectionText)
+	c.st.State, c.st.LastError = ConnectionFailing, clipTo(text, MaxConnectionError)
 }
 
 // publish puts the state into the memo when it changed.
@@ -565,7 +567,7 @@ func (in ConnectionInput) normalized() (ConnectionInput, error) {
 	if in.State != nil {
 		st := *in.State
 		st.Reasons = boundReasons(st.Reasons)
-		st.LastError = clipTo(st.LastError, MaxConnectionText)
+		st.LastError = clipTo(st.LastError, MaxConnectionError)
 		in.State = &st
 	}
 	return in, nil

@@ -642,11 +642,11 @@ func TestConnectionBounds(t *testing.T) {
 		}
 	}
 	in, err := ConnectionInput{Provider: "up42", Tenant: "t", URL: "https://h.test/x",
-		State: &ConnectionState{Reasons: make([]string, 3*MaxConnectionReasons), LastError: long}}.normalized()
+		State: &ConnectionState{Reasons: make([]string, 3*MaxConnectionReasons), LastError: strings.Repeat(long, 5)}}.normalized()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(in.State.Reasons) != MaxConnectionReasons || len(in.State.LastError) > MaxConnectionText {
+	if len(in.State.Reasons) != MaxConnectionReasons || len(in.State.LastError) > MaxConnectionError {
 		t.Errorf("carried state: %d reasons, error of %d bytes", len(in.State.Reasons), len(in.State.LastError))
 	}
 	if in.CheckEvery != DefaultConnectionCheckEvery || in.Overlap != DefaultConnectionOverlap || in.Policy != ConnectionPolicyRepair {
