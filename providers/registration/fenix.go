@@ -262,3 +262,7 @@ func compact(raw json.RawMessage) string {
 	}
 	return b.String()
 }
+
+// NeedsSecret: Fenix signs with the app's client secret, not one
+// registered with the webhook.
+func (f *fenix) NeedsSecret() bool { return false }

@@ -105,6 +105,11 @@ type Registrar interface {
 	// other filters. None means got is as wanted. A missing webhook is
 	// Get's false, not drift.
 	Drift(want Want, got Webhook) []string
+	// NeedsSecret says whether the provider signs with a secret hookflow
+	// generates and registers (Want.Secret: UP42), rather than one of its
+	// own (Fenix's client secret). The Connection workflow asks, so it
+	// never names a provider.
+	NeedsSecret() bool
 }
 
 // Errors besides *RefusedError. Permanent reports all three as permanent.

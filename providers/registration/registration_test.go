@@ -614,3 +614,17 @@ func TestFenixOtherStore(t *testing.T) {
 		t.Errorf("Get = %+v, %v, %v; want gone", got, ok, err)
 	}
 }
+
+// TestNeedsSecret: UP42 signs with a secret hookflow registers, Fenix with
+// its own.
+func TestNeedsSecret(t *testing.T) {
+	for name, want := range map[string]bool{"up42": true, "fenix": false} {
+		r, err := registration.New(name, "http://x.test", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := r.NeedsSecret(); got != want {
+			t.Errorf("%s NeedsSecret = %v, want %v", name, got, want)
+		}
+	}
+}

@@ -227,3 +227,6 @@ func (u *up42) Drift(want Want, got Webhook) []string {
 	}
 	return reasons
 }
+
+// NeedsSecret: UP42 signs with the secret registered with the webhook.
+func (u *up42) NeedsSecret() bool { return true }
