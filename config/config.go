@@ -94,9 +94,12 @@ type Config struct {
 	// providers reach the receivers, the base of every URL hookflow
 	// registers; UP42APIURL and FenixAPIURL are the registration APIs.
 	SecretsKeys Secrets
-	PublicURL   string
-	UP42APIURL  string
-	FenixAPIURL string
+	// DevConnections: `hookflow dev`'s stand-ins are the registration
+	// APIs, which take any API token, so a tenant without one connects.
+	DevConnections bool
+	PublicURL      string
+	UP42APIURL     string
+	FenixAPIURL    string
 
 	// Reconciling (contract section 13): when an open, non-terminal entity
 	// whose provider has an API is re-read after its last event or check,
@@ -730,6 +733,7 @@ func (c *Config) UseDevConnections(base, up42API, fenixAPI string) []string {
 			filled = append(filled, env)
 		}
 	}
+	c.DevConnections = true
 	if !c.set["HOOKFLOW_SECRETS_KEY"] && len(c.SecretsKeys) == 0 {
 		c.SecretsKeys = Secrets{DevSecretsKey}
 		filled = append(filled, "HOOKFLOW_SECRETS_KEY")

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -18,10 +19,13 @@ import (
 	"github.com/hookflow/hookflow/activities"
 	"github.com/hookflow/hookflow/config"
 	"github.com/hookflow/hookflow/internal/operator/admin"
+	"github.com/hookflow/hookflow/internal/operator/connections"
 	"github.com/hookflow/hookflow/internal/operator/operate"
+	"github.com/hookflow/hookflow/internal/process/connect"
 	"github.com/hookflow/hookflow/internal/process/health"
 	"github.com/hookflow/hookflow/internal/process/listen"
 	"github.com/hookflow/hookflow/internal/tenantstore"
+	"github.com/hookflow/hookflow/providers/registration"
 	"github.com/hookflow/hookflow/receivers"
 	"github.com/hookflow/hookflow/receivers/dedup"
 	"github.com/hookflow/hookflow/receivers/starter"
@@ -119,7 +123,45 @@ func (p *process) startWorker() (stop func(), err error) {
 	if err := w.Start(); err != nil {
 		return nil, fmt.Errorf("start worker on task queue %s: %w", p.cfg.TaskQueue, err)
 	}
-	return w.Stop, nil
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		p.countConnections(ctx, connectionsCountEvery)
+	}()
+	return func() { cancel(); <-done; w.Stop() }, nil
+}
+
+// connectionsCountEvery is how often a worker counts the connections for
+// the hookflow_connections gauge: well inside the alert's 10 minutes.
+const connectionsCountEvery = 30 * time.Second
+
+// countConnections sets the hookflow_connections gauge from the
+// connections' memos every interval until ctx ends. Every worker exports
+// the same counts; the alert and the dashboard take their max.
+func (p *process) countConnections(ctx context.Context, every time.Duration) {
+	if p.metrics == nil {
+		return
+	}
+	s := &connections.Service{Client: p.tc, Config: p.cfg}
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	for {
+		if list, err := s.List(ctx, ""); err == nil {
+			counts := map[metrics.ConnectionKey]int{}
+			for k, n := range connections.Counts(list) {
+				counts[metrics.ConnectionKey{Provider: k[0], State: k[1]}] = n
+			}
+			if err := p.metrics.SetConnections(counts); err != nil {
+				p.log.Warn("connections gauge", "error", err)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
 }
 
 // serve serves apps, and the operations app on HOOKFLOW_METRICS_ADDR, until
@@ -258,6 +300,7 @@ func newWorker(cfg *config.Config, tc client.Client) workers {
 		APIs:      entityAPIs(cfg),
 	}
 	w.RegisterActivity(acts)
+	workflows.RegisterConnection(w, connectionActivities(cfg, tc))
 	ws := workers{w}
 	for _, provider := range starter.ReconciledProviders(cfg) {
 		rw := worker.New(tc, starter.ReconcileQueue(cfg.TaskQueue, provider), worker.Options{
@@ -277,6 +320,78 @@ func newWorker(cfg *config.Config, tc client.Client) workers {
 		ws = append(ws, dw)
 	}
 	return ws
+}
+
+// connectionActivities are the Connection workflow's activities: the
+// providers' registration APIs at UP42_API_URL and FENIX_API_URL, the
+// tenants' credentials from the tenant store (the file's, and runtime ones
+// opened with HOOKFLOW_SECRETS_KEY), and the receivers' verified marks in
+// Redis, read by a client of its own that dials on first use.
+func connectionActivities(cfg *config.Config, tc client.Client) *activities.Connections {
+	store, err := tenantstore.New(cfg, tc)
+	if err != nil { // Validate parsed the keys already
+		store = &tenantstore.Store{Client: tc, Namespace: cfg.TemporalNamespace, TaskQueue: cfg.TaskQueue, File: cfg.Tenants}
+	}
+	hc := &http.Client{Timeout: 30 * time.Second}
+	return &activities.Connections{
+		Registrars: func(provider string) (registration.Registrar, error) {
+			base := map[string]string{"up42": cfg.UP42APIURL, "fenix": cfg.FenixAPIURL}[provider]
+			if base == "" {
+				if _, err := registration.New(provider, "http://unset", hc); err != nil {
+					return nil, err
+				}
+				return nil, fmt.Errorf("%s's registration API URL is not set (%s_API_URL)", provider, strings.ToUpper(provider))
+			}
+			return registration.New(provider, base, hc)
+		},
+		Credentials: credentials(cfg, store),
+		Verified:    &lazyMarks{cfg: cfg},
+	}
+}
+
+// credentials are the tenants' credentials; under `hookflow dev` a tenant
+// without an API token gets a placeholder, which the stand-ins take.
+func credentials(cfg *config.Config, store *tenantstore.Store) activities.TenantCredentials {
+	if cfg.DevConnections {
+		return devTokens{store}
+	}
+	return store
+}
+
+// devTokens is the tenant store with a placeholder API token.
+type devTokens struct{ *tenantstore.Store }
+
+// DevAccessToken is the API token of a tenant without one under hookflow
+// dev: the stand-ins take any.
+const DevAccessToken = "hookflow-dev-token"
+
+func (d devTokens) AccessToken(ctx context.Context, tenant, provider string) (string, error) {
+	token, err := d.Store.AccessToken(ctx, tenant, provider)
+	if err == nil && token == "" {
+		return DevAccessToken, nil
+	}
+	return token, err
+}
+
+// lazyMarks reads the receivers' verified marks through a Redis client
+// made on first use, so a worker that never connects a provider never
+// dials Redis.
+type lazyMarks struct {
+	cfg   *config.Config
+	once  sync.Once
+	marks *verified.Marks
+	err   error
+}
+
+func (l *lazyMarks) LastVerified(ctx context.Context, provider, tenant string) (time.Time, error) {
+	l.once.Do(func() {
+		rdb, err := connect.RedisClient(l.cfg)
+		l.marks, l.err = &verified.Marks{Client: rdb}, err
+	})
+	if l.err != nil {
+		return time.Time{}, l.err
+	}
+	return l.marks.LastVerified(ctx, provider, tenant)
 }
 
 // forwardDestinations are the destinations as the Deliver activity sends to
