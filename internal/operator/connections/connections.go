@@ -117,8 +117,9 @@ func (s *Service) Connect(ctx context.Context, provider, tenant string, o Option
 	id := workflows.ConnectionWorkflowID(provider, tenant)
 	_, err = s.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
 		ID: id, TaskQueue: s.Config.TaskQueue,
-		WorkflowIDConflictPolicy: enums.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
-		StaticSummary:            fmt.Sprintf("hookflow connection: %s for tenant %s", provider, tenant),
+		WorkflowIDConflictPolicy:                 enums.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
+		WorkflowExecutionErrorWhenAlreadyStarted: true, // then a reconnect
+		StaticSummary:                            fmt.Sprintf("hookflow connection: %s for tenant %s", provider, tenant),
 	}, workflows.ConnectionWorkflowType, in)
 	var started *serviceerror.WorkflowExecutionAlreadyStarted
 	if errors.As(err, &started) {
@@ -176,17 +177,24 @@ func (s *Service) Get(ctx context.Context, provider, tenant string) (workflows.C
 func (s *Service) Await(ctx context.Context, provider, tenant string, done func(workflows.ConnectionState) bool) (workflows.ConnectionState, error) {
 	tick := time.NewTicker(250 * time.Millisecond)
 	defer tick.Stop()
+	var last workflows.ConnectionState
+	var lastErr error
 	for {
 		st, err := s.Get(ctx, provider, tenant)
 		if err == nil && done(st) {
 			return st, nil
 		}
+		if err == nil {
+			last = st
+		} else {
+			lastErr = err
+		}
 		select {
 		case <-ctx.Done():
-			if err == nil {
-				err = ctx.Err()
+			if lastErr != nil {
+				return last, fmt.Errorf("%w (and: %v)", ctx.Err(), lastErr)
 			}
-			return st, err
+			return last, ctx.Err()
 		case <-tick.C:
 		}
 	}
