@@ -44,6 +44,7 @@ func newConnectionsStack(t *testing.T) *connectionsStack {
 		"HOOKFLOW_SECRETS_KEY": base64.StdEncoding.EncodeToString([]byte(strings.Repeat("c", 32))),
 		"UP42_API_URL":         up42.URL,
 		"FENIX_API_URL":        fenix.URL,
+		"HOOKFLOW_ADMIN_TOKEN": "tok-global",
 	})
 	s.cfg.PublicURL = s.base // known once the receivers listen
 	store, err := tenantstore.New(s.cfg, s.tc)
@@ -266,6 +267,27 @@ func TestConnectFenixRefused(t *testing.T) {
 		var manual *connections.ManualError
 		if !errors.As(err, &manual) || !strings.Contains(err.Error(), "--check") || !strings.Contains(err.Error(), cs.base+"/webhooks/phoenix/shop.example") {
 			t.Errorf("connect phoenix: %v, want the manual steps", err)
+		}
+	})
+	t.Run("the admin API lists, reads, refuses and disconnects", func(t *testing.T) {
+		c := cs.admin("GET", "/v1/tenants/shop.example/connections", "tok-global", "")
+		if c.code != 200 || !strings.Contains(c.raw, `"provider":"fenix"`) || !strings.Contains(c.raw, "INVALID_PARAMETERS") {
+			t.Errorf("list: %d %s", c.code, c.raw)
+		}
+		if c := cs.admin("GET", "/v1/tenants/shop.example/connections/fenix", "tok-global", ""); c.code != 200 || c.body["provider"] != "fenix" {
+			t.Errorf("get: %d %s", c.code, c.raw)
+		}
+		if c := cs.admin("GET", "/v1/tenants/shop.example/connections/up42", "tok-global", ""); c.code != 404 {
+			t.Errorf("get a connection never made: %d %s", c.code, c.raw)
+		}
+		if c := cs.admin("POST", "/v1/tenants/shop.example/connections", "tok-global", `{"provider":"phosphor"}`); c.code != 422 || !strings.Contains(c.raw, "--check") {
+			t.Errorf("connect phosphor: %d %s, want 422 with the manual steps", c.code, c.raw)
+		}
+		if c := cs.admin("POST", "/v1/tenants/nobody/connections", "tok-global", `{"provider":"up42"}`); c.code != 404 {
+			t.Errorf("connect an unknown tenant: %d %s", c.code, c.raw)
+		}
+		if c := cs.admin("DELETE", "/v1/tenants/shop.example/connections/fenix", "tok-global", ""); c.code != 202 {
+			t.Errorf("disconnect: %d %s", c.code, c.raw)
 		}
 	})
 	scanHistories(t, cs.stack, []string{"store-token-5c1e"})

@@ -181,6 +181,12 @@ func (p *process) opsApp() *fiber.App {
 			Sender:  operate.Sender{Starter: starter.New(p.cfg, p.tc), Providers: p.cfg.Providers, Rate: 1},
 			Tenants: p.tenantStore(),
 		}
+		if api.Tenants != nil {
+			api.Connections = &connections.Service{Client: p.tc, Config: p.cfg, Tenants: api.Tenants}
+			if p.rdb != nil {
+				api.Connections.Verified = &verified.Marks{Client: p.rdb}
+			}
+		}
 		api.Mount(app)
 		p.log.Info("admin API on HOOKFLOW_METRICS_ADDR under /v1", "addr", p.cfg.MetricsAddr)
 	}

@@ -23,6 +23,7 @@ import (
 
 	"github.com/hookflow/hookflow/config"
 	"github.com/hookflow/hookflow/event"
+	"github.com/hookflow/hookflow/internal/operator/connections"
 	"github.com/hookflow/hookflow/internal/operator/inspect"
 	"github.com/hookflow/hookflow/internal/operator/operate"
 	"github.com/hookflow/hookflow/internal/tenantstore"
@@ -53,6 +54,9 @@ type API struct {
 	// Tenants stores runtime tenants; nil without HOOKFLOW_SECRETS_KEY,
 	// when the tenant routes list and read but change nothing.
 	Tenants *tenantstore.Store
+	// Connections steers and reads the Connection workflows; nil: one over
+	// Client, Config and the tenant store, without verified marks.
+	Connections *connections.Service
 }
 
 // Mount adds the routes under /v1 to app, behind a Bearer check against
