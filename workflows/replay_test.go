@@ -9,21 +9,27 @@ import (
 	"testing"
 
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/interceptor"
 	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
 
 	"github.com/hookflow/hookflow/providers"
 	"github.com/hookflow/hookflow/telemetry/tracing"
 	"github.com/hookflow/hookflow/workflows"
 )
 
-// TestReplay replays every recorded history in testdata against the current
-// Entity, so a change that makes existing runs non-deterministic fails here
-// before it reaches a worker. Record a new one from a dev server with
+// TestReplay replays every recorded history in testdata against the
+// current workflow of its type (Entity, Tenant, Connection), so a change
+// that makes existing runs non-deterministic fails here before it reaches
+// a worker. Record a new one from a dev server with
 //
 //	temporal workflow show -w <workflow-id> --output json > testdata/<name>.history.json
+//
+// or with HOOKFLOW_RECORD_HISTORIES=1 from the integration tests in
+// cmd/hookflow that record one.
 func TestReplay(t *testing.T) {
 	files, err := filepath.Glob(filepath.Join("testdata", "*.history.json"))
 	if err != nil {
@@ -32,22 +38,13 @@ func TestReplay(t *testing.T) {
 	if len(files) == 0 {
 		t.Fatal("no testdata/*.history.json to replay")
 	}
+	replayed := map[string]int{} // histories by workflow type
 	for _, file := range files {
 		t.Run(filepath.Base(file), func(t *testing.T) {
-			f, err := os.Open(file)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer f.Close()
-			history, err := client.HistoryFromJSON(f, client.HistoryJSONOptions{})
-			if err != nil {
-				t.Fatalf("load history: %v", err)
-			}
-			if len(history.GetEvents()) == 0 {
-				t.Fatal("history has no events")
-			}
+			history := loadHistory(t, file)
+			replayed[workflowType(history)]++
 			replayer := worker.NewWorkflowReplayer()
-			replayer.RegisterWorkflow(workflows.Entity)
+			registerReplayed(replayer)
 			if err := replayer.ReplayWorkflowHistory(nil, history); err != nil {
 				t.Errorf("replay: %v", err)
 			}
@@ -59,12 +56,53 @@ func TestReplay(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			traced.RegisterWorkflow(workflows.Entity)
+			registerReplayed(traced)
 			if err := traced.ReplayWorkflowHistory(nil, history); err != nil {
 				t.Errorf("replay with tracing on: %v", err)
 			}
 		})
 	}
+	// Every workflow type a worker runs has at least one recorded history.
+	for _, typ := range []string{workflows.WorkflowType, workflows.TenantWorkflowType, workflows.ConnectionWorkflowType} {
+		if replayed[typ] == 0 {
+			t.Errorf("no recorded history of a %s workflow in testdata", typ)
+		}
+	}
+}
+
+// registerReplayed registers every workflow type a worker runs, under the
+// name it runs as: the replayer picks one by the type in the history's
+// first event. Connection is registered alone, as RegisterConnection does
+// it, since a replayer takes no activities.
+func registerReplayed(r worker.WorkflowReplayer) {
+	r.RegisterWorkflow(workflows.Entity)
+	r.RegisterWorkflow(workflows.Tenant)
+	r.RegisterWorkflowWithOptions(workflows.Connection, workflow.RegisterOptions{Name: workflows.ConnectionWorkflowType})
+}
+
+// loadHistory reads a recorded history in `temporal workflow show --output
+// json` form.
+func loadHistory(t *testing.T, file string) *historypb.History {
+	t.Helper()
+	f, err := os.Open(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	history, err := client.HistoryFromJSON(f, client.HistoryJSONOptions{})
+	if err != nil {
+		t.Fatalf("load history: %v", err)
+	}
+	if len(history.GetEvents()) == 0 {
+		t.Fatal("history has no events")
+	}
+	return history
+}
+
+// workflowType is the type a recorded run was started as, from its
+// WorkflowExecutionStarted event.
+func workflowType(h *historypb.History) string {
+	return h.GetEvents()[0].GetWorkflowExecutionStartedEventAttributes().GetWorkflowType().GetName()
 }
 
 // tracingInterceptor is a worker's tracing interceptor, exporting nowhere.

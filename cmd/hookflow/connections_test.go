@@ -120,7 +120,9 @@ func (cs *connectionsStack) await(provider, tenant string, within time.Duration,
 // verifies; the webhook deleted at the provider is noticed at the next
 // check and registered again; rotate has the old and new secrets both
 // accepted during the overlap and the old one refused after; disconnect
-// deletes it. No secret is in clear in any history, memo or log line.
+// deletes it and ends the workflow. No secret is in clear in any history,
+// memo or log line. With HOOKFLOW_RECORD_HISTORIES=1 the connection's
+// history, scanned first, is recorded in workflows/testdata for TestReplay.
 func TestConnectUP42(t *testing.T) {
 	if testing.Short() {
 		t.Skip("integration test")
@@ -182,6 +184,7 @@ func TestConnectUP42(t *testing.T) {
 		}
 	})
 
+	var rotated []string // the secrets during the overlap, scanned for at the end
 	t.Run("rotate: both secrets during the overlap, the old one refused after", func(t *testing.T) {
 		old := secrets[0]
 		if err := cs.svc.Rotate(ctx, "up42", "demo"); err != nil {
@@ -192,6 +195,7 @@ func TestConnectUP42(t *testing.T) {
 		if err != nil || len(both) != 2 || both[1] != old {
 			t.Fatalf("during the overlap the secrets are %d (%v), want the new and the old", len(both), err)
 		}
+		rotated = both
 		for i, secret := range both {
 			testenv.Eventually(t, 5*time.Second, func() (bool, string) {
 				code := cs.postUP42("demo", secret, fmt.Sprintf("rot-%d-%d", i, time.Now().UnixNano()))
@@ -220,14 +224,21 @@ func TestConnectUP42(t *testing.T) {
 		}
 	})
 
+	// The disconnect ended the workflow: its history is whole.
+	wf := workflows.ConnectionWorkflowID("up42", "demo")
+	run := cs.waitClosed(wf)
+
 	all, _ := cs.store.Secrets(ctx, "demo", "up42")
-	all = append(all, append(secrets, apiToken)...)
+	all = append(all, append(append(secrets, rotated...), apiToken)...)
 	for _, secret := range all {
 		if strings.Contains(cs.logs.String(), secret) {
 			t.Errorf("a log line holds a secret")
 		}
 	}
 	scanHistories(t, cs.stack, all)
+	if !t.Failed() { // never record a history the scan found a secret in
+		recordRun(t, cs.stack, wf, run, "connection-up42-lifecycle")
+	}
 }
 
 // TestConnectFenixRefused: Fenix's 400 is reported with its identifier

@@ -60,8 +60,10 @@ func postFenixTenant(t *testing.T, base, tenant, secret, entity, status string, 
 // TestRuntimeTenants: a tenant added through the admin API gets its first
 // webhook accepted within 5 s on two receivers, without a restart; changed,
 // its new secret verifies and the old one is refused; removed, it gets
-// 401. Its secrets are never in clear in a history, a memo, a log line or
-// an answer (contract section 18).
+// 401 and its workflow ends. Its secrets are never in clear in a history,
+// a memo, a log line or an answer (contract section 18). With
+// HOOKFLOW_RECORD_HISTORIES=1 the tenant's history, scanned first, is
+// recorded in workflows/testdata for TestReplay.
 func TestRuntimeTenants(t *testing.T) {
 	if testing.Short() {
 		t.Skip("integration test")
@@ -157,6 +159,9 @@ func TestRuntimeTenants(t *testing.T) {
 		t.Errorf("GET after DELETE: %d %s", c.code, c.raw)
 	}
 
+	// The removal ended the workflow: its history is whole.
+	run := s.waitClosed(workflows.TenantWorkflowID("demo"))
+
 	// No secret in clear anywhere: every history of the namespace, every
 	// memo, every log line.
 	for _, secret := range []string{first, second, token} {
@@ -165,6 +170,9 @@ func TestRuntimeTenants(t *testing.T) {
 		}
 	}
 	scanHistories(t, s, []string{first, second, token})
+	if !t.Failed() { // never record a history the scan found a secret in
+		recordRun(t, s, workflows.TenantWorkflowID("demo"), run, "tenant-added-changed-removed")
+	}
 }
 
 // scanHistories reads every workflow's histories and memos in the
