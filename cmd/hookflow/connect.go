@@ -102,8 +102,12 @@ func runConnect(ctx context.Context, out io.Writer, s *connections.Service, prov
 		return err
 	}
 	fmt.Fprintf(out, "registering %s for tenant %s (workflow %s) …\n", provider, o.tenant, workflows.ConnectionWorkflowID(provider, o.tenant))
+	// Done once the workflow has taken this connect (it was seen
+	// registering, or registered since) and has come to active or failing.
+	taken := false
 	st, err := s.Await(ctx, provider, o.tenant, func(st workflows.ConnectionState) bool {
-		return st.Registered.After(since) || st.Verified.After(since) || st.State == workflows.ConnectionFailing && st.LastError != ""
+		taken = taken || st.State == workflows.ConnectionRegistering || st.Registered.After(since)
+		return taken && (st.State == workflows.ConnectionActive || st.State == workflows.ConnectionFailing)
 	})
 	if err != nil {
 		return fmt.Errorf("connect %s for tenant %s: not done yet (%w); follow it with hookflow connections", provider, o.tenant, err)
@@ -219,7 +223,7 @@ func (a *app) withConnections(cmd *cobra.Command, tenant string, wait time.Durat
 		return err
 	}
 	defer tc.Close()
-	useDevConnections(cfg, cmd.ErrOrStderr())
+	useDevConnections(cfg, cmd.ErrOrStderr(), false) // the worker seals what connect makes
 	store, err := tenantstore.New(cfg, tc)
 	if err != nil {
 		return err

@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 
 	"github.com/spf13/cobra"
 
 	"github.com/hookflow/hookflow/config"
 	"github.com/hookflow/hookflow/internal/dev/loadgen"
+	"github.com/hookflow/hookflow/internal/tenantstore"
 	"github.com/hookflow/hookflow/providers"
 )
 
@@ -46,7 +48,8 @@ from --entity, --status and --event-id, so a whole lifecycle can be driven by ha
 A provider defined in the configuration (providers:) is sent the same way, its sample
 built from its fields and signed with its authentication preset.
 
---tenant sends as one of the configuration's tenants: signed with that tenant's secret
+--tenant sends as one of the configuration's tenants, or a runtime tenant (hookflow
+tenants add): signed with that tenant's secret
 for the provider, and posted to /webhooks/<provider>/<tenant>, or, for a provider that
 names its tenant in a header (Fenix's X-Client-Storename, a configured tenant_header),
 to its usual route with that header.
@@ -70,6 +73,20 @@ workflow's API lookup agrees.`,
 			if err != nil {
 				return err
 			}
+			if o.tenant != "" && !slices.ContainsFunc(cfg.Tenants, func(t config.Tenant) bool { return t.ID == o.tenant }) {
+				// Not the file's: a runtime tenant, whose secret its
+				// Tenant workflow keeps.
+				if err := a.withTenants(cmd.Context(), cmd.ErrOrStderr(), false, func(ctx context.Context, s *tenantstore.Store) error {
+					secrets, err := s.Secrets(ctx, o.tenant, p.Name)
+					if err != nil {
+						return fmt.Errorf("tenant %s: %w", o.tenant, err)
+					}
+					cfg.Tenants = append(cfg.Tenants, config.Tenant{ID: o.tenant, Secrets: map[string]config.Secrets{p.Name: secrets}})
+					return nil
+				}); err != nil {
+					return err
+				}
+			}
 			return send(cmd.Context(), cmd.OutOrStdout(), cfg, p, o)
 		},
 	}
@@ -82,7 +99,7 @@ workflow's API lookup agrees.`,
 	f.StringVar(&o.eventID, "event-id", "", "event ID of the sample where the provider sends one (default: a new random one)")
 	f.StringVar(&o.topic, "topic", providers.FenixTrackingUpdated, "fenix: X-Fenix-Topic")
 	f.StringVar(&o.webhookID, "webhook-id", "", "fenix: X-Fenix-Webhook-Id, the subscription's ID (default: a new random one)")
-	f.StringVar(&o.tenant, "tenant", "", "send as this tenant of the configuration's tenants: (its secret, its route or tenant header)")
+	f.StringVar(&o.tenant, "tenant", "", "send as this tenant, of the configuration's tenants: or added at runtime (its secret, its route or tenant header)")
 	return cmd
 }
 

@@ -60,7 +60,7 @@ func newTenantsAddCmd(a *app) *cobra.Command {
 			if err := addPairs(tokens, func(p, v string) { change.AccessTokens[p] = v }); err != nil {
 				return fmt.Errorf("--access-token: %w", err)
 			}
-			return a.withTenants(cmd.Context(), cmd.ErrOrStderr(), func(ctx context.Context, s *tenantstore.Store) error {
+			return a.withTenants(cmd.Context(), cmd.ErrOrStderr(), true, func(ctx context.Context, s *tenantstore.Store) error {
 				if err := s.Put(ctx, args[0], change); err != nil {
 					return err
 				}
@@ -88,7 +88,7 @@ func newTenantsListCmd(a *app) *cobra.Command {
 		Short: "List the tenants, the file's and the runtime ones (never a secret)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return a.withTenants(cmd.Context(), cmd.ErrOrStderr(), func(ctx context.Context, s *tenantstore.Store) error {
+			return a.withTenants(cmd.Context(), cmd.ErrOrStderr(), false, func(ctx context.Context, s *tenantstore.Store) error {
 				ts, err := s.List(ctx)
 				if err != nil {
 					return err
@@ -110,7 +110,7 @@ func newTenantsRemoveCmd(a *app) *cobra.Command {
 		Short: "Remove a runtime tenant: its webhooks get 401 within 5 s",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return a.withTenants(cmd.Context(), cmd.ErrOrStderr(), func(ctx context.Context, s *tenantstore.Store) error {
+			return a.withTenants(cmd.Context(), cmd.ErrOrStderr(), false, func(ctx context.Context, s *tenantstore.Store) error {
 				if err := s.Remove(ctx, args[0]); err != nil {
 					return err
 				}
@@ -122,13 +122,13 @@ func newTenantsRemoveCmd(a *app) *cobra.Command {
 }
 
 // withTenants dials Temporal and runs f with the tenant store.
-func (a *app) withTenants(ctx context.Context, errOut io.Writer, f func(context.Context, *tenantstore.Store) error) error {
+func (a *app) withTenants(ctx context.Context, errOut io.Writer, sealing bool, f func(context.Context, *tenantstore.Store) error) error {
 	cfg, tc, err := a.dial(discardLogger(), nil, nil)
 	if err != nil {
 		return err
 	}
 	defer tc.Close()
-	useDevConnections(cfg, errOut)
+	useDevConnections(cfg, errOut, sealing)
 	s, err := tenantstore.New(cfg, tc)
 	if err != nil {
 		return err
@@ -141,7 +141,7 @@ func (a *app) withTenants(ctx context.Context, errOut io.Writer, f func(context.
 // useDevConnections gives a command that talks to `hookflow dev` (Temporal
 // at its default loopback address) dev's development settings of runtime
 // tenants and connections, where they are not set, and says so.
-func useDevConnections(cfg *config.Config, errOut io.Writer) {
+func useDevConnections(cfg *config.Config, errOut io.Writer, sealing bool) {
 	if cfg.IsSet("TEMPORAL_ADDRESS") {
 		return
 	}
@@ -150,7 +150,7 @@ func useDevConnections(cfg *config.Config, errOut io.Writer) {
 		return
 	}
 	filled := cfg.UseDevConnections(base, base+devtools.UP42SandboxPrefix, base+devtools.FenixSandboxPrefix)
-	if slices.Contains(filled, "HOOKFLOW_SECRETS_KEY") {
+	if sealing && slices.Contains(filled, "HOOKFLOW_SECRETS_KEY") {
 		fmt.Fprintln(errOut, "hookflow: HOOKFLOW_SECRETS_KEY is not set: sealing with hookflow dev's public development key (Temporal is the local dev server)")
 	}
 }
