@@ -27,9 +27,9 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/hookflow/hookflow/event"
-	"github.com/hookflow/hookflow/internal/seal"
 	"github.com/hookflow/hookflow/providers"
 	"github.com/hookflow/hookflow/signature"
+	"github.com/hookflow/hookflow/signature/seal"
 )
 
 // DefaultUP42APIURL is UP42's production API.

@@ -11,11 +11,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 floors='
-6 cmd e2e examples
-5 internal
-4 receivers
-3 config workflows
-2 providers activities
+7 cmd e2e examples
+6 internal
+5 receivers
+4 config workflows
+3 activities
+2 providers
 1 event signature telemetry
 '
 module=$(go list -m)

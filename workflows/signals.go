@@ -179,7 +179,7 @@ func clipTo(s string, n int) string {
 
 // sortedKeys is m's keys in order: a map is never ranged over for its
 // order in workflow code.
-func sortedKeys(m map[string]string) []string {
+func sortedKeys[V any](m map[string]V) []string {
 	keys := make([]string, 0, len(m))
 	//workflowcheck:ignore
 	for k := range m {

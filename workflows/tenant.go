@@ -134,7 +134,8 @@ func Tenant(ctx workflow.Context, in TenantInput) error {
 // check refuses a change past the record's bounds.
 func (c TenantChange) check() error {
 	providers := map[string]bool{}
-	for p, secrets := range c.Secrets {
+	for _, p := range sortedKeys(c.Secrets) {
+		secrets := c.Secrets[p]
 		providers[p] = true
 		if len(secrets) > MaxTenantSecrets {
 			return fmt.Errorf("provider %.64q: %d secrets, at most %d", p, len(secrets), MaxTenantSecrets)
@@ -145,7 +146,8 @@ func (c TenantChange) check() error {
 			}
 		}
 	}
-	for p, token := range c.AccessTokens {
+	for _, p := range sortedKeys(c.AccessTokens) {
+		token := c.AccessTokens[p]
 		providers[p] = true
 		if len(token) > MaxTenantSealedBytes {
 			return fmt.Errorf("provider %.64q: a sealed token of %d bytes (at most %d)", p, len(token), MaxTenantSealedBytes)
@@ -154,7 +156,7 @@ func (c TenantChange) check() error {
 	if len(providers) > MaxTenantProviders {
 		return fmt.Errorf("%d providers, at most %d", len(providers), MaxTenantProviders)
 	}
-	for p := range providers {
+	for _, p := range sortedKeys(providers) {
 		if p == "" || len(p) > maxTenantProviderLength || !event.ValidTenantID(p) {
 			return fmt.Errorf("provider %.64q is not a provider name", p)
 		}
@@ -166,21 +168,23 @@ func (c TenantChange) check() error {
 func (r TenantRecord) apply(c TenantChange, now time.Time) TenantRecord {
 	next := TenantRecord{ID: r.ID, Secrets: map[string][]string{}, AccessTokens: map[string]string{}, Revision: r.Revision + 1, Updated: now}
 	if !c.Replace {
-		for p, s := range r.Secrets {
-			next.Secrets[p] = s
+		for _, p := range sortedKeys(r.Secrets) {
+			next.Secrets[p] = r.Secrets[p]
 		}
-		for p, t := range r.AccessTokens {
-			next.AccessTokens[p] = t
+		for _, p := range sortedKeys(r.AccessTokens) {
+			next.AccessTokens[p] = r.AccessTokens[p]
 		}
 	}
-	for p, s := range c.Secrets {
+	for _, p := range sortedKeys(c.Secrets) {
+		s := c.Secrets[p]
 		if len(s) == 0 {
 			delete(next.Secrets, p)
 		} else {
 			next.Secrets[p] = slices.Clone(s)
 		}
 	}
-	for p, t := range c.AccessTokens {
+	for _, p := range sortedKeys(c.AccessTokens) {
+		t := c.AccessTokens[p]
 		if t == "" {
 			delete(next.AccessTokens, p)
 		} else {

@@ -24,7 +24,7 @@ import (
 
 	"github.com/hookflow/hookflow/config"
 	"github.com/hookflow/hookflow/event"
-	"github.com/hookflow/hookflow/internal/seal"
+	"github.com/hookflow/hookflow/signature/seal"
 	"github.com/hookflow/hookflow/workflows"
 )
 
