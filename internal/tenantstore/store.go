@@ -324,10 +324,32 @@ func (s *Store) Secrets(ctx context.Context, tenant, provider string) ([]string,
 	return t.Secrets[provider], err
 }
 
-// SetSecrets makes secrets tenant's webhook secrets of provider.
+// SetSecrets makes secrets tenant's webhook secrets of provider, and
+// returns once the tenant's workflow has taken them, so that a Secrets
+// after it reads them (a signal is applied after it is accepted).
 func (s *Store) SetSecrets(ctx context.Context, tenant, provider string, secrets []string) error {
-	return s.Put(ctx, tenant, Change{Secrets: map[string][]string{provider: secrets}})
+	if err := s.Put(ctx, tenant, Change{Secrets: map[string][]string{provider: secrets}}); err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, setSecretsWait)
+	defer cancel()
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		got, err := s.Secrets(ctx, tenant, provider)
+		if err == nil && slices.Equal(got, secrets) {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("tenant %s: the %s secrets are stored but not yet taken by its workflow (is a worker running?)", tenant, provider)
+		case <-tick.C:
+		}
+	}
 }
+
+// setSecretsWait bounds how long SetSecrets waits for the workflow.
+const setSecretsWait = 10 * time.Second
 
 // AccessToken is tenant's API token of provider in clear; "" when none.
 func (s *Store) AccessToken(ctx context.Context, tenant, provider string) (string, error) {
