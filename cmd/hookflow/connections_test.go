@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -311,5 +312,65 @@ func TestConnectionStatesAreTheGauges(t *testing.T) {
 		workflows.ConnectionFailing, workflows.ConnectionManual, workflows.ConnectionDisconnected}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("workflow states %v, gauge states %v", got, want)
+	}
+}
+
+// TestConnectWorkerKilledMidRegistration: the worker is stopped while the
+// provider has created the webhook but not yet answered; a new worker's
+// retry finds that webhook instead of creating a second.
+func TestConnectWorkerKilledMidRegistration(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration test")
+	}
+	cs := newConnectionsStack(t)
+	// The UP42 stand-in, behind a door that holds the first create's
+	// answer back after the stand-in made the webhook.
+	sandboxAPI := devtools.NewUP42Sandbox(devtools.SandboxOptions{})
+	created := make(chan struct{})
+	var first sync.Once
+	held := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/webhooks") {
+			hold := false
+			first.Do(func() { hold = true })
+			if hold {
+				sandboxAPI.ServeHTTP(httptest.NewRecorder(), r) // made at the provider …
+				close(created)
+				<-r.Context().Done() // … never answered
+				return
+			}
+		}
+		sandboxAPI.ServeHTTP(w, r)
+	}))
+	t.Cleanup(held.Close)
+	cs.cfg.UP42APIURL = held.URL
+	ctx := context.Background()
+	if err := cs.store.Put(ctx, "demo", tenantstore.Change{AccessTokens: map[string]string{"up42": "up42-api-token-kill"}}); err != nil {
+		t.Fatal(err)
+	}
+	testenv.Eventually(t, 10*time.Second, func() (bool, string) {
+		_, err := cs.store.Get(ctx, "demo")
+		return err == nil, fmt.Sprint(err)
+	})
+	if err := cs.svc.Connect(ctx, "up42", "demo", connections.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-created:
+	case <-time.After(60 * time.Second):
+		t.Fatal("the provider was never asked to create the webhook")
+	}
+	cs.worker.Stop() // killed mid-registration: the create is made, its answer lost
+	cs.worker = newWorker(cs.cfg, cs.tc)
+	if err := cs.worker.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(cs.worker.Stop)
+	st := cs.await("up42", "demo", 3*time.Minute, func(s workflows.ConnectionState) bool {
+		return s.State == workflows.ConnectionActive || s.State == workflows.ConnectionFailing
+	})
+	code, body := sandbox(t, "GET", held.URL+"/workspaces/demo/webhooks")
+	list, _ := body["data"].([]any)
+	if code != 200 || len(list) != 1 || st.State != workflows.ConnectionActive {
+		t.Fatalf("after the worker was killed mid-registration: %s with %d webhooks at the provider, want active with one", st.State, len(list))
 	}
 }
