@@ -83,6 +83,10 @@ type Receiver struct {
 	// SetTenants's. A delivery loads them once, so a swap never mixes two
 	// generations in one request.
 	tenants atomic.Pointer[Tenants]
+	// tenantsLoaded is false while runtime tenants are on and none were
+	// listed yet: a tenant not found then may exist, so it is answered 503
+	// (retry), not 401.
+	tenantsLoaded atomic.Bool
 }
 
 // New returns a Receiver. Zero limits are replaced by safe defaults.
@@ -104,6 +108,7 @@ func New(opts Options) *Receiver {
 	}
 	r := &Receiver{opts: opts, inFlight: make(chan struct{}, opts.MaxInFlight)}
 	r.tenants.Store(opts.Tenants)
+	r.tenantsLoaded.Store(!opts.RuntimeTenants)
 	return r
 }
 
@@ -115,6 +120,7 @@ func New(opts Options) *Receiver {
 func (r *Receiver) SetTenants(t *Tenants) {
 	t.carryCaps(r.tenants.Load())
 	r.tenants.Store(t)
+	r.tenantsLoaded.Store(true)
 }
 
 // Handler returns the Fiber handler of provider p on its own routes.

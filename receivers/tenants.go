@@ -199,6 +199,11 @@ func (c *tenantCaps) sameLimits(o *tenantCaps) bool {
 	return c.rate == nil || (c.rate.Limit() == o.rate.Limit() && c.rate.Burst() == o.rate.Burst())
 }
 
+// notLoaded answers a delivery for a tenant that may exist but is not
+// known yet, runtime tenants not having been listed since start-up: 503,
+// so the provider retries, rather than a 401 it may not.
+var notLoaded = answer{row: rowUnavailable, detail: "tenants not loaded yet"}
+
 // refuseAll is the decoy of a provider whose development secret builds no
 // verifier: every credential is wrong.
 type refuseAll struct{}
@@ -218,10 +223,16 @@ func (refuseAll) Verify([]byte, signature.Header) error { return ErrInvalidCrede
 func (r *Receiver) resolve(d *delivery) answer {
 	d.verifier = d.p.Verifier
 	t := r.tenants.Load()
+	loaded := r.tenantsLoaded.Load()
 	if t == nil {
-		if d.tenantRoute { // runtime tenants, none yet: as an unknown one
+		switch {
+		case d.tenantRoute && !loaded:
+			return notLoaded
+		case d.tenantRoute: // runtime tenants, none yet: as an unknown one
 			d.unknownTenant, d.verifier = true, refuseAll{}
 			d.logWarn("webhook for an unknown tenant", slog.String("tenant", clip(d.c.Params("tenant"), maxLogValueBytes)))
+		case d.p.TenantHeader != "" && !loaded && d.header(d.p.TenantHeader) != "":
+			return notLoaded
 		}
 		return proceed
 	}
@@ -232,6 +243,9 @@ func (r *Receiver) resolve(d *delivery) answer {
 	case d.p.TenantHeader != "":
 		name = d.header(d.p.TenantHeader)
 		if !t.ids[name] {
+			if name != "" && !loaded {
+				return notLoaded
+			}
 			return proceed // no tenant of ours: the default tenant
 		}
 	default:
@@ -240,6 +254,9 @@ func (r *Receiver) resolve(d *delivery) answer {
 	if tv, ok := t.byProvider[d.p.Name][name]; ok {
 		d.tenant, d.verifier, d.caps = tv.id, tv.v, tv.caps
 		return proceed
+	}
+	if !loaded {
+		return notLoaded
 	}
 	d.unknownTenant = true
 	d.verifier = t.decoys[d.p.Name]

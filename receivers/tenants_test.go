@@ -265,3 +265,40 @@ func TestHostileTenantRoutes(t *testing.T) {
 		t.Errorf("non-ASCII tenant: status %d, want 401 or 404", resp.StatusCode)
 	}
 }
+
+// TestRuntimeTenantsSwap: with runtime tenants, a tenant's delivery before
+// the first listing is 503 (it may exist: the provider retries), after a
+// listing without it 401, after one with it 200, and after one without it
+// again 401: SetTenants swaps the verifiers while the receiver runs.
+func TestRuntimeTenantsSwap(t *testing.T) {
+	r := &rig{starter: &fakeStarter{}, dedup: newMemDedup()}
+	ps := []receivers.Provider{
+		providers.Phoenix(signature.NewBearer([]string{phoenixSecret})),
+		providers.Fenix(providers.FenixVerifier([]string{fenixDefault})),
+	}
+	rcv := receivers.New(receivers.Options{
+		Start:          starter.Starter{Client: r.starter, TaskQueue: testTaskQueue, Linger: 2 * time.Hour},
+		Dedup:          r.dedup,
+		Log:            slog.New(slog.DiscardHandler),
+		MaxBodyBytes:   4096,
+		StartTimeout:   time.Second,
+		RuntimeTenants: true,
+	})
+	app := receivers.NewApp(rcv, ps)
+	body := fixture(t, fulfilledFile)
+	send := func() response { return post(t, app, "/webhooks/phoenix/store-a", body, bearer(storeAPhx)) }
+	wantStatus(t, send(), 503)
+	bind := func(tenants []config.Tenant) {
+		ts, err := receivers.BindTenants(ps, tenants, func(string) string { return "" }, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rcv.SetTenants(ts)
+	}
+	bind(nil)
+	wantStatus(t, send(), 401)
+	bind(testTenants)
+	wantStatus(t, send(), 200)
+	bind(testTenants[1:])
+	wantStatus(t, send(), 401)
+}
