@@ -318,7 +318,10 @@ func (c *connection) register(ctx workflow.Context) {
 	c.st.SecretID = sec.SecretID
 	var reg activities.Registered
 	err = workflow.ExecuteActivity(registerOptions(ctx), ca.RegisterWebhook,
-		activities.RegisterInput{Target: c.target(), WebhookID: c.st.WebhookID, Update: c.st.RotationPending}).Get(ctx, &reg)
+		// Update: a webhook found at the provider is made what we want,
+		// its secret included, which no drift check can see (a tenant's
+		// secrets replaced since, a webhook left from an earlier life).
+		activities.RegisterInput{Target: c.target(), WebhookID: c.st.WebhookID, Update: true}).Get(ctx, &reg)
 	if err != nil {
 		c.fail("register", err)
 		return

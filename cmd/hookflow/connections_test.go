@@ -215,6 +215,28 @@ func TestConnectUP42(t *testing.T) {
 		}
 	})
 
+	t.Run("secrets replaced by a PUT: connect again pushes a new one to the provider", func(t *testing.T) {
+		if err := cs.store.Put(ctx, "demo", tenantstore.Change{Replace: true, AccessTokens: map[string]string{"up42": apiToken}}); err != nil {
+			t.Fatal(err)
+		}
+		testenv.Eventually(t, 10*time.Second, func() (bool, string) {
+			s, err := cs.store.Secrets(ctx, "demo", "up42")
+			return err == nil && len(s) == 0, "the PUT has not replaced the secrets yet"
+		})
+		since := time.Now()
+		if err := cs.svc.Connect(ctx, "up42", "demo", connections.Options{}); err != nil {
+			t.Fatal(err)
+		}
+		st := cs.await("up42", "demo", 90*time.Second, func(s workflows.ConnectionState) bool {
+			return s.Verified.After(since) || s.Unverified
+		})
+		if st.State != workflows.ConnectionActive || st.Unverified {
+			t.Fatalf("after connect with the secrets replaced: %+v, want active, the new secret verified", st)
+		}
+		replaced, _ := cs.store.Secrets(ctx, "demo", "up42")
+		secrets = append(secrets, replaced...)
+	})
+
 	t.Run("disconnect deletes it at the provider", func(t *testing.T) {
 		if err := cs.svc.Disconnect(ctx, "up42", "demo"); err != nil {
 			t.Fatal(err)
