@@ -3,10 +3,12 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"slices"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -76,15 +78,16 @@ workflow's API lookup agrees.`,
 			if o.tenant != "" && !slices.ContainsFunc(cfg.Tenants, func(t config.Tenant) bool { return t.ID == o.tenant }) {
 				// Not the file's: a runtime tenant, whose secret its
 				// Tenant workflow keeps.
-				if err := a.withTenants(cmd.Context(), cmd.ErrOrStderr(), false, func(ctx context.Context, s *tenantstore.Store) error {
+				err := a.withTenants(cmd.Context(), cmd.ErrOrStderr(), false, func(ctx context.Context, s *tenantstore.Store) error {
 					secrets, err := s.Secrets(ctx, o.tenant, p.Name)
 					if err != nil {
-						return fmt.Errorf("tenant %s: %w", o.tenant, err)
+						return err
 					}
 					cfg.Tenants = append(cfg.Tenants, config.Tenant{ID: o.tenant, Secrets: map[string]config.Secrets{p.Name: secrets}})
 					return nil
-				}); err != nil {
-					return err
+				})
+				if err != nil {
+					return unknownTenant(cfg, o.tenant, err)
 				}
 			}
 			return send(cmd.Context(), cmd.OutOrStdout(), cfg, p, o)
@@ -101,6 +104,24 @@ workflow's API lookup agrees.`,
 	f.StringVar(&o.webhookID, "webhook-id", "", "fenix: X-Fenix-Webhook-Id, the subscription's ID (default: a new random one)")
 	f.StringVar(&o.tenant, "tenant", "", "send as this tenant, of the configuration's tenants: or added at runtime (its secret, its route or tenant header)")
 	return cmd
+}
+
+// unknownTenant is the error of a tenant neither the file nor the runtime
+// tenants know, err being why the runtime lookup failed.
+func unknownTenant(cfg *config.Config, tenant string, err error) error {
+	var ids []string
+	for _, t := range cfg.Tenants {
+		ids = append(ids, t.ID)
+	}
+	file := "the configuration has no tenants:"
+	if len(ids) > 0 {
+		file = "tenants: " + strings.Join(ids, ", ")
+	}
+	why := "runtime tenants could not be read (is Temporal up? set TEMPORAL_ADDRESS)"
+	if errors.Is(err, tenantstore.ErrNotFound) {
+		why = "nor is it a runtime tenant"
+	}
+	return fmt.Errorf("tenant %q is not configured (%s); %s", tenant, file, why)
 }
 
 // send posts one signed delivery and prints the receiver's answer; any
