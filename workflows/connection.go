@@ -229,6 +229,9 @@ func Connection(ctx workflow.Context, in ConnectionInput) error {
 	if c.st.State == ConnectionRegistering {
 		c.register(ctx)
 	}
+	if ctx.Err() != nil {
+		return c.cancelled(ctx)
+	}
 	if err := c.publish(ctx); err != nil {
 		return err
 	}
@@ -241,6 +244,9 @@ func Connection(ctx workflow.Context, in ConnectionInput) error {
 			return workflow.NewContinueAsNewError(ctx, Connection, next)
 		}
 		got := c.wait(ctx, signals, channels, nextCheck)
+		if ctx.Err() != nil {
+			return c.cancelled(ctx)
+		}
 		switch got {
 		case SignalConnectionDisconnect:
 			if c.disconnect(ctx) {
@@ -288,8 +294,23 @@ func (c *connection) wait(ctx workflow.Context, signals []string, channels []wor
 	if !c.st.RotatingUntil.IsZero() && !c.st.RotationPending {
 		sel.AddFuture(workflow.NewTimer(tctx, max(c.st.RotatingUntil.Sub(now), time.Millisecond)), func(workflow.Future) { got = "drop" })
 	}
+	// Cancelled: the caller ends the run (its timers fire at once too).
+	sel.AddReceive(ctx.Done(), func(workflow.ReceiveChannel, bool) { got = "" })
 	sel.Select(ctx)
 	return got
+}
+
+// cancelled ends a run an operator cancelled (the Temporal UI's Cancel):
+// the webhook stays at the provider as it is, and the state, in the memo,
+// says it is no longer checked, so `hookflow connections` and the gauge
+// show the connection failing until `hookflow connect` starts it again.
+func (c *connection) cancelled(ctx workflow.Context) error {
+	c.failText("its workflow was cancelled: the webhook is no longer checked; hookflow connect starts it again")
+	dctx, _ := workflow.NewDisconnectedContext(ctx)
+	if err := c.publish(dctx); err != nil {
+		return err
+	}
+	return ctx.Err()
 }
 
 // pending says whether a signal waits on any of channels.

@@ -19,6 +19,7 @@ import (
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/workflow"
 
@@ -655,5 +656,30 @@ func TestConnectionBounds(t *testing.T) {
 	at := ConnectionInput{Provider: "fenix", Tenant: "t", URL: "https://h.test/x", Filters: json.RawMessage(strings.Repeat(" ", MaxConnectionFilters))}
 	if _, err := at.normalized(); err != nil {
 		t.Errorf("filters at the bound: %v", err)
+	}
+}
+
+// TestConnectionCancelled: the Temporal UI's Cancel, while the run waits
+// for its next check, ends it cancelled, at once, with the webhook left at
+// the provider and the memo saying it is no longer checked.
+func TestConnectionCancelled(t *testing.T) {
+	h := newConnHarness(t, "up42", nil)
+	h.at(time.Minute, func() { h.env.CancelWorkflow() })
+	h.run()
+	hooks := h.up42Webhooks()
+	if !h.env.IsWorkflowCompleted() {
+		t.Fatal("the run goes on after its cancel")
+	}
+	var canceled *temporal.CanceledError
+	if err := h.env.GetWorkflowError(); !errors.As(err, &canceled) {
+		t.Fatalf("ended with %v, want cancelled", err)
+	}
+	if len(hooks) != 1 {
+		t.Errorf("%d webhooks at the provider after the cancel, want the one left as it was", len(hooks))
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.memo.State != ConnectionFailing || !strings.Contains(h.memo.LastError, "cancelled") {
+		t.Errorf("the last memo is %+v, want failing, saying it was cancelled", h.memo)
 	}
 }

@@ -93,8 +93,16 @@ func Tenant(ctx workflow.Context, in TenantInput) error {
 	changes := workflow.GetSignalChannel(ctx, SignalTenantChange)
 	removed := false
 	for applied := 0; ; {
-		// Wait for a change, then take every one there is, in order.
-		workflow.NewSelector(ctx).AddReceive(changes, func(workflow.ReceiveChannel, bool) {}).Select(ctx)
+		// Wait for a change, then take every one there is, in order. A
+		// cancel (the Temporal UI's) ends the run, as a removal does: the
+		// receivers drop a tenant whose workflow is not running.
+		workflow.NewSelector(ctx).
+			AddReceive(changes, func(workflow.ReceiveChannel, bool) {}).
+			AddReceive(ctx.Done(), func(workflow.ReceiveChannel, bool) {}).
+			Select(ctx)
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
 		for changes.Len() > 0 {
 			raw, ok := takeSignal(changes)
 			if !ok {

@@ -1,11 +1,13 @@
 package workflows
 
 import (
+	"errors"
 	"strings"
 	"testing"
 	"time"
 
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 )
 
@@ -81,5 +83,22 @@ func TestTenantContinuesAsNew(t *testing.T) {
 	env.ExecuteWorkflow(Tenant, TenantInput{})
 	if err := env.GetWorkflowError(); err == nil || !strings.Contains(err.Error(), "continue as new") {
 		t.Fatalf("after %d changes: %v, want continue-as-new", maxTenantChangesPerRun, err)
+	}
+}
+
+// TestTenantCancelled: the Temporal UI's Cancel ends the run, as a removal
+// does (the receivers drop a tenant whose workflow is not running).
+func TestTenantCancelled(t *testing.T) {
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestWorkflowEnvironment()
+	env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: TenantWorkflowID("demo")})
+	env.RegisterDelayedCallback(func() {
+		env.SignalWorkflow(SignalTenantChange, TenantChange{Secrets: map[string][]string{"up42": {"v1.s"}}})
+	}, time.Minute)
+	env.RegisterDelayedCallback(env.CancelWorkflow, 2*time.Minute)
+	env.ExecuteWorkflow(Tenant, TenantInput{})
+	var canceled *temporal.CanceledError
+	if !env.IsWorkflowCompleted() || !errors.As(env.GetWorkflowError(), &canceled) {
+		t.Fatalf("completed %v, error %v; want the cancel to end the run", env.IsWorkflowCompleted(), env.GetWorkflowError())
 	}
 }
