@@ -1,6 +1,7 @@
 package config
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -29,6 +30,12 @@ type Tenant struct {
 	// its transitions go there, and to those for all tenants (see
 	// DestinationsFor); nobody else's do.
 	Destinations []string
+	// AccessTokens are the tenant's API tokens by provider
+	// (access_token_env), which a connection registers webhooks with;
+	// Filters the provider's filters it registers (Fenix's carriers and
+	// delivery statuses), as JSON (contract section 18).
+	AccessTokens map[string]Secrets
+	Filters      map[string]json.RawMessage
 	// AdminTokens are the Bearer tokens (admin_token_env's comma-separated
 	// values, several for rotation) with which the admin API reaches this
 	// tenant's entity workflows only; none: the tenant has no token.
@@ -81,7 +88,7 @@ func (c *Config) TenantLimits(t Tenant) TenantLimits {
 
 var (
 	tenantKeys         = []string{"id", "providers", "destinations", "admin_token_env", "max_in_flight", "rate", "burst"}
-	tenantProviderKeys = []string{"secret_env", "secret_file"}
+	tenantProviderKeys = []string{"secret_env", "secret_file", "access_token_env", "filters"}
 )
 
 // decodeTenants reads the file's `tenants:` list, taking secrets from
@@ -170,6 +177,28 @@ func decodeTenants(node *yaml.Node, reg *providers.Registry, configPath string, 
 				}
 			}
 			t.Secrets[name] = secrets
+			if env := scalar(pn, "access_token_env"); env != "" {
+				token := strings.TrimSpace(getenv(env))
+				if token == "" {
+					bad(key+".access_token_env", "%s is not set", env)
+				} else {
+					if t.AccessTokens == nil {
+						t.AccessTokens = map[string]Secrets{}
+					}
+					t.AccessTokens[name] = Secrets{token}
+				}
+			}
+			if fn := yamlnode.Get(pn, "filters"); fn != nil {
+				filters, err := tenantFilters(fn)
+				if err != nil {
+					bad(key+".filters", "%s", err)
+				} else {
+					if t.Filters == nil {
+						t.Filters = map[string]json.RawMessage{}
+					}
+					t.Filters[name] = filters
+				}
+			}
 		}
 		out = append(out, t)
 	}
@@ -212,6 +241,27 @@ func decodeTenantLimits(item *yaml.Node, t *Tenant) *limitError {
 		t.Rate = &v
 	}
 	return nil
+}
+
+// MaxTenantFilters bounds a tenant's filters for one provider, as JSON.
+const MaxTenantFilters = 16 << 10
+
+// tenantFilters are a provider entry's filters (any YAML value: Fenix's is
+// a list of carriers with their delivery statuses) as the JSON a
+// connection registers.
+func tenantFilters(n *yaml.Node) (json.RawMessage, error) {
+	var v any
+	if err := n.Decode(&v); err != nil {
+		return nil, err
+	}
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return nil, fmt.Errorf("not JSON-able: %w", err)
+	}
+	if len(raw) > MaxTenantFilters {
+		return nil, fmt.Errorf("%d bytes as JSON, at most %d", len(raw), MaxTenantFilters)
+	}
+	return raw, nil
 }
 
 // tenantSecrets are the secrets one tenant's provider entry names: the

@@ -376,3 +376,34 @@ func TestTenantLimitsRefused(t *testing.T) {
 		})
 	}
 }
+
+// TestTenantConnectionSettings: a tenant's provider entry may give the API
+// token a connection registers with (access_token_env) and the provider's
+// filters (any YAML, kept as JSON); a token variable not set and filters
+// past their bound stop start-up naming the key.
+func TestTenantConnectionSettings(t *testing.T) {
+	env := map[string]string{"S": "fenix-secret", "T": "store-token"}
+	c, err := config.Load(writeFile(t, "tenants:\n  - id: shop\n    providers:\n      fenix:\n        secret_env: S\n        access_token_env: T\n"+
+		"        filters: [{carrier: UPS, sub_filter: {delivery_statuses: [DELIVERED]}}]\n"), func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := c.Tenants[0]
+	if len(got.AccessTokens["fenix"]) != 1 || got.AccessTokens["fenix"][0] != "store-token" {
+		t.Errorf("access tokens %v, want the variable's", got.AccessTokens)
+	}
+	if want := `[{"carrier":"UPS","sub_filter":{"delivery_statuses":["DELIVERED"]}}]`; string(got.Filters["fenix"]) != want {
+		t.Errorf("filters %s, want %s", got.Filters["fenix"], want)
+	}
+	for _, tt := range []struct{ name, yaml, want string }{
+		{"token not set", "tenants:\n  - id: shop\n    providers: {fenix: {secret_env: S, access_token_env: NOPE}}\n", "providers.fenix.access_token_env"},
+		{"filters too large", "tenants:\n  - id: shop\n    providers: {fenix: {secret_env: S, filters: \"" + strings.Repeat("x", config.MaxTenantFilters) + "\"}}\n", "providers.fenix.filters"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := config.Load(writeFile(t, tt.yaml), func(k string) string { return env[k] })
+			if err == nil || !strings.Contains(err.Error(), tt.want) || strings.Contains(err.Error(), "store-token") {
+				t.Errorf("Load: %v, want an error naming %s", err, tt.want)
+			}
+		})
+	}
+}

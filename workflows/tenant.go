@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -43,7 +44,8 @@ const (
 	MaxTenantProviders      = 16   // providers with secrets or a token
 	MaxTenantSecrets        = 4    // secrets of one provider, rotation included
 	MaxTenantSealedBytes    = 2048 // one sealed value
-	maxTenantChangesPerRun  = 500  // then the run continues as new
+	MaxTenantFilterBytes    = MaxConnectionFilters
+	maxTenantChangesPerRun  = 500 // then the run continues as new
 	maxTenantProviderLength = 64
 )
 
@@ -57,6 +59,9 @@ type TenantRecord struct {
 	// AccessTokens are the sealed API tokens by provider that a connection
 	// registers webhooks with (Fenix's store access token).
 	AccessTokens map[string]string `json:"accessTokens,omitempty"`
+	// Filters are the providers' filters a connection registers (Fenix's
+	// carriers and statuses), JSON, not secret.
+	Filters map[string]json.RawMessage `json:"filters,omitempty"`
 	// Revision counts the changes applied; Updated is when the last was.
 	Revision int64     `json:"revision"`
 	Updated  time.Time `json:"updated"`
@@ -67,10 +72,11 @@ type TenantRecord struct {
 // provider named gets the values given, and an empty list or token
 // removes that provider's.
 type TenantChange struct {
-	Remove       bool                `json:"remove,omitempty"`
-	Replace      bool                `json:"replace,omitempty"`
-	Secrets      map[string][]string `json:"secrets,omitempty"`
-	AccessTokens map[string]string   `json:"accessTokens,omitempty"`
+	Remove       bool                       `json:"remove,omitempty"`
+	Replace      bool                       `json:"replace,omitempty"`
+	Secrets      map[string][]string        `json:"secrets,omitempty"`
+	AccessTokens map[string]string          `json:"accessTokens,omitempty"`
+	Filters      map[string]json.RawMessage `json:"filters,omitempty"`
 }
 
 // TenantInput is the input of a run of a Tenant workflow: the record as
@@ -161,6 +167,12 @@ func (c TenantChange) check() error {
 			return fmt.Errorf("provider %.64q: a sealed token of %d bytes (at most %d)", p, len(token), MaxTenantSealedBytes)
 		}
 	}
+	for _, p := range sortedKeys(c.Filters) {
+		providers[p] = true
+		if len(c.Filters[p]) > MaxTenantFilterBytes {
+			return fmt.Errorf("provider %.64q: filters of %d bytes (at most %d)", p, len(c.Filters[p]), MaxTenantFilterBytes)
+		}
+	}
 	if len(providers) > MaxTenantProviders {
 		return fmt.Errorf("%d providers, at most %d", len(providers), MaxTenantProviders)
 	}
@@ -174,13 +186,24 @@ func (c TenantChange) check() error {
 
 // apply is the record after change c, made at now.
 func (r TenantRecord) apply(c TenantChange, now time.Time) TenantRecord {
-	next := TenantRecord{ID: r.ID, Secrets: map[string][]string{}, AccessTokens: map[string]string{}, Revision: r.Revision + 1, Updated: now}
+	next := TenantRecord{ID: r.ID, Secrets: map[string][]string{}, AccessTokens: map[string]string{}, Filters: map[string]json.RawMessage{},
+		Revision: r.Revision + 1, Updated: now}
 	if !c.Replace {
 		for _, p := range sortedKeys(r.Secrets) {
 			next.Secrets[p] = r.Secrets[p]
 		}
 		for _, p := range sortedKeys(r.AccessTokens) {
 			next.AccessTokens[p] = r.AccessTokens[p]
+		}
+		for _, p := range sortedKeys(r.Filters) {
+			next.Filters[p] = r.Filters[p]
+		}
+	}
+	for _, p := range sortedKeys(c.Filters) {
+		if len(c.Filters[p]) == 0 {
+			delete(next.Filters, p)
+		} else {
+			next.Filters[p] = slices.Clone(c.Filters[p])
 		}
 	}
 	for _, p := range sortedKeys(c.Secrets) {
@@ -200,7 +223,7 @@ func (r TenantRecord) apply(c TenantChange, now time.Time) TenantRecord {
 		}
 	}
 	// A merge may bring the record past the bound a change alone kept.
-	if (TenantChange{Secrets: next.Secrets, AccessTokens: next.AccessTokens}).check() != nil {
+	if (TenantChange{Secrets: next.Secrets, AccessTokens: next.AccessTokens, Filters: next.Filters}).check() != nil {
 		return r
 	}
 	return next

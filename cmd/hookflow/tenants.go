@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -35,7 +36,7 @@ configuration file are listed too, and cannot be changed here.`,
 }
 
 func newTenantsAddCmd(a *app) *cobra.Command {
-	var secrets, secretFiles, tokens []string
+	var secrets, secretFiles, tokens, filters []string
 	var replace bool
 	cmd := &cobra.Command{
 		Use:   "add <tenant>",
@@ -60,6 +61,10 @@ func newTenantsAddCmd(a *app) *cobra.Command {
 			if err := addPairs(tokens, func(p, v string) { change.AccessTokens[p] = v }); err != nil {
 				return fmt.Errorf("--access-token: %w", err)
 			}
+			change.Filters = map[string]json.RawMessage{}
+			if err := addPairs(filters, func(p, v string) { change.Filters[p] = json.RawMessage(v) }); err != nil {
+				return fmt.Errorf("--filters: %w", err)
+			}
 			return a.withTenants(cmd.Context(), cmd.ErrOrStderr(), true, func(ctx context.Context, s *tenantstore.Store) error {
 				if err := s.Put(ctx, args[0], change); err != nil {
 					return err
@@ -77,6 +82,7 @@ func newTenantsAddCmd(a *app) *cobra.Command {
 	cmd.Flags().StringArrayVar(&secrets, "secret", nil, "provider=secret, a webhook secret of the tenant (repeat for rotation); prefer --secret-file, shells keep history")
 	cmd.Flags().StringArrayVar(&secretFiles, "secret-file", nil, "provider=path, a file holding a webhook secret of the tenant")
 	cmd.Flags().StringArrayVar(&tokens, "access-token", nil, "provider=token, the tenant's API token there (Fenix's store access token), for connect")
+	cmd.Flags().StringArrayVar(&filters, "filters", nil, "provider=JSON, the filters connect registers there (Fenix: [{\"carrier\":\"UPS\",\"sub_filter\":{\"delivery_statuses\":[\"DELIVERED\"]}}])")
 	cmd.Flags().BoolVar(&replace, "replace", false, "make the secrets and tokens given the tenant's only ones")
 	return cmd
 }

@@ -9,6 +9,7 @@ package tenantstore
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -75,8 +76,10 @@ type Tenant struct {
 	// AccessTokens those it has an API token for.
 	Providers    map[string]int `json:"providers"`
 	AccessTokens []string       `json:"accessTokens,omitempty"`
-	Revision     int64          `json:"revision,omitempty"`
-	Updated      time.Time      `json:"updated,omitzero"`
+	// Filters are the providers' filters a connection registers.
+	Filters  map[string]json.RawMessage `json:"filters,omitempty"`
+	Revision int64                      `json:"revision,omitempty"`
+	Updated  time.Time                  `json:"updated,omitzero"`
 }
 
 // Change is a change of a runtime tenant, in clear: Put seals it.
@@ -86,6 +89,7 @@ type Change struct {
 	Replace      bool
 	Secrets      map[string][]string
 	AccessTokens map[string]string
+	Filters      map[string]json.RawMessage // not secret: stored as they are
 }
 
 // context binds a sealed value to its tenant, provider and kind, so it
@@ -123,7 +127,7 @@ func (s *Store) Put(ctx context.Context, id string, c Change) error {
 		return err
 	}
 	change := workflows.TenantChange{Replace: c.Replace, Secrets: map[string][]string{}, AccessTokens: map[string]string{}}
-	if len(c.Secrets)+len(c.AccessTokens) > workflows.MaxTenantProviders {
+	if len(c.Secrets)+len(c.AccessTokens)+len(c.Filters) > 3*workflows.MaxTenantProviders {
 		return fmt.Errorf("%w: more than %d providers", ErrInvalid, workflows.MaxTenantProviders)
 	}
 	for p, secrets := range c.Secrets {
@@ -162,6 +166,18 @@ func (s *Store) Put(ctx context.Context, id string, c Change) error {
 			return err
 		}
 		change.AccessTokens[p] = v
+	}
+	for p, f := range c.Filters {
+		if !slices.Contains(s.Providers, p) {
+			return fmt.Errorf("%w: provider %q is not a provider of this deployment", ErrInvalid, clip(p))
+		}
+		if len(f) > 0 && !json.Valid(f) || len(f) > workflows.MaxTenantFilterBytes {
+			return fmt.Errorf("%w: provider %s: filters must be JSON of at most %d bytes", ErrInvalid, p, workflows.MaxTenantFilterBytes)
+		}
+		if change.Filters == nil {
+			change.Filters = map[string]json.RawMessage{}
+		}
+		change.Filters[p] = f
 	}
 	_, err := s.Client.SignalWithStartWorkflow(ctx, workflows.TenantWorkflowID(id), workflows.SignalTenantChange, change,
 		client.StartWorkflowOptions{
@@ -353,8 +369,11 @@ const setSecretsWait = 10 * time.Second
 
 // AccessToken is tenant's API token of provider in clear; "" when none.
 func (s *Store) AccessToken(ctx context.Context, tenant, provider string) (string, error) {
-	if _, ok := s.fileTenant(tenant); ok {
-		return "", nil // the file holds no API tokens
+	if t, ok := s.fileTenant(tenant); ok {
+		if tokens := t.AccessTokens[provider]; len(tokens) > 0 {
+			return tokens[0], nil
+		}
+		return "", nil
 	}
 	rec, err := s.record(ctx, tenant)
 	if err != nil {
@@ -367,16 +386,33 @@ func (s *Store) AccessToken(ctx context.Context, tenant, provider string) (strin
 	return tokens[provider], err
 }
 
+// Filters are tenant's filters of provider, as a connection registers
+// them; nil when it has none.
+func (s *Store) Filters(ctx context.Context, tenant, provider string) (json.RawMessage, error) {
+	if t, ok := s.fileTenant(tenant); ok {
+		return t.Filters[provider], nil
+	}
+	rec, err := s.record(ctx, tenant)
+	if err != nil {
+		return nil, err
+	}
+	return rec.Filters[provider], nil
+}
+
 func fromFile(t config.Tenant) Tenant {
-	out := Tenant{ID: t.ID, Source: "file", Providers: map[string]int{}}
+	out := Tenant{ID: t.ID, Source: "file", Providers: map[string]int{}, Filters: t.Filters}
 	for p, secrets := range t.Secrets {
 		out.Providers[p] = len(secrets)
 	}
+	for p := range t.AccessTokens {
+		out.AccessTokens = append(out.AccessTokens, p)
+	}
+	sort.Strings(out.AccessTokens)
 	return out
 }
 
 func fromRecord(r workflows.TenantRecord) Tenant {
-	out := Tenant{ID: r.ID, Source: "runtime", Providers: map[string]int{}, Revision: r.Revision, Updated: r.Updated}
+	out := Tenant{ID: r.ID, Source: "runtime", Providers: map[string]int{}, Filters: r.Filters, Revision: r.Revision, Updated: r.Updated}
 	for p, secrets := range r.Secrets {
 		out.Providers[p] = len(secrets)
 	}

@@ -21,8 +21,9 @@ const maxTenantBody = 64 << 10
 // tenantPut is a PUT /v1/tenants/{id} body: the tenant's whole set of
 // webhook secrets and API tokens, by provider.
 type tenantPut struct {
-	Secrets      map[string][]string `json:"secrets"`
-	AccessTokens map[string]string   `json:"accessTokens"`
+	Secrets      map[string][]string        `json:"secrets"`
+	AccessTokens map[string]string          `json:"accessTokens"`
+	Filters      map[string]json.RawMessage `json:"filters"`
 }
 
 // mountTenants adds the runtime tenants' routes (contract section 18).
@@ -92,7 +93,7 @@ func (a *API) putTenant(c *fiber.Ctx) error {
 		}
 	}
 	id, s := c.Params("id"), a.store()
-	err := s.Put(c.UserContext(), id, tenantstore.Change{Replace: true, Secrets: in.Secrets, AccessTokens: in.AccessTokens})
+	err := s.Put(c.UserContext(), id, tenantstore.Change{Replace: true, Secrets: in.Secrets, AccessTokens: in.AccessTokens, Filters: in.Filters})
 	if err != nil {
 		return tenantProblem(c, err)
 	}

@@ -112,6 +112,11 @@ func (s *Service) Connect(ctx context.Context, provider, tenant string, o Option
 	if err != nil {
 		return err
 	}
+	if o.Filters == nil { // the tenant's, from the file or its record
+		if o.Filters, err = s.Tenants.Filters(ctx, tenant, provider); err != nil {
+			return fmt.Errorf("tenant %s: %w", tenant, err)
+		}
+	}
 	in := workflows.ConnectionInput{Provider: provider, Tenant: tenant, URL: url, Filters: o.Filters,
 		CheckEvery: o.CheckEvery, Policy: o.Policy, Overlap: o.Overlap}
 	id := workflows.ConnectionWorkflowID(provider, tenant)
