@@ -95,14 +95,6 @@ func (p *process) flushTraces() {
 	}
 }
 
-// marksOrNil keeps a nil *verified.Marks a nil interface.
-func marksOrNil(m *verified.Marks) interface{ Mark(provider, tenant string) } {
-	if m == nil {
-		return nil
-	}
-	return m
-}
-
 // tenantStore is the runtime tenants' store, nil without
 // HOOKFLOW_SECRETS_KEY: tenants then come from the file alone.
 func (p *process) tenantStore() *tenantstore.Store {
@@ -215,12 +207,12 @@ func (p *process) receivers(ctx context.Context) listen.App {
 		p.log.Error("tenant provider disabled", "error", err)
 	}
 	runtime := p.tenantStore()
-	var marks *verified.Marks
+	var marks interface{ Mark(provider, tenant string) } // stays a nil interface without Redis
 	if p.rdb != nil {
 		marks = &verified.Marks{Client: p.rdb}
 	}
 	r := receivers.New(receivers.Options{
-		Verified:       marksOrNil(marks),
+		Verified:       marks,
 		Tenants:        tenants,
 		RuntimeTenants: runtime != nil,
 		Metrics:        counts,
