@@ -138,7 +138,7 @@ func (c *Connections) EnsureSecret(ctx context.Context, in EnsureSecretInput) (S
 	}
 	secrets, err := c.Credentials.Secrets(ctx, in.Tenant, in.Provider)
 	if err != nil {
-		return SecretOutput{}, unavailable(fmt.Errorf("read %s secrets of tenant %s: %w", in.Provider, in.Tenant, err))
+		return SecretOutput{}, credentials(fmt.Errorf("read %s secrets of tenant %s: %w", in.Provider, in.Tenant, err))
 	}
 	if len(secrets) > 0 && !(in.Rotate && SecretID(secrets[0]) == in.From) {
 		return SecretOutput{Needed: true, SecretID: SecretID(secrets[0]), Count: len(secrets)}, nil
@@ -152,7 +152,7 @@ func (c *Connections) EnsureSecret(ctx context.Context, in EnsureSecretInput) (S
 		next = next[:MaxConnectionSecrets]
 	}
 	if err := c.Credentials.SetSecrets(ctx, in.Tenant, in.Provider, next); err != nil {
-		return SecretOutput{}, unavailable(fmt.Errorf("store %s secrets of tenant %s: %w", in.Provider, in.Tenant, err))
+		return SecretOutput{}, credentials(fmt.Errorf("store %s secrets of tenant %s: %w", in.Provider, in.Tenant, err))
 	}
 	return SecretOutput{Needed: true, SecretID: SecretID(secret), Count: len(next)}, nil
 }
@@ -170,7 +170,7 @@ type DropSecretsInput struct {
 func (c *Connections) DropOldSecrets(ctx context.Context, in DropSecretsInput) (SecretOutput, error) {
 	secrets, err := c.Credentials.Secrets(ctx, in.Tenant, in.Provider)
 	if err != nil {
-		return SecretOutput{}, unavailable(fmt.Errorf("read %s secrets of tenant %s: %w", in.Provider, in.Tenant, err))
+		return SecretOutput{}, credentials(fmt.Errorf("read %s secrets of tenant %s: %w", in.Provider, in.Tenant, err))
 	}
 	for i, s := range secrets {
 		if SecretID(s) != in.Keep {
@@ -178,7 +178,7 @@ func (c *Connections) DropOldSecrets(ctx context.Context, in DropSecretsInput) (
 		}
 		if i+1 < len(secrets) {
 			if err := c.Credentials.SetSecrets(ctx, in.Tenant, in.Provider, secrets[:i+1]); err != nil {
-				return SecretOutput{}, unavailable(fmt.Errorf("store %s secrets of tenant %s: %w", in.Provider, in.Tenant, err))
+				return SecretOutput{}, credentials(fmt.Errorf("store %s secrets of tenant %s: %w", in.Provider, in.Tenant, err))
 			}
 		}
 		return SecretOutput{Needed: true, SecretID: SecretID(secrets[0]), Count: i + 1}, nil
@@ -419,12 +419,12 @@ func (c *Connections) want(ctx context.Context, t ConnectionTarget) (registratio
 	}
 	want := registration.Want{Tenant: t.Tenant, URL: t.URL, Filters: t.Filters}
 	if want.AccessToken, err = c.Credentials.AccessToken(ctx, t.Tenant, t.Provider); err != nil {
-		return nil, registration.Want{}, unavailable(fmt.Errorf("read %s access token of tenant %s: %w", t.Provider, t.Tenant, err))
+		return nil, registration.Want{}, credentials(fmt.Errorf("read %s access token of tenant %s: %w", t.Provider, t.Tenant, err))
 	}
 	if r.NeedsSecret() {
 		secrets, err := c.Credentials.Secrets(ctx, t.Tenant, t.Provider)
 		if err != nil {
-			return nil, registration.Want{}, unavailable(fmt.Errorf("read %s secrets of tenant %s: %w", t.Provider, t.Tenant, err))
+			return nil, registration.Want{}, credentials(fmt.Errorf("read %s secrets of tenant %s: %w", t.Provider, t.Tenant, err))
 		}
 		if len(secrets) == 0 {
 			// EnsureSecret runs first; a secret removed since is the
@@ -450,6 +450,18 @@ func (c *Connections) fail(want registration.Want, err error) error {
 
 func refused(msg string) error {
 	return temporal.NewNonRetryableApplicationError(clipText(msg), ErrConnectionRefused, nil)
+}
+
+// credentials is a failure of the tenants' credentials as an activity
+// error: a refusal where the store says no retry can fix it (the tenant
+// gone, no HOOKFLOW_SECRETS_KEY to open its secrets, a file tenant's
+// secrets to change), else worth retrying.
+func credentials(err error) error {
+	var p interface{ Permanent() bool }
+	if errors.As(err, &p) && p.Permanent() {
+		return refused(err.Error())
+	}
+	return unavailable(err)
 }
 
 func unavailable(err error) error {

@@ -275,3 +275,46 @@ func TestAwaitVerified(t *testing.T) {
 		})
 	}
 }
+
+// failingCreds fail every call with err.
+type failingCreds struct{ err error }
+
+func (f failingCreds) Secrets(context.Context, string, string) ([]string, error)  { return nil, f.err }
+func (f failingCreds) SetSecrets(context.Context, string, string, []string) error { return f.err }
+func (f failingCreds) AccessToken(context.Context, string, string) (string, error) {
+	return "", f.err
+}
+
+// permanentErr is a store error no retry can fix (the tenant gone, no key).
+type permanentErr struct{}
+
+func (permanentErr) Error() string   { return "tenant shop: runtime tenants need HOOKFLOW_SECRETS_KEY" }
+func (permanentErr) Permanent() bool { return true }
+
+// TestCredentialsRefusals: a credentials failure the store calls permanent
+// is a refusal, any other is worth retrying.
+func TestCredentialsRefusals(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		err  error
+		want string
+	}{
+		{"permanent", permanentErr{}, ErrConnectionRefused},
+		{"transient", errors.New("temporal did not answer"), ErrConnectionUnavailable},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var s testsuite.WorkflowTestSuite
+			env := s.NewTestActivityEnvironment()
+			c := &Connections{
+				Registrars:  func(p string) (registration.Registrar, error) { return registration.New(p, "http://127.0.0.1:1", nil) },
+				Credentials: failingCreds{tt.err},
+			}
+			env.RegisterActivity(c)
+			_, err := env.ExecuteActivity(c.EnsureSecret, EnsureSecretInput{Provider: "up42", Tenant: "shop"})
+			var app *temporal.ApplicationError
+			if !errors.As(err, &app) || app.Type() != tt.want || app.NonRetryable() != (tt.want == ErrConnectionRefused) {
+				t.Errorf("EnsureSecret: %v, want %s", err, tt.want)
+			}
+		})
+	}
+}

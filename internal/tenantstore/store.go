@@ -40,6 +40,24 @@ var (
 	ErrInvalid = errors.New("invalid tenant change")
 )
 
+// permanent marks an error of the credentials' methods that no retry can
+// fix (activities turn it into a refusal).
+type permanent struct{ error }
+
+func (permanent) Permanent() bool { return true }
+func (e permanent) Unwrap() error { return e.error }
+
+// classify marks err permanent where it is: the tenant gone, no key, a
+// file tenant to change, a change refused, a value no key opens.
+func classify(err error) error {
+	for _, p := range []error{ErrNotFound, ErrNoKey, ErrReadOnly, ErrInvalid, ErrBadID, seal.ErrNotSealed} {
+		if errors.Is(err, p) {
+			return permanent{err}
+		}
+	}
+	return err
+}
+
 // MaxTenants bounds the runtime tenants one listing reads.
 const MaxTenants = 10000
 
@@ -332,12 +350,15 @@ func (s *Store) Secrets(ctx context.Context, tenant, provider string) ([]string,
 	if t, ok := s.fileTenant(tenant); ok {
 		return slices.Clone(t.Secrets[provider]), nil
 	}
+	if s.Keys.Empty() {
+		return nil, permanent{fmt.Errorf("tenant %s: %w", tenant, ErrNoKey)}
+	}
 	rec, err := s.record(ctx, tenant)
 	if err != nil {
-		return nil, err
+		return nil, classify(err)
 	}
 	t, _, err := s.Open(workflows.TenantRecord{ID: rec.ID, Secrets: map[string][]string{provider: rec.Secrets[provider]}})
-	return t.Secrets[provider], err
+	return t.Secrets[provider], classify(err)
 }
 
 // SetSecrets makes secrets tenant's webhook secrets of provider, and
@@ -345,7 +366,7 @@ func (s *Store) Secrets(ctx context.Context, tenant, provider string) ([]string,
 // after it reads them (a signal is applied after it is accepted).
 func (s *Store) SetSecrets(ctx context.Context, tenant, provider string, secrets []string) error {
 	if err := s.Put(ctx, tenant, Change{Secrets: map[string][]string{provider: secrets}}); err != nil {
-		return err
+		return classify(err)
 	}
 	ctx, cancel := context.WithTimeout(ctx, setSecretsWait)
 	defer cancel()
@@ -377,13 +398,16 @@ func (s *Store) AccessToken(ctx context.Context, tenant, provider string) (strin
 	}
 	rec, err := s.record(ctx, tenant)
 	if err != nil {
-		return "", err
+		return "", classify(err)
 	}
-	_, tokens, err := s.Open(workflows.TenantRecord{ID: rec.ID, AccessTokens: map[string]string{provider: rec.AccessTokens[provider]}})
 	if rec.AccessTokens[provider] == "" {
 		return "", nil
 	}
-	return tokens[provider], err
+	if s.Keys.Empty() {
+		return "", permanent{fmt.Errorf("tenant %s: %w", tenant, ErrNoKey)}
+	}
+	_, tokens, err := s.Open(workflows.TenantRecord{ID: rec.ID, AccessTokens: map[string]string{provider: rec.AccessTokens[provider]}})
+	return tokens[provider], classify(err)
 }
 
 // Filters are tenant's filters of provider, as a connection registers
