@@ -91,12 +91,13 @@ func TestRuntimeTenants(t *testing.T) {
 		})
 	}
 
-	put := func(secret string) time.Time {
+	// put answers what the tenant became: its workflow took the change.
+	put := func(secret string, revision int) time.Time {
 		t.Helper()
 		body := fmt.Sprintf(`{"secrets":{"fenix":[%q]},"accessTokens":{"fenix":%q}}`, secret, token)
 		c := s.admin("PUT", "/v1/tenants/demo", "tok-global", body)
-		if c.code != 200 || c.body["source"] != "runtime" {
-			t.Fatalf("PUT /v1/tenants/demo: %d %s", c.code, c.raw)
+		if c.code != 200 || c.body["source"] != "runtime" || c.body["revision"] != float64(revision) {
+			t.Fatalf("PUT /v1/tenants/demo: %d %s, want revision %d", c.code, c.raw, revision)
 		}
 		if strings.Contains(c.raw, secret) || strings.Contains(c.raw, token) {
 			t.Fatalf("the answer shows a secret: %s", c.raw)
@@ -122,7 +123,7 @@ func TestRuntimeTenants(t *testing.T) {
 		}
 	}
 
-	added := put(first)
+	added := put(first, 1)
 	acceptedWithin(added, first, "rt-1")
 	s.waitState("fenix-shipment@demo:rt-1-0", func(st workflows.State) bool { return st.Status == "LABEL_CREATED" })
 
@@ -139,7 +140,7 @@ func TestRuntimeTenants(t *testing.T) {
 	})
 
 	// Changed: the new secret verifies, the old one is refused.
-	changed := put(second)
+	changed := put(second, 2)
 	acceptedWithin(changed, second, "rt-2")
 	for i, b := range bases {
 		testenv.Eventually(t, 5*time.Second, func() (bool, string) {

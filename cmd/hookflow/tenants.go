@@ -66,10 +66,7 @@ func newTenantsAddCmd(a *app) *cobra.Command {
 				return fmt.Errorf("--filters: %w", err)
 			}
 			return a.withTenants(cmd.Context(), cmd.ErrOrStderr(), true, func(ctx context.Context, s *tenantstore.Store) error {
-				if err := s.Put(ctx, args[0], change); err != nil {
-					return err
-				}
-				t, err := awaitTenant(ctx, s, args[0])
+				t, err := s.Apply(ctx, args[0], change)
 				if err != nil {
 					return err
 				}
@@ -158,27 +155,6 @@ func useDevConnections(cfg *config.Config, errOut io.Writer, sealing bool) {
 	filled := cfg.UseDevConnections(base, base+devtools.UP42SandboxPrefix, base+devtools.FenixSandboxPrefix)
 	if sealing && slices.Contains(filled, "HOOKFLOW_SECRETS_KEY") {
 		fmt.Fprintln(errOut, "hookflow: HOOKFLOW_SECRETS_KEY is not set: sealing with hookflow dev's public development key (Temporal is the local dev server)")
-	}
-}
-
-// awaitTenant waits until the tenant's workflow has taken the change just
-// signalled: its record answers.
-func awaitTenant(ctx context.Context, s *tenantstore.Store, id string) (tenantstore.Tenant, error) {
-	tick := time.NewTicker(100 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		t, err := s.Get(ctx, id)
-		if err == nil && t.Revision > 0 {
-			return t, nil
-		}
-		if err != nil && !errors.Is(err, tenantstore.ErrNotFound) {
-			return t, err
-		}
-		select {
-		case <-ctx.Done():
-			return t, fmt.Errorf("tenant %s: not stored yet (is a worker running?): %w", id, ctx.Err())
-		case <-tick.C:
-		}
 	}
 }
 

@@ -365,21 +365,37 @@ func (s *Store) Secrets(ctx context.Context, tenant, provider string) ([]string,
 // returns once the tenant's workflow has taken them, so that a Secrets
 // after it reads them (a signal is applied after it is accepted).
 func (s *Store) SetSecrets(ctx context.Context, tenant, provider string, secrets []string) error {
-	if err := s.Put(ctx, tenant, Change{Secrets: map[string][]string{provider: secrets}}); err != nil {
-		return classify(err)
-	}
 	ctx, cancel := context.WithTimeout(ctx, setSecretsWait)
 	defer cancel()
+	_, err := s.Apply(ctx, tenant, Change{Secrets: map[string][]string{provider: secrets}})
+	return classify(err)
+}
+
+// ErrNotTaken is Apply's when its context ends before the tenant's
+// workflow took the change, which is stored all the same.
+var ErrNotTaken = errors.New("stored, but not yet taken by its workflow (is a worker running?)")
+
+// Apply is Put, then the tenant as its workflow has it once it has taken
+// the change: the first revision after the one before the Put.
+func (s *Store) Apply(ctx context.Context, id string, c Change) (Tenant, error) {
+	var before int64
+	if t, err := s.Get(ctx, id); err == nil {
+		before = t.Revision
+	} else if !errors.Is(err, ErrNotFound) {
+		return Tenant{}, err
+	}
+	if err := s.Put(ctx, id, c); err != nil {
+		return Tenant{}, err
+	}
 	tick := time.NewTicker(50 * time.Millisecond)
 	defer tick.Stop()
 	for {
-		got, err := s.Secrets(ctx, tenant, provider)
-		if err == nil && slices.Equal(got, secrets) {
-			return nil
+		if t, err := s.Get(ctx, id); err == nil && t.Revision > before {
+			return t, nil
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("tenant %s: the %s secrets are stored but not yet taken by its workflow (is a worker running?)", tenant, provider)
+			return Tenant{}, fmt.Errorf("tenant %s: %w", id, ErrNotTaken)
 		case <-tick.C:
 		}
 	}

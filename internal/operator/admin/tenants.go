@@ -92,26 +92,20 @@ func (a *API) putTenant(c *fiber.Ctx) error {
 			return problem(c, fiber.StatusBadRequest, "body: want {\"secrets\":{\"<provider>\":[\"…\"]},\"accessTokens\":{\"<provider>\":\"…\"}}")
 		}
 	}
-	id, s := c.Params("id"), a.store()
-	err := s.Put(c.UserContext(), id, tenantstore.Change{Replace: true, Secrets: in.Secrets, AccessTokens: in.AccessTokens, Filters: in.Filters})
+	// Answered once the tenant's workflow has taken the change, with what
+	// the tenant became; 202 when that takes longer than a moment (the
+	// change is Temporal's all the same).
+	ctx, cancel := context.WithTimeout(c.UserContext(), 5*time.Second)
+	defer cancel()
+	id := c.Params("id")
+	t, err := a.store().Apply(ctx, id, tenantstore.Change{Replace: true, Secrets: in.Secrets, AccessTokens: in.AccessTokens, Filters: in.Filters})
+	if errors.Is(err, tenantstore.ErrNotTaken) {
+		return c.Status(fiber.StatusAccepted).JSON(fiber.Map{"id": id, "status": err.Error()})
+	}
 	if err != nil {
 		return tenantProblem(c, err)
 	}
-	// The change is Temporal's now; answer what the tenant became once its
-	// workflow has taken it, or 202 if that takes longer than a moment.
-	ctx, cancel := context.WithTimeout(c.UserContext(), 5*time.Second)
-	defer cancel()
-	for {
-		t, err := s.Get(ctx, id)
-		if err == nil && t.Revision > 0 {
-			return c.JSON(t)
-		}
-		select {
-		case <-ctx.Done():
-			return c.Status(fiber.StatusAccepted).JSON(fiber.Map{"id": id, "status": "stored; not yet taken by its workflow (is a worker running?)"})
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
+	return c.JSON(t)
 }
 
 func (a *API) deleteTenant(c *fiber.Ctx) error {
